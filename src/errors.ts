@@ -1,0 +1,145 @@
+/**
+ * One error base class for the whole project, with stable codes.
+ *
+ * Callers branch on `code`, never on message text. `fault` says whose problem it is
+ * (the AWS SDK's `$fault` model), `retryable` says whether trying again can help.
+ * Messages never contain a secret: they say what happened, what to do, and where to read more.
+ */
+
+export const ErrorCode = {
+  // usage and input
+  USAGE: 'KW_USAGE',
+  PATH_NOT_FOUND: 'KW_PATH_NOT_FOUND',
+  FILE_UNREADABLE: 'KW_FILE_UNREADABLE',
+  BAD_REVISION_RANGE: 'KW_BAD_REVISION_RANGE',
+  NOT_A_GIT_REPO: 'KW_NOT_A_GIT_REPO',
+  GIT_FAILED: 'KW_GIT_FAILED',
+  BASELINE_INVALID: 'KW_BASELINE_INVALID',
+  CONFIG_INVALID: 'KW_CONFIG_INVALID',
+  DETECTOR_INVALID: 'KW_DETECTOR_INVALID',
+  // policy
+  POLICY_PARSE: 'KW_POLICY_PARSE',
+  POLICY_INVALID: 'KW_POLICY_INVALID',
+  POLICY_COMPILE: 'KW_POLICY_COMPILE',
+  POLICY_BUILD: 'KW_POLICY_BUILD',
+  POLICY_EVAL: 'KW_POLICY_EVAL',
+  POLICY_TOO_LARGE: 'KW_POLICY_TOO_LARGE',
+  OPA_NOT_FOUND: 'KW_OPA_NOT_FOUND',
+  // backends
+  KEY_NOT_FOUND: 'KW_KEY_NOT_FOUND',
+  KEY_STATE: 'KW_KEY_STATE',
+  UNSUPPORTED: 'KW_UNSUPPORTED',
+  BACKEND_UNAVAILABLE: 'KW_BACKEND_UNAVAILABLE',
+  BACKEND_THROTTLED: 'KW_BACKEND_THROTTLED',
+  BACKEND_DENIED: 'KW_BACKEND_DENIED',
+  BACKEND_FAILED: 'KW_BACKEND_FAILED',
+  IDEMPOTENCY_CONFLICT: 'KW_IDEMPOTENCY_CONFLICT',
+  KEYSTORE_LOCKED: 'KW_KEYSTORE_LOCKED',
+  DECRYPT_FAILED: 'KW_DECRYPT_FAILED',
+  // store and audit
+  STORE_FAILED: 'KW_STORE_FAILED',
+  AUDIT_BROKEN: 'KW_AUDIT_BROKEN',
+  // anything else
+  INTERNAL: 'KW_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export type Fault = 'user' | 'config' | 'backend' | 'internal';
+
+/** A place in a file, 1-based line and column. */
+export interface SourceLocation {
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+export interface KeywardenErrorOptions {
+  fault?: Fault;
+  retryable?: boolean;
+  cause?: unknown;
+  location?: SourceLocation;
+  hint?: string;
+  /** Extra machine-readable details. Never a secret. */
+  details?: Record<string, unknown>;
+}
+
+export class KeywardenError extends Error {
+  override readonly name: string = 'KeywardenError';
+  readonly code: ErrorCode;
+  readonly fault: Fault;
+  readonly retryable: boolean;
+  readonly location: SourceLocation | undefined;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: KeywardenErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.fault = options.fault ?? defaultFault(code);
+    this.retryable = options.retryable ?? false;
+    this.location = options.location;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+
+  /** A JSON shape for machine output; no stack, no cause (a cause may carry foreign text). */
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      fault: this.fault,
+      retryable: this.retryable,
+      ...(this.location ? { location: this.location } : {}),
+      ...(this.hint ? { hint: this.hint } : {}),
+      ...(this.details ? { details: this.details } : {}),
+    };
+  }
+}
+
+/** Thrown when a backend cannot do a verb; callers catch it by code and fall back. */
+export class UnsupportedError extends KeywardenError {
+  override readonly name = 'UnsupportedError';
+  constructor(backend: string, verb: string, hint?: string) {
+    super(ErrorCode.UNSUPPORTED, `The ${backend} backend cannot ${verb}.`, {
+      fault: 'backend',
+      ...(hint ? { hint } : {}),
+      details: { backend, verb },
+    });
+  }
+}
+
+function defaultFault(code: ErrorCode): Fault {
+  switch (code) {
+    case ErrorCode.INTERNAL:
+      return 'internal';
+    case ErrorCode.CONFIG_INVALID:
+    case ErrorCode.POLICY_PARSE:
+    case ErrorCode.POLICY_INVALID:
+    case ErrorCode.POLICY_COMPILE:
+    case ErrorCode.BASELINE_INVALID:
+    case ErrorCode.DETECTOR_INVALID:
+    case ErrorCode.OPA_NOT_FOUND:
+      return 'config';
+    case ErrorCode.BACKEND_UNAVAILABLE:
+    case ErrorCode.BACKEND_THROTTLED:
+    case ErrorCode.BACKEND_DENIED:
+    case ErrorCode.BACKEND_FAILED:
+    case ErrorCode.KEYSTORE_LOCKED:
+      return 'backend';
+    default:
+      return 'user';
+  }
+}
+
+export function isKeywardenError(e: unknown): e is KeywardenError {
+  return e instanceof KeywardenError;
+}
+
+/** Wrap anything thrown by foreign code; the foreign message is kept only as `cause`. */
+export function toKeywardenError(e: unknown, code: ErrorCode = ErrorCode.INTERNAL, message?: string): KeywardenError {
+  if (e instanceof KeywardenError) return e;
+  return new KeywardenError(code, message ?? 'An unexpected internal error occurred. Please report it with the command you ran.', {
+    cause: e,
+  });
+}

@@ -1,0 +1,139 @@
+/**
+ * The words of the detect stage. A `Detector` describes one kind of secret; a `Finding` is one
+ * detected secret at one place. A finding never carries the raw secret: only its SHA-256
+ * fingerprint and a redacted preview leave the code that matched it.
+ */
+
+export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
+export type Confidence = 'high' | 'medium' | 'low';
+
+export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
+
+/** What the engine hands a detector's `verify` hook for one regex match. */
+export interface MatchContext {
+  /** The whole regex match. */
+  match: RegExpExecArray;
+  /** The text the regex ran over (a window of the file, never the whole file). */
+  text: string;
+  /** Index of the secret in `text`. */
+  index: number;
+}
+
+export interface Detector {
+  /** Stable id, kebab-case: `aws-access-key-id`, `github-pat-fine-grained`. */
+  readonly id: string;
+  /** The credential type the policy's `on-leak` rules match on: `aws-access-key`, `github-token`, `private-key`, … */
+  readonly type: string;
+  /** One line for people: "AWS access key ID". */
+  readonly title: string;
+  readonly severity: Severity;
+  readonly confidence: Confidence;
+  /**
+   * Lower-case ASCII literals for the keyword prefilter. The regex runs only in a window around
+   * an occurrence of one of them, so each must occur in (or right before) every real secret.
+   * Must not be empty.
+   */
+  readonly keywords: readonly string[];
+  /**
+   * The pattern. Compiled with the `g` flag by the engine (other flags kept). The secret is the
+   * named group `secret` if present, else group 1 if present, else the whole match.
+   */
+  readonly pattern: RegExp;
+  /**
+   * How far around a keyword hit the pattern may look, in bytes. Defaults: 256 before, 512 after,
+   * never past the line the keyword is on unless `multiline` is set.
+   */
+  readonly window?: { readonly before?: number; readonly after?: number };
+  /** The secret may span lines (PEM blocks, JSON documents). */
+  readonly multiline?: boolean;
+  /** Minimum Shannon entropy (bits per char) of the secret. */
+  readonly minEntropy?: number;
+  /**
+   * Extra check on a candidate (checksums, placeholders, known example values).
+   * Return false to drop the match. Must be pure and fast.
+   */
+  readonly verify?: (secret: string, ctx: MatchContext) => boolean;
+  /**
+   * Detectors with lower priority lose when two findings overlap (a generic rule loses to a
+   * specific one). Default 10; generic rules use 0.
+   */
+  readonly priority?: number;
+  /** Where to read more about this credential and how to revoke it. */
+  readonly docs?: string;
+}
+
+/** A detector defined in configuration (a policy's `secrets.detectors` or `--rule`): data only. */
+export interface CustomDetectorSpec {
+  id: string;
+  pattern: string;
+  flags?: string;
+  type?: string;
+  title?: string;
+  severity?: Severity;
+  confidence?: Confidence;
+  keywords?: string[];
+  minEntropy?: number;
+}
+
+export interface Finding {
+  ruleId: string;
+  type: string;
+  title: string;
+  severity: Severity;
+  confidence: Confidence;
+  /** Path relative to the scan root, with forward slashes. `-` for standard input. */
+  file: string;
+  /** 1-based. */
+  startLine: number;
+  /** 1-based, in UTF-16 code units of the line (as editors and SARIF count). */
+  startColumn: number;
+  endLine: number;
+  /** 1-based, exclusive. */
+  endColumn: number;
+  /** `sha256:` + hex SHA-256 of the secret. */
+  fingerprint: string;
+  /** A preview such as `AKIA…Z7QX`; never more than 8 characters of the secret. */
+  redacted: string;
+  /** For git scans: the commit that added the line. */
+  commit?: string;
+  author?: string;
+  authorEmail?: string;
+  /** ISO 8601 commit date. */
+  date?: string;
+}
+
+/** Why a file or blob was not scanned. Counted in the summary, never silent. */
+export type SkipReason = 'binary' | 'too-large' | 'unreadable' | 'ignored-path';
+
+export interface Skipped {
+  file: string;
+  reason: SkipReason;
+  /** For `unreadable`: the error code, never file content. */
+  detail?: string;
+}
+
+/** A non-fatal problem met during a scan; the scan went on. */
+export interface ScanWarning {
+  code: string;
+  message: string;
+  file?: string;
+}
+
+export interface ScanSummary {
+  files: number;
+  bytes: number;
+  findings: number;
+  suppressed: number;
+  skipped: number;
+  skippedBy: Partial<Record<SkipReason, number>>;
+  /** Commits looked at (git scans). */
+  commits?: number;
+  durationMs: number;
+}
+
+export interface ScanResult {
+  findings: Finding[];
+  skipped: Skipped[];
+  warnings: ScanWarning[];
+  summary: ScanSummary;
+}
