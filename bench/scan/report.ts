@@ -1,0 +1,209 @@
+/** The benchmark's results as markdown, and the `### Scan` section of docs/benchmarks.md. */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Measurement } from './measure.js';
+import type { ToolName } from './options.js';
+import type { Score } from './score.js';
+
+export interface ToolResult {
+  name: ToolName;
+  label: string;
+  version: string;
+  /** What was scanned: the whole corpus, or a sample of its files. */
+  scope: { files: number; bytes: number; fraction: number; planted: number };
+  runs: Measurement[];
+  wallSeconds: number;
+  mbPerSecond: number;
+  peakRssMB: number;
+  cpuSeconds: number | null;
+  /** For a sample: the wall time scaled to the whole corpus. */
+  projectedFullSeconds?: number;
+  score: Score;
+  missed: { id: number; detectorId: string; place: string }[];
+}
+
+export interface Check {
+  what: string;
+  target: string;
+  result: string;
+  pass: boolean | null;
+}
+
+export interface BenchResults {
+  date: string;
+  command: string;
+  machine: { cpu: string; cores: number; memoryGB: number; os: string; node: string; loadAverage: number[] };
+  corpus: { bytes: number; files: number; copies: number; planted: number; kinds: number; seed: string; root: string };
+  tools: ToolResult[];
+  checks: Check[];
+}
+
+const num = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+const secs = (s: number): string => (s >= 100 ? `${num(s)} s` : `${s.toFixed(2)} s`);
+
+export function computeChecks(tools: ToolResult[]): Check[] {
+  const kw = tools.find((t) => t.name === 'keywarden');
+  const gl = tools.find((t) => t.name === 'gitleaks');
+  const sl = tools.find((t) => t.name === 'secretlint');
+  const checks: Check[] = [];
+  if (!kw) return checks;
+  if (gl) {
+    const r = kw.mbPerSecond / gl.mbPerSecond;
+    checks.push({ what: 'speed vs Gitleaks', target: '≥ 1× (aim 2×)', result: `${r.toFixed(2)}×`, pass: r >= 1 });
+  }
+  if (sl) {
+    const r = kw.mbPerSecond / sl.mbPerSecond;
+    checks.push({ what: 'speed vs secretlint', target: '≥ 5×', result: `${r.toFixed(1)}×`, pass: r >= 5 });
+  }
+  checks.push({ what: 'Keywarden peak memory (RSS)', target: '< 300 MB', result: `${num(kw.peakRssMB)} MB`, pass: kw.peakRssMB < 300 });
+  if (gl) {
+    checks.push({
+      what: 'recall vs Gitleaks',
+      target: '≥ Gitleaks',
+      result: `${pct(kw.score.recall)} vs ${pct(gl.score.recall)}`,
+      pass: kw.score.recall >= gl.score.recall,
+    });
+    checks.push({
+      what: 'false positives per 100 MB vs Gitleaks',
+      target: '≤ Gitleaks',
+      result: `${kw.score.falsePositivesPer100MB.toFixed(1)} vs ${gl.score.falsePositivesPer100MB.toFixed(1)}`,
+      pass: kw.score.falsePositivesPer100MB <= gl.score.falsePositivesPer100MB,
+    });
+  }
+  return checks;
+}
+
+function toolHeader(t: ToolResult): string {
+  return `${t.label} ${t.version}${t.scope.fraction < 1 ? ` (${Math.round(t.scope.fraction * 100)}% sample†)` : ''}`;
+}
+
+export function renderMarkdown(r: BenchResults): string {
+  const out: string[] = [];
+  const t = r.tools;
+  const row = (label: string, cells: string[]): string => `| ${label} | ${cells.join(' | ')} |`;
+  out.push(
+    `Corpus: ${num(r.corpus.bytes / 1e6, 1)} MB in ${num(r.corpus.files)} files (the project's node_modules text, ${r.corpus.copies} shuffled copies), ` +
+      `${num(r.corpus.planted)} planted fake secrets of ${r.corpus.kinds} kinds, seed ${r.corpus.seed}.`,
+    '',
+    row('', t.map(toolHeader)),
+    row('---', t.map(() => '---:')),
+    row('scanned', t.map((x) => `${num(x.scope.bytes / 1e6, 1)} MB, ${num(x.scope.files)} files`)),
+    row(
+      'wall time',
+      t.map((x) => `${secs(x.wallSeconds)}${x.runs.length > 1 ? ` (median of ${x.runs.length})` : ''}${x.projectedFullSeconds ? `, ≈ ${secs(x.projectedFullSeconds)} for all` : ''}`),
+    ),
+    row('throughput', t.map((x) => `${x.mbPerSecond.toFixed(1)} MB/s`)),
+    row('CPU time (user + sys)', t.map((x) => (x.cpuSeconds === null ? 'n/a' : secs(x.cpuSeconds)))),
+    row('peak memory (RSS)', t.map((x) => `${num(x.peakRssMB)} MB`)),
+    row('recall on planted secrets', t.map((x) => `${num(x.score.found)}/${num(x.score.planted)} (${pct(x.score.recall)})`)),
+    row('… with the exact secret', t.map((x) => (x.name === 'secretlint' ? 'n/a' : `${num(x.score.exact)} (${pct(x.score.planted ? x.score.exact / x.score.planted : 0)})`))),
+    row('findings on unplanted text', t.map((x) => `${num(x.score.falsePositives)} (${x.score.falsePositivesPer100MB.toFixed(1)} per 100 MB)`)),
+    '',
+  );
+  if (t.some((x) => x.scope.fraction < 1)) {
+    out.push('† run on a fixed random sample of the corpus files, because it would take too long on all of them; its throughput, recall and false-positive rate are measured on the sample, and its wall time for the whole corpus is scaled from it.', '');
+  }
+  if (r.checks.length) {
+    out.push('| target | wanted | result | |', '|---|---|---:|:-:|');
+    for (const c of r.checks) out.push(`| ${c.what} | ${c.target} | ${c.result} | ${c.pass === null ? '' : c.pass ? '✅' : '❌'} |`);
+    out.push('');
+  }
+  out.push(...renderRecallByKind(r), ...renderFalsePositives(r), ...renderRecallByHost(r));
+  return out.join('\n');
+}
+
+function cell(found: number, planted: number): string {
+  if (planted === 0) return '–';
+  return found === planted ? `${found}/${planted}` : `**${found}/${planted}**`;
+}
+
+function renderRecallByKind(r: BenchResults): string[] {
+  const t = r.tools;
+  const ids = [...new Set(t.flatMap((x) => x.score.byKind.map((k) => k.detectorId)))].sort();
+  const out = [
+    '#### Recall per kind of secret',
+    '',
+    'Found/planted per generator kind; **bold** where a tool missed some. "Gitleaks rules" are the Gitleaks rule ids that found the kind.',
+    '',
+    `| kind (type) | ${t.map((x) => x.label + (x.scope.fraction < 1 ? '†' : '')).join(' | ')} | Gitleaks rules |`,
+    `|---|${t.map(() => '---:').join('|')}|---|`,
+  ];
+  for (const id of ids) {
+    const kinds = t.map((x) => x.score.byKind.find((k) => k.detectorId === id));
+    const type = kinds.find((k) => k)?.type ?? id;
+    const gl = t.find((x) => x.name === 'gitleaks')?.score.byKind.find((k) => k.detectorId === id);
+    const glRules = gl ? Object.keys(gl.foundBy).sort().join(', ') : '';
+    out.push(`| ${id}${type !== id ? ` (${type})` : ''} | ${kinds.map((k) => (k ? cell(k.found, k.planted) : '–')).join(' | ')} | ${glRules || '–'} |`);
+  }
+  out.push('');
+  for (const x of t) {
+    const missed = x.score.byKind.filter((k) => k.found < k.planted);
+    out.push(
+      `- ${x.label} misses: ${missed.length ? missed.map((k) => `${k.detectorId} (${k.planted - k.found}/${k.planted})`).join(', ') : 'none'}`,
+    );
+  }
+  out.push('');
+  return out;
+}
+
+function renderFalsePositives(r: BenchResults): string[] {
+  const out = ['#### Findings on unplanted text, per rule', ''];
+  for (const x of r.tools) {
+    const rules = x.score.fpRules;
+    out.push(
+      `- ${x.label}: ${rules.length ? rules.map((f) => `${f.ruleId} ${num(f.count)}`).join(', ') : 'none'}`,
+    );
+  }
+  out.push('');
+  return out;
+}
+
+function renderRecallByHost(r: BenchResults): string[] {
+  const t = r.tools;
+  const hosts = [...new Set(t.flatMap((x) => Object.keys(x.score.byHost)))].sort();
+  const out = ['#### Recall per host file', '', `| planted in | ${t.map((x) => x.label).join(' | ')} |`, `|---|${t.map(() => '---:').join('|')}|`];
+  for (const h of hosts) out.push(`| ${h} | ${t.map((x) => { const v = x.score.byHost[h]; return v ? cell(v.found, v.planted) : '–'; }).join(' | ')} |`);
+  out.push('');
+  return out;
+}
+
+export function renderDocsSection(r: BenchResults): string {
+  const m = r.machine;
+  return [
+    '### Scan',
+    '',
+    `Reproduce with \`${r.command}\` (builds the corpus under \`bench/.work/\` on first use; \`-- --quick\` for a 20 MB smoke run, \`-- --help\` for options).`,
+    '',
+    `Measured ${r.date} on ${m.cores} × ${m.cpu}, ${m.memoryGB} GB RAM, ${m.os}, Node ${m.node}; load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' / ')} at the start. ` +
+      `Tools: ${r.tools.map((x) => `${x.label} ${x.version}`).join(', ')}. Gitleaks with its default config (\`gitleaks dir\`), secretlint with \`@secretlint/secretlint-rule-preset-recommend\`, Keywarden with its defaults. ` +
+      'The corpus is warmed into the page cache before the timed runs. Peak memory is the max RSS from GNU time. A planted secret counts as found when a finding overlaps its file and lines; a finding that overlaps no planted snippet counts as a false positive.',
+    '',
+    renderMarkdown(r),
+  ].join('\n');
+}
+
+/** Replaces (or appends) the `### Scan` section, leaving every other section as it is. */
+export function writeDocsSection(docsFile: string, section: string): void {
+  mkdirSync(path.dirname(docsFile), { recursive: true });
+  const text = existsSync(docsFile) ? readFileSync(docsFile, 'utf8') : '# Benchmarks\n';
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => /^###\s+Scan\s*$/.test(l));
+  const body = section.trimEnd().split('\n');
+  let next: string[];
+  if (start === -1) {
+    next = [...trimTrailingBlank(lines), '', ...body, ''];
+  } else {
+    let end = lines.findIndex((l, i) => i > start && /^#{1,3}\s/.test(l));
+    if (end === -1) end = lines.length;
+    const after = lines.slice(end);
+    next = [...lines.slice(0, start), ...body, '', ...(after.length ? after : [''])];
+  }
+  writeFileSync(docsFile, next.join('\n').replace(/\n*$/, '\n'));
+}
+
+function trimTrailingBlank(lines: string[]): string[] {
+  const out = [...lines];
+  while (out.length && out[out.length - 1]!.trim() === '') out.pop();
+  return out;
+}

@@ -1,0 +1,203 @@
+/**
+ * `npm run bench:scan`: Keywarden, Gitleaks and secretlint on the same corpus, in one run.
+ *
+ * 1. Build or reuse the corpus (corpus.ts) and its manifest of planted secrets.
+ * 2. Warm the page cache (read every corpus file) and start each tool once, untimed.
+ * 3. Time Keywarden and Gitleaks alternately, `--runs` times each, and take the median;
+ *    time secretlint once, on the whole corpus or on a fixed sample when it is too slow.
+ * 4. Score the findings (score.ts), print a markdown table, write bench/.work/results.json and
+ *    the `### Scan` section of docs/benchmarks.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { corpusRoot, ensureCorpus, mb, type CorpusFile, type Manifest } from './corpus.js';
+import { haveGnuTime, measure, median, type Measurement } from './measure.js';
+import { parseOptions, USAGE, type BenchOptions, type ToolName } from './options.js';
+import { createPrng } from './prng.js';
+import { computeChecks, renderDocsSection, renderMarkdown, writeDocsSection, type BenchResults, type ToolResult } from './report.js';
+import { score } from './score.js';
+import { gitleaksTool, keywardenTool, secretlintTool, type Tool, type ToolFinding } from './tools.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const log = (s: string): void => void process.stderr.write(`bench:scan: ${s}\n`);
+
+/** secretlint is piloted on this share of the files in `auto` mode. */
+const PILOT_FRACTION = 0.02;
+/** …and falls back to this share when the whole corpus would take longer than the budget. */
+const SAMPLE_FRACTION = 0.1;
+
+interface Scope {
+  root: string;
+  files: CorpusFile[];
+  bytes: number;
+  fraction: number;
+}
+
+async function main(): Promise<number> {
+  const opts = parseOptions(process.argv.slice(2), repoRoot);
+  if (opts === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (!haveGnuTime()) log('GNU time (/usr/bin/time) not found: peak memory falls back to polling /proc (install the Debian "time" package for exact numbers)');
+  const tools = createTools(opts);
+
+  const dir = path.join(opts.workDir, 'scan', `s${opts.seed}-${opts.sizeMB}mb-${opts.secrets}`);
+  const manifest = await ensureCorpus({ repoRoot, dir, seed: opts.seed, sizeMB: opts.sizeMB, secrets: opts.secrets }, { rebuild: opts.rebuild, log });
+  const full: Scope = { root: corpusRoot({ repoRoot, dir, seed: opts.seed, sizeMB: opts.sizeMB, secrets: opts.secrets }), files: manifest.files, bytes: manifest.bytes, fraction: 1 };
+  const outDir = path.join(dir, 'out');
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const loadAverage = os.loadavg();
+
+  log(`warming the page cache (${mb(full.bytes)} MB)`);
+  for (const f of full.files) readFileSync(path.join(full.root, f.file));
+  const warm = makeSample(dir, full, 'warmup', 0.005, opts.seed);
+  for (const t of tools) {
+    log(`warm-up: ${t.label} on ${warm.files.length} files`);
+    await runTool(t, warm, outDir, 'warmup');
+  }
+
+  const results: ToolResult[] = [];
+  const timed = tools.filter((t) => t.name !== 'secretlint');
+  const runs = new Map<ToolName, { m: Measurement; findings: ToolFinding[] }[]>();
+  for (let r = 1; r <= opts.runs; r++) {
+    for (const t of timed) {
+      log(`run ${r}/${opts.runs}: ${t.label} on ${mb(full.bytes)} MB`);
+      const res = await runTool(t, full, outDir, `run${r}`);
+      log(`  ${res.m.wallSeconds.toFixed(2)} s, ${(full.bytes / 1e6 / res.m.wallSeconds).toFixed(1)} MB/s, ${res.m.peakRssMB.toFixed(0)} MB RSS, ${res.findings.length} findings`);
+      const list = runs.get(t.name) ?? [];
+      list.push(res);
+      runs.set(t.name, list);
+    }
+  }
+  for (const t of timed) results.push(summarize(t, full, manifest, runs.get(t.name)!));
+
+  const sl = tools.find((t) => t.name === 'secretlint');
+  if (sl) {
+    let fraction = opts.secretlintSample === 'auto' ? 1 : opts.secretlintSample;
+    if (opts.secretlintSample === 'auto') {
+      const pilot = makeSample(dir, full, 'pilot', PILOT_FRACTION, opts.seed);
+      log(`secretlint pilot on ${pilot.files.length} files (${mb(pilot.bytes)} MB)`);
+      const p = await runTool(sl, pilot, outDir, 'pilot');
+      const projected = (p.m.wallSeconds * full.bytes) / pilot.bytes;
+      log(`  ${p.m.wallSeconds.toFixed(1)} s; projected ${projected.toFixed(0)} s for the whole corpus (budget ${opts.secretlintBudget} s)`);
+      if (projected > opts.secretlintBudget) fraction = SAMPLE_FRACTION;
+    }
+    const scope = fraction < 1 ? makeSample(dir, full, 'secretlint', fraction, opts.seed) : full;
+    log(`secretlint on ${scope.files.length} files (${mb(scope.bytes)} MB${fraction < 1 ? `, a ${fraction * 100}% sample` : ''})`);
+    const res = await runTool(sl, scope, outDir, 'run1');
+    log(`  ${res.m.wallSeconds.toFixed(1)} s, ${(scope.bytes / 1e6 / res.m.wallSeconds).toFixed(2)} MB/s, ${res.m.peakRssMB.toFixed(0)} MB RSS, ${res.findings.length} findings`);
+    const summary = summarize(sl, scope, manifest, [res]);
+    if (fraction < 1) summary.projectedFullSeconds = (res.m.wallSeconds * full.bytes) / scope.bytes;
+    results.push(summary);
+  }
+
+  const bench: BenchResults = {
+    date: new Date().toISOString().slice(0, 10),
+    command: `npm run bench:scan${opts.quick ? ' -- --quick' : ''}`,
+    machine: {
+      cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+      cores: os.availableParallelism(),
+      memoryGB: Math.round(os.totalmem() / 2 ** 30),
+      os: `${os.type()} ${os.release()}`,
+      node: process.version,
+      loadAverage,
+    },
+    corpus: { bytes: manifest.bytes, files: manifest.files.length, copies: manifest.copies, planted: manifest.plants.length, kinds: manifest.kinds.length, seed: manifest.seed, root: path.relative(repoRoot, full.root) },
+    tools: results,
+    checks: computeChecks(results),
+  };
+  const json = JSON.stringify(bench, null, 2);
+  writeFileSync(path.join(opts.workDir, 'results.json'), json);
+  writeFileSync(path.join(dir, 'results.json'), json);
+  process.stdout.write(`${renderMarkdown(bench)}\n`);
+  log(`raw results: ${path.relative(repoRoot, path.join(opts.workDir, 'results.json'))}; reports: ${path.relative(repoRoot, outDir)}/`);
+  if (opts.docs) {
+    writeDocsSection(path.join(repoRoot, 'docs/benchmarks.md'), renderDocsSection(bench));
+    log('wrote the ### Scan section of docs/benchmarks.md');
+  }
+  return 0;
+}
+
+function createTools(opts: BenchOptions): Tool[] {
+  return opts.tools.map((name) => {
+    switch (name) {
+      case 'keywarden':
+        if (!existsSync(path.join(repoRoot, 'dist/cli/main.js'))) throw new Error('Keywarden is not built (dist/cli/main.js is missing): run `npm run build` first.');
+        return keywardenTool(repoRoot, opts.keywardenArgs);
+      case 'gitleaks':
+        return gitleaksTool(repoRoot);
+      case 'secretlint':
+        return secretlintTool(repoRoot);
+    }
+  });
+}
+
+async function runTool(t: Tool, scope: Scope, outDir: string, tag: string): Promise<{ m: Measurement; findings: ToolFinding[] }> {
+  const base = path.join(outDir, `${t.name}-${tag}`);
+  const report = `${base}.report`;
+  rmSync(report, { force: true });
+  const c = t.command(scope.root, report);
+  const m = await measure({ ...c, stdoutFile: `${base}.stdout`, stderrFile: `${base}.stderr` });
+  if (!t.okExitCodes.includes(m.exitCode) || !existsSync(report)) {
+    const err = existsSync(`${base}.stderr`) ? readFileSync(`${base}.stderr`, 'utf8').slice(0, 2000) : '';
+    throw new Error(`${t.label} failed (exit ${m.exitCode}${existsSync(report) ? '' : ', no report'}): ${c.cmd} ${c.args.join(' ')}\n${err}`);
+  }
+  return { m, findings: t.parse(report, scope.root) };
+}
+
+function summarize(t: Tool, scope: Scope, manifest: Manifest, runs: { m: Measurement; findings: ToolFinding[] }[]): ToolResult {
+  const counts = new Set(runs.map((r) => r.findings.length));
+  if (counts.size > 1) log(`warning: ${t.label} reported different numbers of findings across runs: ${[...counts].join(', ')}`);
+  const inScope = new Set(scope.files.map((f) => f.file));
+  const plants = manifest.plants.filter((p) => inScope.has(p.file));
+  const s = score(plants, runs[0]!.findings, scope.bytes);
+  const found = new Set(s.foundIds);
+  const wall = median(runs.map((r) => r.m.wallSeconds));
+  const cpu = runs.every((r) => r.m.cpuSeconds !== null) ? median(runs.map((r) => r.m.cpuSeconds!)) : null;
+  return {
+    name: t.name,
+    label: t.label,
+    version: t.version,
+    scope: { files: scope.files.length, bytes: scope.bytes, fraction: scope.fraction, planted: plants.length },
+    runs: runs.map((r) => r.m),
+    wallSeconds: wall,
+    mbPerSecond: scope.bytes / 1e6 / wall,
+    peakRssMB: Math.max(...runs.map((r) => r.m.peakRssMB)),
+    cpuSeconds: cpu,
+    score: s,
+    missed: plants.filter((p) => !found.has(p.id)).map((p) => ({ id: p.id, detectorId: p.detectorId, place: `${p.file}:${p.startLine}` })),
+  };
+}
+
+/**
+ * A fixed random share of the corpus files, as hard links under `samples/<name>/` with the same
+ * relative paths (so findings score against the same manifest).
+ */
+function makeSample(dir: string, full: Scope, name: string, fraction: number, seed: string): Scope {
+  const root = path.join(dir, 'samples', `${name}-${fraction}`);
+  rmSync(root, { recursive: true, force: true });
+  const rng = createPrng(seed, 'sample', name, fraction);
+  const files = full.files.filter(() => rng.next() < fraction);
+  for (const f of files) {
+    const to = path.join(root, f.file);
+    mkdirSync(path.dirname(to), { recursive: true });
+    linkSync(path.join(full.root, f.file), to);
+  }
+  // Its own (empty) git repository: bench/.work/ is git-ignored, and a scanner that honours the
+  // enclosing repository's .gitignore would otherwise see no files at all.
+  execFileSync('git', ['init', '-q', root], { stdio: 'ignore' });
+  return { root, files, bytes: files.reduce((a, f) => a + f.bytes, 0), fraction };
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (e: unknown) => {
+    log(e instanceof Error ? e.message : String(e));
+    process.exitCode = 2;
+  },
+);

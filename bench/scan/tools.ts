@@ -1,0 +1,149 @@
+/**
+ * The three scanners under test, each as: the command that scans a folder into a JSON report, and
+ * a parser that turns that report into the same finding shape (file relative to the scanned root,
+ * 1-based lines, rule id, and the secret's fingerprint when the tool reports enough to know it).
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { ToolName } from './options.js';
+
+export interface ToolFinding {
+  file: string;
+  startLine: number;
+  endLine: number;
+  ruleId: string;
+  /** `sha256:<hex>` of the secret as the tool saw it, if known. */
+  fingerprint?: string;
+}
+
+export interface Tool {
+  name: ToolName;
+  label: string;
+  version: string;
+  /** Exit codes that mean "the scan ran". */
+  okExitCodes: number[];
+  command(root: string, reportFile: string): { cmd: string; args: string[]; cwd: string; env: NodeJS.ProcessEnv };
+  parse(reportFile: string, root: string): ToolFinding[];
+}
+
+/** The environment without variables that would change a tool's configuration. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('GITLEAKS_') || k.startsWith('KEYWARDEN_')) delete env[k];
+  env['NO_COLOR'] = '1';
+  return env;
+}
+
+function relTo(root: string, file: string): string {
+  return path.relative(root, path.resolve(root, file)).split(path.sep).join('/');
+}
+
+function sha256(s: string): string {
+  return `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
+}
+
+export function keywardenTool(repoRoot: string, extraArgs: string[]): Tool {
+  const bin = path.join(repoRoot, 'bin/keywarden.js');
+  let version = 'unknown';
+  try {
+    version = execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // reported as unknown; the scan itself will say what is wrong
+  }
+  return {
+    name: 'keywarden',
+    label: 'Keywarden',
+    version,
+    okExitCodes: [0, 1],
+    command: (root, reportFile) => ({
+      cmd: process.execPath,
+      args: [bin, 'scan', root, '--format', 'json', '--no-progress', '-o', reportFile, ...extraArgs],
+      cwd: repoRoot,
+      env: cleanEnv(),
+    }),
+    parse: (reportFile, root) => {
+      const data = JSON.parse(readFileSync(reportFile, 'utf8')) as unknown;
+      const list = Array.isArray(data) ? data : (data as { findings?: unknown[] }).findings;
+      if (!Array.isArray(list)) throw new Error(`keywarden: ${reportFile} is not an array of findings`);
+      return list.map((f: Record<string, unknown>) => ({
+        file: relTo(root, String(f['file'])),
+        startLine: Number(f['startLine']),
+        endLine: Number(f['endLine'] ?? f['startLine']),
+        ruleId: String(f['ruleId']),
+        ...(typeof f['fingerprint'] === 'string' ? { fingerprint: f['fingerprint'] } : {}),
+      }));
+    },
+  };
+}
+
+export function gitleaksTool(repoRoot: string): Tool {
+  const bin = path.join(repoRoot, '.tools/bin/gitleaks');
+  if (!existsSync(bin)) throw new Error('.tools/bin/gitleaks is missing: run scripts/setup-tools --only gitleaks');
+  let version = 'unknown';
+  try {
+    // `go install` builds leave `gitleaks version` unset; the module version is in the binary.
+    const info = execFileSync('go', ['version', '-m', bin], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    version = /\bmod\s+\S*gitleaks\S*\s+(v[\d.]+\S*)/.exec(info)?.[1] ?? version;
+  } catch {
+    version = execFileSync(bin, ['version'], { encoding: 'utf8' }).trim();
+  }
+  return {
+    name: 'gitleaks',
+    label: 'Gitleaks',
+    version,
+    okExitCodes: [0],
+    command: (root, reportFile) => ({
+      cmd: bin,
+      args: ['dir', root, '--report-format', 'json', '--report-path', reportFile, '--no-banner', '--exit-code', '0', '--log-level', 'error'],
+      cwd: repoRoot,
+      env: cleanEnv(),
+    }),
+    parse: (reportFile, root) => {
+      const data = JSON.parse(readFileSync(reportFile, 'utf8')) as Record<string, unknown>[] | null;
+      return (data ?? []).map((f) => ({
+        file: relTo(root, String(f['File'])),
+        startLine: Number(f['StartLine']),
+        endLine: Number(f['EndLine'] ?? f['StartLine']),
+        ruleId: String(f['RuleID']),
+        ...(typeof f['Secret'] === 'string' ? { fingerprint: sha256(f['Secret']) } : {}),
+      }));
+    },
+  };
+}
+
+export function secretlintTool(repoRoot: string): Tool {
+  const pkg = path.join(repoRoot, 'node_modules/secretlint/package.json');
+  if (!existsSync(pkg)) throw new Error('node_modules/secretlint is missing: run npm ci');
+  const version = (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+  const bin = path.join(repoRoot, 'node_modules/secretlint/bin/secretlint.js');
+  const rc = path.join(repoRoot, 'bench/scan/.secretlintrc.json');
+  return {
+    name: 'secretlint',
+    label: 'secretlint',
+    version: `v${version}`,
+    // With --output secretlint exits 0 even when it found something.
+    okExitCodes: [0, 1],
+    command: (root, reportFile) => ({
+      cmd: process.execPath,
+      // `unix`, not `json`: the json formatter embeds every scanned file's full text in its
+      // report, which would charge secretlint for writing a copy of the corpus.
+      args: [bin, `${root}/**/*`, '--secretlintrc', rc, '--format', 'unix', '--output', reportFile, '--no-color', '--no-terminalLink'],
+      cwd: repoRoot,
+      env: cleanEnv(),
+    }),
+    parse: (reportFile, root) => {
+      // path:line:column: [MESSAGE_ID] message [Error/preset > rule]
+      const re = /^(.+?):(\d+):(\d+): .*\[(?:Error|Warning|Info)\/([^\]]*)\]$/;
+      const out: ToolFinding[] = [];
+      for (const line of readFileSync(reportFile, 'utf8').split('\n')) {
+        const m = re.exec(line);
+        if (!m) continue;
+        const rule = m[4]!.split(' > ').pop()!.replace('@secretlint/secretlint-rule-', '');
+        out.push({ file: relTo(root, m[1]!), startLine: Number(m[2]), endLine: Number(m[2]), ruleId: rule });
+      }
+      return out;
+    },
+  };
+}

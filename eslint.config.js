@@ -1,0 +1,26 @@
+// Lint rules that keep the architecture true: the pure core never does I/O, adapters import
+// ports, never the reverse.
+import tseslint from 'typescript-eslint';
+
+const io = ['node:fs', 'node:fs/promises', 'fs', 'fs/promises', 'node:child_process', 'child_process', 'node:net', 'node:http', 'node:https'];
+const adapters = ['@octokit/*', 'octokit', 'hono', 'hono/*', 'probot', '@aws-sdk/*', 'graphene-pk11', 'better-sqlite3'];
+const pureCore = {
+  'no-restricted-imports': ['error', { paths: io.map((name) => ({ name, message: 'The core is pure: do I/O in a source, adapter or entry point.' })), patterns: adapters }],
+  'no-restricted-globals': ['error', { name: 'process', message: 'The core takes configuration as arguments, not from process.' }],
+};
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.tools/**', 'bench/.work/**', 'coverage/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
+    files: ['src/scan/*.ts', 'src/scan/detectors/**/*.ts', 'src/scan/format/**/*.ts', 'src/policy/dsl/**/*.ts', 'src/policy/compile/**/*.ts', 'src/inspect/**/*.ts', 'src/remediate/plan.ts'],
+    ignores: ['src/scan/scan.ts', 'src/scan/pool.ts', 'src/scan/worker.ts', 'src/scan/secretlint-bridge.ts'],
+    rules: pureCore,
+  },
+);

@@ -1,0 +1,650 @@
+/**
+ * The embedded default backend: a SQLite keystore with envelope encryption.
+ *
+ * Security properties:
+ * - Every key version's material is sealed with AES-256-GCM under a key-encryption key (KEK)
+ *   that never touches the disk: derived with scrypt from a passphrase (salt and cost stored
+ *   in the keystore) or given as 32 raw bytes through the environment. The seal's additional
+ *   data binds key id and version, so a sealed blob moved to another row does not open.
+ * - The database file is created with mode 0600, in WAL mode; every mutation is one
+ *   `BEGIN IMMEDIATE` transaction together with its idempotency record, so two processes
+ *   serialise and nothing is ever half-done.
+ * - Destruction is crypto-shredding: the sealed material is overwritten with zeros (with
+ *   `secure_delete` on and the WAL checkpointed away), and the key's record stays for the audit.
+ * - No key material or plaintext appears in an error, a result or a log.
+ */
+import { createCipheriv, createDecipheriv, generateKeyPairSync, randomBytes, randomUUID, scryptSync, timingSafeEqual } from 'node:crypto';
+import { ErrorCode, KeywardenError, UnsupportedError } from '../errors.js';
+import { IDEMPOTENCY_SCHEMA, runIdempotentSync } from '../store/idempotency.js';
+import { openDatabase, toStoreError, type SqliteDatabase } from '../store/sqlite.js';
+import { canonicalJson } from '../store/audit.js';
+import type {
+  AccessRule,
+  BackendCapabilities,
+  CreateKeyInput,
+  DataKeyResult,
+  DecryptResult,
+  EncryptOptions,
+  EncryptResult,
+  KeyBackend,
+  KeySpec,
+  KeyState,
+  KeyUsage,
+  ManagedKey,
+  MutationOptions,
+  MutationResult,
+  MutationVerb,
+  RotationInput,
+} from './port.js';
+
+export interface ScryptCost {
+  N: number;
+  r: number;
+  p: number;
+}
+
+export interface LocalBackendOptions {
+  /** The keystore file. Created with mode 0600 if missing. */
+  path: string;
+  /** Derive the KEK with scrypt from this passphrase. */
+  passphrase?: string;
+  /** Or give the 32-byte KEK directly. */
+  kek?: Uint8Array;
+  /** scrypt cost, used only when the keystore is first created. Default N=2^15, r=8, p=1. */
+  scrypt?: ScryptCost;
+  /** Clock, for tests of destruction windows. */
+  now?: () => Date;
+}
+
+const SPECS: readonly KeySpec[] = [
+  'AES_256',
+  'AES_128',
+  'HMAC_256',
+  'HMAC_384',
+  'HMAC_512',
+  'RSA_2048',
+  'RSA_3072',
+  'RSA_4096',
+  'ECC_NIST_P256',
+  'ECC_NIST_P384',
+  'ECC_NIST_P521',
+  'ECC_SECG_P256K1',
+];
+
+const DEFAULT_SCRYPT: ScryptCost = { N: 2 ** 15, r: 8, p: 1 };
+const KEK_CHECK = Buffer.from('keywarden-local-kek-check-v1');
+const CT_MAGIC = Buffer.from('KWL1');
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS keys (
+  id TEXT PRIMARY KEY,
+  spec TEXT NOT NULL,
+  usage TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('enabled', 'disabled', 'pending-destruction', 'destroyed')),
+  created_at TEXT NOT NULL,
+  last_rotated_at TEXT,
+  rotation_automatic INTEGER NOT NULL DEFAULT 0,
+  rotation_period_days INTEGER,
+  destruction_at TEXT,
+  description TEXT,
+  tags TEXT NOT NULL DEFAULT '{}',
+  access TEXT NOT NULL DEFAULT '[]',
+  current_version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS key_versions (
+  key_id TEXT NOT NULL REFERENCES keys (id),
+  version INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('enabled', 'destroyed')),
+  sealed BLOB,
+  PRIMARY KEY (key_id, version)
+);
+CREATE TABLE IF NOT EXISTS aliases (alias TEXT PRIMARY KEY, key_id TEXT NOT NULL REFERENCES keys (id));
+`;
+
+interface KeyRow {
+  id: string;
+  spec: KeySpec;
+  usage: KeyUsage;
+  state: KeyState;
+  created_at: string;
+  last_rotated_at: string | null;
+  rotation_automatic: number;
+  rotation_period_days: number | null;
+  destruction_at: string | null;
+  description: string | null;
+  tags: string;
+  access: string;
+  current_version: number;
+}
+
+interface VersionRow {
+  version: number;
+  created_at: string;
+  state: 'enabled' | 'destroyed';
+  sealed: Buffer | null;
+}
+
+function defaultUsage(spec: KeySpec): KeyUsage {
+  if (spec.startsWith('AES_')) return 'encrypt-decrypt';
+  if (spec.startsWith('HMAC_')) return 'generate-verify-mac';
+  return 'sign-verify';
+}
+
+/** Fresh key material for a spec, as bytes (raw for symmetric, PKCS#8 DER for asymmetric). */
+function generateMaterial(spec: KeySpec): Buffer {
+  switch (spec) {
+    case 'AES_256':
+      return randomBytes(32);
+    case 'AES_128':
+      return randomBytes(16);
+    case 'HMAC_256':
+      return randomBytes(32);
+    case 'HMAC_384':
+      return randomBytes(48);
+    case 'HMAC_512':
+      return randomBytes(64);
+    case 'RSA_2048':
+    case 'RSA_3072':
+    case 'RSA_4096':
+      return generateKeyPairSync('rsa', { modulusLength: Number(spec.slice(4)) }).privateKey.export({ format: 'der', type: 'pkcs8' });
+    case 'ECC_NIST_P256':
+    case 'ECC_NIST_P384':
+    case 'ECC_NIST_P521':
+    case 'ECC_SECG_P256K1': {
+      const namedCurve = { ECC_NIST_P256: 'prime256v1', ECC_NIST_P384: 'secp384r1', ECC_NIST_P521: 'secp521r1', ECC_SECG_P256K1: 'secp256k1' }[spec];
+      return generateKeyPairSync('ec', { namedCurve }).privateKey.export({ format: 'der', type: 'pkcs8' });
+    }
+  }
+}
+
+function seal(kek: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
+  const iv = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', kek, iv);
+  c.setAAD(aad);
+  const ct = Buffer.concat([c.update(plaintext), c.final()]);
+  return Buffer.concat([Buffer.from([1]), iv, c.getAuthTag(), ct]);
+}
+
+function unseal(kek: Buffer, sealed: Buffer, aad: Buffer): Buffer | undefined {
+  if (sealed.length < 29 || sealed[0] !== 1) return undefined;
+  try {
+    const d = createDecipheriv('aes-256-gcm', kek, sealed.subarray(1, 13));
+    d.setAAD(aad);
+    d.setAuthTag(sealed.subarray(13, 29));
+    return Buffer.concat([d.update(sealed.subarray(29)), d.final()]);
+  } catch {
+    return undefined;
+  }
+}
+
+const versionAad = (keyId: string, version: number): Buffer => Buffer.from(`kw-local-version:${keyId}:${version}`);
+
+function keyNotFound(ref: string): KeywardenError {
+  return new KeywardenError(ErrorCode.KEY_NOT_FOUND, `No key "${ref}" in the local keystore. Run "keywarden keys list" to see the keys.`, {
+    fault: 'user',
+    details: { backend: 'local', ref },
+  });
+}
+
+function stateError(key: string, state: KeyState, verb: string, hint?: string): KeywardenError {
+  return new KeywardenError(ErrorCode.KEY_STATE, `Key ${key} is ${state}, so it cannot ${verb}.`, {
+    fault: 'user',
+    details: { backend: 'local', keyId: key, state, verb },
+    ...(hint ? { hint } : {}),
+  });
+}
+
+/** Reads the KEK settings from the environment: KEYWARDEN_LOCAL_KEK (base64, 32 bytes) or KEYWARDEN_LOCAL_PASSPHRASE. */
+export function readLocalKekFromEnv(env: NodeJS.ProcessEnv): Pick<LocalBackendOptions, 'kek' | 'passphrase'> {
+  const kek = env.KEYWARDEN_LOCAL_KEK;
+  if (kek) {
+    const bytes = Buffer.from(kek, 'base64');
+    if (bytes.length !== 32) {
+      throw new KeywardenError(ErrorCode.CONFIG_INVALID, 'KEYWARDEN_LOCAL_KEK must be 32 bytes, base64-encoded (for example: openssl rand -base64 32).', {
+        fault: 'config',
+      });
+    }
+    return { kek: bytes };
+  }
+  const passphrase = env.KEYWARDEN_LOCAL_PASSPHRASE;
+  return passphrase ? { passphrase } : {};
+}
+
+/**
+ * @example
+ * const backend = LocalBackend.open({ path: '.keywarden/keystore.db', passphrase: process.env.KEYWARDEN_LOCAL_PASSPHRASE });
+ * const { keyId } = await backend.create({ spec: 'AES_256', alias: 'alias/app' }, { idempotencyKey: 'setup-1' });
+ */
+export class LocalBackend implements KeyBackend {
+  readonly name = 'local';
+  readonly capabilities: BackendCapabilities = {
+    specs: SPECS,
+    automaticRotation: true,
+    destructionWindowDays: { min: 1, max: 365 },
+    versionedCiphertext: true,
+  };
+  private readonly now: () => Date;
+  private closed = false;
+
+  private constructor(
+    private readonly db: SqliteDatabase,
+    private readonly kek: Buffer,
+    now?: () => Date,
+  ) {
+    this.now = now ?? (() => new Date());
+  }
+
+  static open(options: LocalBackendOptions): LocalBackend {
+    if (!options.kek && !options.passphrase) {
+      throw new KeywardenError(ErrorCode.KEYSTORE_LOCKED, 'The local keystore is locked. Set KEYWARDEN_LOCAL_PASSPHRASE, or KEYWARDEN_LOCAL_KEK to a base64 32-byte key.', {
+        fault: 'config',
+      });
+    }
+    if (options.kek && options.kek.length !== 32) {
+      throw new KeywardenError(ErrorCode.CONFIG_INVALID, 'The local keystore KEK must be exactly 32 bytes.', { fault: 'config' });
+    }
+    const db = openDatabase(options.path);
+    try {
+      db.exec(SCHEMA);
+      db.exec(IDEMPOTENCY_SCHEMA);
+      const kek = LocalBackend.unlock(db, options);
+      return new LocalBackend(db, kek, options.now);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  /** Derives or takes the KEK and proves it against the stored check value (set on first open). */
+  private static unlock(db: SqliteDatabase, options: LocalBackendOptions): Buffer {
+    return db
+      .transaction((): Buffer => {
+        const get = (k: string): string | undefined => (db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined)?.v;
+        let kdf = get('kdf');
+        if (kdf === undefined) {
+          kdf = options.kek
+            ? JSON.stringify({ alg: 'direct' })
+            : JSON.stringify({ alg: 'scrypt', salt: randomBytes(16).toString('base64'), ...(options.scrypt ?? DEFAULT_SCRYPT) });
+          db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)').run('kdf', kdf);
+        }
+        const params = JSON.parse(kdf) as { alg: 'direct' } | ({ alg: 'scrypt'; salt: string } & ScryptCost);
+        let kek: Buffer;
+        if (params.alg === 'direct') {
+          if (!options.kek) throw new KeywardenError(ErrorCode.KEYSTORE_LOCKED, 'This keystore was created with a raw KEK; set KEYWARDEN_LOCAL_KEK.', { fault: 'config' });
+          kek = Buffer.from(options.kek);
+        } else {
+          if (!options.passphrase) throw new KeywardenError(ErrorCode.KEYSTORE_LOCKED, 'This keystore is sealed with a passphrase; set KEYWARDEN_LOCAL_PASSPHRASE.', { fault: 'config' });
+          kek = scryptSync(options.passphrase, Buffer.from(params.salt, 'base64'), 32, {
+            N: params.N,
+            r: params.r,
+            p: params.p,
+            maxmem: 256 * params.N * params.r * params.p,
+          });
+        }
+        const check = get('kek_check');
+        if (check === undefined) {
+          db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)').run('kek_check', seal(kek, KEK_CHECK, Buffer.from('kek-check')).toString('base64'));
+        } else {
+          const opened = unseal(kek, Buffer.from(check, 'base64'), Buffer.from('kek-check'));
+          if (!opened || opened.length !== KEK_CHECK.length || !timingSafeEqual(opened, KEK_CHECK)) {
+            kek.fill(0);
+            throw new KeywardenError(ErrorCode.KEYSTORE_LOCKED, 'The passphrase or KEK does not open this keystore.', {
+              fault: 'config',
+              hint: 'Check KEYWARDEN_LOCAL_PASSPHRASE / KEYWARDEN_LOCAL_KEK.',
+            });
+          }
+        }
+        return kek;
+      })
+      .immediate();
+  }
+
+  // ---- reading ------------------------------------------------------------------------
+
+  private row(ref: string): KeyRow | undefined {
+    const byId = this.db.prepare('SELECT * FROM keys WHERE id = ?').get(ref) as KeyRow | undefined;
+    if (byId) return byId;
+    return this.db.prepare('SELECT keys.* FROM keys JOIN aliases ON aliases.key_id = keys.id WHERE aliases.alias = ?').get(ref) as KeyRow | undefined;
+  }
+
+  private mustRow(ref: string): KeyRow {
+    const row = this.row(ref);
+    if (!row) throw keyNotFound(ref);
+    return row;
+  }
+
+  private toManaged(row: KeyRow): ManagedKey {
+    const aliases = (this.db.prepare('SELECT alias FROM aliases WHERE key_id = ? ORDER BY alias').all(row.id) as { alias: string }[]).map((a) => a.alias);
+    const versions = (this.db.prepare('SELECT version, created_at, state FROM key_versions WHERE key_id = ? ORDER BY version').all(row.id) as VersionRow[]).map((v) => ({
+      version: v.version,
+      createdAt: v.created_at,
+      state: v.state,
+      current: v.version === row.current_version,
+    }));
+    return {
+      backend: this.name,
+      id: row.id,
+      aliases,
+      ...(row.description ? { description: row.description } : {}),
+      spec: row.spec,
+      usage: row.usage,
+      state: row.state,
+      createdAt: row.created_at,
+      ...(row.last_rotated_at ? { lastRotatedAt: row.last_rotated_at } : {}),
+      rotation: {
+        automatic: row.rotation_automatic === 1,
+        ...(row.rotation_period_days !== null ? { periodDays: row.rotation_period_days } : {}),
+        inPlace: true,
+      },
+      versions,
+      currentVersion: row.current_version,
+      ...(row.destruction_at ? { destructionAt: row.destruction_at } : {}),
+      tags: JSON.parse(row.tags) as Record<string, string>,
+      access: JSON.parse(row.access) as AccessRule[],
+    };
+  }
+
+  async inventory(): Promise<ManagedKey[]> {
+    this.assertOpen();
+    const rows = this.db.prepare('SELECT * FROM keys ORDER BY created_at, id').all() as KeyRow[];
+    return rows.map((r) => this.toManaged(r));
+  }
+
+  async describe(ref: string): Promise<ManagedKey> {
+    this.assertOpen();
+    return this.toManaged(this.mustRow(ref));
+  }
+
+  // ---- mutating -----------------------------------------------------------------------
+
+  private mutate(verb: MutationVerb, target: string, options: MutationOptions, fn: () => Omit<MutationResult, 'replayed' | 'operation'>): MutationResult {
+    this.assertOpen();
+    try {
+      return runIdempotentSync(this.db, { scope: 'local', key: options.idempotencyKey, verb, target }, () => ({ ...fn(), operation: verb, replayed: false }));
+    } catch (e) {
+      throw toStoreError(e, verb);
+    }
+  }
+
+  private result(row: KeyRow): Omit<MutationResult, 'replayed' | 'operation'> {
+    const fresh = this.mustRow(row.id);
+    return {
+      keyId: fresh.id,
+      state: fresh.state,
+      version: fresh.current_version,
+      ...(fresh.destruction_at ? { destructionAt: fresh.destruction_at } : {}),
+    };
+  }
+
+  async create(input: CreateKeyInput, options: MutationOptions): Promise<MutationResult> {
+    if (!SPECS.includes(input.spec)) throw new UnsupportedError(this.name, `create ${String(input.spec)} keys`);
+    const usage = input.usage ?? defaultUsage(input.spec);
+    if (usage !== defaultUsage(input.spec) && !(usage === 'encrypt-decrypt' && input.spec.startsWith('RSA_'))) {
+      throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, `A ${input.spec} key cannot be used for ${usage}.`, { fault: 'user' });
+    }
+    if (typeof input.policy === 'string') {
+      throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'The local keystore takes an access policy as a list of rules, not a policy document.', { fault: 'user' });
+    }
+    // Generated outside the transaction: RSA generation is slow and must not hold the write lock.
+    const policy = input.policy;
+    const material = generateMaterial(input.spec);
+    try {
+      return this.mutate('create', input.alias ?? '(no alias)', options, () => {
+        if (input.alias !== undefined) this.assertAliasFree(input.alias);
+        const id = `lk-${randomUUID()}`;
+        const now = this.now().toISOString();
+        const access: AccessRule[] = policy ?? [
+          { principal: 'local:keystore-holder', effect: 'allow', operations: ['*'], actions: ['*'], source: 'keystore', conditional: false },
+        ];
+        this.db
+          .prepare('INSERT INTO keys (id, spec, usage, state, created_at, description, tags, access, current_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)')
+          .run(id, input.spec, usage, 'enabled', now, input.description ?? null, JSON.stringify(input.tags ?? {}), JSON.stringify(access));
+        this.insertVersion(id, 1, now, material);
+        if (input.alias !== undefined) this.db.prepare('INSERT INTO aliases (alias, key_id) VALUES (?, ?)').run(input.alias, id);
+        return { keyId: id, state: 'enabled', version: 1 };
+      });
+    } finally {
+      material.fill(0);
+    }
+  }
+
+  private assertAliasFree(alias: string): void {
+    if (!alias || /\s/.test(alias)) throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'An alias must be non-empty and have no spaces.', { fault: 'user' });
+    const used = this.db.prepare('SELECT key_id FROM aliases WHERE alias = ?').get(alias) as { key_id: string } | undefined;
+    if (used) {
+      throw new KeywardenError(ErrorCode.ALIAS_IN_USE, `The alias "${alias}" already names key ${used.key_id}. Use "keys rotate" or move the alias instead.`, {
+        fault: 'user',
+        details: { alias, keyId: used.key_id },
+      });
+    }
+  }
+
+  private insertVersion(keyId: string, version: number, createdAt: string, material: Buffer): void {
+    this.db
+      .prepare("INSERT INTO key_versions (key_id, version, created_at, state, sealed) VALUES (?, ?, ?, 'enabled', ?)")
+      .run(keyId, version, createdAt, seal(this.kek, material, versionAad(keyId, version)));
+  }
+
+  async rotate(ref: string, options: MutationOptions): Promise<MutationResult> {
+    this.assertOpen();
+    const spec = this.mustRow(ref).spec;
+    const material = generateMaterial(spec);
+    try {
+      return this.mutate('rotate', ref, options, () => {
+        // Read again inside the transaction: another process may have rotated meanwhile.
+        const row = this.mustRow(ref);
+        if (row.state !== 'enabled') throw stateError(row.id, row.state, 'rotate', row.state === 'disabled' ? 'Enable it first.' : undefined);
+        const version = row.current_version + 1;
+        const now = this.now().toISOString();
+        this.insertVersion(row.id, version, now, material);
+        this.db.prepare('UPDATE keys SET current_version = ?, last_rotated_at = ? WHERE id = ?').run(version, now, row.id);
+        return { keyId: row.id, state: row.state, version };
+      });
+    } finally {
+      material.fill(0);
+    }
+  }
+
+  async setRotation(ref: string, rotation: RotationInput, options: MutationOptions): Promise<MutationResult> {
+    if (rotation.periodDays !== undefined && (!Number.isInteger(rotation.periodDays) || rotation.periodDays < 1 || rotation.periodDays > 3650)) {
+      throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'The rotation period must be a whole number of days from 1 to 3650.', { fault: 'user' });
+    }
+    return this.mutate('set-rotation', ref, options, () => {
+      const row = this.mustRow(ref);
+      if (row.state === 'destroyed' || row.state === 'pending-destruction') throw stateError(row.id, row.state, 'change its rotation');
+      this.db
+        .prepare('UPDATE keys SET rotation_automatic = ?, rotation_period_days = ? WHERE id = ?')
+        .run(rotation.automatic ? 1 : 0, rotation.automatic ? (rotation.periodDays ?? 365) : (rotation.periodDays ?? null), row.id);
+      return this.result(row);
+    });
+  }
+
+  async disable(ref: string, options: MutationOptions): Promise<MutationResult> {
+    return this.mutate('disable', ref, options, () => {
+      const row = this.mustRow(ref);
+      if (row.state === 'pending-destruction' || row.state === 'destroyed') throw stateError(row.id, row.state, 'be disabled');
+      this.db.prepare("UPDATE keys SET state = 'disabled' WHERE id = ?").run(row.id);
+      return this.result(row);
+    });
+  }
+
+  async enable(ref: string, options: MutationOptions): Promise<MutationResult> {
+    return this.mutate('enable', ref, options, () => {
+      const row = this.mustRow(ref);
+      if (row.state === 'pending-destruction') throw stateError(row.id, row.state, 'be enabled', 'Cancel the destruction first.');
+      if (row.state === 'destroyed') throw stateError(row.id, row.state, 'be enabled');
+      this.db.prepare("UPDATE keys SET state = 'enabled' WHERE id = ?").run(row.id);
+      return this.result(row);
+    });
+  }
+
+  async scheduleDestruction(ref: string, windowDays: number, options: MutationOptions): Promise<MutationResult> {
+    const { min, max } = this.capabilities.destructionWindowDays;
+    if (!Number.isInteger(windowDays) || windowDays < min || windowDays > max) {
+      throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, `The destruction window must be a whole number of days from ${min} to ${max}.`, {
+        fault: 'user',
+        details: { windowDays, min, max },
+      });
+    }
+    return this.mutate('schedule-destruction', ref, options, () => {
+      const row = this.mustRow(ref);
+      if (row.state === 'destroyed') throw stateError(row.id, row.state, 'be scheduled for destruction');
+      if (row.state !== 'pending-destruction') {
+        const at = new Date(this.now().getTime() + windowDays * 86_400_000).toISOString();
+        this.db.prepare("UPDATE keys SET state = 'pending-destruction', destruction_at = ? WHERE id = ?").run(at, row.id);
+      }
+      return this.result(row);
+    });
+  }
+
+  async cancelDestruction(ref: string, options: MutationOptions): Promise<MutationResult> {
+    return this.mutate('cancel-destruction', ref, options, () => {
+      const row = this.mustRow(ref);
+      if (row.state === 'destroyed') throw stateError(row.id, row.state, 'be restored', 'Its material was shredded; nothing can bring it back.');
+      // Like KMS: a key whose destruction is cancelled comes back disabled, never straight to use.
+      if (row.state === 'pending-destruction') this.db.prepare("UPDATE keys SET state = 'disabled', destruction_at = NULL WHERE id = ?").run(row.id);
+      return this.result(row);
+    });
+  }
+
+  async moveAlias(alias: string, targetRef: string, options: MutationOptions): Promise<MutationResult> {
+    return this.mutate('move-alias', `${alias}->${targetRef}`, options, () => {
+      const row = this.mustRow(targetRef);
+      if (row.state === 'destroyed' || row.state === 'pending-destruction') throw stateError(row.id, row.state, 'take an alias');
+      this.db.prepare('INSERT INTO aliases (alias, key_id) VALUES (?, ?) ON CONFLICT (alias) DO UPDATE SET key_id = excluded.key_id').run(alias, row.id);
+      return this.result(row);
+    });
+  }
+
+  async completeDueDestructions(now: Date = this.now()): Promise<MutationResult[]> {
+    this.assertOpen();
+    const due = this.db.prepare("SELECT id FROM keys WHERE state = 'pending-destruction' AND destruction_at <= ?").all(now.toISOString()) as { id: string }[];
+    const out: MutationResult[] = [];
+    for (const { id } of due) {
+      out.push(
+        this.mutate('destroy', id, { idempotencyKey: `destroy:${id}` }, () => {
+          // Crypto-shredding: overwrite the sealed material in place, then drop the alias names.
+          this.db.prepare("UPDATE key_versions SET sealed = zeroblob(length(sealed)), state = 'destroyed' WHERE key_id = ?").run(id);
+          this.db.prepare('UPDATE key_versions SET sealed = NULL WHERE key_id = ?').run(id);
+          this.db.prepare('DELETE FROM aliases WHERE key_id = ?').run(id);
+          this.db.prepare("UPDATE keys SET state = 'destroyed' WHERE id = ?").run(id);
+          return { keyId: id, state: 'destroyed' };
+        }),
+      );
+    }
+    // Old page images of the shredded blobs may still sit in the WAL: fold it in and truncate it.
+    if (due.length > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return out;
+  }
+
+  /** Rotates every enabled key whose automatic rotation is due. Keywarden's scheduler calls this. */
+  async rotateDue(now: Date = this.now()): Promise<MutationResult[]> {
+    const rows = this.db.prepare("SELECT * FROM keys WHERE state = 'enabled' AND rotation_automatic = 1").all() as KeyRow[];
+    const out: MutationResult[] = [];
+    for (const row of rows) {
+      const last = Date.parse(row.last_rotated_at ?? row.created_at);
+      if (now.getTime() - last >= (row.rotation_period_days ?? 365) * 86_400_000) {
+        out.push(await this.rotate(row.id, { idempotencyKey: `auto-rotate:${row.id}:v${row.current_version}` }));
+      }
+    }
+    return out;
+  }
+
+  // ---- envelope encryption --------------------------------------------------------------
+
+  private material(keyId: string, version: number): Buffer {
+    const v = this.db.prepare('SELECT version, created_at, state, sealed FROM key_versions WHERE key_id = ? AND version = ?').get(keyId, version) as VersionRow | undefined;
+    if (!v || v.state === 'destroyed' || !v.sealed) {
+      throw new KeywardenError(ErrorCode.DECRYPT_FAILED, `Version ${version} of key ${keyId} is not available (destroyed or unknown).`, {
+        fault: 'user',
+        details: { backend: 'local', keyId, version },
+      });
+    }
+    const m = unseal(this.kek, v.sealed, versionAad(keyId, version));
+    if (!m) throw new KeywardenError(ErrorCode.DECRYPT_FAILED, `The sealed material of key ${keyId} version ${version} did not open; the keystore may be corrupt.`, { fault: 'backend' });
+    return m;
+  }
+
+  private usable(ref: string, verb: string): KeyRow {
+    const row = this.mustRow(ref);
+    if (row.state !== 'enabled') throw stateError(row.id, row.state, verb, row.state === 'disabled' ? 'Enable the key to use it.' : undefined);
+    if (row.usage !== 'encrypt-decrypt' || !row.spec.startsWith('AES_')) {
+      throw new UnsupportedError(this.name, `${verb} with a ${row.spec} key`, 'Use an AES_256 key for envelope encryption.');
+    }
+    return row;
+  }
+
+  private header(keyId: string, version: number): Buffer {
+    const id = Buffer.from(keyId, 'utf8');
+    const v = Buffer.alloc(4);
+    v.writeUInt32BE(version);
+    return Buffer.concat([CT_MAGIC, Buffer.from([id.length]), id, v]);
+  }
+
+  async encrypt(ref: string, plaintext: Uint8Array, options: EncryptOptions = {}): Promise<EncryptResult> {
+    this.assertOpen();
+    const row = this.usable(ref, 'encrypt');
+    const dek = this.material(row.id, row.current_version);
+    try {
+      const header = this.header(row.id, row.current_version);
+      const iv = randomBytes(12);
+      const c = createCipheriv(row.spec === 'AES_128' ? 'aes-128-gcm' : 'aes-256-gcm', dek, iv);
+      c.setAAD(Buffer.concat([header, Buffer.from(canonicalJson(options.context ?? {}))]));
+      const ct = Buffer.concat([c.update(plaintext), c.final()]);
+      return { ciphertext: Buffer.concat([header, iv, c.getAuthTag(), ct]), keyId: row.id, version: row.current_version };
+    } finally {
+      dek.fill(0);
+    }
+  }
+
+  async decrypt(ciphertext: Uint8Array, options: EncryptOptions = {}): Promise<DecryptResult> {
+    this.assertOpen();
+    const buf = Buffer.from(ciphertext.buffer, ciphertext.byteOffset, ciphertext.byteLength);
+    const bad = (): KeywardenError => new KeywardenError(ErrorCode.DECRYPT_FAILED, 'The ciphertext is not a local-keystore ciphertext or was altered.', { fault: 'user' });
+    if (buf.length < 4 + 1 + 4 + 28 || !buf.subarray(0, 4).equals(CT_MAGIC)) throw bad();
+    const idLen = buf[4]!;
+    const headerLen = 5 + idLen + 4;
+    if (buf.length < headerLen + 28) throw bad();
+    const keyId = buf.subarray(5, 5 + idLen).toString('utf8');
+    const version = buf.readUInt32BE(5 + idLen);
+    const row = this.row(keyId);
+    if (!row) throw keyNotFound(keyId);
+    this.usable(row.id, 'decrypt');
+    const dek = this.material(row.id, version);
+    try {
+      const d = createDecipheriv(row.spec === 'AES_128' ? 'aes-128-gcm' : 'aes-256-gcm', dek, buf.subarray(headerLen, headerLen + 12));
+      d.setAAD(Buffer.concat([buf.subarray(0, headerLen), Buffer.from(canonicalJson(options.context ?? {}))]));
+      d.setAuthTag(buf.subarray(headerLen + 12, headerLen + 28));
+      const plaintext = Buffer.concat([d.update(buf.subarray(headerLen + 28)), d.final()]);
+      return { plaintext, keyId: row.id, version };
+    } catch (e) {
+      if (e instanceof KeywardenError) throw e;
+      throw bad();
+    } finally {
+      dek.fill(0);
+    }
+  }
+
+  async generateDataKey(ref: string, options: EncryptOptions & { bytes?: number } = {}): Promise<DataKeyResult> {
+    const bytes = options.bytes ?? 32;
+    if (!Number.isInteger(bytes) || bytes < 1 || bytes > 1024) {
+      throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'A data key is 1 to 1024 bytes.', { fault: 'user' });
+    }
+    const plaintext = randomBytes(bytes);
+    const sealed = await this.encrypt(ref, plaintext, options);
+    return { plaintext, ciphertext: sealed.ciphertext, keyId: sealed.keyId, ...(sealed.version !== undefined ? { version: sealed.version } : {}) };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.kek.fill(0);
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new KeywardenError(ErrorCode.KEYSTORE_LOCKED, 'The local keystore is closed.', { fault: 'internal' });
+  }
+}

@@ -1,0 +1,210 @@
+/** `keywarden scan`: find leaked keys and credentials in a tree, a git range, history or stdin. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { ErrorCode, KeywardenError } from '../../errors.js';
+import { createBaseline, formatBaseline, parseBaseline, type Baseline } from '../../scan/baseline.js';
+import { builtinDetectors } from '../../scan/detectors/index.js';
+import { formatSarif } from '../../scan/format/sarif.js';
+import { formatBytes, formatSummary, formatText } from '../../scan/format/text.js';
+import { scan, type ScanOptions, type ScanProgress } from '../../scan/scan.js';
+import { selectDetectors } from '../../scan/select-detectors.js';
+import type { CliIO } from '../main.js';
+
+interface ScanFlags {
+  git?: string;
+  history?: boolean;
+  stdin?: boolean;
+  stdinName?: string;
+  format: 'text' | 'json' | 'sarif';
+  output?: string;
+  baseline?: string;
+  updateBaseline?: boolean;
+  ignorePath?: string[];
+  detectors?: string;
+  excludeDetectors?: string;
+  listDetectors?: boolean;
+  maxFileSize?: string;
+  workers?: string;
+  gitignore: boolean;
+  inlineAllow: boolean;
+  progress: boolean;
+  color?: boolean;
+  quiet?: boolean;
+}
+
+export function registerScanCommand(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  program
+    .command('scan')
+    .description('Find leaked keys and credentials. Exit code 0 when clean, 1 when something was found, 2 for a usage or configuration error.')
+    .argument('[path]', 'directory or file to scan (the repository for --git/--history)', '.')
+    .option('--git <range>', 'scan only the lines added in a revision range, e.g. main..HEAD')
+    .option('--history', 'scan every commit of the repository, each blob once')
+    .option('--stdin', 'scan standard input')
+    .option('--stdin-name <name>', 'file name to report for standard input', '-')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
+    .option('-o, --output <file>', 'write the report to a file instead of standard output')
+    .option('--baseline <file>', 'accept the findings recorded in this baseline file (keyed by fingerprint)')
+    .option('--update-baseline', 'add the current findings to the --baseline file and exit 0')
+    .option('--ignore-path <glob...>', 'gitignore-style patterns of paths not to scan')
+    .option('--detectors <ids>', 'comma-separated detector ids or credential types to run (default: all built-in)')
+    .option('--exclude-detectors <ids>', 'comma-separated detector ids or credential types not to run')
+    .option('--list-detectors', 'list the built-in detectors and exit')
+    .option('--max-file-size <size>', 'skip files larger than this (e.g. 10MB)', '50MB')
+    .option('--workers <n>', 'worker threads (0 scans in the main thread)')
+    .option('--no-gitignore', 'scan files that .gitignore excludes')
+    .option('--no-inline-allow', 'ignore inline allow comments (keywarden:allow, gitleaks:allow, …)')
+    .option('--no-progress', 'no progress bar')
+    .option('--color', 'force colour')
+    .option('--no-color', 'no colour')
+    .option('-q, --quiet', 'print only the report, no summary')
+    .action(async (target: string, flags: ScanFlags) => {
+      setExit(await runScan(target, flags, io));
+    });
+}
+
+async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<number> {
+  const cwd = io.cwd ?? process.cwd();
+  if (flags.listDetectors) {
+    for (const d of builtinDetectors) io.stdout(`${d.id.padEnd(36)} ${d.type.padEnd(24)} ${d.severity.padEnd(9)} ${d.title}\n`);
+    return 0;
+  }
+  const modes = [flags.git !== undefined, Boolean(flags.history), Boolean(flags.stdin)].filter(Boolean).length;
+  if (modes > 1) throw usage('Use only one of --git, --history and --stdin.');
+  if (flags.updateBaseline && !flags.baseline) throw usage('--update-baseline needs --baseline FILE.');
+  const root = path.resolve(cwd, target);
+  const baselinePath = flags.baseline ? path.resolve(cwd, flags.baseline) : undefined;
+  let baseline: Baseline | undefined;
+  if (baselinePath) baseline = readBaselineFile(baselinePath, Boolean(flags.updateBaseline));
+
+  const selection = {
+    ...(flags.detectors ? { include: splitList(flags.detectors) } : {}),
+    ...(flags.excludeDetectors ? { exclude: splitList(flags.excludeDetectors) } : {}),
+  };
+  const options: ScanOptions = {
+    path: root,
+    detectors: selection,
+    maxFileSize: parseSize(flags.maxFileSize ?? '50MB'),
+    gitignore: flags.gitignore,
+    inlineAllow: flags.inlineAllow,
+    ...(flags.ignorePath?.length ? { ignorePaths: flags.ignorePath } : {}),
+    ...(baseline && !flags.updateBaseline ? { baseline } : {}),
+    ...(flags.workers !== undefined ? { workers: parseWorkers(flags.workers) } : {}),
+  };
+  if (flags.git !== undefined) options.git = { range: flags.git };
+  if (flags.history) options.git = { history: true };
+  if (flags.stdin) options.content = { bytes: await readAll(io.stdin ?? process.stdin), file: flags.stdinName ?? '-' };
+
+  const color = flags.color ?? (Boolean(io.isTTY) && !io.env?.NO_COLOR);
+  const progress = flags.progress && Boolean(io.isTTY) && !flags.quiet && !flags.stdin ? createProgress(io) : undefined;
+  if (progress) options.onProgress = progress.update;
+  let result;
+  try {
+    result = await scan(options);
+  } finally {
+    progress?.done();
+  }
+
+  if (flags.updateBaseline && baselinePath) {
+    const next = createBaseline(result.findings, baseline);
+    writeFileSync(baselinePath, formatBaseline(next));
+    if (!flags.quiet) io.stderr(`keywarden: baseline ${path.relative(cwd, baselinePath) || baselinePath} now accepts ${Object.keys(next.secrets).length} secret(s).\n`);
+    return 0;
+  }
+
+  const report =
+    flags.format === 'json'
+      ? `${JSON.stringify(result.findings, null, 2)}\n`
+      : flags.format === 'sarif'
+        ? formatSarif(result, selectDetectors(selection))
+        : formatText(result, { color: color && !flags.output });
+  if (flags.output) writeFileSync(path.resolve(cwd, flags.output), report);
+  else if (flags.format !== 'text' || !flags.quiet || result.findings.length) io.stdout(flags.format === 'text' && flags.quiet ? stripSummary(report) : report);
+
+  printWarnings(result.warnings, io);
+  // Machine formats keep stdout clean: the summary goes to stderr.
+  if (!flags.quiet && (flags.format !== 'text' || flags.output)) {
+    io.stderr(`${formatSummary(result.summary, color, new Set(result.findings.map((f) => f.file)).size)}\n`);
+  }
+  return result.findings.length > 0 ? 1 : 0;
+}
+
+function stripSummary(report: string): string {
+  const lines = report.trimEnd().split('\n');
+  lines.pop();
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+function printWarnings(warnings: { code: string; message: string }[], io: CliIO): void {
+  const MAX = 20;
+  for (const w of warnings.slice(0, MAX)) io.stderr(`keywarden: warning: ${w.message} [${w.code}]\n`);
+  if (warnings.length > MAX) io.stderr(`keywarden: … and ${warnings.length - MAX} more warnings.\n`);
+}
+
+function readBaselineFile(file: string, mayBeMissing: boolean): Baseline | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && mayBeMissing) return undefined;
+    throw new KeywardenError(ErrorCode.BASELINE_INVALID, `Cannot read the baseline file (${code ?? 'error'}).`, {
+      location: { file },
+      hint: 'Create one with `keywarden scan --baseline FILE --update-baseline`.',
+    });
+  }
+  return parseBaseline(text, file);
+}
+
+function splitList(s: string): string[] {
+  return s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
+
+export function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?$/i.exec(s.trim());
+  if (!m) throw usage(`Invalid size "${s}". Use a number with an optional unit: 500KB, 10MB, 1GB.`);
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const mult = unit.startsWith('g') ? 1024 ** 3 : unit.startsWith('m') ? 1024 ** 2 : unit.startsWith('k') ? 1024 : 1;
+  return Math.floor(Number(m[1]) * mult);
+}
+
+function parseWorkers(s: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0 || n > 64) throw usage(`Invalid --workers "${s}": use a whole number from 0 to 64.`);
+  return n;
+}
+
+function usage(message: string): KeywardenError {
+  return new KeywardenError(ErrorCode.USAGE, message, { fault: 'user' });
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream as AsyncIterable<Buffer | string>) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
+  return Buffer.concat(chunks);
+}
+
+function createProgress(io: CliIO): { update: (p: ScanProgress) => void; done: () => void } {
+  let last = 0;
+  let shown = false;
+  const started = Date.now();
+  return {
+    update(p) {
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      shown = true;
+      const width = 24;
+      const frac = p.discovered ? Math.min(1, p.files / p.discovered) : 0;
+      const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '░');
+      const secs = (now - started) / 1000;
+      io.stderr(`\r${bar} ${p.files}/${p.discovered} files · ${formatBytes(p.bytes)} · ${p.findings} findings · ${formatBytes(p.bytes / Math.max(secs, 0.001))}/s\x1b[K`);
+    },
+    done() {
+      if (shown) io.stderr('\r\x1b[K');
+    },
+  };
+}

@@ -1,0 +1,275 @@
+/**
+ * The input document a policy is evaluated against, and the decision it returns.
+ *
+ * `prepareInput` is pure: it validates the input against `INPUT_SCHEMA` (every problem at once)
+ * and adds the derived fields the generated Rego reads (`nowMs`, `rotatedAtMs`, `specFamily`,
+ * `specBits`, defaults for missing lists). Wasm has no clock, so `now` is required.
+ */
+import { Ajv } from 'ajv';
+import { ErrorCode, KeywardenError } from '../errors.js';
+import type { Finding, Severity } from '../scan/types.js';
+import { ACTIONS, type ActionType, VISIBILITIES, type Visibility } from './dsl/ast.js';
+import { PolicyError } from './dsl/policy-error.js';
+import { SEVERITIES } from '../scan/types.js';
+
+export interface AccessGrant {
+  principal: string;
+  operations: string[];
+}
+
+/** A key as the backends describe it (see src/backends). Only `id` and `backend` are required. */
+export interface ManagedKeyInput {
+  id: string;
+  backend: string;
+  aliases?: string[];
+  labels?: string[];
+  /** Backend key spec, e.g. `RSA_2048`, `ECC_NIST_P256`, `SYMMETRIC_DEFAULT`, `HMAC_256`. */
+  spec?: string;
+  state?: string;
+  /** RFC 3339. */
+  createdAt?: string;
+  lastRotatedAt?: string | null;
+  rotation?: { enabled: boolean; periodDays?: number | null };
+  tags?: Record<string, string>;
+  access?: AccessGrant[];
+  /** Days between scheduling destruction and destruction (AWS: 7–30). */
+  pendingWindowDays?: number;
+}
+
+/** A fact about keys and secrets read from repository files (src/inspect). */
+export type ConfigFact =
+  | { kind: 'key'; file: string; line: number; column?: number; key: Partial<ManagedKeyInput> }
+  | { kind: 'secret-ref'; file: string; line: number; column?: number; name: string; source: string }
+  | { kind: string; file: string; line: number; column?: number; [k: string]: unknown };
+
+export interface PolicyInput {
+  /** RFC 3339 time of the decision. Required: wasm has no clock. */
+  now: string;
+  repo?: { name?: string; visibility?: Visibility; defaultBranch?: string; files?: string[] };
+  event?: { kind?: string; branch?: string; sha?: string; pullRequest?: number };
+  findings?: Finding[];
+  keys?: ManagedKeyInput[];
+  facts?: ConfigFact[];
+}
+
+export interface DecisionLocation {
+  file?: string;
+  line?: number;
+  column?: number;
+  path: string;
+}
+
+export interface DecisionSubject {
+  kind: 'key' | 'key-config' | 'finding' | 'file' | 'config' | (string & {});
+  id?: string;
+  backend?: string;
+  aliases?: string[];
+  file?: string;
+  line?: number;
+  column?: number;
+  fingerprint?: string;
+  type?: string;
+}
+
+export interface Violation {
+  rule: string;
+  message: string;
+  severity: Severity;
+  policy: DecisionLocation;
+  subject: DecisionSubject;
+}
+
+export interface DecisionAction {
+  type: ActionType;
+  rule: string;
+  severity: Severity;
+  policy: DecisionLocation;
+  subject: DecisionSubject;
+}
+
+export interface Decision {
+  violations: Violation[];
+  actions: DecisionAction[];
+}
+
+const RFC3339 = '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$';
+const str = { type: 'string' } as const;
+const strs = { type: 'array', items: str } as const;
+
+const keyProps = {
+  id: str,
+  backend: str,
+  aliases: strs,
+  labels: strs,
+  spec: str,
+  state: str,
+  createdAt: { type: 'string', pattern: RFC3339 },
+  lastRotatedAt: { type: ['string', 'null'], pattern: RFC3339 },
+  rotation: { type: 'object', required: ['enabled'], properties: { enabled: { type: 'boolean' }, periodDays: { type: ['number', 'null'] } } },
+  tags: { type: 'object', additionalProperties: str },
+  access: { type: 'array', items: { type: 'object', required: ['principal', 'operations'], properties: { principal: str, operations: strs } } },
+  pendingWindowDays: { type: 'number' },
+} as const;
+
+export const INPUT_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://keywarden.dev/schemas/input.schema.json',
+  title: 'Keywarden policy input',
+  description: 'What a key policy is evaluated against. Derived fields (nowMs, rotatedAtMs, specFamily, specBits) are added by Keywarden.',
+  type: 'object',
+  required: ['now'],
+  properties: {
+    now: { type: 'string', pattern: RFC3339, description: 'Time of the decision (RFC 3339). Wasm has no clock.' },
+    repo: {
+      type: 'object',
+      properties: { name: str, visibility: { type: 'string', enum: [...VISIBILITIES] }, defaultBranch: str, files: { ...strs, description: 'Paths added or changed (or all tracked paths for a full check).' } },
+    },
+    event: { type: 'object', properties: { kind: str, branch: str, sha: str, pullRequest: { type: 'integer' } } },
+    findings: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['ruleId', 'type', 'title', 'severity', 'file', 'startLine', 'startColumn', 'fingerprint'],
+        properties: {
+          ruleId: str,
+          type: str,
+          title: str,
+          severity: { type: 'string', enum: [...SEVERITIES] },
+          confidence: { type: 'string', enum: ['high', 'medium', 'low'] },
+          file: str,
+          startLine: { type: 'integer', minimum: 1 },
+          startColumn: { type: 'integer', minimum: 1 },
+          endLine: { type: 'integer', minimum: 1 },
+          endColumn: { type: 'integer', minimum: 1 },
+          fingerprint: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
+          redacted: { type: 'string', maxLength: 16 },
+          commit: str,
+          author: str,
+          authorEmail: str,
+          date: str,
+        },
+      },
+    },
+    keys: { type: 'array', items: { type: 'object', required: ['id', 'backend'], properties: keyProps } },
+    facts: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['kind', 'file', 'line'],
+        properties: { kind: str, file: str, line: { type: 'integer', minimum: 1 }, column: { type: 'integer', minimum: 1 }, key: { type: 'object', properties: keyProps }, name: str, source: str },
+      },
+    },
+  },
+} as const;
+
+const location = {
+  type: 'object',
+  required: ['path'],
+  additionalProperties: false,
+  properties: { file: str, line: { type: 'integer' }, column: { type: 'integer' }, path: str },
+} as const;
+const subject = {
+  type: 'object',
+  required: ['kind'],
+  properties: { kind: str, id: str, backend: str, aliases: strs, file: str, line: { type: 'integer' }, column: { type: 'integer' }, fingerprint: str, type: str },
+} as const;
+
+export const DECISION_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://keywarden.dev/schemas/decision.schema.json',
+  title: 'Keywarden policy decision',
+  type: 'object',
+  required: ['violations', 'actions'],
+  additionalProperties: false,
+  properties: {
+    violations: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['rule', 'message', 'severity', 'policy', 'subject'],
+        additionalProperties: false,
+        properties: { rule: str, message: str, severity: { type: 'string', enum: [...SEVERITIES] }, policy: location, subject },
+      },
+    },
+    actions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['type', 'rule', 'severity', 'policy', 'subject'],
+        additionalProperties: false,
+        properties: { type: { type: 'string', enum: [...ACTIONS] }, rule: str, severity: { type: 'string', enum: [...SEVERITIES] }, policy: location, subject },
+      },
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+const validateInputSchema = ajv.compile(INPUT_SCHEMA);
+export const validateDecision = ajv.compile(DECISION_SCHEMA);
+
+/** Family and size of a backend key spec: `RSA_3072` → RSA/3072, `ECC_NIST_P256` → ECC/256. */
+export function specInfo(spec: string): { family: string; bits?: number } {
+  const s = spec.toUpperCase();
+  let m: RegExpExecArray | null;
+  if (/3DES|DES3|TDES|DES_EDE|TRIPLE_DES/.test(s)) return { family: '3DES', bits: 112 };
+  if ((m = /^RSA[_-]?(\d+)/.exec(s))) return { family: 'RSA', bits: Number(m[1]) };
+  if (/ED25519|EDWARDS25519/.test(s)) return { family: 'ECC', bits: 255 };
+  if ((m = /^ECC?_(?:NIST_|SECG_)?P(\d+)/.exec(s))) return { family: 'ECC', bits: Number(m[1]) };
+  if ((m = /^HMAC[_-]?(?:SHA)?[_-]?(\d+)/.exec(s))) return { family: 'HMAC', bits: Number(m[1]) };
+  if ((m = /^AES[_-]?(\d+)/.exec(s))) return { family: 'AES', bits: Number(m[1]) };
+  if (s === 'SYMMETRIC_DEFAULT') return { family: 'AES', bits: 256 };
+  if (/^DES/.test(s)) return { family: 'DES', bits: 56 };
+  if (s === 'SM2') return { family: 'SM2', bits: 256 };
+  return { family: s.split(/[_-]/)[0] ?? s };
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * Validate the input and add what the generated Rego reads. Throws a `PolicyError`
+ * (code `KW_POLICY_EVAL`) listing every problem.
+ */
+export function prepareInput(input: unknown): Json {
+  if (!validateInputSchema(input)) {
+    const problems = (validateInputSchema.errors ?? []).slice(0, 50).map(
+      (e) =>
+        new KeywardenError(ErrorCode.POLICY_EVAL, `input${e.instancePath.replace(/\/(\d+)/g, '[$1]').replace(/\//g, '.')} ${e.message ?? 'is invalid'}.`, {
+          fault: 'user',
+          hint: 'See schemas/input.schema.json; `now` and every timestamp are RFC 3339 (2026-01-31T12:00:00Z).',
+          location: { file: 'input' },
+          details: { path: e.instancePath, keyword: e.keyword },
+        }),
+    );
+    throw new PolicyError(problems);
+  }
+  const i = input as unknown as PolicyInput;
+  const nowMs = Date.parse(i.now);
+  if (Number.isNaN(nowMs)) throw new KeywardenError(ErrorCode.POLICY_EVAL, 'input.now is not a valid time.', { fault: 'user', hint: 'Use RFC 3339, e.g. 2026-01-31T12:00:00Z.' });
+  return {
+    ...i,
+    nowMs,
+    repo: { ...i.repo, files: i.repo?.files ?? [] },
+    event: { ...i.event },
+    findings: i.findings ?? [],
+    keys: (i.keys ?? []).map((k) => prepareKey(k)),
+    facts: (i.facts ?? []).map((f) => (f.kind === 'key' && typeof f.key === 'object' && f.key !== null ? { ...f, key: prepareKey(f.key as Partial<ManagedKeyInput>) } : f)),
+  };
+}
+
+function prepareKey(k: Partial<ManagedKeyInput>): Json {
+  const out: Json = { ...k, aliases: k.aliases ?? [], labels: k.labels ?? [], tags: k.tags ?? {}, access: k.access ?? [] };
+  const created = k.createdAt ? Date.parse(k.createdAt) : Number.NaN;
+  const rotated = k.lastRotatedAt ? Date.parse(k.lastRotatedAt) : created;
+  if (!Number.isNaN(created)) out.createdAtMs = created;
+  if (!Number.isNaN(rotated)) out.rotatedAtMs = rotated;
+  if (k.spec) {
+    const info = specInfo(k.spec);
+    out.specFamily = info.family;
+    if (info.bits !== undefined) out.specBits = info.bits;
+  }
+  return out;
+}
+
+export function isActionType(s: string): s is ActionType {
+  return (ACTIONS as readonly string[]).includes(s);
+}

@@ -1,0 +1,51 @@
+/**
+ * GitHub tokens. The 2021 formats (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`) end in a 6-character
+ * base62 CRC32 of the 30 random characters before it, which we check: a lookalike with a wrong
+ * checksum is not a token GitHub issued.
+ */
+import type { Detector } from '../types.js';
+import { hasValidTokenChecksum, isPlaceholder } from './util.js';
+
+const DOCS = 'https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/about-authentication-to-github#githubs-token-formats';
+
+function checksummed(prefix: 'ghp' | 'gho' | 'ghu' | 'ghs' | 'ghr', id: string, title: string): Detector {
+  return {
+    id,
+    type: 'github-token',
+    title,
+    severity: 'critical',
+    confidence: 'high',
+    keywords: [`${prefix}_`],
+    pattern: new RegExp(`(?<![A-Za-z0-9_])(${prefix}_[A-Za-z0-9]{36})(?![A-Za-z0-9_])`),
+    verify: (s) => hasValidTokenChecksum(s.slice(4)),
+    docs: DOCS,
+  };
+}
+
+export const githubPatClassic = checksummed('ghp', 'github-pat-classic', 'GitHub personal access token (classic)');
+export const githubOauthToken = checksummed('gho', 'github-oauth-token', 'GitHub OAuth access token');
+export const githubUserToServerToken = checksummed('ghu', 'github-user-to-server-token', 'GitHub App user access token');
+export const githubServerToServerToken = checksummed('ghs', 'github-server-to-server-token', 'GitHub App installation access token');
+export const githubRefreshToken = checksummed('ghr', 'github-refresh-token', 'GitHub App refresh token');
+
+export const githubPatFineGrained: Detector = {
+  id: 'github-pat-fine-grained',
+  type: 'github-token',
+  title: 'GitHub fine-grained personal access token',
+  severity: 'critical',
+  confidence: 'high',
+  keywords: ['github_pat_'],
+  // github_pat_ + 22-character id + `_` + 59 characters.
+  pattern: /(?<![A-Za-z0-9_])(github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})(?![A-Za-z0-9_])/,
+  verify: (s) => !isPlaceholder(s.slice(11)),
+  docs: DOCS,
+};
+
+export const githubDetectors: readonly Detector[] = [
+  githubPatClassic,
+  githubOauthToken,
+  githubUserToServerToken,
+  githubServerToServerToken,
+  githubRefreshToken,
+  githubPatFineGrained,
+];

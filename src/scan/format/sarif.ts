@@ -1,0 +1,76 @@
+/**
+ * SARIF 2.1.0 for GitHub code scanning and other viewers. Stays inside GitHub's upload limits
+ * (25,000 results per run; 10 MB gzipped, which 25,000 of our small results never reach) and
+ * says so in the run's notifications when it had to cut. Carries no raw secret: the message
+ * shows the redacted preview and the fingerprint goes in `partialFingerprints`.
+ */
+import type { Log, ReportingDescriptor, Result } from 'sarif';
+import { VERSION } from '../../version.js';
+import type { Detector, Finding, ScanResult, Severity } from '../types.js';
+
+export const SARIF_MAX_RESULTS = 25_000;
+
+const LEVEL: Record<Severity, Result.level> = { critical: 'error', high: 'error', medium: 'warning', low: 'note', info: 'note' };
+const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '3.0', info: '1.0' };
+
+export function formatSarif(result: ScanResult, detectors: readonly Detector[]): string {
+  const findings = result.findings.slice(0, SARIF_MAX_RESULTS);
+  const usedIds = [...new Set(findings.map((f) => f.ruleId))].sort();
+  const byId = new Map(detectors.map((d) => [d.id, d]));
+  const rules: ReportingDescriptor[] = usedIds.map((id) => {
+    const d = byId.get(id);
+    const f = findings.find((x) => x.ruleId === id)!;
+    return {
+      id,
+      name: toPascal(id),
+      shortDescription: { text: d?.title ?? f.title },
+      fullDescription: { text: `${d?.title ?? f.title}: a ${f.type} credential committed to the repository. Revoke it, rotate it, and remove it from the code.` },
+      ...(d?.docs ? { helpUri: d.docs } : {}),
+      help: { text: 'Revoke and rotate the credential first, then remove it from the code and its history.' },
+      defaultConfiguration: { level: LEVEL[f.severity] },
+      properties: { tags: ['security', 'secret', f.type], 'security-severity': SECURITY_SEVERITY[f.severity], precision: f.confidence === 'high' ? 'high' : f.confidence === 'medium' ? 'medium' : 'low' },
+    };
+  });
+  const ruleIndex = new Map(usedIds.map((id, i) => [id, i]));
+  const results: Result[] = findings.map((f) => toResult(f, ruleIndex.get(f.ruleId)!));
+  const notes =
+    result.findings.length > SARIF_MAX_RESULTS
+      ? [{ level: 'warning' as const, message: { text: `Only the first ${SARIF_MAX_RESULTS} of ${result.findings.length} findings are included (GitHub code scanning's limit). Use --format json for all of them.` } }]
+      : [];
+  const log: Log = {
+    version: '2.1.0',
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    runs: [
+      {
+        tool: { driver: { name: 'keywarden', semanticVersion: VERSION, informationUri: 'https://github.com/keywarden/keywarden', rules } },
+        results,
+        invocations: [{ executionSuccessful: true, toolExecutionNotifications: notes }],
+        columnKind: 'utf16CodeUnits',
+      },
+    ],
+  };
+  return `${JSON.stringify(log, null, 2)}\n`;
+}
+
+function toResult(f: Finding, ruleIndex: number): Result {
+  return {
+    ruleId: f.ruleId,
+    ruleIndex,
+    level: LEVEL[f.severity],
+    message: { text: `${f.title} found (${f.redacted}).${f.commit ? ` Added in commit ${f.commit.slice(0, 12)}.` : ''}` },
+    locations: [
+      {
+        physicalLocation: {
+          artifactLocation: { uri: encodeURI(f.file), uriBaseId: '%SRCROOT%' },
+          region: { startLine: f.startLine, startColumn: f.startColumn, endLine: f.endLine, endColumn: f.endColumn },
+        },
+      },
+    ],
+    partialFingerprints: { 'secretFingerprint/v1': f.fingerprint },
+    properties: { type: f.type, confidence: f.confidence, ...(f.commit ? { commit: f.commit } : {}) },
+  };
+}
+
+function toPascal(id: string): string {
+  return id.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());
+}

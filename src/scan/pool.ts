@@ -1,0 +1,107 @@
+/**
+ * A pool of scan worker threads. Size 0 scans in the calling thread (same results, for small
+ * inputs and environments without threads).
+ */
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { createRuleset, type Ruleset } from './engine.js';
+import { scanFile, scanUnit, type FileScanResult, type ReadFileOptions } from './sources/read-file.js';
+import { selectDetectors, type DetectorSelection } from './select-detectors.js';
+
+export interface WorkerInit {
+  selection: DetectorSelection;
+  read: ReadFileOptions;
+}
+
+export interface UnitItem {
+  file: string;
+  content: Uint8Array;
+  lineMap?: Int32Array;
+}
+
+export type WorkerTask =
+  | { id: number; kind: 'files'; items: { abs: string; rel: string }[] }
+  | { id: number; kind: 'units'; items: UnitItem[] };
+
+export interface WorkerReply {
+  id: number;
+  results: FileScanResult[];
+}
+
+type TaskBody = { kind: 'files'; items: { abs: string; rel: string }[] } | { kind: 'units'; items: UnitItem[] };
+
+export interface ScanPool {
+  readonly size: number;
+  run(task: TaskBody): Promise<FileScanResult[]>;
+  close(): Promise<void>;
+}
+
+export function defaultPoolSize(): number {
+  return Math.max(1, Math.min(availableParallelism(), 8));
+}
+
+export function createScanPool(init: WorkerInit, size: number): ScanPool {
+  if (size <= 0) return createInlinePool(init);
+  const here = import.meta.url;
+  // Under a TypeScript runner (tests) the worker is the .ts file, loaded through tsx.
+  const isTs = here.endsWith('.ts');
+  const script = new URL(isTs ? './worker.ts' : './worker.js', here);
+  const workers: Worker[] = [];
+  const inflight = new Map<number, { resolve: (r: FileScanResult[]) => void; reject: (e: unknown) => void; worker: Worker }>();
+  const load = new Map<Worker, number>();
+  let nextId = 1;
+  let failure: unknown = null;
+  for (let i = 0; i < size; i++) {
+    const w = new Worker(script, { workerData: init, ...(isTs ? { execArgv: ['--import', 'tsx'] } : {}) });
+    w.on('message', (reply: WorkerReply) => {
+      const p = inflight.get(reply.id);
+      if (!p) return;
+      inflight.delete(reply.id);
+      load.set(w, (load.get(w) ?? 1) - 1);
+      p.resolve(reply.results);
+    });
+    w.on('error', (e) => {
+      failure = e;
+      for (const [id, p] of inflight) {
+        if (p.worker === w) {
+          inflight.delete(id);
+          p.reject(e);
+        }
+      }
+    });
+    load.set(w, 0);
+    workers.push(w);
+  }
+  return {
+    size,
+    run(task) {
+      if (failure) return Promise.reject(failure);
+      let best = workers[0]!;
+      for (const w of workers) if (load.get(w)! < load.get(best)!) best = w;
+      load.set(best, load.get(best)! + 1);
+      const id = nextId++;
+      return new Promise<FileScanResult[]>((resolve, reject) => {
+        inflight.set(id, { resolve, reject, worker: best });
+        const transfer = task.kind === 'units' ? task.items.map((i) => i.content.buffer as ArrayBuffer) : [];
+        best.postMessage({ id, ...task }, transfer);
+      });
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}
+
+function createInlinePool(init: WorkerInit): ScanPool {
+  let ruleset: Ruleset | undefined;
+  const rules = (): Ruleset => (ruleset ??= createRuleset(selectDetectors(init.selection)));
+  return {
+    size: 0,
+    async run(task) {
+      const r = rules();
+      if (task.kind === 'files') return task.items.map((i) => scanFile(i.abs, i.rel, r, init.read));
+      return task.items.map((i) => scanUnit(i, r, init.read));
+    },
+    async close() {},
+  };
+}

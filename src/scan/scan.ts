@@ -1,0 +1,229 @@
+/**
+ * `scan()`: the SDK entry point of the detect stage. Picks the source (a tree, the lines a git
+ * range added, a repository's whole history, or a buffer), fans the work out to worker
+ * threads, applies ignored paths and the baseline, and returns findings plus a summary in
+ * which every skipped file is counted.
+ */
+import ignore from 'ignore';
+import { applyBaseline, type Baseline } from './baseline.js';
+import { createScanPool, defaultPoolSize, type ScanPool, type UnitItem } from './pool.js';
+import type { FileScanResult } from './sources/read-file.js';
+import { DEFAULT_MAX_FILE_SIZE } from './sources/read-file.js';
+import { listTree } from './sources/tree.js';
+import { countCommits, readAddedLines, readHistory, resolveRange, type GitBlobUnit, type GitSkip } from './sources/git.js';
+import { selectDetectors, type DetectorSelection } from './select-detectors.js';
+import type { Finding, ScanResult, ScanWarning, SkipReason, Skipped } from './types.js';
+
+export interface ScanProgress {
+  files: number;
+  bytes: number;
+  findings: number;
+  /** Files found so far (grows while the tree is walked). */
+  discovered: number;
+}
+
+export interface ScanOptions {
+  /** The directory or file to scan, or the repository for git scans. Default: the current directory. */
+  path?: string;
+  /** Scan only the lines a range added (`A..B`), or every blob of the history. */
+  git?: { range: string } | { history: true };
+  /** Scan this content instead of files (shown as `file`, default `-`). */
+  content?: { bytes: Uint8Array; file?: string };
+  detectors?: DetectorSelection;
+  /** gitignore-style patterns of paths never to scan. */
+  ignorePaths?: string[];
+  baseline?: Baseline;
+  /** Files (and blobs) larger than this are skipped and counted. Default 50 MiB. */
+  maxFileSize?: number;
+  /** Worker threads; 0 scans in this thread. Default: one per core (up to 8). */
+  workers?: number;
+  /** Honour .gitignore (default true). */
+  gitignore?: boolean;
+  /** Honour inline allow comments (default true). */
+  inlineAllow?: boolean;
+  onProgress?: (p: ScanProgress) => void;
+}
+
+const MAX_SKIPPED_LISTED = 10_000;
+const TASK_FILES = 32;
+const TASK_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Scans and returns every finding. Throws a `KeywardenError` for bad input that stops the whole
+ * scan (a missing path, a bad revision range, an invalid detector); per-file problems become
+ * warnings and skipped entries while the rest of the scan goes on.
+ *
+ * @example
+ * import { scan } from 'keywarden';
+ * const { findings, summary } = await scan({ path: '.', git: { range: 'main..HEAD' } });
+ */
+export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
+  const started = performance.now();
+  const root = options.path ?? '.';
+  // Fail fast on a bad selection before starting threads.
+  selectDetectors(options.detectors);
+  const acc = new Accumulator(options);
+  const ig = options.ignorePaths?.length ? ignore().add(options.ignorePaths) : null;
+  const isIgnored = (rel: string): boolean => (ig ? ig.ignores(rel) : false);
+
+  const read = { maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE, ...(options.inlineAllow === false ? { inlineAllow: false } : {}) };
+  const init = { selection: options.detectors ?? {}, read };
+  const poolSize = options.workers ?? (options.content ? 0 : defaultPoolSize());
+  const pool = createScanPool(init, poolSize);
+  const limit = new InFlight(Math.max(2, pool.size * 3));
+  try {
+    if (options.content) {
+      const file = options.content.file ?? '-';
+      const r = await pool.run({ kind: 'units', items: [{ file, content: options.content.bytes }] });
+      acc.add(r, [{ file }]);
+    } else if (options.git) {
+      const onSkip = (s: GitSkip): void => acc.skip({ file: s.file, reason: s.reason, detail: s.commit });
+      let units: AsyncGenerator<GitBlobUnit>;
+      if ('range' in options.git) {
+        const args = await resolveRange(root, options.git.range);
+        acc.commits = await countCommits(root, args);
+        units = readAddedLines(root, args, onSkip);
+      } else {
+        units = readHistory(root, read.maxFileSize, onSkip, (n) => (acc.commits = n));
+      }
+      let batch: GitBlobUnit[] = [];
+      let batchBytes = 0;
+      const send = async (): Promise<void> => {
+        const metas = batch;
+        batch = [];
+        batchBytes = 0;
+        const items: UnitItem[] = metas.map((u) => ({ file: u.file, content: u.content, ...(u.lineMap ? { lineMap: u.lineMap } : {}) }));
+        await limit.add(pool.run({ kind: 'units', items }).then((r) => acc.add(r, metas)));
+      };
+      for await (const u of units) {
+        acc.discovered++;
+        if (isIgnored(u.file)) {
+          acc.skip({ file: u.file, reason: 'ignored-path' });
+          continue;
+        }
+        batch.push(u);
+        batchBytes += u.content.length;
+        if (batch.length >= TASK_FILES * 4 || batchBytes >= TASK_BYTES) await send();
+      }
+      if (batch.length) await send();
+    } else {
+      let batch: { abs: string; rel: string }[] = [];
+      const send = async (): Promise<void> => {
+        const items = batch;
+        batch = [];
+        await limit.add(pool.run({ kind: 'files', items }).then((r) => acc.add(r, items.map((i) => ({ file: i.rel })))));
+      };
+      for await (const entries of listTree(root, { gitignore: options.gitignore ?? true })) {
+        for (const e of entries) {
+          acc.discovered++;
+          if (isIgnored(e.rel)) {
+            acc.skip({ file: e.rel, reason: 'ignored-path' });
+            continue;
+          }
+          batch.push(e);
+          if (batch.length >= TASK_FILES) await send();
+        }
+      }
+      if (batch.length) await send();
+    }
+    await limit.drain();
+  } finally {
+    await pool.close();
+  }
+  const all = acc.findings.sort(compareFindings);
+  const { kept, baselined } = applyBaseline(all, options.baseline);
+  return {
+    findings: kept,
+    skipped: acc.skipped,
+    warnings: acc.warnings,
+    summary: {
+      files: acc.files,
+      bytes: acc.bytes,
+      findings: kept.length,
+      suppressed: acc.suppressed + baselined.length,
+      skipped: acc.skippedCount,
+      skippedBy: acc.skippedBy,
+      ...(options.git ? { commits: acc.commits } : {}),
+      durationMs: Math.round(performance.now() - started),
+    },
+  };
+}
+
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+    a.startLine - b.startLine ||
+    a.startColumn - b.startColumn ||
+    (a.commit ?? '').localeCompare(b.commit ?? '') ||
+    a.ruleId.localeCompare(b.ruleId)
+  );
+}
+
+class Accumulator {
+  findings: Finding[] = [];
+  skipped: Skipped[] = [];
+  warnings: ScanWarning[] = [];
+  skippedBy: Partial<Record<SkipReason, number>> = {};
+  skippedCount = 0;
+  files = 0;
+  bytes = 0;
+  suppressed = 0;
+  discovered = 0;
+  commits = 0;
+  constructor(private readonly options: ScanOptions) {}
+
+  skip(s: Skipped): void {
+    this.skippedCount++;
+    this.skippedBy[s.reason] = (this.skippedBy[s.reason] ?? 0) + 1;
+    if (this.skipped.length < MAX_SKIPPED_LISTED) this.skipped.push(s);
+  }
+
+  add(results: FileScanResult[], metas: readonly ({ file: string } & Partial<GitBlobUnit>)[]): void {
+    results.forEach((r, i) => {
+      const meta = metas[i]!;
+      if (r.skipped) {
+        // A path git lists but that is gone from the work tree is neither scanned nor worth a count.
+        if (r.skipped.detail === 'ENOENT') return;
+        this.skip(meta.commit ? { ...r.skipped, detail: meta.commit } : r.skipped);
+      }
+      if (r.scanned) {
+        this.files++;
+        this.bytes += r.bytes;
+      }
+      this.suppressed += r.suppressed;
+      this.warnings.push(...r.warnings);
+      for (const f of r.findings) {
+        if (meta.commit) {
+          f.commit = meta.commit;
+          if (meta.author !== undefined) f.author = meta.author;
+          if (meta.authorEmail !== undefined) f.authorEmail = meta.authorEmail;
+          if (meta.date !== undefined) f.date = meta.date;
+        }
+        this.findings.push(f);
+      }
+    });
+    this.options.onProgress?.({ files: this.files, bytes: this.bytes, findings: this.findings.length, discovered: this.discovered });
+  }
+}
+
+/** Bounds the number of tasks in flight so memory stays flat on huge inputs. */
+class InFlight {
+  private readonly pending = new Set<Promise<void>>();
+  private error: unknown = null;
+  constructor(private readonly max: number) {}
+  async add(p: Promise<void>): Promise<void> {
+    const tracked = p.catch((e) => {
+      this.error ??= e;
+    });
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
+    if (this.error) throw this.error;
+    while (this.pending.size >= this.max) await Promise.race(this.pending);
+    if (this.error) throw this.error;
+  }
+  async drain(): Promise<void> {
+    await Promise.all(this.pending);
+    if (this.error) throw this.error;
+  }
+}
+
