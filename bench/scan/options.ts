@@ -24,6 +24,8 @@ export interface BenchOptions {
   docs: boolean;
   /** Extra arguments for `keywarden scan`. */
   keywardenArgs: string[];
+  /** The Keywarden launcher to run (default bin/keywarden.js), to compare another build. */
+  keywardenBin: string;
   repoRoot: string;
 }
 
@@ -41,8 +43,9 @@ Options:
   --tools <list>          comma-separated subset of keywarden,gitleaks,secretlint
   --no-secretlint         same as --tools keywarden,gitleaks
   --secretlint-sample <f> auto (default) or a fraction in (0,1] of the corpus files for secretlint
-  --secretlint-budget <s> seconds secretlint may take on the whole corpus in auto mode (default 600)
+  --secretlint-budget <s> seconds secretlint may take on the whole corpus in auto mode (default 600; quick 60)
   --keywarden-arg <a>     extra argument for keywarden scan (repeatable)
+  --keywarden-bin <file>  Keywarden launcher to run (default bin/keywarden.js, which needs npm run build)
   --rebuild               rebuild the corpus even if its stamp matches
   --work <dir>            work folder (default bench/.work)
   --docs / --no-docs      write the ### Scan section of docs/benchmarks.md (default: on, off with --quick)
@@ -61,8 +64,9 @@ export function parseOptions(argv: string[], repoRoot: string): BenchOptions | '
       tools: { type: 'string' },
       'no-secretlint': { type: 'boolean', default: false },
       'secretlint-sample': { type: 'string', default: 'auto' },
-      'secretlint-budget': { type: 'string', default: '600' },
+      'secretlint-budget': { type: 'string' },
       'keywarden-arg': { type: 'string', multiple: true, default: [] },
+      'keywarden-bin': { type: 'string' },
       rebuild: { type: 'boolean', default: false },
       work: { type: 'string' },
       docs: { type: 'boolean' },
@@ -101,11 +105,12 @@ export function parseOptions(argv: string[], repoRoot: string): BenchOptions | '
     runs: Math.floor(num('runs', values.runs, quick ? 1 : 3, 1)),
     tools,
     secretlintSample,
-    secretlintBudget: num('secretlint-budget', values['secretlint-budget'], 600, 1),
+    secretlintBudget: num('secretlint-budget', values['secretlint-budget'], quick ? 60 : 600, 1),
     rebuild: values.rebuild ?? false,
     workDir: path.resolve(repoRoot, values.work ?? 'bench/.work'),
     docs: values['no-docs'] ? false : (values.docs ?? !quick),
     keywardenArgs: values['keywarden-arg'] ?? [],
+    keywardenBin: path.resolve(repoRoot, values['keywarden-bin'] ?? 'bin/keywarden.js'),
     repoRoot,
   };
 }

@@ -121,27 +121,36 @@ function cell(found: number, planted: number): string {
 function renderRecallByKind(r: BenchResults): string[] {
   const t = r.tools;
   const ids = [...new Set(t.flatMap((x) => x.score.byKind.map((k) => k.detectorId)))].sort();
+  const withRules = t.filter((x) => x.name !== 'secretlint');
   const out = [
     '#### Recall per kind of secret',
     '',
-    'Found/planted per generator kind; **bold** where a tool missed some. "Gitleaks rules" are the Gitleaks rule ids that found the kind.',
+    'Found/planted per generator kind (named after the Keywarden detector that should find it); **bold** where a tool missed some. ' +
+      'The rule columns list the rule ids whose findings overlapped the planted secrets.',
     '',
-    `| kind (type) | ${t.map((x) => x.label + (x.scope.fraction < 1 ? '†' : '')).join(' | ')} | Gitleaks rules |`,
-    `|---|${t.map(() => '---:').join('|')}|---|`,
+    `| kind (type) | ${t.map((x) => x.label + (x.scope.fraction < 1 ? '†' : '')).join(' | ')} | ${withRules.map((x) => `${x.label} rules`).join(' | ')} |`,
+    `|---|${t.map(() => '---:').join('|')}|${withRules.map(() => '---').join('|')}|`,
   ];
   for (const id of ids) {
     const kinds = t.map((x) => x.score.byKind.find((k) => k.detectorId === id));
     const type = kinds.find((k) => k)?.type ?? id;
-    const gl = t.find((x) => x.name === 'gitleaks')?.score.byKind.find((k) => k.detectorId === id);
-    const glRules = gl ? Object.keys(gl.foundBy).sort().join(', ') : '';
-    out.push(`| ${id}${type !== id ? ` (${type})` : ''} | ${kinds.map((k) => (k ? cell(k.found, k.planted) : '–')).join(' | ')} | ${glRules || '–'} |`);
+    const rules = withRules.map((x) => {
+      const k = x.score.byKind.find((kk) => kk.detectorId === id);
+      const names = k ? Object.keys(k.foundBy).sort() : [];
+      return names.length ? names.join(', ') : '–';
+    });
+    out.push(`| ${id}${type !== id ? ` (${type})` : ''} | ${kinds.map((k) => (k ? cell(k.found, k.planted) : '–')).join(' | ')} | ${rules.join(' | ')} |`);
   }
   out.push('');
   for (const x of t) {
     const missed = x.score.byKind.filter((k) => k.found < k.planted);
-    out.push(
-      `- ${x.label} misses: ${missed.length ? missed.map((k) => `${k.detectorId} (${k.planted - k.found}/${k.planted})`).join(', ') : 'none'}`,
-    );
+    out.push(`- ${x.label} misses: ${missed.length ? missed.map((k) => `${k.detectorId} (${k.planted - k.found}/${k.planted})`).join(', ') : 'none'}`);
+  }
+  for (const x of withRules) {
+    const inexact = x.score.byKind.filter((k) => k.exact < k.found);
+    if (inexact.length) {
+      out.push(`- ${x.label} found, but reported a different secret span: ${inexact.map((k) => `${k.detectorId} (${k.found - k.exact}/${k.found})`).join(', ')}`);
+    }
   }
   out.push('');
   return out;

@@ -19,6 +19,7 @@ import { parseOptions, USAGE, type BenchOptions, type ToolName } from './options
 import { createPrng } from './prng.js';
 import { computeChecks, renderDocsSection, renderMarkdown, writeDocsSection, type BenchResults, type ToolResult } from './report.js';
 import { score } from './score.js';
+import { loadDetectorTypes } from './secrets.js';
 import { gitleaksTool, keywardenTool, secretlintTool, type Tool, type ToolFinding } from './tools.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -47,6 +48,9 @@ async function main(): Promise<number> {
 
   const dir = path.join(opts.workDir, 'scan', `s${opts.seed}-${opts.sizeMB}mb-${opts.secrets}`);
   const manifest = await ensureCorpus({ repoRoot, dir, seed: opts.seed, sizeMB: opts.sizeMB, secrets: opts.secrets }, { rebuild: opts.rebuild, log });
+  // Credential types come from the detector registry as it is now, not as it was at build time.
+  const types = await loadDetectorTypes(repoRoot);
+  for (const p of manifest.plants) p.type = types.get(p.detectorId) ?? p.type;
   const full: Scope = { root: corpusRoot({ repoRoot, dir, seed: opts.seed, sizeMB: opts.sizeMB, secrets: opts.secrets }), files: manifest.files, bytes: manifest.bytes, fraction: 1 };
   const outDir = path.join(dir, 'out');
   rmSync(outDir, { recursive: true, force: true });
@@ -127,8 +131,11 @@ function createTools(opts: BenchOptions): Tool[] {
   return opts.tools.map((name) => {
     switch (name) {
       case 'keywarden':
-        if (!existsSync(path.join(repoRoot, 'dist/cli/main.js'))) throw new Error('Keywarden is not built (dist/cli/main.js is missing): run `npm run build` first.');
-        return keywardenTool(repoRoot, opts.keywardenArgs);
+        if (opts.keywardenBin === path.join(repoRoot, 'bin/keywarden.js') && !existsSync(path.join(repoRoot, 'dist/cli/main.js'))) {
+          throw new Error('Keywarden is not built (dist/cli/main.js is missing): run `npm run build` first.');
+        }
+        if (!existsSync(opts.keywardenBin)) throw new Error(`--keywarden-bin: ${opts.keywardenBin} does not exist`);
+        return keywardenTool(repoRoot, opts.keywardenBin, opts.keywardenArgs);
       case 'gitleaks':
         return gitleaksTool(repoRoot);
       case 'secretlint':

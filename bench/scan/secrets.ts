@@ -70,7 +70,7 @@ export async function loadSecretKinds(repoRoot: string, seed: string): Promise<S
 }
 
 /** Detector id → credential type, from the fixture module or the detector registry, when either says. */
-async function loadDetectorTypes(repoRoot: string, fixture: Record<string, unknown>): Promise<Map<string, string>> {
+export async function loadDetectorTypes(repoRoot: string, fixture: Record<string, unknown> = {}): Promise<Map<string, string>> {
   const map = new Map<string, string>();
   const absorb = (value: unknown): void => {
     const list = Array.isArray(value) ? value : typeof value === 'object' && value !== null ? Object.values(value) : [];

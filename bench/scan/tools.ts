@@ -44,8 +44,7 @@ function sha256(s: string): string {
   return `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
 }
 
-export function keywardenTool(repoRoot: string, extraArgs: string[]): Tool {
-  const bin = path.join(repoRoot, 'bin/keywarden.js');
+export function keywardenTool(repoRoot: string, bin: string, extraArgs: string[]): Tool {
   let version = 'unknown';
   try {
     version = execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();

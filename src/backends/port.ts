@@ -40,7 +40,7 @@ export function isSymmetricSpec(spec: KeySpec): boolean {
   return spec === 'AES_256' || spec === 'AES_128';
 }
 
-export type KeyUsage = 'encrypt-decrypt' | 'sign-verify' | 'generate-verify-mac';
+export type KeyUsage = 'encrypt-decrypt' | 'sign-verify' | 'generate-verify-mac' | 'key-agreement';
 
 /** `destroyed` keys stay listed (their record is kept for the audit); their material is gone. */
 export type KeyState = 'enabled' | 'disabled' | 'pending-destruction' | 'destroyed';
@@ -123,7 +123,9 @@ export interface ManagedKey {
   /** Aliases (KMS) or labels (PKCS#11, local); the first is the primary name. */
   aliases: string[];
   description?: string;
-  spec: KeySpec;
+  /** `OTHER` for a vendor spec outside `KEY_SPECS`; `vendorSpec` then holds its name. */
+  spec: KeySpec | 'OTHER';
+  vendorSpec?: string;
   usage: KeyUsage;
   state: KeyState;
   createdAt: string;

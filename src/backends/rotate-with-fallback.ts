@@ -8,7 +8,7 @@
  * The old key is left enabled: data sealed or signed with it must stay readable until the
  * policy schedules its destruction.
  */
-import { ErrorCode, isKeywardenError } from '../errors.js';
+import { ErrorCode, isKeywardenError, UnsupportedError } from '../errors.js';
 import type { KeyBackend, MutationOptions } from './port.js';
 
 export type RotateWithFallbackResult =
@@ -23,6 +23,7 @@ export async function rotateWithFallback(backend: KeyBackend, ref: string, optio
     if (!isKeywardenError(e) || e.code !== ErrorCode.UNSUPPORTED) throw e;
   }
   const old = await backend.describe(ref);
+  if (old.spec === 'OTHER') throw new UnsupportedError(backend.name, `replace a ${old.vendorSpec ?? 'vendor-specific'} key`);
   const step = (s: string): MutationOptions => ({ ...options, idempotencyKey: `${options.idempotencyKey}:${s}` });
   const created = await backend.create(
     {

@@ -134,7 +134,7 @@ export function scanBytes(input: Uint8Array, ruleset: Ruleset, options: ScanByte
     const re = ruleset.regexes[d]!;
     for (let w = 0; w < list.length; w += 2) {
       const ws = list[w]!;
-      const text = bytes.latin1Slice(ws, list[w + 1]!);
+      const text = bytes.toString('latin1', ws, list[w + 1]!);
       re.lastIndex = 0;
       let m: RegExpExecArray | null;
       while ((m = re.exec(text)) !== null) {
@@ -263,10 +263,10 @@ const SAME_LINE = ['keywarden:allow', 'gitleaks:allow', 'secretlint-disable-line
 const NEXT_LINE = ['keywarden:allow-next-line', 'secretlint-disable-next-line', 'pragma: allowlist nextline secret'];
 
 function isAllowed(bytes: Buffer, lines: LineIndex, line: number): boolean {
-  const text = bytes.latin1Slice(lines.lineStart(line), lines.lineEnd(line)).toLowerCase();
+  const text = bytes.toString('latin1', lines.lineStart(line), lines.lineEnd(line)).toLowerCase();
   if (SAME_LINE.some((m) => text.includes(m) && !(m === 'keywarden:allow' && text.includes('keywarden:allow-next-line')))) return true;
   if (line === 0) return false;
-  const prev = bytes.latin1Slice(lines.lineStart(line - 1), lines.lineEnd(line - 1)).toLowerCase();
+  const prev = bytes.toString('latin1', lines.lineStart(line - 1), lines.lineEnd(line - 1)).toLowerCase();
   return NEXT_LINE.some((m) => prev.includes(m));
 }
 

@@ -4,6 +4,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { createRuleset, type Ruleset } from './engine.js';
 import { scanFile, scanUnit, type FileScanResult, type ReadFileOptions } from './sources/read-file.js';
 import { selectDetectors, type DetectorSelection } from './select-detectors.js';
@@ -42,17 +44,14 @@ export function defaultPoolSize(): number {
 
 export function createScanPool(init: WorkerInit, size: number): ScanPool {
   if (size <= 0) return createInlinePool(init);
-  const here = import.meta.url;
-  // Under a TypeScript runner (tests) the worker is the .ts file, loaded through tsx.
-  const isTs = here.endsWith('.ts');
-  const script = new URL(isTs ? './worker.ts' : './worker.js', here);
+  const script = workerScript();
   const workers: Worker[] = [];
   const inflight = new Map<number, { resolve: (r: FileScanResult[]) => void; reject: (e: unknown) => void; worker: Worker }>();
   const load = new Map<Worker, number>();
   let nextId = 1;
   let failure: unknown = null;
   for (let i = 0; i < size; i++) {
-    const w = new Worker(script, { workerData: init, ...(isTs ? { execArgv: ['--import', 'tsx'] } : {}) });
+    const w = new Worker(script, { workerData: init });
     w.on('message', (reply: WorkerReply) => {
       const p = inflight.get(reply.id);
       if (!p) return;
@@ -90,6 +89,19 @@ export function createScanPool(init: WorkerInit, size: number): ScanPool {
       await Promise.all(workers.map((w) => w.terminate()));
     },
   };
+}
+
+/**
+ * The worker's entry. Built code runs `worker.js`; under a TypeScript test runner the worker is
+ * `worker.ts`, loaded by a one-line bootstrap that registers tsx in the new thread (Node 20
+ * does not pass `--import` hooks on to workers).
+ */
+function workerScript(): URL {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new URL('./worker.js', here);
+  const tsxApi = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/index\.cjs$/, 'index.mjs')).href;
+  const boot = `import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(new URL('./worker.ts', here).href)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
 }
 
 function createInlinePool(init: WorkerInit): ScanPool {

@@ -1,6 +1,7 @@
 /**
- * Keyword prefilter: an Aho-Corasick automaton compiled to a dense DFA over byte classes, so a
- * file is read once, byte by byte, case-insensitively, whatever the number of keywords.
+ * Keyword prefilter: an Aho-Corasick automaton compiled to a dense DFA indexed by byte, so a
+ * file is read once, byte by byte (one table load each), case-insensitively, whatever the
+ * number of keywords.
  * Detectors' regexes then run only in windows around the keyword hits it reports.
  */
 
@@ -89,31 +90,39 @@ export function createPrefilter(keywords: readonly string[]): Prefilter {
       }
     }
   }
-  // Flatten outputs: outStart[s]..outStart[s+1] in outList.
+  // Renumber states so that every state with an output comes last: the hot loop then tests
+  // "has output" with one comparison instead of a load. State 0 keeps number 0.
+  const order: number[] = [0];
+  for (let s = 1; s < n; s++) if (outputs[s]!.length === 0) order.push(s);
+  const firstOut = order.length;
+  for (let s = 1; s < n; s++) if (outputs[s]!.length > 0) order.push(s);
+  const newOf = new Int32Array(n);
+  order.forEach((old, i) => (newOf[old] = i));
+  // Full byte-indexed table, rows pre-multiplied by 256: one load per input byte.
+  const table = new Int32Array(n * 256);
+  for (let i = 0; i < n; i++) {
+    const old = order[i]!;
+    for (let b = 0; b < 256; b++) table[i * 256 + b] = newOf[delta[old * classes + classOf[b]!]!]! * 256;
+  }
   const outStart = new Int32Array(n + 1);
   const flat: number[] = [];
-  for (let s = 0; s < n; s++) {
-    outStart[s] = flat.length;
-    flat.push(...outputs[s]!);
+  for (let i = 0; i < n; i++) {
+    outStart[i] = flat.length;
+    flat.push(...outputs[order[i]!]!);
   }
   outStart[n] = flat.length;
   const outList = Int32Array.from(flat);
   const lengths = Int32Array.from(words.map((w) => w.length));
-  // Row offsets are pre-multiplied so the hot loop does one add and one load per byte.
-  const deltaScaled = new Int32Array(delta.length);
-  for (let i = 0; i < delta.length; i++) deltaScaled[i] = delta[i]! * classes;
-  // Indexed by the scaled row, so the hot loop needs no division.
-  const hasOut = new Uint8Array(n * classes);
-  for (let s = 0; s < n; s++) hasOut[s * classes] = outStart[s + 1]! > outStart[s]! ? 1 : 0;
+  const threshold = firstOut * 256;
 
   return {
     keywords: words,
     scan(bytes, onHit, start = 0, end = bytes.length) {
-      let row = 0; // state * classes
+      let row = 0; // state * 256
       for (let i = start; i < end; i++) {
-        row = deltaScaled[row + classOf[bytes[i]!]!]!;
-        if (hasOut[row] === 1) {
-          const s = row / classes;
+        row = table[row + bytes[i]!]!;
+        if (row >= threshold) {
+          const s = row >> 8;
           for (let k = outStart[s]!, e = outStart[s + 1]!; k < e; k++) {
             const kw = outList[k]!;
             onHit(kw, i - lengths[kw]! + 1);

@@ -75,6 +75,10 @@ export function deriveKeywords(source: string): string[] {
     if (c === '^' && i === 0) continue;
     if (c === '\\') {
       const nx = source[i + 1] ?? '';
+      if (nx === 'b' || nx === 'B') {
+        i++; // a word boundary is zero-width: the literal goes on
+        continue;
+      }
       if (/[^A-Za-z0-9]/.test(nx)) {
         lit += nx;
         i++;

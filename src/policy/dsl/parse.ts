@@ -103,7 +103,9 @@ export function validatePolicy(text: string, options: ParsePolicyOptions = {}): 
   const problems: PolicyProblem[] = [];
   if (!validateSchema(value)) problems.push(...schemaProblems(validateSchema.errors ?? []));
   const built = buildAst(value, file, locate);
-  problems.push(...built.problems);
+  // A place the schema already rejected needs no second, semantic message.
+  const schemaPaths = new Set(problems.map((p) => pointer(p.path)));
+  problems.push(...built.problems.filter((p) => !schemaPaths.has(pointer(p.path))));
 
   if (problems.length === 0) return { ok: true, ast: built.ast, errors: [] };
   const seen = new Set<string>();
@@ -116,6 +118,19 @@ export function validatePolicy(text: string, options: ParsePolicyOptions = {}): 
     errors.push(policyProblem(ErrorCode.POLICY_INVALID, p.message, p.hint, { file, line: l.line, column: l.column }, { reason: p.reason, path: l.path }));
   }
   return fail(errors);
+}
+
+/**
+ * Validate an already-parsed value (from `definePolicy`): schema and semantic checks, located by
+ * JSON pointer only. Returns every problem.
+ */
+export function validatePolicyValue(value: unknown, file: string): KeywardenError[] {
+  const locate = (path: readonly PathSeg[]): Loc => ({ file, line: 1, column: 1, path: pointer(path) });
+  const problems: PolicyProblem[] = [];
+  if (!validateSchema(value)) problems.push(...schemaProblems(validateSchema.errors ?? []));
+  const schemaPaths = new Set(problems.map((p) => pointer(p.path)));
+  problems.push(...buildAst(value, file, locate).problems.filter((p) => !schemaPaths.has(pointer(p.path))));
+  return problems.map((p) => policyProblem(ErrorCode.POLICY_INVALID, p.message, p.hint, { file, line: 1, column: 1 }, { reason: p.reason, path: pointer(p.path) }));
 }
 
 /** Parse and validate, or throw a `PolicyError` carrying every problem. */
@@ -236,6 +251,7 @@ const PATTERN_TEXT: Record<string, [string, string]> = {
   [COMPARISON_PATTERN]: ['is not a comparison', 'Write an operator (>=, <=, >, <, ==) and a duration, e.g. ">= 14d".'],
   [DATE_PATTERN]: ['is not a date', 'Write dates as YYYY-MM-DD, e.g. 2027-01-31.'],
   [NAME_PATTERN]: ['is not a valid name', 'Use lower-case letters, digits, "-" and "_", starting with a letter.'],
+  ['^sha256:[0-9a-f]{64}$']: ['is not a fingerprint', 'Write "sha256:" and 64 lower-case hex digits, as `keywarden scan` prints them.'],
 };
 
 function schemaProblems(errors: readonly ErrorObject[]): PolicyProblem[] {
@@ -283,6 +299,12 @@ function schemaProblems(errors: readonly ErrorObject[]): PolicyProblem[] {
       case 'anyOf':
         out.push({ reason: 'schema.shape', path, message: `${where} has the wrong shape.`, hint: describeAnyOf(e.parentSchema) });
         break;
+      case 'minLength':
+        if (params.limit === 1) {
+          out.push({ reason: 'schema.empty', path, message: `${where} must not be empty.`, hint: 'Write a value, or remove the property.' });
+          break;
+        }
+      // falls through
       default:
         out.push({ reason: `schema.${e.keyword}`, path, message: `${where} ${e.message ?? 'is invalid'}.`, hint: 'See schemas/policy.schema.json for the allowed values.' });
     }
@@ -299,7 +321,7 @@ const article = (t: string): string => (t.includes(',') ? `one of: ${t}` : /^[ae
 function describeAnyOf(schema: unknown): string {
   const s = schema as { description?: string; anyOf?: Array<{ type?: string; description?: string }> } | undefined;
   if (s?.description) return s.description;
-  const types = (s?.anyOf ?? []).map((b) => (b.type === 'array' ? 'a list' : b.type === 'string' ? 'a string' : (b.type ?? 'a value')));
+  const types = (s?.anyOf ?? []).map((b) => (b.type === 'array' ? 'a list' : b.type === 'string' ? 'a string' : b.type === 'object' ? 'a mapping' : 'a value'));
   return `Write ${types.join(' or ')}.`;
 }
 

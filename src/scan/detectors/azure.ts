@@ -25,7 +25,7 @@ export const azureStorageAccountKey: Detector = {
   confidence: 'medium',
   keywords: ['azure', 'storage_key', 'storagekey', 'storage-key', 'storage_account_key', 'storageaccountkey'],
   // An 88-character base64 value (ending in `==`) on a line that names Azure or a storage key.
-  pattern: /(?<![A-Za-z0-9+/=])([A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])/,
+  pattern: /(?<![A-Za-z0-9+/]|sha512-)([A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])/,
   verify: plausibleBase64Key,
   docs: 'https://learn.microsoft.com/azure/storage/common/storage-account-keys-manage',
 };

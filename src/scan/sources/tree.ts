@@ -57,11 +57,12 @@ async function isInsideWorkTree(dir: string): Promise<boolean> {
 
 async function* gitListFiles(root: string): AsyncGenerator<TreeEntry[]> {
   const abs = path.resolve(root);
+  // Ask for the top level first: a child's unread stdout is drained and lost once it exits.
+  const top = await gitTopLevel(abs);
   const p = spawn('git', ['-C', abs, '-c', 'core.quotePath=false', 'ls-files', '-z', '--cached', '--others', '--exclude-standard', '--full-name', '.'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // --full-name gives paths from the repo top; make them relative to the scan root.
-  const top = await gitTopLevel(abs);
   const prefix = path.relative(top, abs).split(path.sep).join('/');
   let rest = '';
   let batch: TreeEntry[] = [];

@@ -1,0 +1,163 @@
+/**
+ * Build a policy to WebAssembly with the real OPA CLI, cached by content hash.
+ *
+ * `opa check --strict` runs first with the restricted capabilities (see compile/capabilities.ts)
+ * so every problem comes back at once, mapped to the policy or `.rego` line; then
+ * `opa build -t wasm`. The cache key covers the OPA version, the capabilities, the entrypoint and
+ * every module's bytes: an unchanged policy costs a hash and a map lookup (memory) or a file
+ * read (disk), never a rebuild.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { ErrorCode, KeywardenError } from '../../errors.js';
+import { type Capabilities, restrictCapabilities } from '../compile/capabilities.js';
+import type { CompiledPolicy } from '../compile/compile-policy.js';
+import { type ModuleOrigin, mapOpaErrors, type OpaError } from '../compile/map-opa-errors.js';
+import { PolicyError } from '../dsl/policy-error.js';
+import { findOpa, opaVersion, PROJECT_ROOT, runOpa } from './opa-cli.js';
+
+/** A hand-written Rego module that joins the bundle (from the repo's `policies/` folder). */
+export interface RegoModule {
+  /** Shown in errors, e.g. `policies/no-legacy.rego`. */
+  path: string;
+  text: string;
+}
+
+export interface BuildPolicyOptions {
+  compiled: CompiledPolicy;
+  modules?: readonly RegoModule[];
+  opa?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Disk cache folder; `false` disables the disk cache. Default `.cache/keywarden/policy` in the project. */
+  cacheDir?: string | false;
+}
+
+export interface BuiltPolicy {
+  wasm: Uint8Array;
+  hash: string;
+  entrypoint: string;
+  cached: 'memory' | 'disk' | false;
+}
+
+const memory = new Map<string, Uint8Array>();
+const capabilityCache = new Map<string, Promise<{ json: string; hash: string }>>();
+
+/** Forget the in-memory cache (tests and benchmarks measure cold builds with it). */
+export function clearBuildCache(): void {
+  memory.clear();
+}
+
+/** The capabilities JSON passed to `opa build --capabilities`, for the given OPA binary. */
+export function wasmCapabilities(opa: string): Promise<{ json: string; hash: string }> {
+  let p = capabilityCache.get(opa);
+  if (!p) {
+    p = (async () => {
+      const r = await runOpa(opa, ['capabilities', '--current']);
+      if (r.code !== 0) throw new KeywardenError(ErrorCode.POLICY_BUILD, 'opa capabilities failed.', { fault: 'internal', hint: 'Check the OPA installation (scripts/setup-tools).' });
+      const require = createRequire(import.meta.url);
+      // The package exports only its entry (src/index.cjs); capabilities.json sits one level up.
+      const sdkDir = dirname(dirname(require.resolve('@open-policy-agent/opa-wasm')));
+      const sdk = JSON.parse(await readFile(join(sdkDir, 'capabilities.json'), 'utf8')) as Capabilities;
+      const json = JSON.stringify(restrictCapabilities(JSON.parse(r.stdout) as Capabilities, sdk));
+      return { json, hash: sha256(json) };
+    })();
+    p.catch(() => capabilityCache.delete(opa));
+    capabilityCache.set(opa, p);
+  }
+  return p;
+}
+
+const sha256 = (s: string | Uint8Array): string => createHash('sha256').update(s).digest('hex');
+
+export async function buildPolicy(options: BuildPolicyOptions): Promise<BuiltPolicy> {
+  const { compiled } = options;
+  const opa = options.opa ?? findOpa(options.env ? { env: options.env } : {});
+  const [version, caps] = await Promise.all([opaVersion(opa), wasmCapabilities(opa)]);
+  const modules = [{ path: compiled.modulePath, text: compiled.rego }, ...(options.modules ?? []).map((m, i) => ({ path: `custom/${i}-${safeName(m.path)}`, text: m.text }))];
+  const h = createHash('sha256');
+  h.update(`keywarden-policy-build/1\0${version}\0${caps.hash}\0${compiled.entrypoint}\0`);
+  for (const m of modules) h.update(`${m.path}\0${m.text.length}\0${m.text}\0`);
+  const hash = h.digest('hex');
+  const base = { hash, entrypoint: compiled.entrypoint };
+
+  const hit = memory.get(hash);
+  if (hit) return { ...base, wasm: hit, cached: 'memory' };
+  const cacheDir = options.cacheDir === false ? undefined : (options.cacheDir ?? join(PROJECT_ROOT, '.cache', 'keywarden', 'policy'));
+  const cacheFile = cacheDir ? join(cacheDir, `${hash}.wasm`) : undefined;
+  if (cacheFile) {
+    const disk = await readFile(cacheFile).catch(() => undefined);
+    if (disk && sha256(disk) === (await readFile(`${cacheFile}.sha256`, 'utf8').catch(() => ''))) {
+      const wasm = new Uint8Array(disk);
+      memory.set(hash, wasm);
+      return { ...base, wasm, cached: 'disk' };
+    }
+  }
+
+  const dir = await mkdtemp(join(tmpdir(), 'keywarden-policy-'));
+  try {
+    for (const m of modules) {
+      await mkdir(dirname(join(dir, m.path)), { recursive: true });
+      await writeFile(join(dir, m.path), m.text);
+    }
+    await writeFile(join(dir, 'capabilities.json'), caps.json);
+    const paths = modules.map((m) => m.path);
+    const origins: ModuleOrigin[] = [
+      { bundlePath: compiled.modulePath, displayPath: compiled.modulePath, lineMap: compiled.lineMap },
+      ...(options.modules ?? []).map((m, i) => ({ bundlePath: paths[i + 1] ?? '', displayPath: m.path })),
+    ];
+    const check = await runOpa(opa, ['check', '--strict', '--capabilities', 'capabilities.json', '--format', 'json', ...paths], { cwd: dir });
+    if (check.code !== 0) throw new PolicyError(mapOpaErrors(parseOpaErrors(check.stdout || check.stderr), origins));
+    const build = await runOpa(opa, ['build', '-t', 'wasm', '--capabilities', 'capabilities.json', '-e', compiled.entrypoint, '-o', 'bundle.tar.gz', ...paths], { cwd: dir });
+    if (build.code !== 0)
+      throw new KeywardenError(ErrorCode.POLICY_BUILD, 'opa build -t wasm failed.', {
+        fault: 'internal',
+        hint: 'Run `keywarden policy compile` and `opa build -t wasm` on the output to see the details.',
+        details: { stderr: build.stderr.slice(0, 2000) },
+      });
+    const wasm = extractFromTarGz(await readFile(join(dir, 'bundle.tar.gz')), 'policy.wasm');
+    if (cacheFile && cacheDir) {
+      await mkdir(cacheDir, { recursive: true });
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      await writeFile(tmp, wasm);
+      await rename(tmp, cacheFile);
+      await writeFile(`${cacheFile}.sha256`, sha256(wasm));
+    }
+    memory.set(hash, wasm);
+    return { ...base, wasm, cached: false };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const safeName = (p: string): string => p.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-100);
+
+function parseOpaErrors(text: string): OpaError[] {
+  try {
+    const j = JSON.parse(text) as { errors?: OpaError[] };
+    if (Array.isArray(j.errors) && j.errors.length > 0) return j.errors;
+  } catch {
+    // fall through: not JSON
+  }
+  return [{ message: text.trim().split('\n')[0] ?? 'opa check failed', code: 'opa_error' }];
+}
+
+/** Read one member of a gzipped tar (ustar) without a dependency. */
+export function extractFromTarGz(gz: Uint8Array, name: string): Uint8Array {
+  const tar = gunzipSync(gz);
+  let off = 0;
+  while (off + 512 <= tar.length) {
+    const header = tar.subarray(off, off + 512);
+    if (header.every((b) => b === 0)) break;
+    const str = (a: number, b: number): string => Buffer.from(header.subarray(a, b)).toString('utf8').replace(/\0.*$/s, '');
+    const full = `${str(345, 500)}${str(0, 100)}`;
+    const size = parseInt(str(124, 136).trim() || '0', 8);
+    const body = off + 512;
+    if (full.replace(/^\/+/, '') === name || full.endsWith(`/${name}`)) return new Uint8Array(tar.subarray(body, body + size));
+    off = body + Math.ceil(size / 512) * 512;
+  }
+  throw new KeywardenError(ErrorCode.POLICY_BUILD, `The OPA bundle has no ${name}.`, { fault: 'internal', hint: 'Check that the OPA CLI is version 1.22.x.' });
+}
