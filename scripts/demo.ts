@@ -6,7 +6,7 @@
  *   npm run demo            (after npm ci)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRng, secretGenerators } from '../test/fixtures/secrets/generators.js';
@@ -21,7 +21,7 @@ const gen = (id: string): string => {
 };
 
 rmSync(repo, { recursive: true, force: true });
-mkdirSync(path.join(repo, 'src'), { recursive: true });
+cpSync(path.join(root, 'fixtures', 'sample-app'), repo, { recursive: true });
 mkdirSync(path.join(repo, 'deploy'), { recursive: true });
 const git = (...args: string[]): string =>
   execFileSync('git', args, {
@@ -31,9 +31,6 @@ const git = (...args: string[]): string =>
   });
 
 git('init', '-q', '-b', 'main');
-writeFileSync(path.join(repo, 'README.md'), '# sample-app\n\nA small service used by the Keywarden demo.\n');
-writeFileSync(path.join(repo, 'src', 'server.js'), "export const port = Number(process.env.PORT ?? 8080);\nconst apiKey = process.env.PAYMENTS_API_KEY; // referenced, not inlined\n");
-writeFileSync(path.join(repo, '.gitignore'), 'node_modules/\n');
 git('add', '.');
 git('commit', '-qm', 'Initial commit');
 

@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { isKeywardenError, type KeywardenError } from '../errors.js';
 import { registerScanCommand } from './commands/scan.js';
+import { registerPolicyCommand } from './commands/policy.js';
 import { VERSION } from '../version.js';
 
 export const ExitCode = { OK: 0, FOUND: 1, USAGE: 2, FAILURE: 3 } as const;
@@ -27,6 +28,7 @@ export function createProgram(io: CliIO, setExit: (code: number) => void): Comma
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
   registerScanCommand(program, io, setExit);
+  registerPolicyCommand(program, io, setExit);
   return program;
 }
 

@@ -11,6 +11,9 @@ export function fingerprintSecret(secret: string): string {
  * short ones. Line breaks inside (PEM blocks) are shown as `⏎`-free first/last characters.
  */
 export function redactSecret(secret: string): string {
+  // A key block: its header names the kind of key and is not secret; the body is.
+  const pem = /^-----BEGIN ([A-Z0-9 ]{1,40})-----/.exec(secret) ?? /^(PuTTY-User-Key-File-\d)/.exec(secret);
+  if (pem) return `${pem[1]}…`;
   const s = secret.replace(/\s+/g, ' ').trim();
   const n = s.length;
   if (n >= 20) return `${s.slice(0, 4)}…${s.slice(-4)}`;

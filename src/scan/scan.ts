@@ -6,7 +6,7 @@
  */
 import ignore from 'ignore';
 import { applyBaseline, type Baseline } from './baseline.js';
-import { createScanPool, defaultPoolSize, type ScanPool, type UnitItem } from './pool.js';
+import { createScanPool, defaultPoolSize, type UnitItem } from './pool.js';
 import type { FileScanResult } from './sources/read-file.js';
 import { DEFAULT_MAX_FILE_SIZE } from './sources/read-file.js';
 import { listTree } from './sources/tree.js';

@@ -41,8 +41,8 @@ function isTrivialBase64(v: string): boolean {
 /** Minimum bits per character for a value of this length. */
 function entropyFloor(len: number): number {
   if (len < 12) return 2.8;
-  if (len < 20) return 3.2;
-  return 3.5;
+  if (len < 20) return 3.0;
+  return 3.3;
 }
 
 /**

@@ -41,6 +41,19 @@ export const githubPatFineGrained: Detector = {
   docs: DOCS,
 };
 
+export const githubOauthBasicUrl: Detector = {
+  id: 'github-oauth-basic-url',
+  type: 'github-token',
+  title: 'GitHub token in an x-oauth-basic URL',
+  severity: 'critical',
+  confidence: 'high',
+  keywords: ['x-oauth-basic'],
+  // `https://<token>:x-oauth-basic@github.com/…` (old npm dependency URLs); the token is the user part.
+  pattern: /https?:\/\/([A-Za-z0-9_]{20,100}):x-oauth-basic@github\.com\//,
+  verify: (s) => !isPlaceholder(s) && (!/^gh[pousr]_/.test(s) || hasValidTokenChecksum(s.slice(4))),
+  docs: 'https://github.blog/2012-09-21-easier-builds-and-deployments-using-git-over-https-and-oauth/',
+};
+
 export const githubDetectors: readonly Detector[] = [
   githubPatClassic,
   githubOauthToken,
@@ -48,4 +61,5 @@ export const githubDetectors: readonly Detector[] = [
   githubServerToServerToken,
   githubRefreshToken,
   githubPatFineGrained,
+  githubOauthBasicUrl,
 ];

@@ -45,7 +45,7 @@ export const datadogApiKey: Detector = {
     String.raw`(?:datadog[\w.-]{0,20}?|(?<![a-z0-9])dd[_.-]?(?:client[_.-]?)?)(?:api[_.-]?)?key${ASSIGN}([0-9a-f]{32})(?![A-Za-z0-9_])`,
     'i',
   ),
-  verify: (s) => /^[0-9a-f]{32}$/.test(s) && !isPlaceholder(s) && shannonEntropy(s) >= 3.2,
+  verify: (s) => /^[0-9a-f]{32}$/.test(s) && !isPlaceholder(s) && shannonEntropy(s) >= 2.8,
   docs: 'https://docs.datadoghq.com/account_management/api-app-keys/',
 };
 
@@ -57,7 +57,7 @@ export const datadogAppKey: Detector = {
   confidence: 'medium',
   keywords: DATADOG_KEYWORDS,
   pattern: new RegExp(String.raw`(?:datadog[\w.-]{0,20}?|(?<![a-z0-9])dd[_.-]?)app(?:lication)?[_.-]?key${ASSIGN}([0-9a-f]{40})(?![A-Za-z0-9_])`, 'i'),
-  verify: (s) => /^[0-9a-f]{40}$/.test(s) && !isPlaceholder(s) && shannonEntropy(s) >= 3.2,
+  verify: (s) => /^[0-9a-f]{40}$/.test(s) && !isPlaceholder(s) && shannonEntropy(s) >= 2.8,
   docs: 'https://docs.datadoghq.com/account_management/api-app-keys/',
 };
 
@@ -123,7 +123,7 @@ export const atlassianApiTokenLegacy: Detector = {
     String.raw`(?:jira|confluence|atlassian)[\w.-]{0,24}?(?:token|key|secret|password|passwd|pwd)[\w.-]{0,8}${ASSIGN}([A-Za-z0-9]{24})(?![A-Za-z0-9_-])`,
     'i',
   ),
-  verify: (s) => !isPlaceholder(s) && classCount(s) >= 3 && shannonEntropy(s) >= 3.8,
+  verify: (s) => !isPlaceholder(s) && classCount(s) >= 3 && shannonEntropy(s) >= 3.3,
   docs: 'https://support.atlassian.com/atlassian-account/docs/manage-api-tokens-for-your-atlassian-account/',
 };
 
@@ -137,7 +137,7 @@ export const vaultToken: Detector = {
   pattern: /(?<![A-Za-z0-9_.-])(hv[sr]\.[A-Za-z0-9_-]{24,300})(?![A-Za-z0-9_.-])/,
   verify: (s) => {
     const body = s.slice(4);
-    return !isPlaceholder(body) && classCount(body) >= 3 && shannonEntropy(body) >= 3.5;
+    return !isPlaceholder(body) && classCount(body) >= 3 && shannonEntropy(body) >= 3.3;
   },
   docs: 'https://developer.hashicorp.com/vault/docs/concepts/tokens#token-prefixes',
 };
@@ -164,7 +164,7 @@ export const vaultTokenLegacy: Detector = {
   pattern: new RegExp(String.raw`vault[\w.-]{0,20}?(?:token|key|secret)[\w.-]{0,8}${ASSIGN}([sb]\.[A-Za-z0-9]{24})(?![A-Za-z0-9_.-])`, 'i'),
   verify: (s) => {
     const body = s.slice(2);
-    return !isPlaceholder(body) && classCount(body) >= 3 && shannonEntropy(body) >= 3.5;
+    return !isPlaceholder(body) && classCount(body) >= 3 && shannonEntropy(body) >= 3.3;
   },
   docs: 'https://developer.hashicorp.com/vault/docs/concepts/tokens',
 };
