@@ -112,15 +112,16 @@ export function gitleaksTool(repoRoot: string): Tool {
   };
 }
 
-export function secretlintTool(repoRoot: string): Tool {
+export function secretlintTool(repoRoot: string, options: { profilerOff: boolean }): Tool {
   const pkg = path.join(repoRoot, 'node_modules/secretlint/package.json');
   if (!existsSync(pkg)) throw new Error('node_modules/secretlint is missing: run npm ci');
   const version = (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
   const bin = path.join(repoRoot, 'node_modules/secretlint/bin/secretlint.js');
   const rc = path.join(repoRoot, 'bench/scan/.secretlintrc.json');
+  const preload = options.profilerOff ? ['--import', path.join(repoRoot, 'bench/scan/secretlint-profiler-off.mjs')] : [];
   return {
-    name: 'secretlint',
-    label: 'secretlint',
+    name: options.profilerOff ? 'secretlint-noprof' : 'secretlint',
+    label: options.profilerOff ? 'secretlint, profiler off' : 'secretlint',
     version: `v${version}`,
     // With --output secretlint exits 0 even when it found something.
     okExitCodes: [0, 1],
@@ -128,7 +129,7 @@ export function secretlintTool(repoRoot: string): Tool {
       cmd: process.execPath,
       // `unix`, not `json`: the json formatter embeds every scanned file's full text in its
       // report, which would charge secretlint for writing a copy of the corpus.
-      args: [bin, `${root}/**/*`, '--secretlintrc', rc, '--format', 'unix', '--output', reportFile, '--no-color', '--no-terminalLink'],
+      args: [...preload, bin, `${root}/**/*`, '--secretlintrc', rc, '--format', 'unix', '--output', reportFile, '--no-color', '--no-terminalLink'],
       cwd: repoRoot,
       env: cleanEnv(),
     }),

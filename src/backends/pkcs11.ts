@@ -16,7 +16,7 @@
  *   is generated, so two processes rotating one key never mint the same CKA_ID; a failed
  *   generation releases its reservation.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as graphene from 'graphene-pk11';
 import { ErrorCode, KeywardenError, UnsupportedError } from '../errors.js';
 import { canonicalJson } from '../store/audit.js';
@@ -117,11 +117,15 @@ function acquireModule(lib: string): graphene.Module {
   return entry.mod;
 }
 
+/** Per token serial: a hash of the PIN this process logged in with. */
+const logins = new Map<string, string>();
+
 function releaseModule(lib: string): void {
   const entry = modules.get(lib);
   if (!entry) return;
   if (--entry.refs === 0) {
     modules.delete(lib);
+    logins.clear();
     entry.mod.finalize();
   }
 }
@@ -240,10 +244,18 @@ export class Pkcs11Backend implements KeyBackend {
       }
       if (!slot) throw new KeywardenError(ErrorCode.CONFIG_INVALID, `No PKCS#11 token labelled "${options.tokenLabel}".`, { fault: 'config' });
       session = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
+      // The login belongs to the whole process, not the session: a second backend on the same
+      // token finds it logged in already, and must still prove it holds the same PIN.
+      const pinHash = createHash('sha256').update(`${serial}\u0000${options.pin}`).digest('hex');
+      const known = logins.get(serial);
       try {
         session.login(options.pin, graphene.UserType.USER);
+        logins.set(serial, pinHash);
       } catch (e) {
         if (ckr(e) !== 'CKR_USER_ALREADY_LOGGED_IN') throw e;
+        if (known !== undefined && known !== pinHash) {
+          throw new KeywardenError(ErrorCode.BACKEND_DENIED, 'The token refused the PIN. Check KEYWARDEN_PKCS11_PIN.', { fault: 'config' });
+        }
       }
       const db = openDatabase(options.statePath);
       db.exec(SCHEMA);
@@ -349,10 +361,28 @@ export class Pkcs11Backend implements KeyBackend {
     return `kw-${keyId}`;
   }
 
+  /**
+   * Enabled or disabled is read from the token (the usage attributes are the truth: someone
+   * may have changed them outside Keywarden); pending and destroyed are Keywarden's own states.
+   */
+  private liveState(row: KeyRow, current: number): KeyState {
+    if (row.state !== 'enabled' && row.state !== 'disabled') return row.state;
+    const objs = this.objects(row.key_id, current);
+    if (objs.length === 0) return row.state;
+    const usable = objs.some((o) => {
+      const a = o.getAttribute(
+        o.class === graphene.ObjectClass.SECRET_KEY ? { encrypt: null, decrypt: null } : o.class === graphene.ObjectClass.PRIVATE_KEY ? { sign: null, decrypt: null } : {},
+      ) as Record<string, unknown>;
+      return Object.values(a).some((v) => v === true);
+    });
+    return usable ? 'enabled' : 'disabled';
+  }
+
   private toManaged(row: KeyRow): ManagedKey {
     const versions = this.versions(row.key_id);
     const current = versions.at(-1)?.version ?? 0;
-    const enabled = row.state === 'enabled';
+    const state = this.liveState(row, current);
+    const enabled = state === 'enabled';
     const access: AccessRule[] = [
       {
         principal: `pkcs11:token/${this.options.tokenLabel}:user`,
@@ -370,7 +400,7 @@ export class Pkcs11Backend implements KeyBackend {
       ...(row.description ? { description: row.description } : {}),
       spec: row.spec,
       usage: row.usage,
-      state: row.state,
+      state,
       createdAt: row.created_at,
       ...(row.last_rotated_at ? { lastRotatedAt: row.last_rotated_at } : {}),
       rotation: { automatic: false, inPlace: true },

@@ -34,10 +34,12 @@ export async function rotateWithFallback(backend: KeyBackend, ref: string, optio
     },
     step('create'),
   );
+  // On a retry after the aliases moved, `ref` already names the replacement; its tag names the original.
+  const oldKeyId = old.id === created.keyId ? (old.tags['keywarden:replaces'] ?? old.id) : old.id;
   const movedAliases: string[] = [];
   for (const alias of old.aliases) {
     await backend.moveAlias(alias, created.keyId, step(`alias:${alias}`));
     movedAliases.push(alias);
   }
-  return { mode: 'replacement', oldKeyId: old.id, newKeyId: created.keyId, movedAliases, replayed: created.replayed };
+  return { mode: 'replacement', oldKeyId, newKeyId: created.keyId, movedAliases, replayed: created.replayed };
 }

@@ -6,6 +6,8 @@
 import { Command, CommanderError } from 'commander';
 import { isKeywardenError, type KeywardenError } from '../errors.js';
 import { registerScanCommand } from './commands/scan.js';
+import { registerKeysCommand } from './commands/keys.js';
+import { registerAuditCommand } from './commands/audit.js';
 import { registerPolicyCommand } from './commands/policy.js';
 import { VERSION } from '../version.js';
 
@@ -28,6 +30,8 @@ export function createProgram(io: CliIO, setExit: (code: number) => void): Comma
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
   registerScanCommand(program, io, setExit);
+  registerKeysCommand(program, io, setExit);
+  registerAuditCommand(program, io, setExit);
   registerPolicyCommand(program, io, setExit);
   return program;
 }

@@ -117,6 +117,8 @@ export function scanBytes(input: Uint8Array, ruleset: Ruleset, options: ScanByte
       for (let guard = 0; s > 0 && guard < 64 && isTokenByte(bytes[s - 1]!); guard++) s--;
       if (curStart[d] !== -1 && s <= curEnd[d]!) {
         if (e > curEnd[d]!) curEnd[d] = e;
+        // Hits arrive by end offset, so a longer keyword may start before the current window.
+        if (s < curStart[d]!) curStart[d] = s;
       } else {
         if (curStart[d] !== -1) (windows[d] ??= []).push(curStart[d]!, curEnd[d]!);
         curStart[d] = s;

@@ -105,7 +105,12 @@ describe('rotateWithFallback', () => {
     expect(fresh).toMatchObject({ id: r.newKeyId, spec: 'ECC_NIST_P256', tags: { 'keywarden:replaces': keyId } });
     expect((await backend.describe(keyId)).state).toBe('enabled');
     const again = await rotateWithFallback(b, keyId, { idempotencyKey: 'rot-1' });
-    expect(again).toMatchObject({ mode: 'replacement', newKeyId: r.newKeyId, replayed: true });
-    expect((await backend.inventory()).filter((k) => k.spec === 'ECC_NIST_P256')).toHaveLength(2);
+    expect(again).toMatchObject({ mode: 'replacement', oldKeyId: keyId, newKeyId: r.newKeyId, replayed: true });
+    // A retry by alias, after the alias moved, still names the original key and creates nothing.
+    const byAlias = await rotateWithFallback(b, 'alias/sign', { idempotencyKey: 'rot-2' });
+    expect(byAlias.mode).toBe('replacement');
+    const retry = await rotateWithFallback(b, 'alias/sign', { idempotencyKey: 'rot-2' });
+    expect(retry).toMatchObject({ replayed: true, newKeyId: byAlias.mode === 'replacement' ? byAlias.newKeyId : '', oldKeyId: r.newKeyId });
+    expect((await backend.inventory()).filter((k) => k.spec === 'ECC_NIST_P256')).toHaveLength(3);
   });
 });

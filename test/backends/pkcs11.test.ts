@@ -125,11 +125,39 @@ describe.skipIf(softHsmSkipReason !== undefined)(`pkcs11 against SoftHSM2${softH
       await b.close();
     });
 
+    it('reads enabled/disabled from the token, where the usage attributes are the truth', async () => {
+      const b = open();
+      const { keyId } = await b.create({ spec: 'AES_256', alias: 'p11-outside' }, { idempotencyKey: 'out-c' });
+      await b.disable(keyId, { idempotencyKey: 'out-d' });
+      // Someone re-enables the key with another PKCS#11 tool.
+      const mod = graphene.Module.load(token!.lib, 'raw');
+      mod.initialize();
+      const slots = mod.getSlots(true);
+      for (let i = 0; i < slots.length; i++) {
+        const slot = slots.items(i);
+        if (slot.getToken().label.trim() !== token!.label) continue;
+        const s = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
+        const found = s.find({ label: 'p11-outside' });
+        for (let j = 0; j < found.length; j++) found.items(j).setAttribute({ encrypt: true, decrypt: true });
+        s.close();
+      }
+      expect((await b.describe(keyId)).state).toBe('enabled');
+      await b.close();
+    });
+
     it('refuses automatic rotation with a typed error', async () => {
       const b = open();
       const { keyId } = await b.create({ spec: 'AES_256' }, { idempotencyKey: 'auto-c' });
       await expect(b.setRotation(keyId, { automatic: true, periodDays: 90 }, { idempotencyKey: 'auto-s' })).rejects.toMatchObject({ code: ErrorCode.UNSUPPORTED });
       await b.close();
+    });
+
+    it('refuses a wrong PIN even while this process is logged in', async () => {
+      const good = open();
+      expect(() => Pkcs11Backend.open({ library: token!.lib, tokenLabel: token!.label, pin: '0000', statePath: join(stateDir, 'state.db') })).toThrow(
+        expect.objectContaining({ code: ErrorCode.BACKEND_DENIED }),
+      );
+      await good.close();
     });
 
     it('refuses an unknown token with a typed error', () => {

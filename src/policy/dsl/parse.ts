@@ -55,6 +55,21 @@ export function validatePolicy(text: string, options: ParsePolicyOptions = {}): 
     return fail([policyProblem(ErrorCode.POLICY_PARSE, 'The policy contains a NUL byte; it looks like a binary file.', 'Point Keywarden at the YAML policy file.', at(line, col), { reason: 'binary' })]);
   }
 
+  const pre = prescan(text, options.maxDepth ?? 32, options.maxAliases ?? 64);
+  if (pre?.reason === 'too-deep')
+    return fail([
+      policyProblem(ErrorCode.POLICY_PARSE, `The policy is nested more than ${options.maxDepth ?? 32} levels deep.`, 'Policies need only a few levels of nesting; check for runaway brackets, dashes or indentation.', at(pre.line, pre.column), {
+        reason: 'too-deep',
+      }),
+    ]);
+  // Resolving aliases costs the YAML library time per alias and document size; refuse floods early.
+  if (pre?.reason === 'alias-limit')
+    return fail([
+      policyProblem(ErrorCode.POLICY_PARSE, `The policy uses more than ${options.maxAliases ?? 64} aliases (a YAML alias bomb?).`, 'Use fewer anchors and aliases (`&name` / `*name`); repeat small values instead.', at(pre.line, pre.column), {
+        reason: 'alias-limit',
+      }),
+    ]);
+
   const lineCounter = new LineCounter();
   let doc: Document.Parsed;
   try {
@@ -76,7 +91,7 @@ export function validatePolicy(text: string, options: ParsePolicyOptions = {}): 
   );
   if (yamlErrors.length > 0) return fail(yamlErrors);
 
-  const structural = checkStructure(doc, options.maxDepth ?? 32, lp);
+  const structural = checkStructure(doc, options.maxDepth ?? 32, options.maxAliases ?? 64, lp);
   if (structural.length > 0) return fail(structural);
 
   let value: unknown;
@@ -145,6 +160,69 @@ function fail(errors: KeywardenError[]): ValidatePolicyResult {
   return { ok: false, errors };
 }
 
+/**
+ * A cheap, linear over-estimate of nesting before the YAML library (which recurses per level and
+ * slows down sharply on thousands of levels) sees the text. Counts flow brackets outside quotes
+ * and comments, and block nesting from indentation and leading `- ` runs. Limits are generous
+ * multiples of `maxDepth`; the exact check runs on the parsed tree.
+ */
+function prescan(text: string, maxDepth: number, maxAliases: number): { line: number; column: number; reason: 'too-deep' | 'alias-limit' } | undefined {
+  const flowLimit = maxDepth * 2;
+  const blockLimit = maxDepth * 8;
+  let line = 1;
+  let lineStart = 0;
+  let flow = 0;
+  let quote: string | undefined;
+  let atLineStart = true;
+  let indent = 0;
+  let dashes = 0;
+  let aliases = 0;
+  const deep = (i: number) => ({ line, column: i - lineStart + 1, reason: 'too-deep' as const });
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') {
+      line++;
+      lineStart = i + 1;
+      atLineStart = true;
+      indent = 0;
+      dashes = 0;
+      if (quote === "'") quote = undefined;
+      continue;
+    }
+    if (atLineStart) {
+      if (c === ' ') {
+        indent++;
+        if (indent > blockLimit) return deep(i);
+        continue;
+      }
+      if ((c === '-' || c === '?') && (text[i + 1] === ' ' || text[i + 1] === '\t')) {
+        dashes++;
+        indent += 2;
+        i++;
+        if (dashes > flowLimit || indent > blockLimit) return deep(i);
+        continue;
+      }
+      atLineStart = false;
+    }
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || text[i - 1] === ' ' || text[i - 1] === '\t')) {
+      const nl = text.indexOf('\n', i);
+      i = (nl < 0 ? text.length : nl) - 1;
+    } else if (c === '[' || c === '{') {
+      flow++;
+      if (flow > flowLimit) return deep(i);
+    } else if (c === '*' && (i === 0 || ' \t\n[{,:'.includes(text[i - 1] ?? '')) && /[^\s,\]}]/.test(text[i + 1] ?? ' ')) {
+      if (++aliases > maxAliases) return { line, column: i - lineStart + 1, reason: 'alias-limit' };
+    } else if ((c === ']' || c === '}') && flow > 0) flow--;
+  }
+  return undefined;
+}
+
 function position(text: string, offset: number): { line: number; col: number } {
   let line = 1;
   let start = 0;
@@ -177,11 +255,18 @@ function yamlHint(code: string): string {
 }
 
 /** Depth and size limits on the parsed tree, without recursion (the input may be hostile). */
-function checkStructure(doc: Document.Parsed, maxDepth: number, lp: (o: number) => { file: string; line: number; column: number }): KeywardenError[] {
+function checkStructure(doc: Document.Parsed, maxDepth: number, maxAliases: number, lp: (o: number) => { file: string; line: number; column: number }): KeywardenError[] {
   const stack: Array<[unknown, number]> = [[doc.contents, 1]];
   let nodes = 0;
+  let aliases = 0;
   while (stack.length > 0) {
     const [node, depth] = stack.pop() as [unknown, number];
+    if (isAlias(node) && ++aliases > maxAliases)
+      return [
+        policyProblem(ErrorCode.POLICY_PARSE, `The policy uses more than ${maxAliases} aliases (a YAML alias bomb?).`, 'Use fewer anchors and aliases (`&name` / `*name`); repeat small values instead.', lp(node.range?.[0] ?? 0), {
+          reason: 'alias-limit',
+        }),
+      ];
     if (++nodes > 200_000)
       return [policyProblem(ErrorCode.POLICY_TOO_LARGE, 'The policy has too many YAML nodes.', 'Keep policies small; use `extends:` for shared parts.', lp(0), { reason: 'too-many-nodes' })];
     if (isMap(node) || isSeq(node)) {

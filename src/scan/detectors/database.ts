@@ -7,10 +7,16 @@
 import type { Detector, MatchContext } from '../types.js';
 import { classCount, isPlaceholder } from './util.js';
 
-/** `scheme://user:password@host` — the user may be empty (`redis://:pw@host`). */
-function uriPattern(scheme: string): RegExp {
+/**
+ * `scheme://user:password@host` — the user may be empty (`redis://:pw@host`). The scheme and
+ * user sit in a lookbehind so that the match starts at the `:` before the password (a literal
+ * first character keeps the scan fast; the lookbehind runs only at colons): the engine
+ * locates the secret inside the match by text, and a password that also occurs in the user
+ * name (`postgres://postgres:gres@…`) must not be reported at the wrong place.
+ */
+export function uriPattern(scheme: string): RegExp {
   return new RegExp(
-    String.raw`(?<![A-Za-z0-9+.-])(?:jdbc:)?${scheme}:\/\/(?<user>[^:/?#@\s"'\x60<>\\]{0,100}):(?<secret>[^:@/?#\s"'\x60<>\\]{1,200})@(?<host>\[[0-9A-Fa-f:.]{2,60}\]|[A-Za-z0-9_][A-Za-z0-9._-]{0,253})`,
+    String.raw`:(?<=(?<![A-Za-z0-9+.-])(?:jdbc:)?${scheme}:\/\/(?<user>[^:/?#@\s"'\x60<>\\]{0,100}):)(?<secret>[^:@/?#\s"'\x60<>\\]{1,200})@(?<host>\[[0-9A-Fa-f:.]{2,60}\]|[A-Za-z0-9_][A-Za-z0-9._-]{0,253})`,
   );
 }
 

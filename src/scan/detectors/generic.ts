@@ -6,7 +6,7 @@
  * Both have a low priority: when a specific detector finds the same span, it wins.
  */
 import type { Detector, MatchContext } from '../types.js';
-import { isPlausibleUriPassword } from './database.js';
+import { isPlausibleUriPassword, uriPattern } from './database.js';
 import { classCount, hasValidTokenChecksum, isHexHash, isKnownExample, isPlaceholder, isUuid, shannonEntropy } from './util.js';
 
 /** Secret-sounding names; the value must follow one of them (plus an optional suffix) and an operator. */
@@ -36,6 +36,14 @@ function isTrivialBase64(v: string): boolean {
   let steps = 0;
   for (let i = 1; i < bytes.length; i++) if (bytes[i] === bytes[i - 1]! + 1 || bytes[i] === bytes[i - 1]) steps++;
   return steps >= (bytes.length - 1) * 0.9;
+}
+
+/** Base64 of readable text that is itself a placeholder: `bm90IG15IHJlYWwgcGFzc3dvcmQ=` is "not my real password". */
+export function isPlaceholderInBase64(v: string): boolean {
+  if (v.length < 12 || !/^[A-Za-z0-9+/]+={0,2}$/.test(v) || v.length % 4 === 1) return false;
+  const text = Buffer.from(v, 'base64').toString('latin1');
+  if (!/^[\x20-\x7e]+$/.test(text)) return false;
+  return isPlaceholder(text) || SECRET_WORDS.test(text) || text.split(':').some((part) => isPlaceholder(part));
 }
 
 /** Minimum bits per character for a value of this length. */
@@ -91,7 +99,7 @@ export function isPlausibleGenericSecret(value: string, ctx: MatchContext): bool
   }
   // A query parameter (`?token=…`): short ones are badge and cache-busting tokens.
   if (/[?&]$/.test(ctx.text.slice(Math.max(0, ctx.match.index - 1), ctx.match.index)) && v.length < 16) return false;
-  if (isTrivialBase64(v)) return false;
+  if (isTrivialBase64(v) || isPlaceholderInBase64(v)) return false;
   // Member access and dotted config keys: `config.secret`, `app.auth.token`, `process.env.X`.
   if (v.includes('.') && v.split('.').every((seg) => /^[A-Za-z_$][A-Za-z_$-]*\d{0,2}$/.test(seg))) return false;
   // Unsigned or truncated JWTs (signed ones are the JWT rule's).
@@ -155,8 +163,8 @@ export const basicAuthUrl: Detector = {
   confidence: 'medium',
   keywords: ['://'],
   // Database schemes have their own rules; this one takes web, VCS, mail and directory URLs.
-  pattern:
-    /(?<![A-Za-z0-9+.-])(?:https?|ftps?|sftp|ssh|git\+https?|git\+ssh|svn|smb|ldaps?|smtps?|imaps?|pop3s?|wss?|nntp|sip):\/\/(?<user>[^:/?#@\s"'`<>\\]{1,100}):(?<secret>[^:@/?#\s"'`<>\\]{1,200})@(?<host>\[[0-9A-Fa-f:.]{2,60}\]|[A-Za-z0-9_][A-Za-z0-9._-]{0,253})/,
+  // The scheme and user are a lookbehind so the match starts at the password's `:` (see database.ts).
+  pattern: uriPattern('(?:https?|ftps?|sftp|ssh|git\\+https?|git\\+ssh|svn|smb|ldaps?|smtps?|imaps?|pop3s?|wss?|nntp|sip)'),
   window: { before: 24, after: 600 },
   priority: 5,
   verify: (s, ctx) => {

@@ -13,8 +13,9 @@ export const gitlabPat: Detector = {
   severity: 'critical',
   confidence: 'high',
   keywords: ['glpat-'],
-  // Legacy: 20 characters. Routable (GitLab 17.x+): longer, with a `.`-separated suffix.
-  pattern: /(?<![A-Za-z0-9_-])(glpat-[A-Za-z0-9_-]{20,300}(?:\.[0-9a-z]{2}\.[0-9a-z]{7,9})?)(?![A-Za-z0-9_.-])/,
+  // Legacy: 20 characters. Routable (GitLab 17.x+): 27–300 base64url characters, `.`, then a
+  // 2-character payload length and a 7-character CRC32 in base36.
+  pattern: /(?<![A-Za-z0-9_-])(glpat-[A-Za-z0-9_-]{20,300}(?:\.[0-9a-z]{9})?)(?![A-Za-z0-9_.-])/,
   verify: notPlaceholder(6),
   docs: DOCS,
 };
@@ -26,7 +27,7 @@ export const gitlabDeployToken: Detector = {
   severity: 'high',
   confidence: 'high',
   keywords: ['gldt-'],
-  pattern: /(?<![A-Za-z0-9_-])(gldt-[A-Za-z0-9_-]{20,64})(?![A-Za-z0-9_-])/,
+  pattern: /(?<![A-Za-z0-9_-])(gldt-[A-Za-z0-9_-]{20,300}(?:\.[0-9a-z]{9})?)(?![A-Za-z0-9_.-])/,
   verify: notPlaceholder(5),
   docs: DOCS,
 };
@@ -38,7 +39,7 @@ export const gitlabRunnerToken: Detector = {
   severity: 'high',
   confidence: 'high',
   keywords: ['glrt-', 'gr1348941'],
-  pattern: /(?<![A-Za-z0-9_-])((?:glrt-|GR1348941)[A-Za-z0-9_-]{20,64})(?![A-Za-z0-9_-])/,
+  pattern: /(?<![A-Za-z0-9_-])((?:glrt-|GR1348941)[A-Za-z0-9_-]{20,300}(?:\.[0-9a-z]{9})?)(?![A-Za-z0-9_.-])/,
   verify: (s) => !isPlaceholder(s.startsWith('glrt-') ? s.slice(5) : s.slice(9)),
   docs: DOCS,
 };
@@ -62,7 +63,7 @@ export const gitlabToken: Detector = {
   severity: 'high',
   confidence: 'high',
   keywords: ['glcbt-', 'glft-', 'glimt-', 'glagent-', 'gloas-', 'glsoat-', 'glffct-'],
-  pattern: /(?<![A-Za-z0-9_-])((?:glcbt-(?:[0-9a-fA-F]{1,5}_)?|glft-|glimt-|glagent-|gloas-|glsoat-|glffct-)[A-Za-z0-9_-]{20,64})(?![A-Za-z0-9_-])/,
+  pattern: /(?<![A-Za-z0-9_-])((?:glcbt-(?:[0-9a-zA-Z]{1,5}_)?|glft-|glimt-|glagent-|gloas-|glsoat-|glffct-)[A-Za-z0-9_-]{20,300}(?:\.[0-9a-z]{9})?)(?![A-Za-z0-9_.-])/,
   verify: (s) => !isPlaceholder(s.slice(s.indexOf('-') + 1)),
   docs: DOCS,
 };

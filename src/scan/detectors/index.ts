@@ -13,6 +13,7 @@ import { aiDetectors } from './ai.js';
 import { awsDetectors } from './aws.js';
 import { azureDetectors } from './azure.js';
 import { databaseDetectors } from './database.js';
+import { devtoolsDetectors } from './devtools.js';
 import { genericDetectors } from './generic.js';
 import { githubDetectors } from './github.js';
 import { gitlabDetectors } from './gitlab.js';
@@ -39,6 +40,7 @@ export const builtinDetectors: readonly Detector[] = Object.freeze([
   ...aiDetectors,
   ...messagingDetectors,
   ...saasDetectors,
+  ...devtoolsDetectors,
   ...jwtDetectors,
   ...genericDetectors,
 ]);

@@ -1,5 +1,6 @@
 /** Package and image registries: npm tokens and `.npmrc` auth, PyPI upload tokens, Docker `config.json` auths. */
 import type { Detector } from '../types.js';
+import { isPlaceholderInBase64 } from './generic.js';
 import { decodeBase64, hasValidTokenChecksum, isPlaceholder, shannonEntropy } from './util.js';
 
 export const npmAccessToken: Detector = {
@@ -24,8 +25,14 @@ export const npmrcAuthToken: Detector = {
   keywords: ['_auth', '_password'],
   // `//registry.npmjs.org/:_authToken=…`, `_auth=…` (base64 user:pass), `:_password=…` (base64).
   // `${NPM_TOKEN}` references never match: `$` is not a value character.
-  pattern: /(?:^|[\s:'"])(?:_authToken|_auth|_password)[ \t]{0,3}=[ \t]{0,3}["']?(?<secret>[^\s"'$;#]{8,512})/m,
-  verify: (s) => !isPlaceholder(s) && shannonEntropy(s) >= 3.0 && !/^[a-z_$][\w$]*(?:\.[\w$]+)+$/i.test(s),
+  // Real values are UUIDs (legacy tokens), `npm_…` tokens or base64 of user:password: 16+ characters.
+  pattern: /(?:^|[\s:'"])(?:_authToken|_auth|_password)[ \t]{0,3}=[ \t]{0,3}["']?(?<secret>[^\s"'$;#]{16,512})/m,
+  verify: (s) =>
+    !isPlaceholder(s) &&
+    !/token|secret|password|passwd/i.test(s) &&
+    !isPlaceholderInBase64(s) &&
+    shannonEntropy(s) >= 3.0 &&
+    !/^[a-z_$][\w$]*(?:\.[\w$]+)+$/i.test(s),
   docs: 'https://docs.npmjs.com/cli/v10/configuring-npm/npmrc#auth-related-configuration',
 };
 

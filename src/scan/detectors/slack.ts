@@ -25,8 +25,8 @@ export const slackUserToken: Detector = {
   title: 'Slack user token',
   severity: 'critical',
   confidence: 'high',
-  keywords: ['xoxp-'],
-  pattern: /(?<![A-Za-z0-9-])(xoxp-[0-9]{8,14}-[0-9]{8,14}-[0-9]{8,14}-[A-Za-z0-9]{28,34})(?![A-Za-z0-9-])/,
+  keywords: ['xoxp-', 'xoxe-'],
+  pattern: /(?<![A-Za-z0-9-])(xox[pe]-[0-9]{8,14}-[0-9]{8,14}-[0-9]{8,14}-[A-Za-z0-9]{28,34})(?![A-Za-z0-9-])/,
   verify: tailNotPlaceholder,
   docs: DOCS,
 };

@@ -1,0 +1,250 @@
+/**
+ * `keywarden keys …`: inventory and lifecycle of managed keys on the configured backend.
+ *
+ * The backend comes from flags, then the environment, then the policy file's `backend:`
+ * block (see open-backend.ts). Secrets come only from the environment. Every mutating verb
+ * takes `--idempotency-key` (a fresh one is made and printed when omitted, so a retry can
+ * reuse it) and lands in the audit log. Output never holds key material.
+ */
+import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { openBackend, resolveBackendConfig, type BackendSettings, type OpenedBackend } from '../../backends/open-backend.js';
+import { isKeySpec, type KeyBackend, type ManagedKey, type MutationOptions, type MutationResult } from '../../backends/port.js';
+import { rotateWithFallback, type RotateWithFallbackResult } from '../../backends/rotate-with-fallback.js';
+import { ErrorCode, KeywardenError } from '../../errors.js';
+import type { CliIO } from '../main.js';
+import { readBackendConfig } from './read-backend-config.js';
+
+interface CommonFlags {
+  backend?: string;
+  config: string;
+  stateDir?: string;
+  keystore?: string;
+  region?: string;
+  endpoint?: string;
+  pkcs11Library?: string;
+  pkcs11Token?: string;
+  format: 'text' | 'json';
+}
+
+interface MutationFlags extends CommonFlags {
+  idempotencyKey?: string;
+  reason?: string;
+  actor?: string;
+}
+
+function addCommon(cmd: Command): Command {
+  return cmd
+    .option('--backend <kind>', 'local, aws-kms or pkcs11 (default: KEYWARDEN_BACKEND, then the policy file, then local)')
+    .option('--config <file>', 'policy file whose backend: block to read', '.github/keywarden.yml')
+    .option('--state-dir <dir>', 'where the keystore, state and audit log live (default .keywarden)')
+    .option('--keystore <file>', 'local: the keystore file')
+    .option('--region <region>', 'aws-kms: the region')
+    .option('--endpoint <url>', 'aws-kms: a custom endpoint (VPC endpoint, moto)')
+    .option('--pkcs11-library <path>', 'pkcs11: the PKCS#11 module')
+    .option('--pkcs11-token <label>', 'pkcs11: the token label')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'));
+}
+
+function addMutation(cmd: Command): Command {
+  return addCommon(cmd)
+    .option('--idempotency-key <key>', 'reuse to retry safely; a new one is made when omitted')
+    .option('--reason <text>', 'why (e.g. a finding fingerprint); recorded in the audit log')
+    .option('--actor <name>', 'who is acting; recorded in the audit log (default: the OS user)');
+}
+
+function open(flags: CommonFlags, io: CliIO, actor: string): OpenedBackend {
+  const cwd = io.cwd ?? process.cwd();
+  const env = io.env ?? process.env;
+  const settings: BackendSettings = {
+    ...(flags.backend ? { kind: flags.backend } : {}),
+    ...(flags.keystore ? { keystore: flags.keystore } : {}),
+    ...(flags.region ? { region: flags.region } : {}),
+    ...(flags.endpoint ? { endpoint: flags.endpoint } : {}),
+    ...(flags.pkcs11Library ? { library: flags.pkcs11Library } : {}),
+    ...(flags.pkcs11Token ? { token: flags.pkcs11Token } : {}),
+  };
+  const file = readBackendConfig(resolve(cwd, flags.config));
+  const cfg = resolveBackendConfig(settings, env, file, { cwd, ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
+  return openBackend(cfg, env, actor);
+}
+
+function actorOf(flags: MutationFlags, io: CliIO): string {
+  if (flags.actor) return flags.actor;
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return `cli:${io.env?.USER ?? 'unknown'}`;
+  }
+}
+
+async function withBackend<T>(flags: CommonFlags, io: CliIO, actor: string, fn: (b: KeyBackend) => Promise<T>): Promise<T> {
+  const opened = open(flags, io, actor);
+  try {
+    return await fn(opened.backend);
+  } finally {
+    await opened.close();
+  }
+}
+
+function mutationOptions(flags: MutationFlags, verb: string, io: CliIO): MutationOptions {
+  return {
+    idempotencyKey: flags.idempotencyKey ?? `cli-${verb}-${randomUUID()}`,
+    actor: actorOf(flags, io),
+    ...(flags.reason ? { reason: flags.reason } : {}),
+  };
+}
+
+const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
+const day = (iso: string | undefined): string => (iso ? iso.slice(0, 10) : '-');
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+function formatList(keys: ManagedKey[]): string {
+  if (keys.length === 0) return 'No keys.\n';
+  const rows = [['ID', 'ALIASES', 'SPEC', 'STATE', 'VERSION', 'CREATED', 'ROTATED', 'AUTO-ROTATE']];
+  for (const k of keys) {
+    rows.push([
+      k.id,
+      k.aliases.join(',') || '-',
+      k.spec === 'OTHER' ? (k.vendorSpec ?? 'OTHER') : k.spec,
+      k.state + (k.destructionAt ? ` (${day(k.destructionAt)})` : ''),
+      String(k.currentVersion),
+      day(k.createdAt),
+      day(k.lastRotatedAt),
+      k.rotation.automatic ? `every ${k.rotation.periodDays ?? '?'}d` : 'off',
+    ]);
+  }
+  return table(rows);
+}
+
+function formatDescribe(k: ManagedKey): string {
+  const lines = [
+    `Key ${k.id}${k.arn ? ` (${k.arn})` : ''}`,
+    `  backend:     ${k.backend}`,
+    `  aliases:     ${k.aliases.join(', ') || '-'}`,
+    `  spec:        ${k.spec === 'OTHER' ? (k.vendorSpec ?? 'OTHER') : k.spec} (${k.usage})`,
+    `  state:       ${k.state}${k.destructionAt ? `, destroyed after ${k.destructionAt}` : ''}`,
+    `  created:     ${k.createdAt}`,
+    `  rotated:     ${k.lastRotatedAt ?? 'never'}`,
+    `  rotation:    ${k.rotation.automatic ? `automatic every ${k.rotation.periodDays ?? '?'} days` : 'manual'}${k.rotation.inPlace ? '' : ' (by replacement)'}`,
+    `  versions:    ${k.versions.map((v) => `${v.version}${v.current ? '*' : ''}${v.state === 'destroyed' ? '(destroyed)' : ''}`).join(' ')}`,
+  ];
+  if (k.description) lines.push(`  description: ${k.description}`);
+  const tags = Object.entries(k.tags);
+  if (tags.length) lines.push(`  tags:        ${tags.map(([a, b]) => `${a}=${b}`).join(', ')}`);
+  lines.push('  access:');
+  for (const r of k.access) {
+    lines.push(`    ${r.effect.padEnd(5)} ${r.principal}: ${r.operations.join(', ')}${r.conditional ? ' (conditional)' : ''} [${r.source}${r.ref ? ` ${r.ref}` : ''}]`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function formatMutation(r: MutationResult, verb: string, idempotencyKey: string): string {
+  const what = r.replayed ? `${verb}: already done for this idempotency key (nothing changed)` : `${verb}: done`;
+  return `${what}\n  key:     ${r.keyId}\n  state:   ${r.state}${r.version !== undefined ? `\n  version: ${r.version}` : ''}${
+    r.destructionAt ? `\n  destroyed after: ${r.destructionAt}` : ''
+  }\n  idempotency key: ${idempotencyKey}\n`;
+}
+
+function parseTags(list: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of list ?? []) {
+    const i = t.indexOf('=');
+    if (i <= 0) throw new KeywardenError(ErrorCode.USAGE, `A tag is key=value, got "${t}".`, { fault: 'user' });
+    out[t.slice(0, i)] = t.slice(i + 1);
+  }
+  return out;
+}
+
+export function registerKeysCommand(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  const keys = program.command('keys').description('List, inspect, create, rotate, disable and destroy managed keys on the configured backend.');
+
+  addCommon(keys.command('list').description('List the managed keys.')).action(async (flags: CommonFlags) => {
+    const list = await withBackend(flags, io, 'cli', (b) => b.inventory());
+    io.stdout(flags.format === 'json' ? json({ keys: list }) : formatList(list));
+    setExit(0);
+  });
+
+  addCommon(keys.command('describe').description('Show one key: versions, rotation, state and its access policy.').argument('<key>', 'key id, ARN, alias or label')).action(
+    async (ref: string, flags: CommonFlags) => {
+      const key = await withBackend(flags, io, 'cli', (b) => b.describe(ref));
+      io.stdout(flags.format === 'json' ? json(key) : formatDescribe(key));
+      setExit(0);
+    },
+  );
+
+  addMutation(keys.command('create').description('Create a key.'))
+    .requiredOption('--spec <spec>', 'AES_256, RSA_3072, ECC_NIST_P256, HMAC_256, …')
+    .option('--alias <alias>', 'alias (aws-kms: alias/…) or label')
+    .option('--description <text>', 'description')
+    .option('--tag <key=value...>', 'tags')
+    .action(async (flags: MutationFlags & { spec: string; alias?: string; description?: string; tag?: string[] }) => {
+      if (!isKeySpec(flags.spec)) throw new KeywardenError(ErrorCode.USAGE, `Unknown key spec "${flags.spec}".`, { fault: 'user' });
+      const spec = flags.spec;
+      const o = mutationOptions(flags, 'create', io);
+      const r = await withBackend(flags, io, o.actor!, (b) =>
+        b.create({ spec, ...(flags.alias ? { alias: flags.alias } : {}), ...(flags.description ? { description: flags.description } : {}), tags: parseTags(flags.tag) }, o),
+      );
+      io.stdout(flags.format === 'json' ? json({ ...r, idempotencyKey: o.idempotencyKey }) : formatMutation(r, 'create', o.idempotencyKey));
+      setExit(0);
+    });
+
+  addMutation(keys.command('rotate').description('Rotate a key: in place when the backend can, otherwise by replacement (a new key takes over its aliases).'))
+    .argument('<key>', 'key id, ARN, alias or label')
+    .option('--no-replace', 'fail instead of rotating by replacement when in-place rotation is unsupported')
+    .action(async (ref: string, flags: MutationFlags & { replace: boolean }) => {
+      const o = mutationOptions(flags, 'rotate', io);
+      const r: RotateWithFallbackResult = await withBackend(flags, io, o.actor!, async (b) => {
+        if (!flags.replace) {
+          const m = await b.rotate(ref, o);
+          return { mode: 'in-place' as const, keyId: m.keyId, ...(m.version !== undefined ? { version: m.version } : {}), replayed: m.replayed };
+        }
+        return rotateWithFallback(b, ref, o);
+      });
+      if (flags.format === 'json') io.stdout(json({ ...r, idempotencyKey: o.idempotencyKey }));
+      else if (r.mode === 'in-place') io.stdout(`rotate: ${r.replayed ? 'already done for this idempotency key' : 'done'} in place\n  key:     ${r.keyId}\n  version: ${r.version ?? '?'}\n  idempotency key: ${o.idempotencyKey}\n`);
+      else
+        io.stdout(
+          `rotate: the backend cannot rotate this key in place, so it was replaced\n  old key: ${r.oldKeyId} (still enabled; schedule its destruction when nothing uses it)\n  new key: ${r.newKeyId}\n  aliases moved: ${r.movedAliases.join(', ') || '-'}\n  idempotency key: ${o.idempotencyKey}\n`,
+        );
+      setExit(0);
+    });
+
+  const simple = (name: string, verb: 'disable' | 'enable' | 'cancelDestruction', description: string): void => {
+    addMutation(keys.command(name).description(description))
+      .argument('<key>', 'key id, ARN, alias or label')
+      .action(async (ref: string, flags: MutationFlags) => {
+        const o = mutationOptions(flags, name, io);
+        const r = await withBackend(flags, io, o.actor!, (b) => b[verb](ref, o));
+        io.stdout(flags.format === 'json' ? json({ ...r, idempotencyKey: o.idempotencyKey }) : formatMutation(r, name, o.idempotencyKey));
+        setExit(0);
+      });
+  };
+  simple('disable', 'disable', 'Disable a key (revoke its use); reversible with "keys enable".');
+  simple('enable', 'enable', 'Enable a disabled key.');
+
+  addMutation(keys.command('destroy').description('Schedule a key for destruction after a waiting window; "keys cancel-destroy" undoes it until then.'))
+    .argument('<key>', 'key id, ARN, alias or label')
+    .requiredOption('--window <days>', 'days to wait before destruction (aws-kms: 7–30)')
+    .action(async (ref: string, flags: MutationFlags & { window: string }) => {
+      const days = Number(flags.window);
+      if (!Number.isInteger(days)) throw new KeywardenError(ErrorCode.USAGE, '--window takes a whole number of days.', { fault: 'user' });
+      const o = mutationOptions(flags, 'destroy', io);
+      const r = await withBackend(flags, io, o.actor!, (b) => b.scheduleDestruction(ref, days, o));
+      io.stdout(flags.format === 'json' ? json({ ...r, idempotencyKey: o.idempotencyKey }) : formatMutation(r, 'destroy (scheduled)', o.idempotencyKey));
+      setExit(0);
+    });
+  simple('cancel-destroy', 'cancelDestruction', 'Cancel a scheduled destruction; the key comes back disabled.');
+
+  addCommon(keys.command('purge-due').description('Destroy keys whose waiting window has ended (local and pkcs11; KMS does this itself).')).action(async (flags: CommonFlags) => {
+    const r = await withBackend(flags, io, 'cli', (b) => b.completeDueDestructions());
+    io.stdout(flags.format === 'json' ? json({ destroyed: r }) : r.length ? r.map((x) => `destroyed ${x.keyId}\n`).join('') : 'Nothing is due.\n');
+    setExit(0);
+  });
+}
