@@ -27,6 +27,8 @@ export interface BenchOptions {
    */
   secretlintBudget: number;
   rebuild: boolean;
+  /** Build (or check) the corpus and stop. */
+  buildOnly: boolean;
   workDir: string;
   /** Write the `### Scan` section of docs/benchmarks.md. */
   docs: boolean;
@@ -57,6 +59,7 @@ Options:
   --keywarden-arg <a>     extra argument for keywarden scan (repeatable)
   --keywarden-bin <file>  Keywarden launcher to run (default bin/keywarden.js, which needs npm run build)
   --rebuild               rebuild the corpus even if its stamp matches
+  --build-only            build (or reuse) the corpus, print where it is, and stop
   --work <dir>            work folder (default bench/.work)
   --docs / --no-docs      write the ### Scan section of docs/benchmarks.md (default: on, off with --quick)
   -h, --help              this text
@@ -78,6 +81,7 @@ export function parseOptions(argv: string[], repoRoot: string): BenchOptions | '
       'keywarden-arg': { type: 'string', multiple: true, default: [] },
       'keywarden-bin': { type: 'string' },
       rebuild: { type: 'boolean', default: false },
+      'build-only': { type: 'boolean', default: false },
       work: { type: 'string' },
       docs: { type: 'boolean' },
       'no-docs': { type: 'boolean', default: false },
@@ -113,6 +117,7 @@ export function parseOptions(argv: string[], repoRoot: string): BenchOptions | '
     secretlintSample,
     secretlintBudget: num('secretlint-budget', values['secretlint-budget'], quick ? 60 : 600, 1),
     rebuild: values.rebuild ?? false,
+    buildOnly: values['build-only'] ?? false,
     workDir: path.resolve(repoRoot, values.work ?? 'bench/.work'),
     docs: values['no-docs'] ? false : (values.docs ?? !quick),
     keywardenArgs: values['keywarden-arg'] ?? [],

@@ -45,7 +45,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (!haveGnuTime()) log('GNU time (/usr/bin/time) not found: peak memory falls back to polling /proc (install the Debian "time" package for exact numbers)');
-  const tools = createTools(opts);
+  const tools = opts.buildOnly ? [] : createTools(opts);
 
   const dir = path.join(opts.workDir, 'scan', `s${opts.seed}-${opts.sizeMB}mb-${opts.secrets}`);
   const manifest = await ensureCorpus({ repoRoot, dir, seed: opts.seed, sizeMB: opts.sizeMB, secrets: opts.secrets }, { rebuild: opts.rebuild, log });
@@ -53,6 +53,12 @@ async function main(): Promise<number> {
   const types = await loadDetectorTypes(repoRoot);
   for (const p of manifest.plants) p.type = types.get(p.detectorId) ?? p.type;
   const full: Scope = { root: corpusRoot({ repoRoot, dir, seed: opts.seed, sizeMB: opts.sizeMB, secrets: opts.secrets }), files: manifest.files, bytes: manifest.bytes, fraction: 1 };
+  if (opts.buildOnly) {
+    process.stdout.write(
+      `${path.relative(repoRoot, full.root)}: ${mb(full.bytes)} MB, ${full.files.length} files, ${manifest.plants.length} planted secrets of ${manifest.kinds.length} kinds; manifest ${path.relative(repoRoot, path.join(dir, 'manifest.json'))}\n`,
+    );
+    return 0;
+  }
   const outDir = path.join(dir, 'out');
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
@@ -61,9 +67,11 @@ async function main(): Promise<number> {
   log(`warming the page cache (${mb(full.bytes)} MB)`);
   for (const f of full.files) readFileSync(path.join(full.root, f.file));
   const warm = makeSample(dir, full, 'warmup', 0.005, opts.seed);
+  // The warm-up scans a handful of files, so its time is close to the tool's start-up cost.
+  const startup = new Map<ToolName, number>();
   for (const t of tools) {
     log(`warm-up: ${t.label} on ${warm.files.length} files`);
-    await runTool(t, warm, outDir, 'warmup');
+    startup.set(t.name, (await runTool(t, warm, outDir, 'warmup')).m.wallSeconds);
   }
 
   const results: ToolResult[] = [];
@@ -91,7 +99,8 @@ async function main(): Promise<number> {
       const pilot = makeSample(dir, full, 'pilot', PILOT_FRACTION, opts.seed);
       log(`${t.label}: pilot on ${pilot.files.length} files (${mb(pilot.bytes)} MB)`);
       const p = await runTool(t, pilot, outDir, 'pilot');
-      const projected = (p.m.wallSeconds * full.bytes) / pilot.bytes;
+      const start = Math.min(startup.get(t.name) ?? 0, p.m.wallSeconds);
+      const projected = start + ((p.m.wallSeconds - start) * full.bytes) / pilot.bytes;
       log(`  ${p.m.wallSeconds.toFixed(1)} s; projected ${projected.toFixed(0)} s for the whole corpus (budget ${opts.secretlintBudget} s)`);
       fraction = projected > opts.secretlintBudget ? SAMPLE_FRACTION : 1;
     }

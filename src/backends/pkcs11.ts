@@ -170,11 +170,23 @@ function defaultUsage(spec: KeySpec): KeyUsage {
   return spec.startsWith('AES_') ? 'encrypt-decrypt' : 'sign-verify';
 }
 
-/** The usage attributes of each object class for a key of this spec and usage. */
+const SECRET_USAGE = ['encrypt', 'decrypt', 'sign', 'verify', 'wrap', 'unwrap', 'derive'] as const;
+const PRIVATE_USAGE = ['decrypt', 'sign', 'signRecover', 'unwrap', 'derive'] as const;
+const PUBLIC_USAGE = ['encrypt', 'verify', 'verifyRecover', 'wrap', 'derive'] as const;
+
+/**
+ * Every usage attribute of each object class, set explicitly: tokens default unset ones to
+ * true (SoftHSM does), which would leave, say, an RSA signing key able to decrypt, and
+ * leave that ability on after a disable.
+ */
 function usageAttrs(spec: KeySpec, usage: KeyUsage, on: boolean): { secret: graphene.ITemplate; priv: graphene.ITemplate; pub: graphene.ITemplate } {
-  if (spec.startsWith('AES_')) return { secret: { encrypt: on, decrypt: on, wrap: on, unwrap: on }, priv: {}, pub: {} };
-  if (spec.startsWith('RSA_') && usage === 'encrypt-decrypt') return { secret: {}, priv: { decrypt: on, unwrap: on }, pub: { encrypt: on, wrap: on } };
-  return { secret: {}, priv: { sign: on }, pub: { verify: on } };
+  const allow = spec.startsWith('AES_')
+    ? new Set(['encrypt', 'decrypt', 'wrap', 'unwrap'])
+    : spec.startsWith('RSA_') && usage === 'encrypt-decrypt'
+      ? new Set(['decrypt', 'unwrap', 'encrypt', 'wrap'])
+      : new Set(['sign', 'verify']);
+  const tpl = (names: readonly string[]): graphene.ITemplate => Object.fromEntries(names.map((n) => [n, on && allow.has(n)]));
+  return { secret: tpl(SECRET_USAGE), priv: tpl(PRIVATE_USAGE), pub: tpl(PUBLIC_USAGE) };
 }
 
 function opsFor(spec: KeySpec, usage: KeyUsage, enabled: boolean): Operation[] {
@@ -326,8 +338,7 @@ export class Pkcs11Backend implements KeyBackend {
   private setUsage(row: KeyRow, on: boolean): void {
     const u = usageAttrs(row.spec, row.usage, on);
     for (const o of this.objects(row.key_id)) {
-      const tpl = o.class === graphene.ObjectClass.SECRET_KEY ? u.secret : o.class === graphene.ObjectClass.PRIVATE_KEY ? u.priv : u.pub;
-      if (Object.keys(tpl).length) o.setAttribute(tpl);
+      o.setAttribute(o.class === graphene.ObjectClass.SECRET_KEY ? u.secret : o.class === graphene.ObjectClass.PRIVATE_KEY ? u.priv : u.pub);
     }
   }
 
@@ -370,9 +381,8 @@ export class Pkcs11Backend implements KeyBackend {
     const objs = this.objects(row.key_id, current);
     if (objs.length === 0) return row.state;
     const usable = objs.some((o) => {
-      const a = o.getAttribute(
-        o.class === graphene.ObjectClass.SECRET_KEY ? { encrypt: null, decrypt: null } : o.class === graphene.ObjectClass.PRIVATE_KEY ? { sign: null, decrypt: null } : {},
-      ) as Record<string, unknown>;
+      const names = o.class === graphene.ObjectClass.SECRET_KEY ? SECRET_USAGE : o.class === graphene.ObjectClass.PRIVATE_KEY ? PRIVATE_USAGE : PUBLIC_USAGE;
+      const a = o.getAttribute(Object.fromEntries(names.map((n) => [n, null]))) as Record<string, unknown>;
       return Object.values(a).some((v) => v === true);
     });
     return usable ? 'enabled' : 'disabled';

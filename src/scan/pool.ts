@@ -9,10 +9,15 @@ import { pathToFileURL } from 'node:url';
 import { createRuleset, type Ruleset } from './engine.js';
 import { scanFile, scanUnit, type FileScanResult, type ReadFileOptions } from './sources/read-file.js';
 import { selectDetectors, type DetectorSelection } from './select-detectors.js';
+import { addSecretlintFindings } from './deep.js';
+import { ErrorCode, KeywardenError } from '../errors.js';
+import { readFileSync } from 'node:fs';
 
 export interface WorkerInit {
   selection: DetectorSelection;
   read: ReadFileOptions;
+  /** Also run secretlint's recommended preset (slow, opt-in). */
+  secretlint?: boolean;
 }
 
 export interface UnitItem {
@@ -28,9 +33,11 @@ export type WorkerTask =
 export interface WorkerReply {
   id: number;
   results: FileScanResult[];
+  /** Set when the task failed; the class of the error only. */
+  error?: string;
 }
 
-type TaskBody = { kind: 'files'; items: { abs: string; rel: string }[] } | { kind: 'units'; items: UnitItem[] };
+export type TaskBody = { kind: 'files'; items: { abs: string; rel: string }[] } | { kind: 'units'; items: UnitItem[] };
 
 export interface ScanPool {
   readonly size: number;
@@ -57,7 +64,8 @@ export function createScanPool(init: WorkerInit, size: number): ScanPool {
       if (!p) return;
       inflight.delete(reply.id);
       load.set(w, (load.get(w) ?? 1) - 1);
-      p.resolve(reply.results);
+      if (reply.error) p.reject(new KeywardenError(ErrorCode.INTERNAL, `A scan worker failed (${reply.error}).`));
+      else p.resolve(reply.results);
     });
     w.on('error', (e) => {
       failure = e;
@@ -91,6 +99,23 @@ export function createScanPool(init: WorkerInit, size: number): ScanPool {
   };
 }
 
+/** Runs one task with a ruleset; shared by the worker threads and the in-thread pool. */
+export async function runTask(task: TaskBody, ruleset: Ruleset, init: WorkerInit): Promise<FileScanResult[]> {
+  if (task.kind === 'files') {
+    const results = task.items.map((i) => scanFile(i.abs, i.rel, ruleset, init.read));
+    if (!init.secretlint) return results;
+    return Promise.all(results.map((r, k) => (r.scanned ? addSecretlintFindings(r, readFileSync(task.items[k]!.abs, 'utf8'), task.items[k]!.rel) : r)));
+  }
+  const results = task.items.map((i) => scanUnit(i, ruleset, init.read));
+  if (!init.secretlint) return results;
+  return Promise.all(
+    results.map((r, k) => {
+      const item = task.items[k]!;
+      return addSecretlintFindings(r, Buffer.from(item.content.buffer, item.content.byteOffset, item.content.byteLength).toString('utf8'), item.file, item.lineMap);
+    }),
+  );
+}
+
 /**
  * The worker's entry. Built code runs `worker.js`; under a TypeScript test runner the worker is
  * `worker.ts`, loaded by a one-line bootstrap that registers tsx in the new thread (Node 20
@@ -109,11 +134,7 @@ function createInlinePool(init: WorkerInit): ScanPool {
   const rules = (): Ruleset => (ruleset ??= createRuleset(selectDetectors(init.selection)));
   return {
     size: 0,
-    async run(task) {
-      const r = rules();
-      if (task.kind === 'files') return task.items.map((i) => scanFile(i.abs, i.rel, r, init.read));
-      return task.items.map((i) => scanUnit(i, r, init.read));
-    },
+    run: (task) => runTask(task, rules(), init),
     async close() {},
   };
 }

@@ -41,6 +41,8 @@ export interface ScanOptions {
   gitignore?: boolean;
   /** Honour inline allow comments (default true). */
   inlineAllow?: boolean;
+  /** Also run secretlint's recommended preset over every scanned text (slow; default false). */
+  secretlint?: boolean;
   onProgress?: (p: ScanProgress) => void;
 }
 
@@ -67,7 +69,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const isIgnored = (rel: string): boolean => (ig ? ig.ignores(rel) : false);
 
   const read = { maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE, ...(options.inlineAllow === false ? { inlineAllow: false } : {}) };
-  const init = { selection: options.detectors ?? {}, read };
+  const init = { selection: options.detectors ?? {}, read, ...(options.secretlint ? { secretlint: true } : {}) };
   const poolSize = options.workers ?? (options.content ? 0 : defaultPoolSize());
   const pool = createScanPool(init, poolSize);
   const limit = new InFlight(Math.max(2, pool.size * 3));

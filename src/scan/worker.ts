@@ -5,18 +5,16 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRuleset } from './engine.js';
-import { scanFile, scanUnit } from './sources/read-file.js';
 import { selectDetectors } from './select-detectors.js';
-import type { WorkerInit, WorkerTask, WorkerReply } from './pool.js';
+import { runTask, type WorkerInit, type WorkerTask, type WorkerReply } from './pool.js';
 
 const init = workerData as WorkerInit;
 const ruleset = createRuleset(selectDetectors(init.selection));
 
 parentPort!.on('message', (task: WorkerTask) => {
-  const results =
-    task.kind === 'files'
-      ? task.items.map((i) => scanFile(i.abs, i.rel, ruleset, init.read))
-      : task.items.map((i) => scanUnit(i, ruleset, init.read));
-  const reply: WorkerReply = { id: task.id, results };
-  parentPort!.postMessage(reply);
+  runTask(task, ruleset, init).then(
+    (results) => parentPort!.postMessage({ id: task.id, results } satisfies WorkerReply),
+    // Only the error's class crosses over: a foreign message could quote scanned text.
+    (e: unknown) => parentPort!.postMessage({ id: task.id, results: [], error: e instanceof Error ? e.name : 'Error' } satisfies WorkerReply),
+  );
 });

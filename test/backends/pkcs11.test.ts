@@ -62,8 +62,8 @@ describe.skipIf(softHsmSkipReason !== undefined)(`pkcs11 against SoftHSM2${softH
           const cls = o.class;
           const attrs: graphene.ITemplate = { class: null, id: null };
           if (cls === graphene.ObjectClass.SECRET_KEY) Object.assign(attrs, { encrypt: null, decrypt: null, sensitive: null, extractable: null });
-          if (cls === graphene.ObjectClass.PRIVATE_KEY) Object.assign(attrs, { sign: null, sensitive: null, extractable: null });
-          if (cls === graphene.ObjectClass.PUBLIC_KEY) Object.assign(attrs, { verify: null });
+          if (cls === graphene.ObjectClass.PRIVATE_KEY) Object.assign(attrs, { sign: null, decrypt: null, unwrap: null, derive: null, sensitive: null, extractable: null });
+          if (cls === graphene.ObjectClass.PUBLIC_KEY) Object.assign(attrs, { verify: null, encrypt: null, wrap: null });
           out.push(o.getAttribute(attrs));
         }
         s.close();
@@ -93,11 +93,17 @@ describe.skipIf(softHsmSkipReason !== undefined)(`pkcs11 against SoftHSM2${softH
         const r = await rotateWithFallback(b, label, { idempotencyKey: `${spec}-r` });
         expect(r).toMatchObject({ mode: 'in-place', keyId, version: 2 });
         expect(rawObjects(label)).toHaveLength(4);
+        // A signing key can sign and nothing else, even where the token defaults usage to true.
+        for (const o of rawObjects(label)) {
+          if (o.class === graphene.ObjectClass.PRIVATE_KEY) expect(o).toMatchObject({ sign: true, decrypt: false, unwrap: false, derive: false, sensitive: true, extractable: false });
+          if (o.class === graphene.ObjectClass.PUBLIC_KEY) expect(o).toMatchObject({ verify: true, encrypt: false, wrap: false });
+        }
         await b.disable(keyId, { idempotencyKey: `${spec}-d` });
         for (const o of rawObjects(label)) {
-          if (o.class === graphene.ObjectClass.PRIVATE_KEY) expect(o.sign).toBe(false);
-          if (o.class === graphene.ObjectClass.PUBLIC_KEY) expect(o.verify).toBe(false);
+          if (o.class === graphene.ObjectClass.PRIVATE_KEY) expect(o).toMatchObject({ sign: false, decrypt: false, unwrap: false });
+          if (o.class === graphene.ObjectClass.PUBLIC_KEY) expect(o).toMatchObject({ verify: false, encrypt: false });
         }
+        expect((await b.describe(keyId)).state).toBe('disabled');
         await b.enable(keyId, { idempotencyKey: `${spec}-e` });
         for (const o of rawObjects(label)) if (o.class === graphene.ObjectClass.PRIVATE_KEY) expect(o.sign).toBe(true);
       }

@@ -189,3 +189,16 @@ describe('content and baseline', () => {
     expect(r.summary.suppressed).toBe(1);
   });
 });
+
+describe('deep pass', () => {
+  it('--secretlint adds what only secretlint reports and never duplicates what we found', async () => {
+    const t = tok();
+    // A basic-auth URL secretlint reports; with no built-in detectors enabled only it can find it.
+    const user = 'deploy';
+    const pass = randomBytes(12).toString('hex');
+    const bytes = Buffer.from(`a = "${t}"\nurl = "https://${user}:${pass}@git.example.test/repo.git"\n`);
+    const r = await scan({ content: { bytes, file: 'x.js' }, detectors: selection, secretlint: true, workers: 1 });
+    expect(r.findings.map((f) => f.ruleId)).toEqual(['test-token', 'secretlint/basicauth']);
+    expect(JSON.stringify(r)).not.toContain(pass);
+  });
+});

@@ -29,6 +29,7 @@ interface ScanFlags {
   gitignore: boolean;
   inlineAllow: boolean;
   progress: boolean;
+  secretlint?: boolean;
   color?: boolean;
   quiet?: boolean;
 }
@@ -52,6 +53,7 @@ export function registerScanCommand(program: Command, io: CliIO, setExit: (code:
     .option('--list-detectors', 'list the built-in detectors and exit')
     .option('--max-file-size <size>', 'skip files larger than this (e.g. 10MB)', '50MB')
     .option('--workers <n>', 'worker threads (0 scans in the main thread)')
+    .option('--secretlint', "also run secretlint's recommended preset as a second opinion (slow)")
     .option('--no-gitignore', 'scan files that .gitignore excludes')
     .option('--no-inline-allow', 'ignore inline allow comments (keywarden:allow, gitleaks:allow, …)')
     .option('--no-progress', 'no progress bar')
@@ -87,6 +89,7 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
     maxFileSize: parseSize(flags.maxFileSize ?? '50MB'),
     gitignore: flags.gitignore,
     inlineAllow: flags.inlineAllow,
+    ...(flags.secretlint ? { secretlint: true } : {}),
     ...(flags.ignorePath?.length ? { ignorePaths: flags.ignorePath } : {}),
     ...(baseline && !flags.updateBaseline ? { baseline } : {}),
     ...(flags.workers !== undefined ? { workers: parseWorkers(flags.workers) } : {}),
