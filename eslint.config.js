@@ -10,7 +10,7 @@ const pureCore = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.tools/**', 'bench/.work/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.keywarden/**', '.cache/**', 'bench/.work/**', 'coverage/**', 'fixtures/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

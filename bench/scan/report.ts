@@ -23,6 +23,8 @@ export interface ToolResult {
   projection?: { seconds: number; lowerBound: boolean };
   score: Score;
   missed: { id: number; detectorId: string; place: string }[];
+  /** The tool's own last stderr line from the first run (Keywarden: files, bytes, skipped, time). */
+  stderrTail: string;
 }
 
 export interface Check {
@@ -211,6 +213,11 @@ export function renderDocsSection(r: BenchResults): string {
     `Measured ${r.date} on ${m.cores} × ${m.cpu}, ${m.memoryGB} GB RAM, ${m.os}, Node ${m.node}; load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' / ')} at the start. ` +
       `Tools: ${r.tools.map((x) => `${x.label} ${x.version}`).join(', ')}. Gitleaks with its default config (\`gitleaks dir\`), secretlint with \`@secretlint/secretlint-rule-preset-recommend\` (\`bench/scan/.secretlintrc.json\`), Keywarden with its defaults. ` +
       'The corpus is warmed into the page cache before the timed runs. Peak memory is the max RSS from GNU time. A planted secret counts as found when a finding overlaps its file and lines; a finding that overlaps no planted snippet counts as a false positive.',
+    '',
+    'The corpus (`bench/scan/corpus.ts`) is every UTF-8 text file of at most 2 MB in the project\'s `node_modules`, copied in shuffled order until the size is reached, ' +
+      'with `node_modules` renamed `pkgs-N` (Gitleaks\' default config skips `node_modules/` paths) and without `.gitignore` or scanner config files; it is committed as a git checkout. ' +
+      'Secrets come from `test/fixtures/secrets/generators.ts`, one kind per Keywarden detector, in equal shares: 80% inserted as new lines into copied files of at most 1 MB ' +
+      '(never into paths that Gitleaks\' default allowlist skips, nor into files with inline suppression comments), 20% into `.env`, YAML, Python, JSON, properties, shell and TypeScript files the benchmark writes.',
     '',
     renderMarkdown(r),
   ].join('\n');

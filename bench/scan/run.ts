@@ -77,12 +77,13 @@ async function main(): Promise<number> {
   const results: ToolResult[] = [];
   const isSecretlint = (t: Tool): boolean => t.name === 'secretlint' || t.name === 'secretlint-noprof';
   const timed = tools.filter((t) => !isSecretlint(t));
-  const runs = new Map<ToolName, { m: Measurement; findings: ToolFinding[] }[]>();
+  const runs = new Map<ToolName, ToolRun[]>();
   for (let r = 1; r <= opts.runs; r++) {
     for (const t of timed) {
       log(`run ${r}/${opts.runs}: ${t.label} on ${mb(full.bytes)} MB`);
       const res = await runTool(t, full, outDir, `run${r}`);
       log(`  ${res.m.wallSeconds.toFixed(2)} s, ${(full.bytes / 1e6 / res.m.wallSeconds).toFixed(1)} MB/s, ${res.m.peakRssMB.toFixed(0)} MB RSS, ${res.findings.length} findings`);
+      if (t.name === 'keywarden' && res.stderrTail) log(`  keywarden says: ${res.stderrTail}`);
       const list = runs.get(t.name) ?? [];
       list.push(res);
       runs.set(t.name, list);
@@ -134,6 +135,9 @@ async function main(): Promise<number> {
   writeFileSync(path.join(opts.workDir, 'results.json'), json);
   writeFileSync(path.join(dir, 'results.json'), json);
   process.stdout.write(`${renderMarkdown(bench)}\n`);
+  for (const t of results) {
+    for (const f of t.score.fpRules.slice(0, 10)) log(`FP ${t.label} ${f.ruleId} ×${f.count}: ${f.examples.join('  ')}`);
+  }
   log(`raw results: ${path.relative(repoRoot, path.join(opts.workDir, 'results.json'))}; reports: ${path.relative(repoRoot, outDir)}/`);
   if (opts.docs) {
     writeDocsSection(path.join(repoRoot, 'docs/benchmarks.md'), renderDocsSection(bench));
@@ -161,7 +165,14 @@ function createTools(opts: BenchOptions): Tool[] {
   });
 }
 
-async function runTool(t: Tool, scope: Scope, outDir: string, tag: string): Promise<{ m: Measurement; findings: ToolFinding[] }> {
+interface ToolRun {
+  m: Measurement;
+  findings: ToolFinding[];
+  /** The last line the tool wrote to stderr (Keywarden's summary: files, bytes, skipped). */
+  stderrTail: string;
+}
+
+async function runTool(t: Tool, scope: Scope, outDir: string, tag: string): Promise<ToolRun> {
   const base = path.join(outDir, `${t.name}-${tag}`);
   const report = `${base}.report`;
   rmSync(report, { force: true });
@@ -171,10 +182,11 @@ async function runTool(t: Tool, scope: Scope, outDir: string, tag: string): Prom
     const err = existsSync(`${base}.stderr`) ? readFileSync(`${base}.stderr`, 'utf8').slice(0, 2000) : '';
     throw new Error(`${t.label} failed (exit ${m.exitCode}${existsSync(report) ? '' : ', no report'}): ${c.cmd} ${c.args.join(' ')}\n${err}`);
   }
-  return { m, findings: t.parse(report, scope.root) };
+  const tail = readFileSync(`${base}.stderr`, 'utf8').trim().split('\n').pop() ?? '';
+  return { m, findings: t.parse(report, scope.root), stderrTail: tail.slice(0, 300) };
 }
 
-function summarize(t: Tool, scope: Scope, manifest: Manifest, runs: { m: Measurement; findings: ToolFinding[] }[]): ToolResult {
+function summarize(t: Tool, scope: Scope, manifest: Manifest, runs: ToolRun[]): ToolResult {
   const counts = new Set(runs.map((r) => r.findings.length));
   if (counts.size > 1) log(`warning: ${t.label} reported different numbers of findings across runs: ${[...counts].join(', ')}`);
   const inScope = new Set(scope.files.map((f) => f.file));
@@ -194,6 +206,7 @@ function summarize(t: Tool, scope: Scope, manifest: Manifest, runs: { m: Measure
     peakRssMB: Math.max(...runs.map((r) => r.m.peakRssMB)),
     cpuSeconds: cpu,
     score: s,
+    stderrTail: runs[0]!.stderrTail,
     missed: plants.filter((p) => !found.has(p.id)).map((p) => ({ id: p.id, detectorId: p.detectorId, place: `${p.file}:${p.startLine}` })),
   };
 }

@@ -10,6 +10,8 @@ import { isKeywardenError } from '../errors.js';
 import type { AuditLog } from '../store/audit.js';
 import type {
   CreateKeyInput,
+  CredentialRevocation,
+  CredentialRevoker,
   DataKeyResult,
   DecryptResult,
   EncryptOptions,
@@ -140,5 +142,47 @@ export class AuditedBackend implements KeyBackend {
   }
   close(): Promise<void> {
     return this.inner.close();
+  }
+}
+
+/** Wraps a `CredentialRevoker` so each revocation and its outcome lands in the audit log. */
+export class AuditedRevoker implements CredentialRevoker {
+  readonly provider: string;
+
+  constructor(
+    readonly inner: CredentialRevoker,
+    private readonly audit: AuditLog,
+    private readonly options: AuditedBackendOptions,
+  ) {
+    this.provider = inner.provider;
+  }
+
+  async revoke(credentialId: string, options: MutationOptions & { replace?: boolean }): Promise<CredentialRevocation> {
+    const base = {
+      actor: options.actor ?? this.options.actor,
+      backend: this.provider,
+      keyId: credentialId,
+      operation: options.replace === false ? 'revoke-credential' : 'revoke-and-replace-credential',
+      ...(options.reason !== undefined ? { reason: options.reason } : {}),
+      ...(this.options.now ? { time: this.options.now() } : {}),
+    };
+    try {
+      const r = await this.inner.revoke(credentialId, options);
+      this.audit.append({
+        ...base,
+        outcome: r.replayed ? 'replayed' : 'succeeded',
+        details: {
+          idempotencyKey: options.idempotencyKey,
+          owner: r.owner,
+          deactivated: r.deactivated,
+          replacementId: r.replacementId ?? null,
+          replacementRef: r.replacementRef ?? null,
+        },
+      });
+      return r;
+    } catch (e) {
+      this.audit.append({ ...base, outcome: 'failed', errorCode: isKeywardenError(e) ? e.code : 'KW_INTERNAL', details: { idempotencyKey: options.idempotencyKey } });
+      throw e;
+    }
   }
 }

@@ -1,7 +1,10 @@
 import { CreateGrantCommand, KMSClient, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditedRevoker } from '../../src/backends/audited.js';
 import { AwsIamAccessKeyRevoker } from '../../src/backends/aws-iam-revoker.js';
+import { AuditLog } from '../../src/store/audit.js';
+import { openDatabase } from '../../src/store/sqlite.js';
 import { AwsKmsBackend } from '../../src/backends/aws-kms.js';
 import { runBackendContract } from '../../src/backends/contract.case.js';
 import { rotateWithFallback } from '../../src/backends/rotate-with-fallback.js';
@@ -148,6 +151,27 @@ describe.skipIf(motoSkipReason !== undefined)(`aws-kms against moto${motoSkipRea
       // The new secret is only in the sink: not in the result.
       expect(JSON.stringify(r)).not.toContain(stored.secretAccessKey);
       expect(JSON.stringify(r)).not.toContain(leaked.secret);
+    });
+
+    it('records revocations in the audit log without the secret', async () => {
+      const leaked = await leakedKey('ci-audited');
+      const sink = new MemorySecretSink();
+      const audit = new AuditLog(openDatabase(':memory:'));
+      const rv = new AuditedRevoker(revoker(sink), audit, { actor: 'app' });
+      const r = await rv.revoke(leaked.id, { idempotencyKey: 'leak-a', reason: 'finding:sha256:def' });
+      await rv.revoke(leaked.id, { idempotencyKey: 'leak-a' });
+      await expect(rv.revoke('AKIAZZZZZZZZZZZZZZZY', { idempotencyKey: 'leak-b' })).rejects.toThrow();
+      expect(audit.list().map((x) => [x.operation, x.outcome, x.keyId])).toEqual([
+        ['revoke-and-replace-credential', 'succeeded', leaked.id],
+        ['revoke-and-replace-credential', 'replayed', leaked.id],
+        ['revoke-and-replace-credential', 'failed', 'AKIAZZZZZZZZZZZZZZZY'],
+      ]);
+      expect(audit.list()[0]!.details).toMatchObject({ owner: 'ci-audited', replacementId: r.replacementId, replacementRef: r.replacementRef });
+      let exported = '';
+      audit.exportJsonl((l) => (exported += l));
+      expect(exported).not.toContain(sink.secrets.get('aws-iam-ci-audited')!.secretAccessKey);
+      expect(exported).not.toContain(leaked.secret);
+      expect(audit.verify().ok).toBe(true);
     });
 
     it('is idempotent: a retried job creates no second replacement', async () => {
