@@ -20,3 +20,14 @@ export { parseBaseline, applyBaseline, createBaseline, formatBaseline, type Base
 export { formatSarif } from './scan/format/sarif.js';
 export { fingerprintSecret, redactSecret, maskSecrets } from './scan/redact.js';
 export type * from './scan/types.js';
+
+// Backends: one interface, three implementations, and the audit log every mutation writes to.
+export type * from './backends/port.js';
+export { LocalBackend, type LocalBackendOptions } from './backends/local.js';
+export { AwsKmsBackend, type AwsKmsBackendOptions } from './backends/aws-kms.js';
+export { Pkcs11Backend, type Pkcs11BackendOptions } from './backends/pkcs11.js';
+export { AwsIamAccessKeyRevoker, type AwsIamRevokerOptions } from './backends/aws-iam-revoker.js';
+export { AuditedBackend, AuditedRevoker } from './backends/audited.js';
+export { rotateWithFallback } from './backends/rotate-with-fallback.js';
+export { openBackend, resolveBackendConfig, BACKEND_KINDS, type BackendKind } from './backends/open-backend.js';
+export { AuditLog, verifyRecords, parseAuditJsonl, type AuditRecord, type AuditVerifyResult } from './store/audit.js';
