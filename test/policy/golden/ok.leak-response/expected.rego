@@ -147,25 +147,42 @@ _any_match(patterns, s) if {
 	glob.match(p, null, s)
 }
 
-# Grant operations are compared as patterns written by the key owner; "kms:*" grants everything.
-_is_admin_grant(g) if {
+# Grant operations are classified once per evaluation (functions are not memoized, sets are);
+# "kms:*" grants everything.
+_operations contains op if {
+	some s in _subjects
+	some g in s.key.access
 	some op in g.operations
+}
+
+_admin_ops contains op if {
+	some op in _operations
 	_any_match(_admin_operations, op)
 }
 
-_is_admin_grant(g) if {
-	some op in g.operations
+_admin_ops contains op if {
+	some op in _operations
 	op in _wildcard_operations
 }
 
-_is_use_grant(g) if {
-	some op in g.operations
+_use_ops contains op if {
+	some op in _operations
 	_any_match(_use_operations, op)
 }
 
+_use_ops contains op if {
+	some op in _operations
+	op in _wildcard_operations
+}
+
+_is_admin_grant(g) if {
+	some op in g.operations
+	op in _admin_ops
+}
+
 _is_use_grant(g) if {
 	some op in g.operations
-	op in _wildcard_operations
+	op in _use_ops
 }
 
 _cmp_ok(x, ">=", d) if x >= d
