@@ -158,4 +158,30 @@ describe('keywarden scan', () => {
     expect(h.code).toBe(0);
     expect(h.out).toContain('--git <range>');
   });
+
+  it("reads the key policy's secrets: block: custom detectors and ignored paths", async () => {
+    const custom = `itk_${'k'.repeat(4)}${Math.random().toString(36).slice(2, 10).padEnd(8, 'q')}${'0123456789abcdefghij'}`;
+    mkdirSync(path.join(repo, '.github'), { recursive: true });
+    writeFileSync(
+      path.join(repo, '.github', 'keywarden.yml'),
+      ['version: 1', 'secrets:', '  detectors: [recommended, { id: internal-token, pattern: "itk_[a-z0-9]{32}" }]', '  ignore-paths: ["src/f0.txt"]', ''].join('\n'),
+    );
+    writeFileSync(path.join(repo, 'internal.txt'), `token ${custom}\n`);
+    try {
+      const r = await run(['scan', '.', '--format', 'json']);
+      const files = (JSON.parse(r.out) as { file: string; ruleId: string }[]).map((f) => `${f.file}:${f.ruleId}`);
+      expect(files).toContain('internal.txt:internal-token');
+      expect(files.some((f) => f.startsWith('src/f0.txt'))).toBe(false);
+      expect(files.some((f) => f.startsWith('src/f1.txt'))).toBe(true);
+      const off = await run(['scan', '.', '--no-config', '--format', 'json']);
+      expect((JSON.parse(off.out) as { file: string }[]).some((f) => f.file === 'src/f0.txt')).toBe(true);
+      writeFileSync(path.join(repo, '.github', 'keywarden.yml'), 'version: 1\nsecrets:\n  detectors: [{ id: bad, pattern: 12 }]\n');
+      const broken = await run(['scan', '.']);
+      expect(broken.code).toBe(2);
+      expect(broken.err).toMatch(/keywarden\.yml:3:\d+/);
+    } finally {
+      rmSync(path.join(repo, '.github'), { recursive: true, force: true });
+      rmSync(path.join(repo, 'internal.txt'));
+    }
+  });
 });

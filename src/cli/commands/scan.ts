@@ -1,5 +1,5 @@
 /** `keywarden scan`: find leaked keys and credentials in a tree, a git range, history or stdin. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { ErrorCode, KeywardenError } from '../../errors.js';
@@ -8,10 +8,13 @@ import { builtinDetectors } from '../../scan/detectors/index.js';
 import { formatSarif } from '../../scan/format/sarif.js';
 import { formatBytes, formatSummary, formatText } from '../../scan/format/text.js';
 import { scan, type ScanOptions, type ScanProgress } from '../../scan/scan.js';
-import { selectDetectors } from '../../scan/select-detectors.js';
+import { selectDetectors, type DetectorSelection } from '../../scan/select-detectors.js';
+import { getSecretsConfig, type SecretsConfig } from '../../policy/dsl/secrets.js';
+import { DEFAULT_POLICY_FILE, readPolicy } from '../../policy/engine/load.js';
 import type { CliIO } from '../main.js';
 
 interface ScanFlags {
+  config?: string | false;
   git?: string;
   history?: boolean;
   stdin?: boolean;
@@ -45,6 +48,8 @@ export function registerScanCommand(program: Command, io: CliIO, setExit: (code:
     .option('--stdin-name <name>', 'file name to report for standard input', '-')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
     .option('-o, --output <file>', 'write the report to a file instead of standard output')
+    .option('-c, --config <file>', `key policy whose secrets: block sets detectors and ignored paths (default: ${DEFAULT_POLICY_FILE} under PATH, if present)`)
+    .option('--no-config', 'ignore the key policy file')
     .option('--baseline <file>', 'accept the findings recorded in this baseline file (keyed by fingerprint)')
     .option('--update-baseline', 'add the current findings to the --baseline file and exit 0')
     .option('--ignore-path <glob...>', 'gitignore-style patterns of paths not to scan')
@@ -79,10 +84,14 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
   let baseline: Baseline | undefined;
   if (baselinePath) baseline = readBaselineFile(baselinePath, Boolean(flags.updateBaseline));
 
-  const selection = {
-    ...(flags.detectors ? { include: splitList(flags.detectors) } : {}),
+  const policy = await readSecretsConfig(flags.config, root, cwd, Boolean(flags.stdin));
+  const selection: DetectorSelection = {
+    ...(flags.detectors ? { include: splitList(flags.detectors) } : policy && !policy.presets.includes('none') ? { include: policy.presets } : {}),
     ...(flags.excludeDetectors ? { exclude: splitList(flags.excludeDetectors) } : {}),
+    ...(policy?.custom.length ? { custom: policy.custom } : {}),
+    ...(policy?.presets.includes('none') && !flags.detectors ? { builtins: false } : {}),
   };
+  const ignorePaths = [...(policy?.ignorePaths ?? []), ...(flags.ignorePath ?? [])];
   const options: ScanOptions = {
     path: root,
     detectors: selection,
@@ -90,7 +99,7 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
     gitignore: flags.gitignore,
     inlineAllow: flags.inlineAllow,
     ...(flags.secretlint ? { secretlint: true } : {}),
-    ...(flags.ignorePath?.length ? { ignorePaths: flags.ignorePath } : {}),
+    ...(ignorePaths.length ? { ignorePaths } : {}),
     ...(baseline && !flags.updateBaseline ? { baseline } : {}),
     ...(flags.workers !== undefined ? { workers: parseWorkers(flags.workers) } : {}),
   };
@@ -130,6 +139,22 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
     io.stderr(`${formatSummary(result.summary, color, new Set(result.findings.map((f) => f.file)).size)}\n`);
   }
   return result.findings.length > 0 ? 1 : 0;
+}
+
+/**
+ * The `secrets:` block of the key policy: an explicit --config must exist; the default file is
+ * used only when present. For --stdin there is no tree, so only an explicit --config counts.
+ */
+async function readSecretsConfig(config: string | false | undefined, root: string, cwd: string, stdin: boolean): Promise<SecretsConfig | undefined> {
+  if (config === false) return undefined;
+  if (config === undefined) {
+    if (stdin) return undefined;
+    const dir = statSync(root, { throwIfNoEntry: false })?.isDirectory() ? root : path.dirname(root);
+    const file = path.join(dir, DEFAULT_POLICY_FILE);
+    if (!existsSync(file)) return undefined;
+    return getSecretsConfig(await readPolicy(file, { cwd }));
+  }
+  return getSecretsConfig(await readPolicy(path.resolve(cwd, config), { cwd }));
 }
 
 function stripSummary(report: string): string {
