@@ -26,9 +26,7 @@ import { gitleaksTool, keywardenTool, secretlintTool, type Tool, type ToolFindin
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const log = (s: string): void => void process.stderr.write(`bench:scan: ${s}\n`);
 
-/** secretlint with the profiler off is piloted on this share of the files… */
-const PILOT_FRACTION = 0.02;
-/** …and falls back to this share when the whole corpus would take longer than the budget. */
+/** secretlint with the profiler off first scans this share of the files; the whole corpus follows if that projects under the budget. */
 const SAMPLE_FRACTION = 0.1;
 
 interface Scope {
@@ -95,22 +93,25 @@ async function main(): Promise<number> {
   // the number of files (secretlint#1633), so it scans a fixed sample; the profiler-off variant
   // scans everything when a pilot says it fits the budget.
   for (const t of tools.filter(isSecretlint)) {
-    let fraction = opts.secretlintSample;
+    const sample = makeSample(dir, full, 'secretlint', t.name === 'secretlint' ? opts.secretlintSample : SAMPLE_FRACTION, opts.seed);
+    log(`${t.label} on ${sample.files.length} files (${mb(sample.bytes)} MB, a ${+(sample.fraction * 100).toFixed(1)}% sample)`);
+    let res = await runTool(t, sample, outDir, 'sample');
+    logRun(res, sample);
+    let scope = sample;
     if (t.name === 'secretlint-noprof') {
-      const pilot = makeSample(dir, full, 'pilot', PILOT_FRACTION, opts.seed);
-      log(`${t.label}: pilot on ${pilot.files.length} files (${mb(pilot.bytes)} MB)`);
-      const p = await runTool(t, pilot, outDir, 'pilot');
-      const start = Math.min(startup.get(t.name) ?? 0, p.m.wallSeconds);
-      const projected = start + ((p.m.wallSeconds - start) * full.bytes) / pilot.bytes;
-      log(`  ${p.m.wallSeconds.toFixed(1)} s; projected ${projected.toFixed(0)} s for the whole corpus (budget ${opts.secretlintBudget} s)`);
-      fraction = projected > opts.secretlintBudget ? SAMPLE_FRACTION : 1;
+      // Its time is linear in the input, so the sample (less the start-up cost) projects the whole.
+      const start = Math.min(startup.get(t.name) ?? 0, 0.9 * res.m.wallSeconds);
+      const projected = start + ((res.m.wallSeconds - start) * full.bytes) / sample.bytes;
+      log(`  projected ${projected.toFixed(0)} s for the whole corpus (budget ${opts.secretlintBudget} s)`);
+      if (projected <= opts.secretlintBudget) {
+        log(`${t.label} on all ${full.files.length} files`);
+        res = await runTool(t, full, outDir, 'run1');
+        logRun(res, full);
+        scope = full;
+      }
     }
-    const scope = fraction < 1 ? makeSample(dir, full, 'secretlint', fraction, opts.seed) : full;
-    log(`${t.label} on ${scope.files.length} files (${mb(scope.bytes)} MB${fraction < 1 ? `, a ${fraction * 100}% sample` : ''})`);
-    const res = await runTool(t, scope, outDir, 'run1');
-    log(`  ${res.m.wallSeconds.toFixed(1)} s, ${(scope.bytes / 1e6 / res.m.wallSeconds).toFixed(2)} MB/s, ${res.m.peakRssMB.toFixed(0)} MB RSS, ${res.findings.length} findings`);
     const summary = summarize(t, scope, manifest, [res]);
-    if (fraction < 1) {
+    if (scope.fraction < 1) {
       summary.projection = { seconds: (res.m.wallSeconds * full.bytes) / scope.bytes, lowerBound: t.name === 'secretlint' };
     }
     results.push(summary);
@@ -163,6 +164,10 @@ function createTools(opts: BenchOptions): Tool[] {
         return secretlintTool(repoRoot, { profilerOff: true });
     }
   });
+}
+
+function logRun(res: ToolRun, scope: Scope): void {
+  log(`  ${res.m.wallSeconds.toFixed(1)} s, ${(scope.bytes / 1e6 / res.m.wallSeconds).toFixed(2)} MB/s, ${res.m.peakRssMB.toFixed(0)} MB RSS, ${res.findings.length} findings`);
 }
 
 interface ToolRun {

@@ -129,8 +129,9 @@ export function secretlintTool(repoRoot: string, options: { profilerOff: boolean
       cmd: process.execPath,
       // `unix`, not `json`: the json formatter embeds every scanned file's full text in its
       // report, which would charge secretlint for writing a copy of the corpus.
-      args: [...preload, bin, `${root}/**/*`, '--secretlintrc', rc, '--format', 'unix', '--output', reportFile, '--no-color', '--no-terminalLink'],
-      cwd: repoRoot,
+      // Run from the scanned root: secretlint (globby) refuses paths outside its working directory.
+      args: [...preload, bin, '**/*', '--secretlintrc', rc, '--format', 'unix', '--output', reportFile, '--no-color', '--no-terminalLink'],
+      cwd: root,
       env: cleanEnv(),
     }),
     parse: (reportFile, root) => {

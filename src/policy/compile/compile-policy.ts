@@ -4,8 +4,17 @@
  * both). Every generated rule carries the policy location it came from, in a comment and in the
  * `policy` field of each violation and action, and `lineMap` maps Rego lines back to the policy.
  *
- * Only builtins that OPA's wasm target and the JS SDK both provide are used, and time only comes
- * from `input.nowMs` (wasm has no clock).
+ * Only builtins that OPA's wasm target compiles natively are used (no `sprintf`, which the JS SDK
+ * runs outside wasm at a JSON round trip per call), and time only comes from `input.nowMs` (wasm
+ * has no clock).
+ *
+ * The Rego is written to cost about one pass over the input (see docs/benchmarks.md, Policy):
+ * - keys are referred to by a small id (their index; `-1 - index` for keys declared in config
+ *   facts), so the per-class selections are sets of numbers, never sets of whole key objects
+ *   (a set hashes every member in full);
+ * - globs are precompiled into `==`, `in`, `startswith`, `endswith` or `contains` where they
+ *   can be, and only the rest go through `glob.match`;
+ * - subject objects and messages are built only for the violations that are produced.
  */
 import type { Bound, KeyRule, LeakRule, Loc, PolicyAst, PolicyException } from '../dsl/ast.js';
 
@@ -58,7 +67,56 @@ export const USE_OPERATIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', '
 
 const q = (s: string): string => JSON.stringify(s);
 const list = (xs: readonly string[]): string => `[${xs.map(q).join(', ')}]`;
+const setOf = (xs: readonly string[]): string => `{${xs.map(q).join(', ')}}`;
 const num = (n: number): string => (Number.isInteger(n) ? String(n) : String(Math.round(n * 1e6) / 1e6));
+const unique = (xs: readonly string[]): string[] => [...new Set(xs)];
+
+/** A glob without metacharacters matches only itself. */
+const isLiteralGlob = (p: string): boolean => !/[*?[\]{}\\]/.test(p);
+
+/**
+ * Rego conditions (a conjunction) that hold exactly when `glob.match(pattern, null, x)` does.
+ * With no delimiters `*` and `**` match any run of characters, so the common shapes need no glob
+ * engine: `lit`, `lit*`, `*lit`, `*lit*` and `*`. Anything else keeps `glob.match`.
+ *
+ * @example
+ * globConditions('alias/pay-*', 'a') // ['startswith(a, "alias/pay-")']
+ */
+export function globConditions(pattern: string, x: string): string[] {
+  if (isLiteralGlob(pattern)) return [`${x} == ${q(pattern)}`];
+  if (!/[?[\]{}\\!,]/.test(pattern)) {
+    const parts = pattern.split(/\*+/);
+    const head = parts[0] ?? '';
+    const tail = parts[parts.length - 1] ?? '';
+    if (parts.length === 2) {
+      if (head === '' && tail === '') return [`is_string(${x})`];
+      if (tail === '') return [`startswith(${x}, ${q(head)})`];
+      if (head === '') return [`endswith(${x}, ${q(tail)})`];
+    }
+    if (parts.length === 3 && head === '' && tail === '') return [`contains(${x}, ${q(parts[1] ?? '')})`];
+  }
+  return [`glob.match(${q(pattern)}, null, ${x})`];
+}
+
+type Part = string | { rego: string };
+const rego = (s: string): Part => ({ rego: s });
+const int = (s: string): Part => ({ rego: `format_int(${s}, 10)` });
+
+/** A message: literal text and Rego string expressions, joined with `concat` (native in wasm, unlike `sprintf`). */
+function message(...parts: Part[]): string {
+  const items: string[] = [];
+  let text = '';
+  for (const p of parts) {
+    if (typeof p === 'string') text += p;
+    else {
+      if (text) items.push(q(text));
+      text = '';
+      items.push(p.rego);
+    }
+  }
+  if (text) items.push(q(text));
+  return items.length === 1 && items[0]?.startsWith('"') ? (items[0] ?? '""') : `concat("", [${items.join(', ')}])`;
+}
 
 /** `payments-signing` → `payments_signing`; the Rego package suffix. */
 export function packageSuffix(name: string): string {
@@ -91,112 +149,101 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
     }
     if (rule && loc) rules.push({ ...rule, loc, regoLine: start });
   };
-  const violation = (id: string, loc: Loc, severity: string, message: string, subject: string): string[] => [
+  const violation = (id: string, loc: Loc, severity: string, msg: string, subject: string): string[] => [
     '\tv := {',
     `\t\t"rule": ${q(id)},`,
-    `\t\t"message": ${message},`,
+    `\t\t"message": ${msg},`,
     `\t\t"severity": ${q(severity)},`,
     `\t\t"policy": ${policyObj(loc)},`,
     `\t\t"subject": ${subject},`,
     '\t}',
   ];
 
-  // Keys from the backend inventory and keys declared in repo config are judged alike.
-  block(undefined, [
-    '_subjects contains {"key": k, "subject": {"kind": "key", "id": k.id, "backend": k.backend, "aliases": k.aliases}} if {',
-    '\tsome k in input.keys',
-    '}',
-    '',
-    '_subjects contains {"key": f.key, "subject": {"kind": "key-config", "id": f.key.id, "aliases": f.key.aliases, "file": f.file, "line": f.line}} if {',
-    '\tsome f in input.facts',
-    '\tf.kind == "key"',
-    '}',
-  ]);
+  /**
+   * One Rego expression that holds when `x` matches any of `patterns`. Literal patterns become a
+   * set membership; several non-literal ones a helper function `name` (one clause per pattern),
+   * whose lines are appended to `helpers` so they sit in the block of the rule that uses them.
+   */
+  const anyOf = (patterns: readonly string[], x: string, name: string, helpers: string[]): string => {
+    const ps = unique(patterns);
+    const literal = ps.filter(isLiteralGlob);
+    const globs = ps.filter((p) => !isLiteralGlob(p));
+    const literalTest = (v: string): string => (literal.length === 1 ? `${v} == ${q(literal[0] ?? '')}` : `${v} in ${setOf(literal)}`);
+    if (globs.length === 0) return literalTest(x);
+    const only = globs.length === 1 && literal.length === 0 ? globConditions(globs[0] ?? '', x) : [];
+    if (only.length === 1) return only[0] ?? '';
+    const clauses = [...(literal.length > 0 ? [[literalTest('x')]] : []), ...globs.map((g) => globConditions(g, 'x'))];
+    for (const c of clauses) helpers.push('', ...(c.length === 1 ? [`${name}(x) if ${c[0]}`] : [`${name}(x) if {`, ...c.map((l) => `\t${l}`), '}']));
+    return `${name}(${x})`;
+  };
+
+  const hasKeys = ast.keys.length > 0;
+  const needsGrants = ast.keys.some((k) => k.access?.admins || k.access?.users || k.access?.separateDuties?.value === true);
+
+  if (hasKeys) {
+    // Keys from the backend inventory and keys declared in repo config are judged alike.
+    block(undefined, [
+      '# Keys judged, by a small id: input.keys[i] is i, a key declared in config (input.facts[j]) is -1 - j.',
+      '_key[i] := k if some i, k in input.keys',
+      '',
+      '_key[id] := f.key if {',
+      '\tsome j, f in input.facts',
+      '\tf.kind == "key"',
+      '\tis_string(f.key.id)',
+      '\tid := -1 - j',
+      '}',
+      '',
+      '# What a violation about key `id` points at; built only for the violations produced.',
+      '_subject(id) := {"kind": "key", "id": k.id, "backend": k.backend, "aliases": k.aliases} if {',
+      '\tid >= 0',
+      '\tk := input.keys[id]',
+      '}',
+      '',
+      '_subject(id) := {"kind": "key-config", "id": f.key.id, "aliases": f.key.aliases, "file": f.file, "line": f.line} if {',
+      '\tid < 0',
+      '\tf := input.facts[-1 - id]',
+      '}',
+    ]);
+  }
 
   ast.keys.forEach((k, i) => compileKey(k, i));
   compileLeaks();
   compileStorage();
   ast.exceptions.forEach((e, i) => compileException(e, i));
 
-  block(undefined, [
-    '# Helpers.',
-    `_admin_operations := ${list(ADMIN_OPERATIONS)}`,
-    '',
-    `_use_operations := ${list(USE_OPERATIONS)}`,
-    '',
-    `_wildcard_operations := ${list(WILDCARD_OPERATIONS)}`,
-    '',
-    '_any_match(patterns, s) if {',
-    '\tsome p in patterns',
-    '\tglob.match(p, null, s)',
-    '}',
-    '',
-    '# Grant operations are classified once per evaluation (functions are not memoized, sets are);',
-    '# "kms:*" grants everything.',
-    '_operations contains op if {',
-    '\tsome s in _subjects',
-    '\tsome g in s.key.access',
-    '\tsome op in g.operations',
-    '}',
-    '',
-    '_admin_ops contains op if {',
-    '\tsome op in _operations',
-    '\t_any_match(_admin_operations, op)',
-    '}',
-    '',
-    '_admin_ops contains op if {',
-    '\tsome op in _operations',
-    '\top in _wildcard_operations',
-    '}',
-    '',
-    '_use_ops contains op if {',
-    '\tsome op in _operations',
-    '\t_any_match(_use_operations, op)',
-    '}',
-    '',
-    '_use_ops contains op if {',
-    '\tsome op in _operations',
-    '\top in _wildcard_operations',
-    '}',
-    '',
-    '_is_admin_grant(g) if {',
-    '\tsome op in g.operations',
-    '\top in _admin_ops',
-    '}',
-    '',
-    '_is_use_grant(g) if {',
-    '\tsome op in g.operations',
-    '\top in _use_ops',
-    '}',
-    '',
-    '_cmp_ok(x, ">=", d) if x >= d',
-    '',
-    '_cmp_ok(x, "<=", d) if x <= d',
-    '',
-    '_cmp_ok(x, ">", d) if x > d',
-    '',
-    '_cmp_ok(x, "<", d) if x < d',
-    '',
-    '_cmp_ok(x, "==", d) if x == d',
-    '',
-    '_bound_ok(x, cs) if {',
-    '\tevery c in cs {',
-    '\t\t_cmp_ok(x, c[0], c[1])',
-    '\t}',
-    '}',
-    '',
-    '_glob_any(p, xs) if {',
-    '\tsome x in xs',
-    '\tglob.match(p, null, x)',
-    '}',
-    '',
-    '_subject_named(s, p) if glob.match(p, null, s.id)',
-    '',
-    '_subject_named(s, p) if {',
-    '\tsome n in s.aliases',
-    '\tglob.match(p, null, n)',
-    '}',
-  ]);
+  if (needsGrants) {
+    const adminLiteral = unique([...WILDCARD_OPERATIONS, ...ADMIN_OPERATIONS.filter(isLiteralGlob)]);
+    const useLiteral = unique([...WILDCARD_OPERATIONS, ...USE_OPERATIONS.filter(isLiteralGlob)]);
+    const clauses = (name: string, globs: readonly string[]): string[] =>
+      globs
+        .filter((g) => !isLiteralGlob(g))
+        .flatMap((g) => {
+          const c = globConditions(g, 'op');
+          return ['', ...(c.length === 1 ? [`${name}(op) if ${c[0]}`] : [`${name}(op) if {`, ...c.map((l) => `\t${l}`), '}'])];
+        });
+    block(undefined, [
+      '# Grants: an operation administers or uses a key by the lists below; "*" and "kms:*" do both.',
+      `_admin_operations := ${setOf(adminLiteral)}`,
+      '',
+      `_use_operations := ${setOf(useLiteral)}`,
+      '',
+      '_admin_op(op) if op in _admin_operations',
+      ...clauses('_admin_op', ADMIN_OPERATIONS),
+      '',
+      '_use_op(op) if op in _use_operations',
+      ...clauses('_use_op', USE_OPERATIONS),
+      '',
+      '_is_admin_grant(g) if {',
+      '\tsome op in g.operations',
+      '\t_admin_op(op)',
+      '}',
+      '',
+      '_is_use_grant(g) if {',
+      '\tsome op in g.operations',
+      '\t_use_op(op)',
+      '}',
+    ]);
+  }
 
   // The header depends on which rules exist (an empty partial set would be an unsafe reference),
   // so it is generated last and the body's line numbers are shifted below it.
@@ -232,73 +279,87 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
   out.push('', ...body);
   for (const [line, loc] of bodyMap) lineMap.set(line + shift, loc);
   for (const r of rules) r.regoLine += shift;
-  const rego = `${out.join('\n')}\n`;
-  return { packageName: `keywarden.${suffix}`, entrypoint: `keywarden/${suffix}/decision`, modulePath: `keywarden/${suffix}.rego`, rego, lineMap, rules };
+  const text = `${out.join('\n')}\n`;
+  return { packageName: `keywarden.${suffix}`, entrypoint: `keywarden/${suffix}/decision`, modulePath: `keywarden/${suffix}.rego`, rego: text, lineMap, rules };
 
-  function boundArg(b: Bound): string {
-    return `[${b.comparisons.map((c) => `[${q(c.op)}, ${num(c.days)}]`).join(', ')}]`;
+  /** A helper function `name(x)` that holds when `x` satisfies every comparison of the bound. */
+  function boundHelper(name: string, b: Bound): string[] {
+    const conds = b.comparisons.map((c) => `x ${c.op} ${num(c.days)}`);
+    return ['', ...(conds.length === 1 ? [`${name}(x) if ${conds[0]}`] : [`${name}(x) if {`, ...conds.map((c) => `\t${c}`), '}'])];
   }
 
   function compileKey(k: KeyRule, i: number): void {
     const set = `_key${i}`;
     const sel: string[] = [];
-    if (k.match.backend) sel.push(`\ts.key.backend == ${q(k.match.backend)}`);
-    if (k.match.id) sel.push(`\tglob.match(${q(k.match.id)}, null, s.key.id)`);
-    if (k.match.alias) sel.push(`\t_glob_any(${q(k.match.alias)}, s.key.aliases)`);
-    if (k.match.label) sel.push(`\t_glob_any(${q(k.match.label)}, s.key.labels)`);
-    for (const [tag, g] of Object.entries(k.match.tags ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) sel.push(`\tglob.match(${q(g)}, null, s.key.tags${refPart(tag)})`);
+    if (k.match.backend) sel.push(`\tk.backend == ${q(k.match.backend)}`);
+    if (k.match.id) sel.push(...globConditions(k.match.id, 'k.id').map((c) => `\t${c}`));
+    if (k.match.alias) sel.push('\tsome alias in k.aliases', ...globConditions(k.match.alias, 'alias').map((c) => `\t${c}`));
+    if (k.match.label) sel.push('\tsome label in k.labels', ...globConditions(k.match.label, 'label').map((c) => `\t${c}`));
+    for (const [tag, g] of Object.entries(k.match.tags ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) sel.push(...globConditions(g, `k.tags${refPart(tag)}`).map((c) => `\t${c}`));
     block(
       k.match.loc,
-      [`# keys[${i}] ${k.name}: which keys (${where(k.match.loc)})`, `${set} contains s if {`, '\tsome s in _subjects', ...sel, '}'],
+      [
+        `# keys[${i}] ${k.name}: which keys (${where(k.match.loc)})`,
+        `${set} contains id if {`,
+        ...(sel.length > 0 ? ['\tsome id, k in _key', ...sel] : ['\tsome id, _ in _key']),
+        '}',
+      ],
       { id: `keys/${k.name}/match`, description: `keys[${i}] ${k.name}: selects keys` },
     );
     const rid = (part: string): string => `keys/${k.name}/${part}`;
-    const rule = (id: string, loc: Loc, description: string, body: string[], message: string, subject = 's.subject'): void => {
-      block(loc, [`# ${description} (${where(loc)})`, '_violations contains v if {', `\tsome s in ${set}`, ...body, ...violation(id, loc, k.severity, message, subject), '}'], { id, description });
+    const name = k.name;
+    /** A violation rule over the keys of this class; `helpers` are helper functions it uses. */
+    const rule = (id: string, loc: Loc, description: string, body: string[], msg: string, helpers: string[] = []): void => {
+      block(
+        loc,
+        [`# ${description} (${where(loc)})`, '_violations contains v if {', `\tsome id in ${set}`, '\tk := _key[id]', ...body, ...violation(id, loc, k.severity, msg, '_subject(id)'), '}', ...helpers],
+        { id, description },
+      );
     };
+    const helper = (part: string): string => `_key${i}_${part}`;
     const r = k.rotation;
     if (r?.maxAge) {
       rule(
         rid('rotation/max-age'),
         r.maxAge.loc,
-        `keys[${i}] ${k.name}: rotate at least every ${r.maxAge.text}`,
-        ['\tage := (input.nowMs - s.key.rotatedAtMs) / 86400000', `\tage > ${num(r.maxAge.days)}`],
-        `sprintf("Key %s was last rotated %d days ago; policy %s allows at most ${r.maxAge.text}.", [s.subject.id, floor(age), ${q(k.name)}])`,
+        `keys[${i}] ${name}: rotate at least every ${r.maxAge.text}`,
+        ['\tage := (input.nowMs - k.rotatedAtMs) / 86400000', `\tage > ${num(r.maxAge.days)}`],
+        message('Key ', rego('k.id'), ' was last rotated ', int('age'), ` days ago; policy ${name} allows at most ${r.maxAge.text}.`),
       );
     }
     if (r?.automatic?.value === 'required') {
-      rule(rid('rotation/automatic'), r.automatic.loc, `keys[${i}] ${k.name}: automatic rotation required`, ['\tnot s.key.rotation.enabled'], `sprintf("Key %s does not rotate automatically; policy %s requires it.", [s.subject.id, ${q(k.name)}])`);
+      rule(rid('rotation/automatic'), r.automatic.loc, `keys[${i}] ${name}: automatic rotation required`, ['\tnot k.rotation.enabled'], message('Key ', rego('k.id'), ` does not rotate automatically; policy ${name} requires it.`));
     }
     if (r?.automatic?.value === 'forbidden') {
-      rule(rid('rotation/automatic'), r.automatic.loc, `keys[${i}] ${k.name}: automatic rotation forbidden`, ['\ts.key.rotation.enabled == true'], `sprintf("Key %s rotates automatically; policy %s forbids it.", [s.subject.id, ${q(k.name)}])`);
+      rule(rid('rotation/automatic'), r.automatic.loc, `keys[${i}] ${name}: automatic rotation forbidden`, ['\tk.rotation.enabled == true'], message('Key ', rego('k.id'), ` rotates automatically; policy ${name} forbids it.`));
     }
     if (r?.period) {
       rule(
         rid('rotation/period'),
         r.period.loc,
-        `keys[${i}] ${k.name}: rotation period ${r.period.text}`,
-        ['\tperiod := s.key.rotation.periodDays', '\tis_number(period)', `\tnot _bound_ok(period, ${boundArg(r.period)})`],
-        `sprintf("Key %s rotates every %d days; policy %s requires ${r.period.text}.", [s.subject.id, period, ${q(k.name)}])`,
+        `keys[${i}] ${name}: rotation period ${r.period.text}`,
+        ['\tperiod := k.rotation.periodDays', '\tis_number(period)', `\tnot ${helper('period_ok')}(period)`],
+        message('Key ', rego('k.id'), ' rotates every ', int('period'), ` days; policy ${name} requires ${r.period.text}.`),
+        boundHelper(helper('period_ok'), r.period),
       );
     }
     const sp = k.spec;
     if (sp?.allow) {
+      const helpers: string[] = [];
+      const test = anyOf(sp.allow.value, 'spec', helper('spec_allowed'), helpers);
       rule(
         rid('spec/allow'),
         sp.allow.loc,
-        `keys[${i}] ${k.name}: allowed key specs`,
-        ['\tspec := s.key.spec', '\tis_string(spec)', `\tnot _any_match(${list(sp.allow.value)}, spec)`],
-        `sprintf("Key %s has spec %s, which policy %s does not allow.", [s.subject.id, spec, ${q(k.name)}])`,
+        `keys[${i}] ${name}: allowed key specs`,
+        ['\tspec := k.spec', '\tis_string(spec)', `\tnot ${test}`],
+        message('Key ', rego('k.id'), ' has spec ', rego('spec'), `, which policy ${name} does not allow.`),
+        helpers,
       );
     }
     if (sp?.deny) {
-      rule(
-        rid('spec/deny'),
-        sp.deny.loc,
-        `keys[${i}] ${k.name}: denied key specs`,
-        ['\tspec := s.key.spec', `\t_any_match(${list(sp.deny.value)}, spec)`],
-        `sprintf("Key %s has spec %s, which policy %s denies.", [s.subject.id, spec, ${q(k.name)}])`,
-      );
+      const helpers: string[] = [];
+      const test = anyOf(sp.deny.value, 'spec', helper('spec_denied'), helpers);
+      rule(rid('spec/deny'), sp.deny.loc, `keys[${i}] ${name}: denied key specs`, ['\tspec := k.spec', `\t${test}`], message('Key ', rego('k.id'), ' has spec ', rego('spec'), `, which policy ${name} denies.`), helpers);
     }
     if (sp?.minSize) {
       const sizes = Object.entries(sp.minSize.value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -306,28 +367,34 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
       rule(
         rid('spec/min-size'),
         sp.minSize.loc,
-        `keys[${i}] ${k.name}: minimum key sizes`,
-        [`\tminimum := ${obj}[s.key.specFamily]`, '\ts.key.specBits < minimum'],
-        `sprintf("Key %s is %s with %d bits; policy %s requires at least %d.", [s.subject.id, s.key.specFamily, s.key.specBits, ${q(k.name)}, minimum])`,
+        `keys[${i}] ${name}: minimum key sizes`,
+        [`\tminimum := ${obj}[k.specFamily]`, '\tk.specBits < minimum'],
+        message('Key ', rego('k.id'), ' is ', rego('k.specFamily'), ' with ', int('k.specBits'), ` bits; policy ${name} requires at least `, int('minimum'), '.'),
       );
     }
     const a = k.access;
     if (a?.admins) {
+      const helpers: string[] = [];
+      const test = anyOf(a.admins.value, 'g.principal', helper('admin'), helpers);
       rule(
         rid('access/admins'),
         a.admins.loc,
-        `keys[${i}] ${k.name}: who may administer`,
-        ['\tsome g in s.key.access', '\t_is_admin_grant(g)', `\tnot _any_match(${list(a.admins.value)}, g.principal)`],
-        `sprintf("%s may administer key %s but is not among the admins of policy %s.", [g.principal, s.subject.id, ${q(k.name)}])`,
+        `keys[${i}] ${name}: who may administer`,
+        ['\tsome g in k.access', '\t_is_admin_grant(g)', `\tnot ${test}`],
+        message(rego('g.principal'), ' may administer key ', rego('k.id'), ` but is not among the admins of policy ${name}.`),
+        helpers,
       );
     }
     if (a?.users) {
+      const helpers: string[] = [];
+      const test = anyOf(a.users.value, 'g.principal', helper('user'), helpers);
       rule(
         rid('access/users'),
         a.users.loc,
-        `keys[${i}] ${k.name}: who may use`,
-        ['\tsome g in s.key.access', '\t_is_use_grant(g)', '\tnot _is_admin_grant(g)', `\tnot _any_match(${list(a.users.value)}, g.principal)`],
-        `sprintf("%s may use key %s but is not among the users of policy %s.", [g.principal, s.subject.id, ${q(k.name)}])`,
+        `keys[${i}] ${name}: who may use`,
+        ['\tsome g in k.access', '\t_is_use_grant(g)', '\tnot _is_admin_grant(g)', `\tnot ${test}`],
+        message(rego('g.principal'), ' may use key ', rego('k.id'), ` but is not among the users of policy ${name}.`),
+        helpers,
       );
     }
     if (a?.forbid) {
@@ -335,19 +402,19 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
         rule(
           rid('access/forbid/wildcard-principal'),
           a.forbid.loc,
-          `keys[${i}] ${k.name}: no wildcard principal`,
-          ['\tsome g in s.key.access', '\tcontains(g.principal, "*")'],
-          `sprintf("Key %s grants access to the wildcard principal %s.", [s.subject.id, g.principal])`,
+          `keys[${i}] ${name}: no wildcard principal`,
+          ['\tsome g in k.access', '\tcontains(g.principal, "*")'],
+          message('Key ', rego('k.id'), ' grants access to the wildcard principal ', rego('g.principal'), '.'),
         );
       }
-      const ops = a.forbid.value.filter((f) => f !== 'wildcard-principal');
+      const ops = unique(a.forbid.value.filter((f) => f !== 'wildcard-principal'));
       if (ops.length > 0) {
         rule(
           rid('access/forbid/operation'),
           a.forbid.loc,
-          `keys[${i}] ${k.name}: forbidden grants`,
-          ['\tsome g in s.key.access', '\tsome op in g.operations', `\top in ${list(ops)}`],
-          `sprintf("Key %s grants %s to %s, which policy %s forbids.", [s.subject.id, op, g.principal, ${q(k.name)}])`,
+          `keys[${i}] ${name}: forbidden grants`,
+          ['\tsome g in k.access', '\tsome op in g.operations', `\top in ${setOf(ops)}`],
+          message('Key ', rego('k.id'), ' grants ', rego('op'), ' to ', rego('g.principal'), `, which policy ${name} forbids.`),
         );
       }
     }
@@ -355,9 +422,9 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
       rule(
         rid('access/separate-duties'),
         a.separateDuties.loc,
-        `keys[${i}] ${k.name}: separation of duties`,
-        ['\tsome g1 in s.key.access', '\t_is_admin_grant(g1)', '\tsome g2 in s.key.access', '\t_is_use_grant(g2)', '\tg1.principal == g2.principal'],
-        `sprintf("%s both administers and uses key %s; policy %s requires separate duties.", [g1.principal, s.subject.id, ${q(k.name)}])`,
+        `keys[${i}] ${name}: separation of duties`,
+        ['\tsome g1 in k.access', '\t_is_admin_grant(g1)', '\tsome g2 in k.access', '\tg1.principal == g2.principal', '\t_is_use_grant(g2)'],
+        message(rego('g1.principal'), ' both administers and uses key ', rego('k.id'), `; policy ${name} requires separate duties.`),
       );
     }
     const pw = k.destroy?.pendingWindow;
@@ -365,17 +432,18 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
       rule(
         rid('destroy/pending-window'),
         pw.loc,
-        `keys[${i}] ${k.name}: pending window before destruction ${pw.text}`,
-        ['\twindow := s.key.pendingWindowDays', '\tis_number(window)', `\tnot _bound_ok(window, ${boundArg(pw)})`],
-        `sprintf("Key %s has a %d-day pending window before destruction; policy %s requires ${pw.text}.", [s.subject.id, window, ${q(k.name)}])`,
+        `keys[${i}] ${name}: pending window before destruction ${pw.text}`,
+        ['\twindow := k.pendingWindowDays', '\tis_number(window)', `\tnot ${helper('window_ok')}(window)`],
+        message('Key ', rego('k.id'), ' has a ', int('window'), `-day pending window before destruction; policy ${name} requires ${pw.text}.`),
+        boundHelper(helper('window_ok'), pw),
       );
     }
     if (k.do.length > 0) {
       block(k.loc, [
-        `# keys[${i}] ${k.name}: actions on violation (${where(k.loc)})`,
+        `# keys[${i}] ${name}: actions on violation (${where(k.loc)})`,
         '_actions contains a if {',
         '\tsome v in _violations',
-        `\tstartswith(v.rule, ${q(`keys/${k.name}/`)})`,
+        `\tstartswith(v.rule, ${q(`keys/${name}/`)})`,
         `\tsome t in ${list(k.do)}`,
         '\ta := {"type": t, "rule": v.rule, "severity": v.severity, "policy": v.policy, "subject": v.subject}',
         '}',
@@ -385,50 +453,65 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
 
   function compileLeaks(): void {
     const ignore = ast.secrets.ignorePaths;
+    const helpers: string[] = [];
+    const ignored = ignore.length > 0 ? anyOf(ignore, 'f.file', '_ignored_path', helpers) : '';
     block(ast.secrets.loc, [
-      `# Findings the policy judges${ignore.length > 0 ? ' (secrets.ignore-paths removed)' : ''}.`,
-      '_findings contains f if {',
-      '\tsome f in input.findings',
-      ...(ignore.length > 0 ? [`\tnot _any_match(${list(ignore)}, f.file)`] : []),
+      `# Findings the policy judges, by index${ignore.length > 0 ? ' (secrets.ignore-paths removed)' : ''}.`,
+      '_findings contains i if {',
+      ...(ignore.length > 0 ? ['\tsome i, f in input.findings', `\tnot ${ignored}`] : ['\tsome i, _ in input.findings']),
       '}',
+      ...helpers,
     ]);
+    if (ast.secrets.onLeak.length > 0) {
+      block(undefined, [
+        '# What a violation about a finding points at.',
+        '_finding_subject(f) := {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type}',
+      ]);
+    }
     ast.secrets.onLeak.forEach((r: LeakRule, i: number) => {
       const set = `_leak${i}`;
-      const conds: string[] = [];
-      if (r.when.type) conds.push(`\t_any_match(${list(r.when.type)}, f.type)`);
-      if (r.when.branch) conds.push(`\t_any_match(${list(r.when.branch)}, input.event.branch)`);
-      if (r.when.path) conds.push(`\t_any_match(${list(r.when.path)}, f.file)`);
-      if (r.when.visibility) conds.push(`\tinput.repo.visibility in ${list(r.when.visibility)}`);
+      const helpers: string[] = [];
+      // Conditions on the event and the repo come first: they are the same for every finding.
+      const once: string[] = [];
+      const each: string[] = [];
+      if (r.when.branch) once.push(`\t${anyOf(r.when.branch, 'input.event.branch', `${set}_branch`, helpers)}`);
+      if (r.when.visibility) once.push(`\tinput.repo.visibility in ${list(r.when.visibility)}`);
+      if (r.when.type) each.push(`\t${anyOf(r.when.type, 'f.type', `${set}_type`, helpers)}`);
+      if (r.when.path) each.push(`\t${anyOf(r.when.path, 'f.file', `${set}_path`, helpers)}`);
       const id = `secrets/on-leak/${i}`;
       const desc = `secrets.on-leak[${i}]: ${describeWhen(r)} → ${r.do.join(', ')}`;
-      const message = r.message
-        ? `sprintf("%s: %s at %s:%d.", [${q(r.message)}, f.title, f.file, f.startLine])`
-        : 'sprintf("Leaked secret (%s) at %s:%d.", [f.title, f.file, f.startLine])';
+      const msg = r.message
+        ? message(`${r.message}: `, rego('f.title'), ' at ', rego('f.file'), ':', int('f.startLine'), '.')
+        : message('Leaked secret (', rego('f.title'), ') at ', rego('f.file'), ':', int('f.startLine'), '.');
       block(
         r.loc,
         [
           `# ${desc} (${where(r.loc)})`,
-          `${set} contains f if {`,
-          '\tsome f in _findings',
-          ...conds,
+          `${set} contains i if {`,
+          ...once,
+          '\tsome i in _findings',
+          ...(each.length > 0 ? ['\tf := input.findings[i]', ...each] : []),
           '}',
           '',
           '_violations contains v if {',
-          `\tsome f in ${set}`,
-          ...violation(id, r.loc, r.severity, message, '{"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type}'),
+          `\tsome i in ${set}`,
+          '\tf := input.findings[i]',
+          ...violation(id, r.loc, r.severity, msg, '_finding_subject(f)'),
           '}',
           '',
           '_actions contains a if {',
-          `\tsome f in ${set}`,
+          `\tsome i in ${set}`,
+          '\tsubject := _finding_subject(input.findings[i])',
           `\tsome t in ${list(r.do)}`,
           '\ta := {',
           '\t\t"type": t,',
           `\t\t"rule": ${q(id)},`,
           `\t\t"severity": ${q(r.severity)},`,
           `\t\t"policy": ${policyObj(r.loc)},`,
-          '\t\t"subject": {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type},',
+          '\t\t"subject": subject,',
           '\t}',
           '}',
+          ...helpers,
         ],
         { id, description: desc },
       );
@@ -446,8 +529,8 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
           `# storage.forbid-files[${i}]: never commit ${oneLine(g.value)} (${where(g.loc)})`,
           '_violations contains v if {',
           '\tsome file in input.repo.files',
-          `\tglob.match(${q(g.value)}, null, file)`,
-          ...violation(id, g.loc, s.severity, `sprintf("%s must never be committed (it matches %s).", [file, ${q(g.value)}])`, '{"kind": "file", "file": file}'),
+          ...globConditions(g.value, 'file').map((c) => `\t${c}`),
+          ...violation(id, g.loc, s.severity, message(rego('file'), ' must never be committed (it matches ', rego(q(g.value)), ').'), '{"kind": "file", "file": file}'),
           '}',
         ],
         { id: `${id}/${i}`, description: `storage.forbid-files[${i}]: ${oneLine(g.value)}` },
@@ -464,13 +547,7 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
           '\tsome f in input.facts',
           '\tf.kind == "secret-ref"',
           `\tnot f.source in ${list(rr.value)}`,
-          ...violation(
-            id,
-            rr.loc,
-            s.severity,
-            `sprintf("Secret %s is taken from %s; the policy requires a reference to ${rr.value.join(', ')}.", [f.name, f.source])`,
-            '{"kind": "config", "file": f.file, "line": f.line}',
-          ),
+          ...violation(id, rr.loc, s.severity, message('Secret ', rego('f.name'), ' is taken from ', rego('f.source'), `; the policy requires a reference to ${rr.value.join(', ')}.`), '{"kind": "config", "file": f.file, "line": f.line}'),
           '}',
         ],
         { id, description: `storage.require-reference: ${rr.value.join(', ')}` },
@@ -480,18 +557,22 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
 
   function compileException(e: PolicyException, i: number): void {
     const conds = [`\tinput.nowMs < ${e.expiresMs}`];
+    const helpers: string[] = [];
     if (e.fingerprint) conds.push(`\tx.subject.fingerprint == ${q(e.fingerprint)}`);
-    if (e.key) conds.push(`\t_subject_named(x.subject, ${q(e.key)})`);
-    if (e.rule) conds.push(`\tglob.match(${q(e.rule)}, null, x.rule)`);
-    if (e.path) conds.push(`\tglob.match(${q(e.path)}, null, x.subject.file)`);
+    if (e.key) {
+      // The key is named by its id or any of its aliases.
+      const name = `_exception${i}_key`;
+      conds.push(`\t${name}(x.subject)`);
+      const byId = globConditions(e.key, 's.id');
+      const byAlias = globConditions(e.key, 'n');
+      helpers.push('', ...(byId.length === 1 ? [`${name}(s) if ${byId[0]}`] : [`${name}(s) if {`, ...byId.map((c) => `\t${c}`), '}']));
+      helpers.push('', `${name}(s) if {`, '\tsome n in s.aliases', ...byAlias.map((c) => `\t${c}`), '}');
+    }
+    if (e.rule) conds.push(...globConditions(e.rule, 'x.rule').map((c) => `\t${c}`));
+    if (e.path) conds.push(...globConditions(e.path, 'x.subject.file').map((c) => `\t${c}`));
     block(
       e.loc,
-      [
-        `# exceptions[${i}]: ${oneLine(e.reason)} (owner ${oneLine(e.owner)}, until ${e.expires}) (${where(e.loc)})`,
-        '_excepted(x) if {',
-        ...conds,
-        '}',
-      ],
+      [`# exceptions[${i}]: ${oneLine(e.reason)} (owner ${oneLine(e.owner)}, until ${e.expires}) (${where(e.loc)})`, '_excepted(x) if {', ...conds, '}', ...helpers],
       { id: `exceptions/${i}`, description: `exceptions[${i}]: ${oneLine(e.reason)}` },
     );
   }
