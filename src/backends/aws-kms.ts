@@ -65,7 +65,7 @@ import type {
   MutationVerb,
   RotationInput,
 } from './port.js';
-import { isKeySpec } from './port.js';
+import { isKeySpec, KEY_SPECS } from './port.js';
 import { withRetry, type RetryOptions } from './retry.js';
 
 export interface AwsKmsBackendOptions {
@@ -81,19 +81,8 @@ export interface AwsKmsBackendOptions {
   client?: KMSClient;
 }
 
-const SPECS: readonly KeySpec[] = [
-  'AES_256',
-  'HMAC_256',
-  'HMAC_384',
-  'HMAC_512',
-  'RSA_2048',
-  'RSA_3072',
-  'RSA_4096',
-  'ECC_NIST_P256',
-  'ECC_NIST_P384',
-  'ECC_NIST_P521',
-  'ECC_SECG_P256K1',
-];
+/** Every spec in the shared vocabulary. */
+const SPECS: readonly KeySpec[] = KEY_SPECS;
 
 function toAwsSpec(spec: KeySpec): AwsKeySpec {
   return (spec === 'AES_256' ? 'SYMMETRIC_DEFAULT' : spec) as AwsKeySpec;

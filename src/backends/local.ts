@@ -36,6 +36,7 @@ import type {
   MutationVerb,
   RotationInput,
 } from './port.js';
+import { KEY_SPECS } from './port.js';
 
 export interface ScryptCost {
   N: number;
@@ -56,20 +57,8 @@ export interface LocalBackendOptions {
   now?: () => Date;
 }
 
-const SPECS: readonly KeySpec[] = [
-  'AES_256',
-  'AES_128',
-  'HMAC_256',
-  'HMAC_384',
-  'HMAC_512',
-  'RSA_2048',
-  'RSA_3072',
-  'RSA_4096',
-  'ECC_NIST_P256',
-  'ECC_NIST_P384',
-  'ECC_NIST_P521',
-  'ECC_SECG_P256K1',
-];
+/** Every spec in the shared vocabulary. */
+const SPECS: readonly KeySpec[] = KEY_SPECS;
 
 const DEFAULT_SCRYPT: ScryptCost = { N: 2 ** 15, r: 8, p: 1 };
 const KEK_CHECK = Buffer.from('keywarden-local-kek-check-v1');

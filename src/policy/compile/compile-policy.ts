@@ -98,6 +98,14 @@ export function globConditions(pattern: string, x: string): string[] {
   return [`glob.match(${q(pattern)}, null, ${x})`];
 }
 
+/** Literal patterns tested one clause each; more go into a constant set. */
+const MAX_LITERAL_CLAUSES = 8;
+
+/** `head if cond`, or `head if { ... }` for several conditions. */
+function functionClause(head: string, conds: readonly string[]): string[] {
+  return conds.length === 1 ? [`${head} if ${conds[0]}`] : [`${head} if {`, ...conds.map((c) => `\t${c}`), '}'];
+}
+
 type Part = string | { rego: string };
 const rego = (s: string): Part => ({ rego: s });
 const int = (s: string): Part => ({ rego: `format_int(${s}, 10)` });
@@ -160,20 +168,27 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
   ];
 
   /**
-   * One Rego expression that holds when `x` matches any of `patterns`. Literal patterns become a
-   * set membership; several non-literal ones a helper function `name` (one clause per pattern),
-   * whose lines are appended to `helpers` so they sit in the block of the rule that uses them.
+   * One Rego expression that holds when `x` matches any of `patterns`. One pattern is tested
+   * inline; several become a helper function `name` with one clause per pattern (cheap clauses:
+   * wasm builds a set or array literal afresh at every test, a function clause costs next to
+   * nothing). More than `MAX_LITERAL_CLAUSES` literal patterns go into one constant set, built
+   * once per evaluation. The helper's lines are appended to `helpers`, so they sit in the block
+   * of the rule that uses them.
    */
   const anyOf = (patterns: readonly string[], x: string, name: string, helpers: string[]): string => {
     const ps = unique(patterns);
+    if (ps.length === 1) {
+      const only = globConditions(ps[0] ?? '', x);
+      if (only.length === 1) return only[0] ?? '';
+    }
     const literal = ps.filter(isLiteralGlob);
-    const globs = ps.filter((p) => !isLiteralGlob(p));
-    const literalTest = (v: string): string => (literal.length === 1 ? `${v} == ${q(literal[0] ?? '')}` : `${v} in ${setOf(literal)}`);
-    if (globs.length === 0) return literalTest(x);
-    const only = globs.length === 1 && literal.length === 0 ? globConditions(globs[0] ?? '', x) : [];
-    if (only.length === 1) return only[0] ?? '';
-    const clauses = [...(literal.length > 0 ? [[literalTest('x')]] : []), ...globs.map((g) => globConditions(g, 'x'))];
-    for (const c of clauses) helpers.push('', ...(c.length === 1 ? [`${name}(x) if ${c[0]}`] : [`${name}(x) if {`, ...c.map((l) => `\t${l}`), '}']));
+    const many = literal.length > MAX_LITERAL_CLAUSES;
+    const clauses = ps.flatMap((p) => (many && isLiteralGlob(p) ? [] : [globConditions(p, 'x')]));
+    if (many) {
+      helpers.push('', `${name}_literals := ${setOf(literal)}`);
+      clauses.unshift([`x in ${name}_literals`]);
+    }
+    for (const c of clauses) helpers.push('', ...functionClause(`${name}(x)`, c));
     return `${name}(${x})`;
   };
 
@@ -212,26 +227,20 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
   ast.exceptions.forEach((e, i) => compileException(e, i));
 
   if (needsGrants) {
-    const adminLiteral = unique([...WILDCARD_OPERATIONS, ...ADMIN_OPERATIONS.filter(isLiteralGlob)]);
-    const useLiteral = unique([...WILDCARD_OPERATIONS, ...USE_OPERATIONS.filter(isLiteralGlob)]);
-    const clauses = (name: string, globs: readonly string[]): string[] =>
-      globs
-        .filter((g) => !isLiteralGlob(g))
-        .flatMap((g) => {
-          const c = globConditions(g, 'op');
-          return ['', ...(c.length === 1 ? [`${name}(op) if ${c[0]}`] : [`${name}(op) if {`, ...c.map((l) => `\t${l}`), '}'])];
-        });
+    const classify = (name: string, ops: readonly string[]): string[] => {
+      const literal = unique([...WILDCARD_OPERATIONS, ...ops.filter(isLiteralGlob)]);
+      return [
+        `${name}_literals := ${setOf(literal)}`,
+        '',
+        `${name}(op) if op in ${name}_literals`,
+        ...ops.filter((g) => !isLiteralGlob(g)).flatMap((g) => ['', ...functionClause(`${name}(op)`, globConditions(g, 'op'))]),
+      ];
+    };
     block(undefined, [
       '# Grants: an operation administers or uses a key by the lists below; "*" and "kms:*" do both.',
-      `_admin_operations := ${setOf(adminLiteral)}`,
+      ...classify('_admin_op', ADMIN_OPERATIONS),
       '',
-      `_use_operations := ${setOf(useLiteral)}`,
-      '',
-      '_admin_op(op) if op in _admin_operations',
-      ...clauses('_admin_op', ADMIN_OPERATIONS),
-      '',
-      '_use_op(op) if op in _use_operations',
-      ...clauses('_use_op', USE_OPERATIONS),
+      ...classify('_use_op', USE_OPERATIONS),
       '',
       '_is_admin_grant(g) if {',
       '\tsome op in g.operations',
@@ -284,8 +293,7 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
 
   /** A helper function `name(x)` that holds when `x` satisfies every comparison of the bound. */
   function boundHelper(name: string, b: Bound): string[] {
-    const conds = b.comparisons.map((c) => `x ${c.op} ${num(c.days)}`);
-    return ['', ...(conds.length === 1 ? [`${name}(x) if ${conds[0]}`] : [`${name}(x) if {`, ...conds.map((c) => `\t${c}`), '}'])];
+    return ['', ...functionClause(`${name}(x)`, b.comparisons.map((c) => `x ${c.op} ${num(c.days)}`))];
   }
 
   function compileKey(k: KeyRule, i: number): void {
@@ -319,12 +327,15 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
     const helper = (part: string): string => `_key${i}_${part}`;
     const r = k.rotation;
     if (r?.maxAge) {
+      // Compared as times, not ages: one subtraction per evaluation instead of one per key.
+      const since = helper('rotated_since');
       rule(
         rid('rotation/max-age'),
         r.maxAge.loc,
         `keys[${i}] ${name}: rotate at least every ${r.maxAge.text}`,
-        ['\tage := (input.nowMs - k.rotatedAtMs) / 86400000', `\tage > ${num(r.maxAge.days)}`],
-        message('Key ', rego('k.id'), ' was last rotated ', int('age'), ` days ago; policy ${name} allows at most ${r.maxAge.text}.`),
+        [`\tk.rotatedAtMs < ${since}`],
+        message('Key ', rego('k.id'), ' was last rotated ', int('(input.nowMs - k.rotatedAtMs) / 86400000'), ` days ago; policy ${name} allows at most ${r.maxAge.text}.`),
+        ['', `# Keys last rotated before this time (epoch ms) are older than ${r.maxAge.text}.`, `${since} := input.nowMs - ${Math.round(r.maxAge.days * 86_400_000)}`],
       );
     }
     if (r?.automatic?.value === 'required') {
@@ -363,13 +374,13 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
     }
     if (sp?.minSize) {
       const sizes = Object.entries(sp.minSize.value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      const obj = `{${sizes.map(([f, n]) => `${q(f)}: ${n}`).join(', ')}}`;
       rule(
         rid('spec/min-size'),
         sp.minSize.loc,
         `keys[${i}] ${name}: minimum key sizes`,
-        [`\tminimum := ${obj}[k.specFamily]`, '\tk.specBits < minimum'],
+        [`\tminimum := ${helper('min_size')}(k.specFamily)`, '\tk.specBits < minimum'],
         message('Key ', rego('k.id'), ' is ', rego('k.specFamily'), ' with ', int('k.specBits'), ` bits; policy ${name} requires at least `, int('minimum'), '.'),
+        sizes.flatMap(([f, n]) => ['', `${helper('min_size')}(${q(f)}) := ${n}`]),
       );
     }
     const a = k.access;
@@ -565,7 +576,7 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
       conds.push(`\t${name}(x.subject)`);
       const byId = globConditions(e.key, 's.id');
       const byAlias = globConditions(e.key, 'n');
-      helpers.push('', ...(byId.length === 1 ? [`${name}(s) if ${byId[0]}`] : [`${name}(s) if {`, ...byId.map((c) => `\t${c}`), '}']));
+      helpers.push('', ...functionClause(`${name}(s)`, byId));
       helpers.push('', `${name}(s) if {`, '\tsome n in s.aliases', ...byAlias.map((c) => `\t${c}`), '}');
     }
     if (e.rule) conds.push(...globConditions(e.rule, 'x.rule').map((c) => `\t${c}`));
