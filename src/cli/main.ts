@@ -5,10 +5,6 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isKeywardenError, type KeywardenError } from '../errors.js';
-import { registerScanCommand } from './commands/scan.js';
-import { registerKeysCommand } from './commands/keys.js';
-import { registerAuditCommand } from './commands/audit.js';
-import { registerPolicyCommand } from './commands/policy.js';
 import { VERSION } from '../version.js';
 
 export const ExitCode = { OK: 0, FOUND: 1, USAGE: 2, FAILURE: 3 } as const;
@@ -22,17 +18,27 @@ export interface CliIO {
   env?: NodeJS.ProcessEnv;
 }
 
-export function createProgram(io: CliIO, setExit: (code: number) => void): Command {
+type Register = (program: Command, io: CliIO, setExit: (code: number) => void) => void;
+
+// Command groups load on demand: `keywarden scan` never pays for the AWS SDK, the PKCS#11
+// binding or the policy schema compiler. Top-level help loads them all.
+const GROUPS: Record<string, () => Promise<Register>> = {
+  scan: () => import('./commands/scan.js').then((m) => m.registerScanCommand),
+  keys: () => import('./commands/keys.js').then((m) => m.registerKeysCommand),
+  audit: () => import('./commands/audit.js').then((m) => m.registerAuditCommand),
+  policy: () => import('./commands/policy.js').then((m) => m.registerPolicyCommand),
+};
+
+export async function createProgram(io: CliIO, setExit: (code: number) => void, argv: readonly string[] = []): Promise<Command> {
   const program = new Command('keywarden')
     .description('Policy-as-code for key management: find leaked keys, enforce rotation and access rules.')
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
-  registerScanCommand(program, io, setExit);
-  registerKeysCommand(program, io, setExit);
-  registerAuditCommand(program, io, setExit);
-  registerPolicyCommand(program, io, setExit);
+  const first = argv.find((a) => !a.startsWith('-'));
+  const names = first !== undefined && first in GROUPS ? [first] : Object.keys(GROUPS);
+  for (const name of names) (await GROUPS[name]!())(program, io, setExit);
   return program;
 }
 
@@ -47,10 +53,14 @@ export async function main(argv: string[], io?: Partial<CliIO>): Promise<number>
     ...io,
   };
   let code: number = ExitCode.OK;
-  const program = createProgram(full, (c) => {
-    code = c;
-  });
   try {
+    const program = await createProgram(
+      full,
+      (c) => {
+        code = c;
+      },
+      argv,
+    );
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (e) {

@@ -9,8 +9,8 @@ import { formatSarif } from '../../scan/format/sarif.js';
 import { formatBytes, formatSummary, formatText } from '../../scan/format/text.js';
 import { scan, type ScanOptions, type ScanProgress } from '../../scan/scan.js';
 import { selectDetectors, type DetectorSelection } from '../../scan/select-detectors.js';
-import { getSecretsConfig, type SecretsConfig } from '../../policy/dsl/secrets.js';
-import { DEFAULT_POLICY_FILE, readPolicy } from '../../policy/engine/load.js';
+import type { SecretsConfig } from '../../policy/dsl/secrets.js';
+import { DEFAULT_POLICY_FILE } from '../../policy/default-file.js';
 import type { CliIO } from '../main.js';
 
 interface ScanFlags {
@@ -147,14 +147,19 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
  */
 async function readSecretsConfig(config: string | false | undefined, root: string, cwd: string, stdin: boolean): Promise<SecretsConfig | undefined> {
   if (config === false) return undefined;
+  // Loaded only when a policy is read: the policy parser compiles its schema at import.
+  const load = async (file: string): Promise<SecretsConfig> => {
+    const [{ readPolicy }, { getSecretsConfig }] = await Promise.all([import('../../policy/engine/load.js'), import('../../policy/dsl/secrets.js')]);
+    return getSecretsConfig(await readPolicy(file, { cwd }));
+  };
   if (config === undefined) {
     if (stdin) return undefined;
     const dir = statSync(root, { throwIfNoEntry: false })?.isDirectory() ? root : path.dirname(root);
     const file = path.join(dir, DEFAULT_POLICY_FILE);
     if (!existsSync(file)) return undefined;
-    return getSecretsConfig(await readPolicy(file, { cwd }));
+    return load(file);
   }
-  return getSecretsConfig(await readPolicy(path.resolve(cwd, config), { cwd }));
+  return load(path.resolve(cwd, config));
 }
 
 function stripSummary(report: string): string {

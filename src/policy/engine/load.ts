@@ -10,7 +10,9 @@ import { mergePolicies } from '../dsl/merge.js';
 import { parsePolicy, type ParsePolicyOptions } from '../dsl/parse.js';
 import type { RegoModule } from './build.js';
 
-export const DEFAULT_POLICY_FILE = '.github/keywarden.yml';
+import { DEFAULT_POLICY_FILE } from '../default-file.js';
+
+export { DEFAULT_POLICY_FILE };
 const MAX_EXTENDS_DEPTH = 8;
 
 export interface ReadPolicyOptions extends Omit<ParsePolicyOptions, 'file'> {
