@@ -1,11 +1,18 @@
 /**
  * bench/policy: decision latency of the policy engine, in-process (opa-wasm), beside `opa bench`
- * (OPA's Go evaluator) on the same bundle and input, plus cold and cached build times.
+ * (OPA's Go evaluator) on the same Rego and input, plus cold and cached build times.
  *
  *   npx tsx bench/policy/run.ts [--evals 10000]
  *
- * Input: 200 managed keys, 100 findings, 50 config facts (deterministic). Policy: bench/policy/policy.yml,
- * which uses every feature of the DSL.
+ * Input: bench/policy/input.ts (200 managed keys, 100 findings, 50 config facts; what it holds is
+ * written there). Policy: bench/policy/policy.yml, which uses every feature of the DSL.
+ *
+ * Three ways to hand a decision its input, each timed over `--evals` evaluations:
+ * - `evaluate(input)`: validation, preparation, serialisation, wasm parse, evaluation, result;
+ * - `evaluatePrepared(prepared)`: the same without validation and preparation;
+ * - `setKeyInventory(keys)` once, then `evaluate(input without keys)`: the inventory stays parsed
+ *   in wasm memory (a server judging pushes against an unchanged key inventory).
+ * Then where the time of one decision goes, measured part by part.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,17 +23,27 @@ import { parsePolicy } from '../../src/policy/dsl/parse.js';
 import { buildPolicy, clearBuildCache } from '../../src/policy/engine/build.js';
 import { PolicyEvaluator } from '../../src/policy/engine/evaluator.js';
 import { findOpa, opaVersion, runOpa } from '../../src/policy/engine/opa-cli.js';
-import { prepareInput } from '../../src/policy/input.js';
+import { type Decision, type ManagedKeyInput, prepareInput } from '../../src/policy/input.js';
 import { benchInput } from './input.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const evals = Number(process.argv[process.argv.indexOf('--evals') + 1] || 10_000) || 10_000;
 
-const pct = (xs: number[], p: number): number => {
+const pct = (xs: readonly number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 };
 const ms = (n: number): string => `${n.toFixed(3)} ms`;
+const time = (n: number, f: () => unknown): number[] => {
+  for (let i = 0; i < Math.min(200, n); i++) f(); // warm up
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    f();
+    out.push(performance.now() - t);
+  }
+  return out;
+};
 
 async function main(): Promise<void> {
   const opa = findOpa();
@@ -61,24 +78,33 @@ async function main(): Promise<void> {
       disk.push(performance.now() - t);
     }
 
-    // In-process decisions.
+    // In-process decisions, three ways; all three must decide the same.
     const raw = benchInput();
+    const { keys, ...rawWithoutKeys } = raw as { keys: ManagedKeyInput[] } & Record<string, unknown>;
     const prepared = prepareInput(raw);
     const ev = await PolicyEvaluator.load(built.wasm, built.entrypoint);
-    const d = ev.evaluatePrepared(prepared);
-    for (let i = 0; i < 200; i++) ev.evaluatePrepared(prepared);
-    const lat: number[] = [];
-    for (let i = 0; i < evals; i++) {
-      const t = performance.now();
-      ev.evaluatePrepared(prepared);
-      lat.push(performance.now() - t);
-    }
-    const full: number[] = [];
-    for (let i = 0; i < Math.min(evals, 2000); i++) {
-      const t = performance.now();
-      ev.evaluate(raw);
-      full.push(performance.now() - t);
-    }
+    const d = ev.evaluate(raw);
+    const resident = await PolicyEvaluator.load(built.wasm, built.entrypoint);
+    resident.setKeyInventory(keys);
+    const same = (x: Decision): boolean => JSON.stringify(x) === JSON.stringify(d);
+    if (!same(ev.evaluatePrepared(prepared)) || !same(resident.evaluate(rawWithoutKeys))) throw new Error('The three ways of evaluating disagree: a bug.');
+    const full = time(evals, () => ev.evaluate(raw));
+    const prep = time(evals, () => ev.evaluatePrepared(prepared));
+    const res = time(evals, () => resident.evaluate(rawWithoutKeys));
+
+    // Where one decision's time goes. Parsing the input inside wasm is timed with a policy that
+    // decides nothing (an empty DSL policy) on the same bytes.
+    const nullCompiled = compilePolicy(parsePolicy('version: 1\nname: nothing\n', { file: 'nothing.yml' }));
+    const nullBuilt = await buildPolicy({ compiled: nullCompiled, opa, cacheDir: false });
+    const nothing = await PolicyEvaluator.load(nullBuilt.wasm, nullBuilt.entrypoint);
+    const parts = 2000;
+    const tPrepare = pct(time(parts, () => prepareInput(raw)), 50);
+    const tStringify = pct(time(parts, () => new TextEncoder().encode(JSON.stringify(prepared))), 50);
+    const tParse = pct(time(parts, () => nothing.evaluatePrepared(prepared)), 50) - tStringify;
+    const decisionText = JSON.stringify([{ result: d }]);
+    const tResult = pct(time(parts, () => JSON.parse(decisionText)), 50);
+    const tEval = pct(prep, 50) - tStringify - tParse - tResult;
+    const tResidentParse = pct(time(parts, () => nothing.evaluatePrepared({ ...prepared, keys: [] })), 50);
 
     // OPA's Go evaluator on the same Rego and the same (prepared) input.
     writeFileSync(join(work, 'policy.rego'), compiled.rego);
@@ -89,17 +115,35 @@ async function main(): Promise<void> {
     const opaP99 = bj.Extra?.['histogram_timer_rego_query_eval_ns_99%'];
     const opaP50 = bj.Extra?.['histogram_timer_rego_query_eval_ns_median'];
 
+    const keyIds = new Set(d.violations.filter((v) => v.subject.kind === 'key').map((v) => v.subject.id));
+    const bytes = JSON.stringify(prepared).length;
+    const keyBytes = JSON.stringify(prepared.keys).length;
+    console.log(
+      `Policy bench — input: ${keys.length} keys, 100 findings, 50 facts (${(bytes / 1024).toFixed(0)} KiB of JSON, keys ${(keyBytes / 1024).toFixed(0)} KiB); ` +
+        `decision: ${d.violations.length} violations (${keyIds.size} of ${keys.length} keys), ${d.actions.length} actions; wasm ${built.wasm.length} bytes; OPA ${version}`,
+    );
     const rows = [
-      ['decision, opa-wasm in-process (prepared input)', `${evals} evals`, `p50 ${ms(pct(lat, 50))}`, `p99 ${ms(pct(lat, 99))}`],
-      ['decision incl. input validation + preparation', `${full.length} evals`, `p50 ${ms(pct(full, 50))}`, `p99 ${ms(pct(full, 99))}`],
-      [`decision, opa bench (Go evaluator, OPA ${version})`, `${bj.N ?? '?'} evals`, `p50 ${opaP50 ? ms(opaP50 / 1e6) : 'n/a'}`, `p99 ${opaP99 ? ms(opaP99 / 1e6) : 'n/a'} (mean ${ms(opaNs / 1e6)})`],
-      ['build, cold (opa check + opa build -t wasm)', '5 builds', `p50 ${ms(pct(colds, 50))}`, `max ${ms(Math.max(...colds))}`],
-      ['build, cached (memory)', '200 lookups', `p50 ${ms(pct(mem, 50))}`, `p99 ${ms(pct(mem, 99))}`],
-      ['build, cached (disk)', '20 lookups', `p50 ${ms(pct(disk, 50))}`, `p99 ${ms(pct(disk, 99))}`],
+      ['decision, `evaluate(input)` (validate, prepare, serialise, parse, evaluate)', `${full.length} evals`, ms(pct(full, 50)), ms(pct(full, 99))],
+      ['decision, `evaluatePrepared(prepared)`', `${prep.length} evals`, ms(pct(prep, 50)), ms(pct(prep, 99))],
+      ['decision, key inventory resident (`setKeyInventory` once, `evaluate(input without keys)`)', `${res.length} evals`, ms(pct(res, 50)), ms(pct(res, 99))],
+      [`decision, \`opa bench\` (Go evaluator, same Rego and prepared input)`, `${bj.N ?? '?'} evals`, opaP50 ? ms(opaP50 / 1e6) : 'n/a', `${opaP99 ? ms(opaP99 / 1e6) : 'n/a'} (mean ${ms(opaNs / 1e6)})`],
+      ['build, cold (`opa check --strict` + `opa build -t wasm`)', '5 builds', ms(pct(colds, 50)), `max ${ms(Math.max(...colds))}`],
+      ['build, cached (memory)', '200 lookups', ms(pct(mem, 50)), ms(pct(mem, 99))],
+      ['build, cached (disk)', '20 lookups', ms(pct(disk, 50)), ms(pct(disk, 99))],
     ];
-    console.log(`Policy bench — input: 200 keys, 100 findings, 50 facts; decision: ${d.violations.length} violations, ${d.actions.length} actions; wasm ${built.wasm.length} bytes`);
-    console.log('| measurement | n | p50 | p99 / max |\n|---|---|---|---|');
+    console.log('\n| measurement | n | p50 | p99 |\n|---|---|---|---|');
     for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+    console.log(`\nRatio, in-process p50 (evaluatePrepared) / opa bench p50: ${opaP50 ? (pct(prep, 50) / (opaP50 / 1e6)).toFixed(2) : 'n/a'}`);
+    console.log('\nWhere one `evaluatePrepared` decision goes (p50 of each part, 2,000 runs each):\n\n| part | p50 |\n|---|---|');
+    for (const [name, t] of [
+      ['`prepareInput` (validate, derive fields; only in `evaluate`)', tPrepare],
+      ['serialise the input (JSON.stringify + UTF-8)', tStringify],
+      ['parse the input inside wasm', tParse],
+      ['evaluate the Rego (the rest)', tEval],
+      ['parse the decision JSON', tResult],
+      ['serialise + parse the input without keys (resident inventory)', tResidentParse],
+    ] as const)
+      console.log(`| ${name} | ${ms(t)} |`);
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });

@@ -36,6 +36,8 @@ export interface BenchOptions {
   keywardenArgs: string[];
   /** The Keywarden launcher to run (default bin/keywarden.js), to compare another build. */
   keywardenBin: string;
+  /** A Gitleaks binary to run instead of the release-equivalent build (see tools.ts). */
+  gitleaksBin: string | undefined;
   repoRoot: string;
 }
 
@@ -58,6 +60,7 @@ Options:
                           falls back to a 10% sample (default 600; quick 60)
   --keywarden-arg <a>     extra argument for keywarden scan (repeatable)
   --keywarden-bin <file>  Keywarden launcher to run (default bin/keywarden.js, which needs npm run build)
+  --gitleaks-bin <file>   Gitleaks binary to run (default: a release-equivalent build, see bench/scan/tools.ts)
   --rebuild               rebuild the corpus even if its stamp matches
   --build-only            build (or reuse) the corpus, print where it is, and stop
   --work <dir>            work folder (default bench/.work)
@@ -80,6 +83,7 @@ export function parseOptions(argv: string[], repoRoot: string): BenchOptions | '
       'secretlint-budget': { type: 'string' },
       'keywarden-arg': { type: 'string', multiple: true, default: [] },
       'keywarden-bin': { type: 'string' },
+      'gitleaks-bin': { type: 'string' },
       rebuild: { type: 'boolean', default: false },
       'build-only': { type: 'boolean', default: false },
       work: { type: 'string' },
@@ -122,6 +126,7 @@ export function parseOptions(argv: string[], repoRoot: string): BenchOptions | '
     docs: values['no-docs'] ? false : (values.docs ?? !quick),
     keywardenArgs: values['keywarden-arg'] ?? [],
     keywardenBin: path.resolve(repoRoot, values['keywarden-bin'] ?? 'bin/keywarden.js'),
+    gitleaksBin: values['gitleaks-bin'] === undefined ? undefined : path.resolve(repoRoot, values['gitleaks-bin']),
     repoRoot,
   };
 }

@@ -53,13 +53,22 @@ export function computeChecks(tools: ToolResult[]): Check[] {
   const sls = tools.filter((t) => t.name === 'secretlint' || t.name === 'secretlint-noprof');
   const checks: Check[] = [];
   if (!kw) return checks;
+  // Wall-time ratio decides; the CPU-time ratio is shown beside it because the machine may be shared.
+  const speed = (peer: ToolResult): { wall: number; text: string } => {
+    const wall = kw.mbPerSecond / peer.mbPerSecond;
+    const cpu =
+      kw.cpuSeconds !== null && peer.cpuSeconds !== null && kw.cpuSeconds > 0
+        ? peer.cpuSeconds / peer.scope.bytes / (kw.cpuSeconds / kw.scope.bytes)
+        : null;
+    return { wall, text: `${wall.toFixed(wall < 10 ? 2 : 1)}×${cpu === null ? '' : ` (CPU time: ${cpu.toFixed(cpu < 10 ? 2 : 1)}×)`}` };
+  };
   if (gl) {
-    const r = kw.mbPerSecond / gl.mbPerSecond;
-    checks.push({ what: 'speed vs Gitleaks', target: '≥ 1× (aim 2×)', result: `${r.toFixed(2)}×`, pass: r >= 1 });
+    const r = speed(gl);
+    checks.push({ what: 'speed vs Gitleaks', target: '≥ 1× (aim 2×)', result: r.text, pass: r.wall >= 1 });
   }
   for (const sl of sls) {
-    const r = kw.mbPerSecond / sl.mbPerSecond;
-    checks.push({ what: `speed vs ${sl.label}`, target: '≥ 5×', result: `${r.toFixed(1)}×`, pass: r >= 5 });
+    const r = speed(sl);
+    checks.push({ what: `speed vs ${sl.label}`, target: '≥ 5×', result: r.text, pass: r.wall >= 5 });
   }
   checks.push({ what: 'Keywarden peak memory (RSS)', target: '< 300 MB', result: `${num(kw.peakRssMB)} MB`, pass: kw.peakRssMB < 300 });
   if (gl) {
@@ -211,13 +220,15 @@ export function renderDocsSection(r: BenchResults): string {
     `Reproduce with \`${r.command}\` (builds the corpus under \`bench/.work/\` on first use; \`-- --quick\` for a 20 MB smoke run, \`-- --help\` for options).`,
     '',
     `Measured ${r.date} on ${m.cores} × ${m.cpu}, ${m.memoryGB} GB RAM, ${m.os}, Node ${m.node}; load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' / ')} at the start. ` +
-      `Tools: ${r.tools.map((x) => `${x.label} ${x.version}`).join(', ')}. Gitleaks with its default config (\`gitleaks dir\`), secretlint with \`@secretlint/secretlint-rule-preset-recommend\` (\`bench/scan/.secretlintrc.json\`), Keywarden with its defaults. ` +
+      `Tools: ${r.tools.map((x) => `${x.label} ${x.version}`).join(', ')}. Gitleaks with its default config (\`gitleaks dir\`), built as its release binaries are (\`-tags gore2regex\`, RE2 through wazero; the benchmark makes that build when \`.tools/bin/gitleaks\` is a plain \`go install\` one, which uses Go's standard regexp and is about 3× slower on this corpus), secretlint with \`@secretlint/secretlint-rule-preset-recommend\` (\`bench/scan/.secretlintrc.json\`), Keywarden with its defaults. ` +
       'The corpus is warmed into the page cache before the timed runs. Peak memory is the max RSS from GNU time. A planted secret counts as found when a finding overlaps its file and lines; a finding that overlaps no planted snippet counts as a false positive.',
     '',
     'The corpus (`bench/scan/corpus.ts`) is every UTF-8 text file of at most 2 MB in the project\'s `node_modules`, copied in shuffled order until the size is reached, ' +
       'with `node_modules` renamed `pkgs-N` (Gitleaks\' default config skips `node_modules/` paths) and without `.gitignore` or scanner config files; it is committed as a git checkout. ' +
       'Secrets come from `test/fixtures/secrets/generators.ts`, one kind per Keywarden detector, in equal shares: 80% inserted as new lines into copied files of at most 1 MB ' +
-      '(never into paths that Gitleaks\' default allowlist skips, nor into files with inline suppression comments), 20% into `.env`, YAML, Python, JSON, properties, shell and TypeScript files the benchmark writes.',
+      '(never into paths that Gitleaks\' default allowlist skips or that it mistakes for Brotli archives — any path containing `.br`, such as `*.browser.js`, [gitleaks#1949](https://github.com/gitleaks/gitleaks/issues/1949) — nor into files with inline suppression comments), ' +
+      '20% into `.env`, YAML, Python, JSON, properties, shell and TypeScript files the benchmark writes. ' +
+      'The kinds follow Keywarden\'s detector catalogue, so recall here measures coverage of that catalogue: a kind with no Gitleaks rule (database URIs, PuTTY keys, Discord webhooks) counts as a Gitleaks miss.',
     '',
     renderMarkdown(r),
   ].join('\n');

@@ -21,7 +21,7 @@ import { createPrng } from './prng.js';
 import { computeChecks, renderDocsSection, renderMarkdown, writeDocsSection, type BenchResults, type ToolResult } from './report.js';
 import { score } from './score.js';
 import { loadDetectorTypes } from './secrets.js';
-import { gitleaksTool, keywardenTool, secretlintTool, type Tool, type ToolFinding } from './tools.js';
+import { gitleaksTool, keywardenTool, resolveGitleaks, secretlintTool, type Tool, type ToolFinding } from './tools.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const log = (s: string): void => void process.stderr.write(`bench:scan: ${s}\n`);
@@ -157,7 +157,7 @@ function createTools(opts: BenchOptions): Tool[] {
         if (!existsSync(opts.keywardenBin)) throw new Error(`--keywarden-bin: ${opts.keywardenBin} does not exist`);
         return keywardenTool(repoRoot, opts.keywardenBin, opts.keywardenArgs);
       case 'gitleaks':
-        return gitleaksTool(repoRoot);
+        return gitleaksTool(repoRoot, resolveGitleaks(repoRoot, opts.workDir, opts.gitleaksBin, log));
       case 'secretlint':
         return secretlintTool(repoRoot, { profilerOff: false });
       case 'secretlint-noprof':

@@ -252,14 +252,23 @@ export function prepareInput(input: unknown): Json {
     event: { ...i.event },
     findings: i.findings ?? [],
     keys: (i.keys ?? []).map((k) => prepareKey(k)),
-    facts: (i.facts ?? []).map((f) => (f.kind === 'key' && typeof f.key === 'object' && f.key !== null ? { ...f, key: prepareKey(f.key as Partial<ManagedKeyInput>) } : f)),
+    facts: (i.facts ?? []).map((f) => (f.kind === 'key' && typeof f.key === 'object' && f.key !== null ? Object.assign({}, f, { key: prepareKey(f.key as Partial<ManagedKeyInput>) }) : f)),
   };
 }
 
+/**
+ * The key with defaults and derived fields. Built by assignment, not `{ ...k, aliases, … }`: V8
+ * makes a spread with overridden properties about ten times slower, and this runs for every key
+ * of every decision.
+ */
 function prepareKey(k: Partial<ManagedKeyInput>): Json {
-  const out: Json = { ...k, aliases: k.aliases ?? [], labels: k.labels ?? [], tags: k.tags ?? {}, access: k.access ?? [] };
   const created = k.createdAt ? Date.parse(k.createdAt) : Number.NaN;
   const rotated = k.lastRotatedAt ? Date.parse(k.lastRotatedAt) : created;
+  const out: Json = Object.assign({}, k);
+  out.aliases = k.aliases ?? [];
+  out.labels = k.labels ?? [];
+  out.tags = k.tags ?? {};
+  out.access = k.access ?? [];
   if (!Number.isNaN(created)) out.createdAtMs = created;
   if (!Number.isNaN(rotated)) out.rotatedAtMs = rotated;
   if (k.spec) {

@@ -17,6 +17,7 @@
  * - subject objects and messages are built only for the violations that are produced.
  */
 import type { Bound, KeyRule, LeakRule, Loc, PolicyAst, PolicyException } from '../dsl/ast.js';
+import { globShape } from '../dsl/syntax.js';
 
 export interface CompilePolicyOptions {
   /** Put file/line/column into the output. Off: only JSON pointers (builder and YAML then compile alike). Default true. */
@@ -72,30 +73,39 @@ const num = (n: number): string => (Number.isInteger(n) ? String(n) : String(Mat
 const unique = (xs: readonly string[]): string[] => [...new Set(xs)];
 
 /** A glob without metacharacters matches only itself. */
-const isLiteralGlob = (p: string): boolean => !/[*?[\]{}\\]/.test(p);
+const isLiteralGlob = (p: string): boolean => globShape(p).kind === 'literal';
+
+/** Characters in a string as Rego's `count` sees them (code points). */
+const codePoints = (s: string): number => [...s].length;
 
 /**
  * Rego conditions (a conjunction) that hold exactly when `glob.match(pattern, null, x)` does.
  * With no delimiters `*` and `**` match any run of characters, so the common shapes need no glob
- * engine: `lit`, `lit*`, `*lit`, `*lit*` and `*`. Anything else keeps `glob.match`.
+ * engine (see `globShape`): `lit`, `lit*`, `*lit`, `*lit*`, `a*b` and `*`. Anything else keeps
+ * `glob.match`.
  *
  * @example
  * globConditions('alias/pay-*', 'a') // ['startswith(a, "alias/pay-")']
  */
 export function globConditions(pattern: string, x: string): string[] {
-  if (isLiteralGlob(pattern)) return [`${x} == ${q(pattern)}`];
-  if (!/[?[\]{}\\!,]/.test(pattern)) {
-    const parts = pattern.split(/\*+/);
-    const head = parts[0] ?? '';
-    const tail = parts[parts.length - 1] ?? '';
-    if (parts.length === 2) {
-      if (head === '' && tail === '') return [`is_string(${x})`];
-      if (tail === '') return [`startswith(${x}, ${q(head)})`];
-      if (head === '') return [`endswith(${x}, ${q(tail)})`];
-    }
-    if (parts.length === 3 && head === '' && tail === '') return [`contains(${x}, ${q(parts[1] ?? '')})`];
+  const g = globShape(pattern);
+  switch (g.kind) {
+    case 'literal':
+      return [`${x} == ${q(g.text)}`];
+    case 'any':
+      return [`is_string(${x})`];
+    case 'prefix':
+      return [`startswith(${x}, ${q(g.head)})`];
+    case 'suffix':
+      return [`endswith(${x}, ${q(g.tail)})`];
+    case 'infix':
+      return [`contains(${x}, ${q(g.part)})`];
+    case 'affix':
+      // Head and tail must not overlap: `ab*ba` does not match "aba".
+      return [`startswith(${x}, ${q(g.head)})`, `endswith(${x}, ${q(g.tail)})`, `count(${x}) >= ${codePoints(g.head) + codePoints(g.tail)}`];
+    case 'engine':
+      return [`glob.match(${q(pattern)}, null, ${x})`];
   }
-  return [`glob.match(${q(pattern)}, null, ${x})`];
 }
 
 /** Literal patterns tested one clause each; more go into a constant set. */
@@ -171,8 +181,8 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
    * One Rego expression that holds when `x` matches any of `patterns`. One pattern is tested
    * inline; several become a helper function `name` with one clause per pattern (cheap clauses:
    * wasm builds a set or array literal afresh at every test, a function clause costs next to
-   * nothing). More than `MAX_LITERAL_CLAUSES` literal patterns go into one constant set, built
-   * once per evaluation. The helper's lines are appended to `helpers`, so they sit in the block
+   * nothing). More than `MAX_LITERAL_CLAUSES` literal patterns go into one constant set, looked
+   * up as `set[x]` (hashed; `x in set` compares x with every member). The helper's lines are appended to `helpers`, so they sit in the block
    * of the rule that uses them.
    */
   const anyOf = (patterns: readonly string[], x: string, name: string, helpers: string[]): string => {
@@ -186,9 +196,21 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
     const clauses = ps.flatMap((p) => (many && isLiteralGlob(p) ? [] : [globConditions(p, 'x')]));
     if (many) {
       helpers.push('', `${name}_literals := ${setOf(literal)}`);
-      clauses.unshift([`x in ${name}_literals`]);
+      clauses.unshift([`${name}_literals[x]`]);
     }
     for (const c of clauses) helpers.push('', ...functionClause(`${name}(x)`, c));
+    return `${name}(${x})`;
+  };
+
+  /** Like `anyOf`, for values compared exactly (no globs). */
+  const anyLiteral = (values: readonly string[], x: string, name: string, helpers: string[]): string => {
+    const vs = unique(values);
+    if (vs.length === 1) return `${x} == ${q(vs[0] ?? '')}`;
+    if (vs.length > MAX_LITERAL_CLAUSES) {
+      helpers.push('', `${name}_literals := ${setOf(vs)}`, '', `${name}(x) if ${name}_literals[x]`);
+      return `${name}(${x})`;
+    }
+    for (const v of vs) helpers.push('', `${name}(x) if x == ${q(v)}`);
     return `${name}(${x})`;
   };
 
@@ -232,7 +254,7 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
       return [
         `${name}_literals := ${setOf(literal)}`,
         '',
-        `${name}(op) if op in ${name}_literals`,
+        `${name}(op) if ${name}_literals[op]`,
         ...ops.filter((g) => !isLiteralGlob(g)).flatMap((g) => ['', ...functionClause(`${name}(op)`, globConditions(g, 'op'))]),
       ];
     };
@@ -285,7 +307,7 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
     '}',
   ]);
   const shift = out.length + 1;
-  out.push('', ...body);
+  if (body.length > 0) out.push('', ...body);
   for (const [line, loc] of bodyMap) lineMap.set(line + shift, loc);
   for (const r of rules) r.regoLine += shift;
   const text = `${out.join('\n')}\n`;
@@ -391,7 +413,8 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
         rid('access/admins'),
         a.admins.loc,
         `keys[${i}] ${name}: who may administer`,
-        ['\tsome g in k.access', '\t_is_admin_grant(g)', `\tnot ${test}`],
+        // The principal test first: most grants are by listed principals, and it is the cheaper test.
+        ['\tsome g in k.access', `\tnot ${test}`, '\t_is_admin_grant(g)'],
         message(rego('g.principal'), ' may administer key ', rego('k.id'), ` but is not among the admins of policy ${name}.`),
         helpers,
       );
@@ -403,7 +426,7 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
         rid('access/users'),
         a.users.loc,
         `keys[${i}] ${name}: who may use`,
-        ['\tsome g in k.access', '\t_is_use_grant(g)', '\tnot _is_admin_grant(g)', `\tnot ${test}`],
+        ['\tsome g in k.access', `\tnot ${test}`, '\t_is_use_grant(g)', '\tnot _is_admin_grant(g)'],
         message(rego('g.principal'), ' may use key ', rego('k.id'), ` but is not among the users of policy ${name}.`),
         helpers,
       );
@@ -420,12 +443,15 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
       }
       const ops = unique(a.forbid.value.filter((f) => f !== 'wildcard-principal'));
       if (ops.length > 0) {
+        const helpers: string[] = [];
+        const test = anyLiteral(ops, 'op', helper('forbidden_op'), helpers);
         rule(
           rid('access/forbid/operation'),
           a.forbid.loc,
           `keys[${i}] ${name}: forbidden grants`,
-          ['\tsome g in k.access', '\tsome op in g.operations', `\top in ${setOf(ops)}`],
+          ['\tsome g in k.access', '\tsome op in g.operations', `\t${test}`],
           message('Key ', rego('k.id'), ' grants ', rego('op'), ' to ', rego('g.principal'), `, which policy ${name} forbids.`),
+          helpers,
         );
       }
     }
@@ -463,6 +489,7 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
   }
 
   function compileLeaks(): void {
+    if (ast.secrets.onLeak.length === 0) return;
     const ignore = ast.secrets.ignorePaths;
     const helpers: string[] = [];
     const ignored = ignore.length > 0 ? anyOf(ignore, 'f.file', '_ignored_path', helpers) : '';
@@ -473,12 +500,10 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
       '}',
       ...helpers,
     ]);
-    if (ast.secrets.onLeak.length > 0) {
-      block(undefined, [
-        '# What a violation about a finding points at.',
-        '_finding_subject(f) := {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type}',
-      ]);
-    }
+    block(undefined, [
+      '# What a violation about a finding points at.',
+      '_finding_subject(f) := {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type}',
+    ]);
     ast.secrets.onLeak.forEach((r: LeakRule, i: number) => {
       const set = `_leak${i}`;
       const helpers: string[] = [];
@@ -550,6 +575,7 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
     const rr = s.requireReference;
     if (rr) {
       const id = 'storage/require-reference';
+      const helpers: string[] = [];
       block(
         rr.loc,
         [
@@ -557,9 +583,10 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
           '_violations contains v if {',
           '\tsome f in input.facts',
           '\tf.kind == "secret-ref"',
-          `\tnot f.source in ${list(rr.value)}`,
+          `\tnot ${anyLiteral(rr.value, 'f.source', '_referenced', helpers)}`,
           ...violation(id, rr.loc, s.severity, message('Secret ', rego('f.name'), ' is taken from ', rego('f.source'), `; the policy requires a reference to ${rr.value.join(', ')}.`), '{"kind": "config", "file": f.file, "line": f.line}'),
           '}',
+          ...helpers,
         ],
         { id, description: `storage.require-reference: ${rr.value.join(', ')}` },
       );

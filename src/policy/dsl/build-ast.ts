@@ -21,7 +21,7 @@ import {
   type RotationMode,
   type Visibility,
 } from './ast.js';
-import { boundInterval, globProblem, parseComparison, parseDateEnd, parseDuration } from './syntax.js';
+import { boundInterval, globProblem, globShape, MAX_ENGINE_GLOBS, parseComparison, parseDateEnd, parseDuration } from './syntax.js';
 
 export type PathSeg = string | number;
 
@@ -63,10 +63,21 @@ export function buildAst(value: unknown, file: string, locate: Locate): BuildAst
   const loc = (path: PathSeg[], at?: 'key' | 'value'): Loc => locate(path, at);
   const located = <T>(v: T, path: PathSeg[]): Located<T> => ({ value: v, loc: loc(path) });
 
+  const engineGlobs = new Set<string>();
   const checkGlobs = (v: unknown, path: PathSeg[]): void => {
     if (typeof v === 'string') {
       const p = globProblem(v);
       if (p) add('glob', path, `The glob ${JSON.stringify(v)} ${p}.`, 'Escape a literal [ ] { } with a backslash, or close the bracket.');
+      else if (globShape(v).kind === 'engine' && !engineGlobs.has(v)) {
+        engineGlobs.add(v);
+        if (engineGlobs.size === MAX_ENGINE_GLOBS + 1)
+          add(
+            'glob-count',
+            path,
+            `The policy has more than ${MAX_ENGINE_GLOBS} different globs that need the glob engine (with ?, [ ], { } or several *), and OPA's WebAssembly cannot evaluate that many in one decision.`,
+            'Use simpler globs (a prefix*, *suffix, *part* or a*b), or fewer of them.',
+          );
+      }
     } else if (Array.isArray(v)) v.forEach((g, i) => checkGlobs(g, [...path, i]));
   };
 

@@ -69,6 +69,42 @@ export function globProblem(glob: string): string | undefined {
   return undefined;
 }
 
+/**
+ * What a glob needs to be matched. With no delimiters `*` and `**` match any run of characters,
+ * so most globs are a plain string test: equal, prefix, suffix, infix, prefix and suffix, or any
+ * string. The rest (`?`, classes, alternatives, escapes, several inner parts) need the glob engine.
+ */
+export type GlobShape =
+  | { kind: 'literal'; text: string }
+  | { kind: 'any' }
+  | { kind: 'prefix'; head: string }
+  | { kind: 'suffix'; tail: string }
+  | { kind: 'infix'; part: string }
+  | { kind: 'affix'; head: string; tail: string }
+  | { kind: 'engine' };
+
+export function globShape(glob: string): GlobShape {
+  if (!/[*?[\]{}\\]/.test(glob)) return { kind: 'literal', text: glob };
+  if (/[?[\]{}\\!,]/.test(glob)) return { kind: 'engine' };
+  const parts = glob.split(/\*+/);
+  const head = parts[0] ?? '';
+  const tail = parts[parts.length - 1] ?? '';
+  if (parts.length === 2) {
+    if (head === '' && tail === '') return { kind: 'any' };
+    if (tail === '') return { kind: 'prefix', head };
+    if (head === '') return { kind: 'suffix', tail };
+    return { kind: 'affix', head, tail };
+  }
+  if (parts.length === 3 && head === '' && tail === '') return { kind: 'infix', part: parts[1] ?? '' };
+  return { kind: 'engine' };
+}
+
+/**
+ * OPA's wasm keeps 100 compiled globs, and an evaluation that uses more never returns (OPA 1.22.3,
+ * the cache cap of open-policy-agent/opa#6846). Globs with `globShape` `engine` count against it.
+ */
+export const MAX_ENGINE_GLOBS = 100;
+
 /** Epoch ms of the end of a `YYYY-MM-DD` day in UTC (exclusive), or undefined for a bad date. */
 export function parseDateEnd(text: string): number | undefined {
   const m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/.exec(text);

@@ -8,7 +8,7 @@
  */
 import { compilePolicy, type CompiledPolicy } from '../compile/compile-policy.js';
 import type { PolicyAst } from '../dsl/ast.js';
-import type { Decision } from '../input.js';
+import type { Decision, ManagedKeyInput } from '../input.js';
 import { buildPolicy, type BuildPolicyOptions, type BuiltPolicy, type RegoModule } from './build.js';
 import { PolicyEvaluator } from './evaluator.js';
 
@@ -23,6 +23,8 @@ export interface PolicyEngine {
   readonly built: BuiltPolicy;
   evaluate(input: unknown): Decision;
   evaluatePrepared(prepared: Record<string, unknown>): Decision;
+  /** Keep the key inventory in wasm memory for inputs without `keys` (see `PolicyEvaluator.setKeyInventory`). */
+  setKeyInventory(keys: readonly ManagedKeyInput[] | undefined): void;
 }
 
 export async function createPolicyEngine(options: CreatePolicyEngineOptions): Promise<PolicyEngine> {
@@ -36,5 +38,6 @@ export async function createPolicyEngine(options: CreatePolicyEngineOptions): Pr
     built,
     evaluate: (input) => evaluator.evaluate(input),
     evaluatePrepared: (p) => evaluator.evaluatePrepared(p),
+    setKeyInventory: (keys) => evaluator.setKeyInventory(keys),
   };
 }

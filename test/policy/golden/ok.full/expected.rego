@@ -25,347 +25,413 @@ actions contains a if {
 	not _excepted(a)
 }
 
-_subjects contains {"key": k, "subject": {"kind": "key", "id": k.id, "backend": k.backend, "aliases": k.aliases}} if {
-	some k in input.keys
+# Keys judged, by a small id: input.keys[i] is i, a key declared in config (input.facts[j]) is -1 - j.
+_key[i] := k if some i, k in input.keys
+
+_key[id] := f.key if {
+	some j, f in input.facts
+	f.kind == "key"
+	is_string(f.key.id)
+	id := -1 - j
 }
 
-_subjects contains {"key": f.key, "subject": {"kind": "key-config", "id": f.key.id, "aliases": f.key.aliases, "file": f.file, "line": f.line}} if {
-	some f in input.facts
-	f.kind == "key"
+# What a violation about key `id` points at; built only for the violations produced.
+_subject(id) := {"kind": "key", "id": k.id, "backend": k.backend, "aliases": k.aliases} if {
+	id >= 0
+	k := input.keys[id]
+}
+
+_subject(id) := {"kind": "key-config", "id": f.key.id, "aliases": f.key.aliases, "file": f.file, "line": f.line} if {
+	id < 0
+	f := input.facts[-1 - id]
 }
 
 # keys[0] payments-signing: which keys (policy.yml:7:12)
-_key0 contains s if {
-	some s in _subjects
-	_glob_any("alias/payments-*", s.key.aliases)
+_key0 contains id if {
+	some id, k in _key
+	some alias in k.aliases
+	startswith(alias, "alias/payments-")
 }
 
 # keys[0] payments-signing: rotate at least every 365d (policy.yml:13:26)
 _violations contains v if {
-	some s in _key0
-	age := (input.nowMs - s.key.rotatedAtMs) / 86400000
-	age > 365
+	some id in _key0
+	k := _key[id]
+	k.rotatedAtMs < _key0_rotated_since
 	v := {
 		"rule": "keys/payments-signing/rotation/max-age",
-		"message": sprintf("Key %s was last rotated %d days ago; policy %s allows at most 365d.", [s.subject.id, floor(age), "payments-signing"]),
+		"message": concat("", ["Key ", k.id, " was last rotated ", format_int((input.nowMs - k.rotatedAtMs) / 86400000, 10), " days ago; policy payments-signing allows at most 365d."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 13, "column": 26, "path": "/keys/0/rotation/max-age"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
+# Keys last rotated before this time (epoch ms) are older than 365d.
+_key0_rotated_since := input.nowMs - 31536000000
+
 # keys[0] payments-signing: automatic rotation required (policy.yml:13:43)
 _violations contains v if {
-	some s in _key0
-	not s.key.rotation.enabled
+	some id in _key0
+	k := _key[id]
+	not k.rotation.enabled
 	v := {
 		"rule": "keys/payments-signing/rotation/automatic",
-		"message": sprintf("Key %s does not rotate automatically; policy %s requires it.", [s.subject.id, "payments-signing"]),
+		"message": concat("", ["Key ", k.id, " does not rotate automatically; policy payments-signing requires it."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 13, "column": 43, "path": "/keys/0/rotation/automatic"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
 # keys[0] payments-signing: rotation period >= 90d, <= 365d (policy.yml:13:61)
 _violations contains v if {
-	some s in _key0
-	period := s.key.rotation.periodDays
+	some id in _key0
+	k := _key[id]
+	period := k.rotation.periodDays
 	is_number(period)
-	not _bound_ok(period, [[">=", 90], ["<=", 365]])
+	not _key0_period_ok(period)
 	v := {
 		"rule": "keys/payments-signing/rotation/period",
-		"message": sprintf("Key %s rotates every %d days; policy %s requires >= 90d, <= 365d.", [s.subject.id, period, "payments-signing"]),
+		"message": concat("", ["Key ", k.id, " rotates every ", format_int(period, 10), " days; policy payments-signing requires >= 90d, <= 365d."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 13, "column": 61, "path": "/keys/0/rotation/period"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
+}
+
+_key0_period_ok(x) if {
+	x >= 90
+	x <= 365
 }
 
 # keys[0] payments-signing: allowed key specs (policy.yml:10:14)
 _violations contains v if {
-	some s in _key0
-	spec := s.key.spec
+	some id in _key0
+	k := _key[id]
+	spec := k.spec
 	is_string(spec)
-	not _any_match(["ECC_NIST_P256", "RSA_3072", "RSA_4096"], spec)
+	not _key0_spec_allowed(spec)
 	v := {
 		"rule": "keys/payments-signing/spec/allow",
-		"message": sprintf("Key %s has spec %s, which policy %s does not allow.", [s.subject.id, spec, "payments-signing"]),
+		"message": concat("", ["Key ", k.id, " has spec ", spec, ", which policy payments-signing does not allow."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 10, "column": 14, "path": "/keys/0/spec/allow"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
+_key0_spec_allowed(x) if x == "ECC_NIST_P256"
+
+_key0_spec_allowed(x) if x == "RSA_3072"
+
+_key0_spec_allowed(x) if x == "RSA_4096"
+
 # keys[0] payments-signing: denied key specs (policy.yml:11:13)
 _violations contains v if {
-	some s in _key0
-	spec := s.key.spec
-	_any_match(["*3DES*"], spec)
+	some id in _key0
+	k := _key[id]
+	spec := k.spec
+	contains(spec, "3DES")
 	v := {
 		"rule": "keys/payments-signing/spec/deny",
-		"message": sprintf("Key %s has spec %s, which policy %s denies.", [s.subject.id, spec, "payments-signing"]),
+		"message": concat("", ["Key ", k.id, " has spec ", spec, ", which policy payments-signing denies."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 11, "column": 13, "path": "/keys/0/spec/deny"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
 # keys[0] payments-signing: minimum key sizes (policy.yml:12:17)
 _violations contains v if {
-	some s in _key0
-	minimum := {"RSA": 2048}[s.key.specFamily]
-	s.key.specBits < minimum
+	some id in _key0
+	k := _key[id]
+	minimum := _key0_min_size(k.specFamily)
+	k.specBits < minimum
 	v := {
 		"rule": "keys/payments-signing/spec/min-size",
-		"message": sprintf("Key %s is %s with %d bits; policy %s requires at least %d.", [s.subject.id, s.key.specFamily, s.key.specBits, "payments-signing", minimum]),
+		"message": concat("", ["Key ", k.id, " is ", k.specFamily, " with ", format_int(k.specBits, 10), " bits; policy payments-signing requires at least ", format_int(minimum, 10), "."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 12, "column": 17, "path": "/keys/0/spec/min-size"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
+_key0_min_size("RSA") := 2048
+
 # keys[0] payments-signing: who may administer (policy.yml:15:15)
 _violations contains v if {
-	some s in _key0
-	some g in s.key.access
+	some id in _key0
+	k := _key[id]
+	some g in k.access
+	not g.principal == "arn:aws:iam::111122223333:role/KeyAdmin"
 	_is_admin_grant(g)
-	not _any_match(["arn:aws:iam::111122223333:role/KeyAdmin"], g.principal)
 	v := {
 		"rule": "keys/payments-signing/access/admins",
-		"message": sprintf("%s may administer key %s but is not among the admins of policy %s.", [g.principal, s.subject.id, "payments-signing"]),
+		"message": concat("", [g.principal, " may administer key ", k.id, " but is not among the admins of policy payments-signing."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 15, "column": 15, "path": "/keys/0/access/admins"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
 # keys[0] payments-signing: who may use (policy.yml:16:14)
 _violations contains v if {
-	some s in _key0
-	some g in s.key.access
+	some id in _key0
+	k := _key[id]
+	some g in k.access
+	not startswith(g.principal, "arn:aws:iam::111122223333:role/payments-")
 	_is_use_grant(g)
 	not _is_admin_grant(g)
-	not _any_match(["arn:aws:iam::111122223333:role/payments-*"], g.principal)
 	v := {
 		"rule": "keys/payments-signing/access/users",
-		"message": sprintf("%s may use key %s but is not among the users of policy %s.", [g.principal, s.subject.id, "payments-signing"]),
+		"message": concat("", [g.principal, " may use key ", k.id, " but is not among the users of policy payments-signing."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 16, "column": 14, "path": "/keys/0/access/users"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
 # keys[0] payments-signing: no wildcard principal (policy.yml:17:15)
 _violations contains v if {
-	some s in _key0
-	some g in s.key.access
+	some id in _key0
+	k := _key[id]
+	some g in k.access
 	contains(g.principal, "*")
 	v := {
 		"rule": "keys/payments-signing/access/forbid/wildcard-principal",
-		"message": sprintf("Key %s grants access to the wildcard principal %s.", [s.subject.id, g.principal]),
+		"message": concat("", ["Key ", k.id, " grants access to the wildcard principal ", g.principal, "."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 17, "column": 15, "path": "/keys/0/access/forbid"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
 # keys[0] payments-signing: forbidden grants (policy.yml:17:15)
 _violations contains v if {
-	some s in _key0
-	some g in s.key.access
+	some id in _key0
+	k := _key[id]
+	some g in k.access
 	some op in g.operations
-	op in ["kms:*"]
+	op == "kms:*"
 	v := {
 		"rule": "keys/payments-signing/access/forbid/operation",
-		"message": sprintf("Key %s grants %s to %s, which policy %s forbids.", [s.subject.id, op, g.principal, "payments-signing"]),
+		"message": concat("", ["Key ", k.id, " grants ", op, " to ", g.principal, ", which policy payments-signing forbids."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 17, "column": 15, "path": "/keys/0/access/forbid"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
 # keys[0] payments-signing: separation of duties (policy.yml:18:24)
 _violations contains v if {
-	some s in _key0
-	some g1 in s.key.access
+	some id in _key0
+	k := _key[id]
+	some g1 in k.access
 	_is_admin_grant(g1)
-	some g2 in s.key.access
-	_is_use_grant(g2)
+	some g2 in k.access
 	g1.principal == g2.principal
+	_is_use_grant(g2)
 	v := {
 		"rule": "keys/payments-signing/access/separate-duties",
-		"message": sprintf("%s both administers and uses key %s; policy %s requires separate duties.", [g1.principal, s.subject.id, "payments-signing"]),
+		"message": concat("", [g1.principal, " both administers and uses key ", k.id, "; policy payments-signing requires separate duties."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 18, "column": 24, "path": "/keys/0/access/separate-duties"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
 # keys[0] payments-signing: pending window before destruction >= 14d (policy.yml:19:32)
 _violations contains v if {
-	some s in _key0
-	window := s.key.pendingWindowDays
+	some id in _key0
+	k := _key[id]
+	window := k.pendingWindowDays
 	is_number(window)
-	not _bound_ok(window, [[">=", 14]])
+	not _key0_window_ok(window)
 	v := {
 		"rule": "keys/payments-signing/destroy/pending-window",
-		"message": sprintf("Key %s has a %d-day pending window before destruction; policy %s requires >= 14d.", [s.subject.id, window, "payments-signing"]),
+		"message": concat("", ["Key ", k.id, " has a ", format_int(window, 10), "-day pending window before destruction; policy payments-signing requires >= 14d."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 19, "column": 32, "path": "/keys/0/destroy/pending-window"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
+_key0_window_ok(x) if x >= 14
+
 # keys[1] everything: which keys (policy.yml:21:12)
-_key1 contains s if {
-	some s in _subjects
-	glob.match("*", null, s.key.id)
+_key1 contains id if {
+	some id, k in _key
+	is_string(k.id)
 }
 
 # keys[1] everything: rotate at least every 2y (policy.yml:24:26)
 _violations contains v if {
-	some s in _key1
-	age := (input.nowMs - s.key.rotatedAtMs) / 86400000
-	age > 730
+	some id in _key1
+	k := _key[id]
+	k.rotatedAtMs < _key1_rotated_since
 	v := {
 		"rule": "keys/everything/rotation/max-age",
-		"message": sprintf("Key %s was last rotated %d days ago; policy %s allows at most 2y.", [s.subject.id, floor(age), "everything"]),
+		"message": concat("", ["Key ", k.id, " was last rotated ", format_int((input.nowMs - k.rotatedAtMs) / 86400000, 10), " days ago; policy everything allows at most 2y."]),
 		"severity": "medium",
 		"policy": {"file": "policy.yml", "line": 24, "column": 26, "path": "/keys/1/rotation/max-age"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
+
+# Keys last rotated before this time (epoch ms) are older than 2y.
+_key1_rotated_since := input.nowMs - 63072000000
 
 # keys[1] everything: denied key specs (policy.yml:23:55)
 _violations contains v if {
-	some s in _key1
-	spec := s.key.spec
-	_any_match(["*3DES*", "DES*"], spec)
+	some id in _key1
+	k := _key[id]
+	spec := k.spec
+	_key1_spec_denied(spec)
 	v := {
 		"rule": "keys/everything/spec/deny",
-		"message": sprintf("Key %s has spec %s, which policy %s denies.", [s.subject.id, spec, "everything"]),
+		"message": concat("", ["Key ", k.id, " has spec ", spec, ", which policy everything denies."]),
 		"severity": "medium",
 		"policy": {"file": "policy.yml", "line": 23, "column": 55, "path": "/keys/1/spec/deny"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
+
+_key1_spec_denied(x) if contains(x, "3DES")
+
+_key1_spec_denied(x) if startswith(x, "DES")
 
 # keys[1] everything: minimum key sizes (policy.yml:23:23)
 _violations contains v if {
-	some s in _key1
-	minimum := {"HMAC": 256, "RSA": 2048}[s.key.specFamily]
-	s.key.specBits < minimum
+	some id in _key1
+	k := _key[id]
+	minimum := _key1_min_size(k.specFamily)
+	k.specBits < minimum
 	v := {
 		"rule": "keys/everything/spec/min-size",
-		"message": sprintf("Key %s is %s with %d bits; policy %s requires at least %d.", [s.subject.id, s.key.specFamily, s.key.specBits, "everything", minimum]),
+		"message": concat("", ["Key ", k.id, " is ", k.specFamily, " with ", format_int(k.specBits, 10), " bits; policy everything requires at least ", format_int(minimum, 10), "."]),
 		"severity": "medium",
 		"policy": {"file": "policy.yml", "line": 23, "column": 23, "path": "/keys/1/spec/min-size"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
-# Findings the policy judges (secrets.ignore-paths removed).
-_findings contains f if {
-	some f in input.findings
-	not _any_match(["test/fixtures/secrets/**"], f.file)
+_key1_min_size("HMAC") := 256
+
+_key1_min_size("RSA") := 2048
+
+# Findings the policy judges, by index (secrets.ignore-paths removed).
+_findings contains i if {
+	some i, f in input.findings
+	not startswith(f.file, "test/fixtures/secrets/")
 }
 
+# What a violation about a finding points at.
+_finding_subject(f) := {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type}
+
 # secrets.on-leak[0]: type aws-access-key → revoke, rotate, open-pr, open-issue (policy.yml:29:7)
-_leak0 contains f if {
-	some f in _findings
-	_any_match(["aws-access-key"], f.type)
+_leak0 contains i if {
+	some i in _findings
+	f := input.findings[i]
+	f.type == "aws-access-key"
 }
 
 _violations contains v if {
-	some f in _leak0
+	some i in _leak0
+	f := input.findings[i]
 	v := {
 		"rule": "secrets/on-leak/0",
-		"message": sprintf("Leaked secret (%s) at %s:%d.", [f.title, f.file, f.startLine]),
+		"message": concat("", ["Leaked secret (", f.title, ") at ", f.file, ":", format_int(f.startLine, 10), "."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 29, "column": 7, "path": "/secrets/on-leak/0"},
-		"subject": {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type},
+		"subject": _finding_subject(f),
 	}
 }
 
 _actions contains a if {
-	some f in _leak0
+	some i in _leak0
+	subject := _finding_subject(input.findings[i])
 	some t in ["revoke", "rotate", "open-pr", "open-issue"]
 	a := {
 		"type": t,
 		"rule": "secrets/on-leak/0",
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 29, "column": 7, "path": "/secrets/on-leak/0"},
-		"subject": {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type},
+		"subject": subject,
 	}
 }
 
 # secrets.on-leak[1]: type private-key, branch main → revoke, rotate, open-pr (policy.yml:31:7)
-_leak1 contains f if {
-	some f in _findings
-	_any_match(["private-key"], f.type)
-	_any_match(["main"], input.event.branch)
+_leak1 contains i if {
+	input.event.branch == "main"
+	some i in _findings
+	f := input.findings[i]
+	f.type == "private-key"
 }
 
 _violations contains v if {
-	some f in _leak1
+	some i in _leak1
+	f := input.findings[i]
 	v := {
 		"rule": "secrets/on-leak/1",
-		"message": sprintf("Leaked secret (%s) at %s:%d.", [f.title, f.file, f.startLine]),
+		"message": concat("", ["Leaked secret (", f.title, ") at ", f.file, ":", format_int(f.startLine, 10), "."]),
 		"severity": "critical",
 		"policy": {"file": "policy.yml", "line": 31, "column": 7, "path": "/secrets/on-leak/1"},
-		"subject": {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type},
+		"subject": _finding_subject(f),
 	}
 }
 
 _actions contains a if {
-	some f in _leak1
+	some i in _leak1
+	subject := _finding_subject(input.findings[i])
 	some t in ["revoke", "rotate", "open-pr"]
 	a := {
 		"type": t,
 		"rule": "secrets/on-leak/1",
 		"severity": "critical",
 		"policy": {"file": "policy.yml", "line": 31, "column": 7, "path": "/secrets/on-leak/1"},
-		"subject": {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type},
+		"subject": subject,
 	}
 }
 
 # secrets.on-leak[2]: visibility public → revoke, notify, fail-check (policy.yml:34:7)
-_leak2 contains f if {
-	some f in _findings
+_leak2 contains i if {
 	input.repo.visibility in ["public"]
+	some i in _findings
 }
 
 _violations contains v if {
-	some f in _leak2
+	some i in _leak2
+	f := input.findings[i]
 	v := {
 		"rule": "secrets/on-leak/2",
-		"message": sprintf("%s: %s at %s:%d.", ["A secret leaked in a public repository", f.title, f.file, f.startLine]),
+		"message": concat("", ["A secret leaked in a public repository: ", f.title, " at ", f.file, ":", format_int(f.startLine, 10), "."]),
 		"severity": "critical",
 		"policy": {"file": "policy.yml", "line": 34, "column": 7, "path": "/secrets/on-leak/2"},
-		"subject": {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type},
+		"subject": _finding_subject(f),
 	}
 }
 
 _actions contains a if {
-	some f in _leak2
+	some i in _leak2
+	subject := _finding_subject(input.findings[i])
 	some t in ["revoke", "notify", "fail-check"]
 	a := {
 		"type": t,
 		"rule": "secrets/on-leak/2",
 		"severity": "critical",
 		"policy": {"file": "policy.yml", "line": 34, "column": 7, "path": "/secrets/on-leak/2"},
-		"subject": {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type},
+		"subject": subject,
 	}
 }
 
 # storage.forbid-files[0]: never commit *.pem (policy.yml:39:18)
 _violations contains v if {
 	some file in input.repo.files
-	glob.match("*.pem", null, file)
+	endswith(file, ".pem")
 	v := {
 		"rule": "storage/forbid-files",
-		"message": sprintf("%s must never be committed (it matches %s).", [file, "*.pem"]),
+		"message": concat("", [file, " must never be committed (it matches ", "*.pem", ")."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 39, "column": 18, "path": "/storage/forbid-files/0"},
 		"subject": {"kind": "file", "file": file},
@@ -375,10 +441,10 @@ _violations contains v if {
 # storage.forbid-files[1]: never commit **/.env (policy.yml:39:27)
 _violations contains v if {
 	some file in input.repo.files
-	glob.match("**/.env", null, file)
+	endswith(file, "/.env")
 	v := {
 		"rule": "storage/forbid-files",
-		"message": sprintf("%s must never be committed (it matches %s).", [file, "**/.env"]),
+		"message": concat("", [file, " must never be committed (it matches ", "**/.env", ")."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 39, "column": 27, "path": "/storage/forbid-files/1"},
 		"subject": {"kind": "file", "file": file},
@@ -388,10 +454,10 @@ _violations contains v if {
 # storage.forbid-files[2]: never commit .env (policy.yml:39:38)
 _violations contains v if {
 	some file in input.repo.files
-	glob.match(".env", null, file)
+	file == ".env"
 	v := {
 		"rule": "storage/forbid-files",
-		"message": sprintf("%s must never be committed (it matches %s).", [file, ".env"]),
+		"message": concat("", [file, " must never be committed (it matches ", ".env", ")."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 39, "column": 38, "path": "/storage/forbid-files/2"},
 		"subject": {"kind": "file", "file": file},
@@ -401,10 +467,10 @@ _violations contains v if {
 # storage.forbid-files[3]: never commit *.jks (policy.yml:39:46)
 _violations contains v if {
 	some file in input.repo.files
-	glob.match("*.jks", null, file)
+	endswith(file, ".jks")
 	v := {
 		"rule": "storage/forbid-files",
-		"message": sprintf("%s must never be committed (it matches %s).", [file, "*.jks"]),
+		"message": concat("", [file, " must never be committed (it matches ", "*.jks", ")."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 39, "column": 46, "path": "/storage/forbid-files/3"},
 		"subject": {"kind": "file", "file": file},
@@ -414,10 +480,10 @@ _violations contains v if {
 # storage.forbid-files[4]: never commit *.p12 (policy.yml:39:55)
 _violations contains v if {
 	some file in input.repo.files
-	glob.match("*.p12", null, file)
+	endswith(file, ".p12")
 	v := {
 		"rule": "storage/forbid-files",
-		"message": sprintf("%s must never be committed (it matches %s).", [file, "*.p12"]),
+		"message": concat("", [file, " must never be committed (it matches ", "*.p12", ")."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 39, "column": 55, "path": "/storage/forbid-files/4"},
 		"subject": {"kind": "file", "file": file},
@@ -428,15 +494,21 @@ _violations contains v if {
 _violations contains v if {
 	some f in input.facts
 	f.kind == "secret-ref"
-	not f.source in ["env", "kms", "secret-manager"]
+	not _referenced(f.source)
 	v := {
 		"rule": "storage/require-reference",
-		"message": sprintf("Secret %s is taken from %s; the policy requires a reference to env, kms, secret-manager.", [f.name, f.source]),
+		"message": concat("", ["Secret ", f.name, " is taken from ", f.source, "; the policy requires a reference to env, kms, secret-manager."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 40, "column": 22, "path": "/storage/require-reference"},
 		"subject": {"kind": "config", "file": f.file, "line": f.line},
 	}
 }
+
+_referenced(x) if x == "env"
+
+_referenced(x) if x == "kms"
+
+_referenced(x) if x == "secret-manager"
 
 # exceptions[0]: documented test key (owner security@acme.test, until 2027-01-31) (policy.yml:42:5)
 _excepted(x) if {
@@ -447,84 +519,48 @@ _excepted(x) if {
 # exceptions[1]: legacy keys being migrated (owner platform@acme.test, until 2025-01-01) (policy.yml:46:5)
 _excepted(x) if {
 	input.nowMs < 1735776000000
-	_subject_named(x.subject, "alias/legacy-*")
-	glob.match("key/everything/*", null, x.rule)
+	_exception1_key(x.subject)
+	startswith(x.rule, "key/everything/")
 }
 
-# Helpers.
-_admin_operations := ["kms:Create*", "kms:Put*", "kms:Update*", "kms:Enable*", "kms:Disable*", "kms:Delete*", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:RevokeGrant", "kms:RetireGrant", "kms:ImportKeyMaterial", "kms:RotateKeyOnDemand", "admin", "manage", "destroy", "rotate"]
+_exception1_key(s) if startswith(s.id, "alias/legacy-")
 
-_use_operations := ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Sign", "kms:Verify", "kms:GenerateMac", "kms:VerifyMac", "kms:DeriveSharedSecret", "use", "encrypt", "decrypt", "sign", "verify", "wrap", "unwrap"]
-
-_wildcard_operations := ["*", "kms:*"]
-
-_any_match(patterns, s) if {
-	some p in patterns
-	glob.match(p, null, s)
+_exception1_key(s) if {
+	some n in s.aliases
+	startswith(n, "alias/legacy-")
 }
 
-# Grant operations are classified once per evaluation (functions are not memoized, sets are);
-# "kms:*" grants everything.
-_operations contains op if {
-	some s in _subjects
-	some g in s.key.access
-	some op in g.operations
-}
+# Grants: an operation administers or uses a key by the lists below; "*" and "kms:*" do both.
+_admin_op_literals := {"*", "kms:*", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:RevokeGrant", "kms:RetireGrant", "kms:ImportKeyMaterial", "kms:RotateKeyOnDemand", "admin", "manage", "destroy", "rotate"}
 
-_admin_ops contains op if {
-	some op in _operations
-	_any_match(_admin_operations, op)
-}
+_admin_op(op) if _admin_op_literals[op]
 
-_admin_ops contains op if {
-	some op in _operations
-	op in _wildcard_operations
-}
+_admin_op(op) if startswith(op, "kms:Create")
 
-_use_ops contains op if {
-	some op in _operations
-	_any_match(_use_operations, op)
-}
+_admin_op(op) if startswith(op, "kms:Put")
 
-_use_ops contains op if {
-	some op in _operations
-	op in _wildcard_operations
-}
+_admin_op(op) if startswith(op, "kms:Update")
+
+_admin_op(op) if startswith(op, "kms:Enable")
+
+_admin_op(op) if startswith(op, "kms:Disable")
+
+_admin_op(op) if startswith(op, "kms:Delete")
+
+_use_op_literals := {"*", "kms:*", "kms:Encrypt", "kms:Decrypt", "kms:Sign", "kms:Verify", "kms:GenerateMac", "kms:VerifyMac", "kms:DeriveSharedSecret", "use", "encrypt", "decrypt", "sign", "verify", "wrap", "unwrap"}
+
+_use_op(op) if _use_op_literals[op]
+
+_use_op(op) if startswith(op, "kms:ReEncrypt")
+
+_use_op(op) if startswith(op, "kms:GenerateDataKey")
 
 _is_admin_grant(g) if {
 	some op in g.operations
-	op in _admin_ops
+	_admin_op(op)
 }
 
 _is_use_grant(g) if {
 	some op in g.operations
-	op in _use_ops
-}
-
-_cmp_ok(x, ">=", d) if x >= d
-
-_cmp_ok(x, "<=", d) if x <= d
-
-_cmp_ok(x, ">", d) if x > d
-
-_cmp_ok(x, "<", d) if x < d
-
-_cmp_ok(x, "==", d) if x == d
-
-_bound_ok(x, cs) if {
-	every c in cs {
-		_cmp_ok(x, c[0], c[1])
-	}
-}
-
-_glob_any(p, xs) if {
-	some x in xs
-	glob.match(p, null, x)
-}
-
-_subject_named(s, p) if glob.match(p, null, s.id)
-
-_subject_named(s, p) if {
-	some n in s.aliases
-	glob.match(p, null, n)
+	_use_op(op)
 }

@@ -21,141 +21,179 @@ actions contains a if {
 	some a in data.keywarden.custom[_].actions
 }
 
-_subjects contains {"key": k, "subject": {"kind": "key", "id": k.id, "backend": k.backend, "aliases": k.aliases}} if {
-	some k in input.keys
+# Keys judged, by a small id: input.keys[i] is i, a key declared in config (input.facts[j]) is -1 - j.
+_key[i] := k if some i, k in input.keys
+
+_key[id] := f.key if {
+	some j, f in input.facts
+	f.kind == "key"
+	is_string(f.key.id)
+	id := -1 - j
 }
 
-_subjects contains {"key": f.key, "subject": {"kind": "key-config", "id": f.key.id, "aliases": f.key.aliases, "file": f.file, "line": f.line}} if {
-	some f in input.facts
-	f.kind == "key"
+# What a violation about key `id` points at; built only for the violations produced.
+_subject(id) := {"kind": "key", "id": k.id, "backend": k.backend, "aliases": k.aliases} if {
+	id >= 0
+	k := input.keys[id]
+}
+
+_subject(id) := {"kind": "key-config", "id": f.key.id, "aliases": f.key.aliases, "file": f.file, "line": f.line} if {
+	id < 0
+	f := input.facts[-1 - id]
 }
 
 # keys[0] hsm-signing: which keys (policy.yml:7:12)
-_key0 contains s if {
-	some s in _subjects
-	s.key.backend == "pkcs11"
-	_glob_any("sign-*", s.key.labels)
-	glob.match("42*", null, s.key.tags["cost-center"])
-	glob.match("prod*", null, s.key.tags.env)
+_key0 contains id if {
+	some id, k in _key
+	k.backend == "pkcs11"
+	some label in k.labels
+	startswith(label, "sign-")
+	startswith(k.tags["cost-center"], "42")
+	startswith(k.tags.env, "prod")
 }
 
 # keys[0] hsm-signing: rotate at least every 52w (policy.yml:11:26)
 _violations contains v if {
-	some s in _key0
-	age := (input.nowMs - s.key.rotatedAtMs) / 86400000
-	age > 364
+	some id in _key0
+	k := _key[id]
+	k.rotatedAtMs < _key0_rotated_since
 	v := {
 		"rule": "keys/hsm-signing/rotation/max-age",
-		"message": sprintf("Key %s was last rotated %d days ago; policy %s allows at most 52w.", [s.subject.id, floor(age), "hsm-signing"]),
+		"message": concat("", ["Key ", k.id, " was last rotated ", format_int((input.nowMs - k.rotatedAtMs) / 86400000, 10), " days ago; policy hsm-signing allows at most 52w."]),
 		"severity": "critical",
 		"policy": {"file": "policy.yml", "line": 11, "column": 26, "path": "/keys/0/rotation/max-age"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
+# Keys last rotated before this time (epoch ms) are older than 52w.
+_key0_rotated_since := input.nowMs - 31449600000
+
 # keys[0] hsm-signing: automatic rotation forbidden (policy.yml:11:42)
 _violations contains v if {
-	some s in _key0
-	s.key.rotation.enabled == true
+	some id in _key0
+	k := _key[id]
+	k.rotation.enabled == true
 	v := {
 		"rule": "keys/hsm-signing/rotation/automatic",
-		"message": sprintf("Key %s rotates automatically; policy %s forbids it.", [s.subject.id, "hsm-signing"]),
+		"message": concat("", ["Key ", k.id, " rotates automatically; policy hsm-signing forbids it."]),
 		"severity": "critical",
 		"policy": {"file": "policy.yml", "line": 11, "column": 42, "path": "/keys/0/rotation/automatic"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
 # keys[0] hsm-signing: allowed key specs (policy.yml:10:20)
 _violations contains v if {
-	some s in _key0
-	spec := s.key.spec
+	some id in _key0
+	k := _key[id]
+	spec := k.spec
 	is_string(spec)
-	not _any_match(["RSA_3072", "RSA_4096", "ECC_NIST_P384"], spec)
+	not _key0_spec_allowed(spec)
 	v := {
 		"rule": "keys/hsm-signing/spec/allow",
-		"message": sprintf("Key %s has spec %s, which policy %s does not allow.", [s.subject.id, spec, "hsm-signing"]),
+		"message": concat("", ["Key ", k.id, " has spec ", spec, ", which policy hsm-signing does not allow."]),
 		"severity": "critical",
 		"policy": {"file": "policy.yml", "line": 10, "column": 20, "path": "/keys/0/spec/allow"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
+
+_key0_spec_allowed(x) if x == "RSA_3072"
+
+_key0_spec_allowed(x) if x == "RSA_4096"
+
+_key0_spec_allowed(x) if x == "ECC_NIST_P384"
 
 # keys[0] hsm-signing: minimum key sizes (policy.yml:10:73)
 _violations contains v if {
-	some s in _key0
-	minimum := {"ECC": 384, "RSA": 3072}[s.key.specFamily]
-	s.key.specBits < minimum
+	some id in _key0
+	k := _key[id]
+	minimum := _key0_min_size(k.specFamily)
+	k.specBits < minimum
 	v := {
 		"rule": "keys/hsm-signing/spec/min-size",
-		"message": sprintf("Key %s is %s with %d bits; policy %s requires at least %d.", [s.subject.id, s.key.specFamily, s.key.specBits, "hsm-signing", minimum]),
+		"message": concat("", ["Key ", k.id, " is ", k.specFamily, " with ", format_int(k.specBits, 10), " bits; policy hsm-signing requires at least ", format_int(minimum, 10), "."]),
 		"severity": "critical",
 		"policy": {"file": "policy.yml", "line": 10, "column": 73, "path": "/keys/0/spec/min-size"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
+_key0_min_size("ECC") := 384
+
+_key0_min_size("RSA") := 3072
+
 # keys[0] hsm-signing: who may administer (policy.yml:12:23)
 _violations contains v if {
-	some s in _key0
-	some g in s.key.access
+	some id in _key0
+	k := _key[id]
+	some g in k.access
+	not startswith(g.principal, "so-")
 	_is_admin_grant(g)
-	not _any_match(["so-*"], g.principal)
 	v := {
 		"rule": "keys/hsm-signing/access/admins",
-		"message": sprintf("%s may administer key %s but is not among the admins of policy %s.", [g.principal, s.subject.id, "hsm-signing"]),
+		"message": concat("", [g.principal, " may administer key ", k.id, " but is not among the admins of policy hsm-signing."]),
 		"severity": "critical",
 		"policy": {"file": "policy.yml", "line": 12, "column": 23, "path": "/keys/0/access/admins"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
 # keys[0] hsm-signing: who may use (policy.yml:12:40)
 _violations contains v if {
-	some s in _key0
-	some g in s.key.access
+	some id in _key0
+	k := _key[id]
+	some g in k.access
+	not startswith(g.principal, "signer-")
 	_is_use_grant(g)
 	not _is_admin_grant(g)
-	not _any_match(["signer-*"], g.principal)
 	v := {
 		"rule": "keys/hsm-signing/access/users",
-		"message": sprintf("%s may use key %s but is not among the users of policy %s.", [g.principal, s.subject.id, "hsm-signing"]),
+		"message": concat("", [g.principal, " may use key ", k.id, " but is not among the users of policy hsm-signing."]),
 		"severity": "critical",
 		"policy": {"file": "policy.yml", "line": 12, "column": 40, "path": "/keys/0/access/users"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
 # keys[0] hsm-signing: separation of duties (policy.yml:12:71)
 _violations contains v if {
-	some s in _key0
-	some g1 in s.key.access
+	some id in _key0
+	k := _key[id]
+	some g1 in k.access
 	_is_admin_grant(g1)
-	some g2 in s.key.access
-	_is_use_grant(g2)
+	some g2 in k.access
 	g1.principal == g2.principal
+	_is_use_grant(g2)
 	v := {
 		"rule": "keys/hsm-signing/access/separate-duties",
-		"message": sprintf("%s both administers and uses key %s; policy %s requires separate duties.", [g1.principal, s.subject.id, "hsm-signing"]),
+		"message": concat("", [g1.principal, " both administers and uses key ", k.id, "; policy hsm-signing requires separate duties."]),
 		"severity": "critical",
 		"policy": {"file": "policy.yml", "line": 12, "column": 71, "path": "/keys/0/access/separate-duties"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
 }
 
 # keys[0] hsm-signing: pending window before destruction >= 7d, <= 30d (policy.yml:13:32)
 _violations contains v if {
-	some s in _key0
-	window := s.key.pendingWindowDays
+	some id in _key0
+	k := _key[id]
+	window := k.pendingWindowDays
 	is_number(window)
-	not _bound_ok(window, [[">=", 7], ["<=", 30]])
+	not _key0_window_ok(window)
 	v := {
 		"rule": "keys/hsm-signing/destroy/pending-window",
-		"message": sprintf("Key %s has a %d-day pending window before destruction; policy %s requires >= 7d, <= 30d.", [s.subject.id, window, "hsm-signing"]),
+		"message": concat("", ["Key ", k.id, " has a ", format_int(window, 10), "-day pending window before destruction; policy hsm-signing requires >= 7d, <= 30d."]),
 		"severity": "critical",
 		"policy": {"file": "policy.yml", "line": 13, "column": 32, "path": "/keys/0/destroy/pending-window"},
-		"subject": s.subject,
+		"subject": _subject(id),
 	}
+}
+
+_key0_window_ok(x) if {
+	x >= 7
+	x <= 30
 }
 
 # keys[0] hsm-signing: actions on violation (policy.yml:5:5)
@@ -166,18 +204,13 @@ _actions contains a if {
 	a := {"type": t, "rule": v.rule, "severity": v.severity, "policy": v.policy, "subject": v.subject}
 }
 
-# Findings the policy judges.
-_findings contains f if {
-	some f in input.findings
-}
-
 # storage.forbid-files[0]: never commit *.p12 (policy.yml:15:18)
 _violations contains v if {
 	some file in input.repo.files
-	glob.match("*.p12", null, file)
+	endswith(file, ".p12")
 	v := {
 		"rule": "storage/forbid-files",
-		"message": sprintf("%s must never be committed (it matches %s).", [file, "*.p12"]),
+		"message": concat("", [file, " must never be committed (it matches ", "*.p12", ")."]),
 		"severity": "critical",
 		"policy": {"file": "policy.yml", "line": 15, "column": 18, "path": "/storage/forbid-files/0"},
 		"subject": {"kind": "file", "file": file},
@@ -187,10 +220,10 @@ _violations contains v if {
 # storage.forbid-files[1]: never commit *.jks (policy.yml:15:27)
 _violations contains v if {
 	some file in input.repo.files
-	glob.match("*.jks", null, file)
+	endswith(file, ".jks")
 	v := {
 		"rule": "storage/forbid-files",
-		"message": sprintf("%s must never be committed (it matches %s).", [file, "*.jks"]),
+		"message": concat("", [file, " must never be committed (it matches ", "*.jks", ")."]),
 		"severity": "critical",
 		"policy": {"file": "policy.yml", "line": 15, "column": 27, "path": "/storage/forbid-files/1"},
 		"subject": {"kind": "file", "file": file},
@@ -200,90 +233,47 @@ _violations contains v if {
 # storage.forbid-files[2]: never commit *.keystore (policy.yml:15:36)
 _violations contains v if {
 	some file in input.repo.files
-	glob.match("*.keystore", null, file)
+	endswith(file, ".keystore")
 	v := {
 		"rule": "storage/forbid-files",
-		"message": sprintf("%s must never be committed (it matches %s).", [file, "*.keystore"]),
+		"message": concat("", [file, " must never be committed (it matches ", "*.keystore", ")."]),
 		"severity": "critical",
 		"policy": {"file": "policy.yml", "line": 15, "column": 36, "path": "/storage/forbid-files/2"},
 		"subject": {"kind": "file", "file": file},
 	}
 }
 
-# Helpers.
-_admin_operations := ["kms:Create*", "kms:Put*", "kms:Update*", "kms:Enable*", "kms:Disable*", "kms:Delete*", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:RevokeGrant", "kms:RetireGrant", "kms:ImportKeyMaterial", "kms:RotateKeyOnDemand", "admin", "manage", "destroy", "rotate"]
+# Grants: an operation administers or uses a key by the lists below; "*" and "kms:*" do both.
+_admin_op_literals := {"*", "kms:*", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:RevokeGrant", "kms:RetireGrant", "kms:ImportKeyMaterial", "kms:RotateKeyOnDemand", "admin", "manage", "destroy", "rotate"}
 
-_use_operations := ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Sign", "kms:Verify", "kms:GenerateMac", "kms:VerifyMac", "kms:DeriveSharedSecret", "use", "encrypt", "decrypt", "sign", "verify", "wrap", "unwrap"]
+_admin_op(op) if _admin_op_literals[op]
 
-_wildcard_operations := ["*", "kms:*"]
+_admin_op(op) if startswith(op, "kms:Create")
 
-_any_match(patterns, s) if {
-	some p in patterns
-	glob.match(p, null, s)
-}
+_admin_op(op) if startswith(op, "kms:Put")
 
-# Grant operations are classified once per evaluation (functions are not memoized, sets are);
-# "kms:*" grants everything.
-_operations contains op if {
-	some s in _subjects
-	some g in s.key.access
-	some op in g.operations
-}
+_admin_op(op) if startswith(op, "kms:Update")
 
-_admin_ops contains op if {
-	some op in _operations
-	_any_match(_admin_operations, op)
-}
+_admin_op(op) if startswith(op, "kms:Enable")
 
-_admin_ops contains op if {
-	some op in _operations
-	op in _wildcard_operations
-}
+_admin_op(op) if startswith(op, "kms:Disable")
 
-_use_ops contains op if {
-	some op in _operations
-	_any_match(_use_operations, op)
-}
+_admin_op(op) if startswith(op, "kms:Delete")
 
-_use_ops contains op if {
-	some op in _operations
-	op in _wildcard_operations
-}
+_use_op_literals := {"*", "kms:*", "kms:Encrypt", "kms:Decrypt", "kms:Sign", "kms:Verify", "kms:GenerateMac", "kms:VerifyMac", "kms:DeriveSharedSecret", "use", "encrypt", "decrypt", "sign", "verify", "wrap", "unwrap"}
+
+_use_op(op) if _use_op_literals[op]
+
+_use_op(op) if startswith(op, "kms:ReEncrypt")
+
+_use_op(op) if startswith(op, "kms:GenerateDataKey")
 
 _is_admin_grant(g) if {
 	some op in g.operations
-	op in _admin_ops
+	_admin_op(op)
 }
 
 _is_use_grant(g) if {
 	some op in g.operations
-	op in _use_ops
-}
-
-_cmp_ok(x, ">=", d) if x >= d
-
-_cmp_ok(x, "<=", d) if x <= d
-
-_cmp_ok(x, ">", d) if x > d
-
-_cmp_ok(x, "<", d) if x < d
-
-_cmp_ok(x, "==", d) if x == d
-
-_bound_ok(x, cs) if {
-	every c in cs {
-		_cmp_ok(x, c[0], c[1])
-	}
-}
-
-_glob_any(p, xs) if {
-	some x in xs
-	glob.match(p, null, x)
-}
-
-_subject_named(s, p) if glob.match(p, null, s.id)
-
-_subject_named(s, p) if {
-	some n in s.aliases
-	glob.match(p, null, n)
+	_use_op(op)
 }

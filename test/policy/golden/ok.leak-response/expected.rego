@@ -25,190 +25,125 @@ actions contains a if {
 	not _excepted(a)
 }
 
-_subjects contains {"key": k, "subject": {"kind": "key", "id": k.id, "backend": k.backend, "aliases": k.aliases}} if {
-	some k in input.keys
+# Findings the policy judges, by index (secrets.ignore-paths removed).
+_findings contains i if {
+	some i, f in input.findings
+	not _ignored_path(f.file)
 }
 
-_subjects contains {"key": f.key, "subject": {"kind": "key-config", "id": f.key.id, "aliases": f.key.aliases, "file": f.file, "line": f.line}} if {
-	some f in input.facts
-	f.kind == "key"
-}
+_ignored_path(x) if startswith(x, "docs/")
 
-# Findings the policy judges (secrets.ignore-paths removed).
-_findings contains f if {
-	some f in input.findings
-	not _any_match(["docs/**", "**/*.md"], f.file)
-}
+_ignored_path(x) if glob.match("**/*.md", null, x)
+
+# What a violation about a finding points at.
+_finding_subject(f) := {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type}
 
 # secrets.on-leak[0]: type aws-access-key|github-token, path src/** → revoke, rotate, open-pr (policy.yml:7:7)
-_leak0 contains f if {
-	some f in _findings
-	_any_match(["aws-access-key", "github-token"], f.type)
-	_any_match(["src/**"], f.file)
+_leak0 contains i if {
+	some i in _findings
+	f := input.findings[i]
+	_leak0_type(f.type)
+	startswith(f.file, "src/")
 }
 
 _violations contains v if {
-	some f in _leak0
+	some i in _leak0
+	f := input.findings[i]
 	v := {
 		"rule": "secrets/on-leak/0",
-		"message": sprintf("Leaked secret (%s) at %s:%d.", [f.title, f.file, f.startLine]),
+		"message": concat("", ["Leaked secret (", f.title, ") at ", f.file, ":", format_int(f.startLine, 10), "."]),
 		"severity": "critical",
 		"policy": {"file": "policy.yml", "line": 7, "column": 7, "path": "/secrets/on-leak/0"},
-		"subject": {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type},
+		"subject": _finding_subject(f),
 	}
 }
 
 _actions contains a if {
-	some f in _leak0
+	some i in _leak0
+	subject := _finding_subject(input.findings[i])
 	some t in ["revoke", "rotate", "open-pr"]
 	a := {
 		"type": t,
 		"rule": "secrets/on-leak/0",
 		"severity": "critical",
 		"policy": {"file": "policy.yml", "line": 7, "column": 7, "path": "/secrets/on-leak/0"},
-		"subject": {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type},
+		"subject": subject,
 	}
 }
 
+_leak0_type(x) if x == "aws-access-key"
+
+_leak0_type(x) if x == "github-token"
+
 # secrets.on-leak[1]: branch release/*|main, visibility public|internal → open-issue, notify (policy.yml:10:7)
-_leak1 contains f if {
-	some f in _findings
-	_any_match(["release/*", "main"], input.event.branch)
+_leak1 contains i if {
+	_leak1_branch(input.event.branch)
 	input.repo.visibility in ["public", "internal"]
+	some i in _findings
 }
 
 _violations contains v if {
-	some f in _leak1
+	some i in _leak1
+	f := input.findings[i]
 	v := {
 		"rule": "secrets/on-leak/1",
-		"message": sprintf("%s: %s at %s:%d.", ["Leak on a protected branch", f.title, f.file, f.startLine]),
+		"message": concat("", ["Leak on a protected branch: ", f.title, " at ", f.file, ":", format_int(f.startLine, 10), "."]),
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 10, "column": 7, "path": "/secrets/on-leak/1"},
-		"subject": {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type},
+		"subject": _finding_subject(f),
 	}
 }
 
 _actions contains a if {
-	some f in _leak1
+	some i in _leak1
+	subject := _finding_subject(input.findings[i])
 	some t in ["open-issue", "notify"]
 	a := {
 		"type": t,
 		"rule": "secrets/on-leak/1",
 		"severity": "high",
 		"policy": {"file": "policy.yml", "line": 10, "column": 7, "path": "/secrets/on-leak/1"},
-		"subject": {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type},
+		"subject": subject,
 	}
 }
 
+_leak1_branch(x) if startswith(x, "release/")
+
+_leak1_branch(x) if x == "main"
+
 # secrets.on-leak[2]: any leak → fail-check (policy.yml:13:7)
-_leak2 contains f if {
-	some f in _findings
+_leak2 contains i if {
+	some i in _findings
 }
 
 _violations contains v if {
-	some f in _leak2
+	some i in _leak2
+	f := input.findings[i]
 	v := {
 		"rule": "secrets/on-leak/2",
-		"message": sprintf("Leaked secret (%s) at %s:%d.", [f.title, f.file, f.startLine]),
+		"message": concat("", ["Leaked secret (", f.title, ") at ", f.file, ":", format_int(f.startLine, 10), "."]),
 		"severity": "medium",
 		"policy": {"file": "policy.yml", "line": 13, "column": 7, "path": "/secrets/on-leak/2"},
-		"subject": {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type},
+		"subject": _finding_subject(f),
 	}
 }
 
 _actions contains a if {
-	some f in _leak2
+	some i in _leak2
+	subject := _finding_subject(input.findings[i])
 	some t in ["fail-check"]
 	a := {
 		"type": t,
 		"rule": "secrets/on-leak/2",
 		"severity": "medium",
 		"policy": {"file": "policy.yml", "line": 13, "column": 7, "path": "/secrets/on-leak/2"},
-		"subject": {"kind": "finding", "file": f.file, "line": f.startLine, "column": f.startColumn, "fingerprint": f.fingerprint, "type": f.type},
+		"subject": subject,
 	}
 }
 
 # exceptions[0]: Example credentials, revoked at issue (owner devrel@acme.test, until 2030-12-31) (policy.yml:16:5)
 _excepted(x) if {
 	input.nowMs < 1924992000000
-	glob.match("secrets/on-leak/*", null, x.rule)
-	glob.match("examples/**", null, x.subject.file)
-}
-
-# Helpers.
-_admin_operations := ["kms:Create*", "kms:Put*", "kms:Update*", "kms:Enable*", "kms:Disable*", "kms:Delete*", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:RevokeGrant", "kms:RetireGrant", "kms:ImportKeyMaterial", "kms:RotateKeyOnDemand", "admin", "manage", "destroy", "rotate"]
-
-_use_operations := ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Sign", "kms:Verify", "kms:GenerateMac", "kms:VerifyMac", "kms:DeriveSharedSecret", "use", "encrypt", "decrypt", "sign", "verify", "wrap", "unwrap"]
-
-_wildcard_operations := ["*", "kms:*"]
-
-_any_match(patterns, s) if {
-	some p in patterns
-	glob.match(p, null, s)
-}
-
-# Grant operations are classified once per evaluation (functions are not memoized, sets are);
-# "kms:*" grants everything.
-_operations contains op if {
-	some s in _subjects
-	some g in s.key.access
-	some op in g.operations
-}
-
-_admin_ops contains op if {
-	some op in _operations
-	_any_match(_admin_operations, op)
-}
-
-_admin_ops contains op if {
-	some op in _operations
-	op in _wildcard_operations
-}
-
-_use_ops contains op if {
-	some op in _operations
-	_any_match(_use_operations, op)
-}
-
-_use_ops contains op if {
-	some op in _operations
-	op in _wildcard_operations
-}
-
-_is_admin_grant(g) if {
-	some op in g.operations
-	op in _admin_ops
-}
-
-_is_use_grant(g) if {
-	some op in g.operations
-	op in _use_ops
-}
-
-_cmp_ok(x, ">=", d) if x >= d
-
-_cmp_ok(x, "<=", d) if x <= d
-
-_cmp_ok(x, ">", d) if x > d
-
-_cmp_ok(x, "<", d) if x < d
-
-_cmp_ok(x, "==", d) if x == d
-
-_bound_ok(x, cs) if {
-	every c in cs {
-		_cmp_ok(x, c[0], c[1])
-	}
-}
-
-_glob_any(p, xs) if {
-	some x in xs
-	glob.match(p, null, x)
-}
-
-_subject_named(s, p) if glob.match(p, null, s.id)
-
-_subject_named(s, p) if {
-	some n in s.aliases
-	glob.match(p, null, n)
+	startswith(x.rule, "secrets/on-leak/")
+	startswith(x.subject.file, "examples/")
 }
