@@ -3,7 +3,7 @@
  * compiler consumes it. Every node that can produce a violation carries the `Loc` it came from,
  * so a decision can point back at the policy line that caused it.
  */
-import type { Severity } from '../../scan/types.js';
+import type { CustomDetectorSpec, Severity } from '../../scan/types.js';
 
 /** Where a piece of a policy was written: file, 1-based line and column, and its JSON pointer. */
 export interface Loc {
@@ -112,18 +112,7 @@ export interface KeyRule {
 /** A detector in the policy: a named preset, or a custom one (data only, never code). */
 export type DetectorRef =
   | { kind: 'preset'; name: string; loc: Loc }
-  | {
-      kind: 'custom';
-      id: string;
-      pattern: string;
-      flags?: string;
-      type?: string;
-      title?: string;
-      severity?: Severity;
-      keywords?: string[];
-      minEntropy?: number;
-      loc: Loc;
-    };
+  | ({ kind: 'custom'; loc: Loc } & Omit<CustomDetectorSpec, 'confidence'>);
 
 export interface LeakCondition {
   type?: string[];

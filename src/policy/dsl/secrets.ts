@@ -24,17 +24,10 @@ export function getSecretsConfig(ast: PolicyAst): SecretsConfig {
   const custom: CustomDetectorSpec[] = [];
   for (const d of ast.secrets.detectors) {
     if (d.kind === 'preset') presets.push(d.name);
-    else
-      custom.push({
-        id: d.id,
-        pattern: d.pattern,
-        ...(d.flags ? { flags: d.flags } : {}),
-        ...(d.type ? { type: d.type } : {}),
-        ...(d.title ? { title: d.title } : {}),
-        ...(d.severity ? { severity: d.severity } : {}),
-        ...(d.keywords ? { keywords: d.keywords } : {}),
-        ...(d.minEntropy !== undefined ? { minEntropy: d.minEntropy } : {}),
-      });
+    else {
+      const { kind: _kind, loc: _loc, ...spec } = d;
+      custom.push(spec);
+    }
   }
   return { presets: presets.length > 0 || custom.length > 0 ? presets : ['recommended'], custom, ignorePaths: [...ast.secrets.ignorePaths], onLeak: ast.secrets.onLeak };
 }

@@ -95,7 +95,6 @@ export async function* readAddedLines(repo: string, rangeArgs: string[], onSkip:
   let lines: string[] = [];
   let map: number[] = [];
   let newLine = 0;
-  let commits = 0;
 
   const flush = (): GitBlobUnit | null => {
     if (file === null || lines.length === 0) {
@@ -123,7 +122,6 @@ export async function* readAddedLines(repo: string, rangeArgs: string[], onSkip:
       if (u) yield u;
       [commit = '', author = '', authorEmail = '', date = ''] = line.slice(1).split(FIELD_SEP);
       file = null;
-      commits++;
       continue;
     }
     if (line.startsWith('diff --git ')) {
@@ -158,7 +156,6 @@ export async function* readAddedLines(repo: string, rangeArgs: string[], onSkip:
   if (code !== 0) {
     throw new KeywardenError(ErrorCode.GIT_FAILED, `git log failed (exit ${code}): ${firstLine(stderr)}`, { fault: 'user' });
   }
-  void commits;
 }
 
 /** Counts commits in a range (for the summary). */
