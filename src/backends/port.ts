@@ -49,29 +49,9 @@ export type KeyState = 'enabled' | 'disabled' | 'pending-destruction' | 'destroy
  * Normalised operations: what a principal may do with a key. Vendor actions map onto these
  * (`kms:Decrypt` → `decrypt`, `kms:*` → `*`), so the policy engine judges every backend alike.
  */
-export const OPERATIONS = [
-  'encrypt',
-  'decrypt',
-  'generate-data-key',
-  'sign',
-  'verify',
-  'mac',
-  'describe',
-  'rotate',
-  'disable',
-  'enable',
-  'schedule-destruction',
-  'cancel-destruction',
-  'manage-access',
-  'manage-aliases',
-  'tag',
-  'create-grant',
-  '*',
-] as const;
-export type Operation = (typeof OPERATIONS)[number];
-
+export const USE_OPERATIONS = ['encrypt', 'decrypt', 'generate-data-key', 'sign', 'verify', 'mac'] as const;
 /** Operations that administer the key rather than use it; used to judge separation of duties. */
-export const ADMIN_OPERATIONS: readonly Operation[] = [
+export const ADMIN_OPERATIONS = [
   'rotate',
   'disable',
   'enable',
@@ -81,7 +61,9 @@ export const ADMIN_OPERATIONS: readonly Operation[] = [
   'manage-aliases',
   'tag',
   'create-grant',
-];
+] as const;
+export const OPERATIONS = [...USE_OPERATIONS, 'describe', ...ADMIN_OPERATIONS, '*'] as const;
+export type Operation = (typeof OPERATIONS)[number];
 
 /** One row of a key's access policy: a principal, an effect and the operations it covers. */
 export interface AccessRule {

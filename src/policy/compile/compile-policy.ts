@@ -16,6 +16,7 @@
  *   can be, and only the rest go through `glob.match`;
  * - subject objects and messages are built only for the violations that are produced.
  */
+import { ADMIN_OPERATIONS as KEY_ADMIN_OPERATIONS, USE_OPERATIONS as KEY_USE_OPERATIONS } from '../../backends/port.js';
 import type { Bound, KeyRule, LeakRule, Loc, PolicyAst, PolicyException } from '../dsl/ast.js';
 import { globShape } from '../dsl/syntax.js';
 
@@ -57,14 +58,15 @@ export const ADMIN_OPERATIONS = [
   'admin',
   'manage',
   'destroy',
-  'rotate',
+  // The normalised operations every backend reports (src/backends/port.ts).
+  ...KEY_ADMIN_OPERATIONS,
 ] as const;
 
 /** Grants of every operation: they count as both administering and using. */
 export const WILDCARD_OPERATIONS = ['*', 'kms:*'] as const;
 
 /** Operations that use a key. */
-export const USE_OPERATIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Sign', 'kms:Verify', 'kms:GenerateMac', 'kms:VerifyMac', 'kms:DeriveSharedSecret', 'use', 'encrypt', 'decrypt', 'sign', 'verify', 'wrap', 'unwrap'] as const;
+export const USE_OPERATIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Sign', 'kms:Verify', 'kms:GenerateMac', 'kms:VerifyMac', 'kms:DeriveSharedSecret', 'use', 'wrap', 'unwrap', ...KEY_USE_OPERATIONS] as const;
 
 const q = (s: string): string => JSON.stringify(s);
 const list = (xs: readonly string[]): string => `[${xs.map(q).join(', ')}]`;

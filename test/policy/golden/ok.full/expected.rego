@@ -531,7 +531,7 @@ _exception1_key(s) if {
 }
 
 # Grants: an operation administers or uses a key by the lists below; "*" and "kms:*" do both.
-_admin_op_literals := {"*", "kms:*", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:RevokeGrant", "kms:RetireGrant", "kms:ImportKeyMaterial", "kms:RotateKeyOnDemand", "admin", "manage", "destroy", "rotate"}
+_admin_op_literals := {"*", "kms:*", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:RevokeGrant", "kms:RetireGrant", "kms:ImportKeyMaterial", "kms:RotateKeyOnDemand", "admin", "manage", "destroy", "rotate", "disable", "enable", "schedule-destruction", "cancel-destruction", "manage-access", "manage-aliases", "tag", "create-grant"}
 
 _admin_op(op) if _admin_op_literals[op]
 
@@ -547,7 +547,7 @@ _admin_op(op) if startswith(op, "kms:Disable")
 
 _admin_op(op) if startswith(op, "kms:Delete")
 
-_use_op_literals := {"*", "kms:*", "kms:Encrypt", "kms:Decrypt", "kms:Sign", "kms:Verify", "kms:GenerateMac", "kms:VerifyMac", "kms:DeriveSharedSecret", "use", "encrypt", "decrypt", "sign", "verify", "wrap", "unwrap"}
+_use_op_literals := {"*", "kms:*", "kms:Encrypt", "kms:Decrypt", "kms:Sign", "kms:Verify", "kms:GenerateMac", "kms:VerifyMac", "kms:DeriveSharedSecret", "use", "wrap", "unwrap", "encrypt", "decrypt", "generate-data-key", "sign", "verify", "mac"}
 
 _use_op(op) if _use_op_literals[op]
 
