@@ -162,6 +162,10 @@ export const INPUT_SCHEMA = {
   },
 } as const;
 
+/** The input's item lists: each item is judged on its own (see `PartialDecisionInfo`). */
+export const ITEM_KINDS = ['keys', 'findings', 'facts'] as const;
+export type ItemKind = (typeof ITEM_KINDS)[number];
+
 const location = {
   type: 'object',
   required: ['path'],
@@ -205,6 +209,87 @@ export const DECISION_SCHEMA = {
 
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
 const validateInputSchema = ajv.compile(INPUT_SCHEMA);
+/** The input without looking into its item lists (they are only required to be arrays), and each kind of item alone. */
+const validateTop = ajv.compile({
+  ...INPUT_SCHEMA,
+  $id: 'https://keywarden.dev/schemas/input-top.schema.json',
+  properties: { ...INPUT_SCHEMA.properties, findings: { type: 'array' }, keys: { type: 'array' }, facts: { type: 'array' } },
+});
+const validateItem: Record<ItemKind, ReturnType<typeof ajv.compile>> = {
+  keys: ajv.compile(INPUT_SCHEMA.properties.keys.items),
+  findings: ajv.compile(INPUT_SCHEMA.properties.findings.items),
+  facts: ajv.compile(INPUT_SCHEMA.properties.facts.items),
+};
+
+type SchemaError = { instancePath: string; message?: string | undefined; keyword: string };
+
+/** Schema errors as typed problems; `prefix` is the JSON pointer of the validated value inside the input. */
+function problemsOf(errors: readonly SchemaError[], prefix = ''): KeywardenError[] {
+  return errors.map((e) => {
+    const path = `${prefix}${e.instancePath}`;
+    return new KeywardenError(ErrorCode.POLICY_EVAL, `input${path.replace(/\/(\d+)/g, '[$1]').replace(/\//g, '.')} ${e.message ?? 'is invalid'}.`, {
+      fault: 'user',
+      hint: 'See schemas/input.schema.json; `now` and every timestamp are RFC 3339 (2026-01-31T12:00:00Z).',
+      location: { file: 'input' },
+      details: { path, keyword: e.keyword },
+    });
+  });
+}
+
+const MAX_PROBLEMS = 50;
+
+/** The parts of an input that are not items, validated and prepared (`nowMs`, `repo.files` defaulted). */
+export interface PreparedContext {
+  now: string;
+  nowMs: number;
+  repo: NonNullable<PolicyInput['repo']> & { files: string[] };
+  event: NonNullable<PolicyInput['event']>;
+  /** The item lists as given (not yet validated item by item); `keys` undefined when the input has none. */
+  items: { keys: unknown[] | undefined; findings: unknown[]; facts: unknown[] };
+  /** Every other top-level field, kept for custom modules. */
+  rest: Json;
+}
+
+/**
+ * Validate everything but the items of `findings`, `keys` and `facts` (`validateItems` does
+ * those, so a cached item need not be validated again). Throws a `PolicyError`.
+ */
+export function prepareContext(input: unknown): PreparedContext {
+  // Invalid: let the whole-input validation list every problem, items included.
+  if (!validateTop(input)) {
+    prepareInput(input);
+    throw new PolicyError(problemsOf(validateTop.errors ?? []).slice(0, MAX_PROBLEMS));
+  }
+  const { now, repo, event, findings, keys, facts, ...rest } = input as unknown as PolicyInput;
+  const nowMs = parseNow(now);
+  return { now, nowMs, repo: { ...repo, files: repo?.files ?? [] }, event: { ...event }, items: { keys, findings: findings ?? [], facts: facts ?? [] }, rest };
+}
+
+/** Problems of the given items (`[kind, index in the input, item]`), at most 50, as `prepareInput` reports them. */
+export function validateItems(items: Iterable<readonly [ItemKind, number, unknown]>): KeywardenError[] {
+  const out: KeywardenError[] = [];
+  for (const [kind, index, item] of items) {
+    const v = validateItem[kind];
+    if (!v(item)) out.push(...problemsOf(v.errors ?? [], `/${kind}/${index}`));
+    if (out.length >= MAX_PROBLEMS) break;
+  }
+  return out.slice(0, MAX_PROBLEMS);
+}
+
+/** A valid item with the fields the generated Rego reads (keys and key facts get `rotatedAtMs`, `specFamily`, …). */
+export function prepareItem(kind: ItemKind, item: unknown): unknown {
+  if (kind === 'keys') return prepareKey(item as Partial<ManagedKeyInput>);
+  if (kind === 'facts') return prepareFact(item as ConfigFact);
+  return item;
+}
+
+function parseNow(now: string): number {
+  const nowMs = Date.parse(now);
+  if (Number.isNaN(nowMs)) throw new KeywardenError(ErrorCode.POLICY_EVAL, 'input.now is not a valid time.', { fault: 'user', hint: 'Use RFC 3339, e.g. 2026-01-31T12:00:00Z.' });
+  return nowMs;
+}
+
+const prepareFact = (f: ConfigFact): unknown => (f.kind === 'key' && typeof f.key === 'object' && f.key !== null ? Object.assign({}, f, { key: prepareKey(f.key as Partial<ManagedKeyInput>) }) : f);
 export const validateDecision = ajv.compile(DECISION_SCHEMA);
 
 /** Family and size of a backend key spec: `RSA_3072` → RSA/3072, `ECC_NIST_P256` → ECC/256. */
@@ -230,21 +315,9 @@ type Json = Record<string, unknown>;
  * (code `KW_POLICY_EVAL`) listing every problem.
  */
 export function prepareInput(input: unknown): Json {
-  if (!validateInputSchema(input)) {
-    const problems = (validateInputSchema.errors ?? []).slice(0, 50).map(
-      (e) =>
-        new KeywardenError(ErrorCode.POLICY_EVAL, `input${e.instancePath.replace(/\/(\d+)/g, '[$1]').replace(/\//g, '.')} ${e.message ?? 'is invalid'}.`, {
-          fault: 'user',
-          hint: 'See schemas/input.schema.json; `now` and every timestamp are RFC 3339 (2026-01-31T12:00:00Z).',
-          location: { file: 'input' },
-          details: { path: e.instancePath, keyword: e.keyword },
-        }),
-    );
-    throw new PolicyError(problems);
-  }
+  if (!validateInputSchema(input)) throw new PolicyError(problemsOf((validateInputSchema.errors ?? []).slice(0, MAX_PROBLEMS)));
   const i = input as unknown as PolicyInput;
-  const nowMs = Date.parse(i.now);
-  if (Number.isNaN(nowMs)) throw new KeywardenError(ErrorCode.POLICY_EVAL, 'input.now is not a valid time.', { fault: 'user', hint: 'Use RFC 3339, e.g. 2026-01-31T12:00:00Z.' });
+  const nowMs = parseNow(i.now);
   return {
     ...i,
     nowMs,
@@ -252,7 +325,7 @@ export function prepareInput(input: unknown): Json {
     event: { ...i.event },
     findings: i.findings ?? [],
     keys: (i.keys ?? []).map((k) => prepareKey(k)),
-    facts: (i.facts ?? []).map((f) => (f.kind === 'key' && typeof f.key === 'object' && f.key !== null ? Object.assign({}, f, { key: prepareKey(f.key as Partial<ManagedKeyInput>) }) : f)),
+    facts: (i.facts ?? []).map(prepareFact),
   };
 }
 

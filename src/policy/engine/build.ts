@@ -79,7 +79,7 @@ export async function buildPolicy(options: BuildPolicyOptions): Promise<BuiltPol
   const [version, caps] = await Promise.all([opaVersion(opa), wasmCapabilities(opa)]);
   const modules = [{ path: compiled.modulePath, text: compiled.rego }, ...(options.modules ?? []).map((m, i) => ({ path: `custom/${i}-${safeName(m.path)}`, text: m.text }))];
   const h = createHash('sha256');
-  h.update(`keywarden-policy-build/1\0${version}\0${caps.hash}\0${compiled.entrypoint}\0`);
+  h.update(`keywarden-policy-build/2\0${version}\0${caps.hash}\0${compiled.entrypoint}\0${compiled.partial.entrypoint}\0${compiled.partial.contextEntrypoint}\0`);
   for (const m of modules) h.update(`${m.path}\0${m.text.length}\0${m.text}\0`);
   const hash = h.digest('hex');
   const base = { hash, entrypoint: compiled.entrypoint };
@@ -111,7 +111,7 @@ export async function buildPolicy(options: BuildPolicyOptions): Promise<BuiltPol
     ];
     const check = await runOpa(opa, ['check', '--strict', '--capabilities', 'capabilities.json', '--format', 'json', ...paths], { cwd: dir });
     if (check.code !== 0) throw new PolicyError(mapOpaErrors(parseOpaErrors(check.stdout || check.stderr), origins));
-    const build = await runOpa(opa, ['build', '-t', 'wasm', '--capabilities', 'capabilities.json', '-e', compiled.entrypoint, '-o', 'bundle.tar.gz', ...paths], { cwd: dir });
+    const build = await runOpa(opa, ['build', '-t', 'wasm', '--capabilities', 'capabilities.json', '-e', compiled.entrypoint, '-e', compiled.partial.entrypoint, '-e', compiled.partial.contextEntrypoint, '-o', 'bundle.tar.gz', ...paths], { cwd: dir });
     if (build.code !== 0)
       throw new KeywardenError(ErrorCode.POLICY_BUILD, 'opa build -t wasm failed.', {
         fault: 'internal',

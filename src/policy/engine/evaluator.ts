@@ -125,6 +125,17 @@ export class PolicyEvaluator {
     return { violations: sortByKey(result.violations), actions: sortByKey(result.actions) };
   }
 
+  /** Evaluate `entrypoint` of the bundle (e.g. the compiled policy's `partial`) on a prepared input, without the resident inventory; its result. */
+  evaluateEntrypoint(prepared: Record<string, unknown>, entrypoint: string): unknown {
+    let rs: unknown;
+    try {
+      rs = this.policy.evaluate(prepared, entrypoint);
+    } catch (e) {
+      throw new KeywardenError(ErrorCode.POLICY_EVAL, 'Evaluating the policy failed.', { cause: e, fault: 'internal', hint: 'Rebuild the policy with `keywarden policy build`.' });
+    }
+    return Array.isArray(rs) ? (rs[0] as { result?: unknown } | undefined)?.result : undefined;
+  }
+
   /** The SDK's evaluation, except that the input is parsed without `keys` and the resident inventory is put in its place. */
   private evaluateWithResidentKeys(prepared: Record<string, unknown>, inv: { addr: number; path: number; end: number }): unknown {
     const w = this.wasm as WasmInternals;
@@ -163,11 +174,11 @@ export class PolicyEvaluator {
   }
 }
 
-/** Sort key: rule, action type, file, line, key id; the JSON text breaks ties (computed only for them). */
-const cheapKey = (x: Violation | DecisionAction): string => `${x.rule}\0${'type' in x ? x.type : ''}\0${x.subject.file ?? ''}\0${String(x.subject.line ?? 0).padStart(8, '0')}\0${x.subject.id ?? ''}`;
+/** Sort key of decisions: rule, action type, file, line, key id; the JSON text breaks ties (computed only for them). */
+export const decisionSortKey = (x: Violation | DecisionAction): string => `${x.rule}\0${'type' in x ? x.type : ''}\0${x.subject.file ?? ''}\0${String(x.subject.line ?? 0).padStart(8, '0')}\0${x.subject.id ?? ''}`;
 
 function sortByKey<T extends Violation | DecisionAction>(xs: readonly T[]): T[] {
-  const keyed = xs.map((x) => ({ x, k: cheapKey(x), json: undefined as string | undefined }));
+  const keyed = xs.map((x) => ({ x, k: decisionSortKey(x), json: undefined as string | undefined }));
   const json = (e: { x: T; json: string | undefined }): string => (e.json ??= JSON.stringify(e.x));
   keyed.sort((a, b) => {
     if (a.k !== b.k) return a.k < b.k ? -1 : 1;
