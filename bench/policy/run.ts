@@ -7,7 +7,12 @@
  * Input: bench/policy/input.ts (200 managed keys, 100 findings, 50 config facts; what it holds is
  * written there). Policy: bench/policy/policy.yml, which uses every feature of the DSL.
  *
- * Three ways to hand a decision its input, each timed over `--evals` evaluations:
+ * First the workload the engine is built for (bench/policy/stream.ts): `--evals` push decisions
+ * for one repository, judged incrementally (`IncrementalEvaluator`, what `createPolicyEngine`
+ * uses) with the key inventory resident; every 500th decision is checked against a full
+ * evaluation. Then the first decision of a cold engine, which evaluates every item.
+ *
+ * Then three ways to evaluate the whole input every time, each timed over `--evals` evaluations:
  * - `evaluate(input)`: validation, preparation, serialisation, wasm parse, evaluation, result;
  * - `evaluatePrepared(prepared)`: the same without validation and preparation;
  * - `setKeyInventory(keys)` once, then `evaluate(input without keys)`: the inventory stays parsed
@@ -24,7 +29,9 @@ import { buildPolicy, clearBuildCache } from '../../src/policy/engine/build.js';
 import { PolicyEvaluator } from '../../src/policy/engine/evaluator.js';
 import { findOpa, opaVersion, runOpa } from '../../src/policy/engine/opa-cli.js';
 import { type Decision, type ManagedKeyInput, prepareInput } from '../../src/policy/input.js';
+import { IncrementalEvaluator } from '../../src/policy/engine/incremental.js';
 import { benchInput } from './input.js';
+import { pushStream } from './stream.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const evals = Number(process.argv[process.argv.indexOf('--evals') + 1] || 10_000) || 10_000;
@@ -92,6 +99,48 @@ async function main(): Promise<void> {
     const prep = time(evals, () => ev.evaluatePrepared(prepared));
     const res = time(evals, () => resident.evaluate(rawWithoutKeys));
 
+    // The push stream, incremental, inventory resident; sampled decisions checked against full evaluations.
+    const stream = pushStream(evals);
+    const inc = new IncrementalEvaluator(await PolicyEvaluator.load(built.wasm, built.entrypoint), compiled.partial);
+    inc.setKeyInventory(stream.keys);
+    let inventory = stream.keys;
+    const streamTimes: number[] = [];
+    const inventoryTimes: number[] = [];
+    let evaluatedItems = 0;
+    let reusedItems = 0;
+    let checked = 0;
+    let i = -1;
+    let firstPush = '{}';
+    for (const push of stream.pushes) {
+      i++;
+      if (i === 0) firstPush = push.input;
+      if (push.inventory) {
+        const t = performance.now();
+        inc.setKeyInventory(push.inventory);
+        inventoryTimes.push(performance.now() - t);
+        inventory = push.inventory;
+      }
+      const input = JSON.parse(push.input) as Record<string, unknown>;
+      const t = performance.now();
+      const decision = inc.evaluate(input);
+      streamTimes.push(performance.now() - t);
+      evaluatedItems += inc.last.evaluated;
+      reusedItems += inc.last.reused;
+      if (i % 500 === 0 || i === evals - 1) {
+        if (JSON.stringify(decision) !== JSON.stringify(ev.evaluate({ ...(JSON.parse(push.input) as object), keys: inventory }))) throw new Error(`Incremental and full evaluation disagree at push ${i}: a bug.`);
+        checked++;
+      }
+    }
+    const colds2: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const fresh = new IncrementalEvaluator(ev, compiled.partial);
+      fresh.setKeyInventory(stream.keys);
+      const input = JSON.parse(firstPush) as Record<string, unknown>;
+      const t = performance.now();
+      fresh.evaluate(input);
+      colds2.push(performance.now() - t);
+    }
+
     // Where one decision's time goes. Parsing the input inside wasm is timed with a policy that
     // decides nothing (an empty DSL policy) on the same bytes.
     const nullCompiled = compilePolicy(parsePolicy('version: 1\nname: nothing\n', { file: 'nothing.yml' }));
@@ -122,7 +171,15 @@ async function main(): Promise<void> {
       `Policy bench — input: ${keys.length} keys, 100 findings, 50 facts (${(bytes / 1024).toFixed(0)} KiB of JSON, keys ${(keyBytes / 1024).toFixed(0)} KiB); ` +
         `decision: ${d.violations.length} violations (${keyIds.size} of ${keys.length} keys), ${d.actions.length} actions; wasm ${built.wasm.length} bytes; OPA ${version}`,
     );
+    const items = streamTimes.length > 0 ? (evaluatedItems + reusedItems) / streamTimes.length : 0;
+    console.log(
+      `Push stream: ${streamTimes.length} decisions, ${items.toFixed(0)} items each on average (keys, findings, facts, changed files); ` +
+        `${(evaluatedItems / streamTimes.length).toFixed(2)} evaluated per decision, the rest reused; ${checked} decisions checked against a full evaluation; ` +
+        `${inventoryTimes.length} inventory replacements, p50 ${ms(pct(inventoryTimes, 50))}`,
+    );
     const rows = [
+      ['decision, push stream, incremental, inventory resident (`engine.evaluate`)', `${streamTimes.length} evals`, ms(pct(streamTimes, 50)), `${ms(pct(streamTimes, 99))} (p99.9 ${ms(pct(streamTimes, 99.9))}, max ${ms(Math.max(...streamTimes))})`],
+      ['decision, first of a cold engine (every item evaluated)', `${colds2.length} evals`, ms(pct(colds2, 50)), ms(pct(colds2, 99))],
       ['decision, `evaluate(input)` (validate, prepare, serialise, parse, evaluate)', `${full.length} evals`, ms(pct(full, 50)), ms(pct(full, 99))],
       ['decision, `evaluatePrepared(prepared)`', `${prep.length} evals`, ms(pct(prep, 50)), ms(pct(prep, 99))],
       ['decision, key inventory resident (`setKeyInventory` once, `evaluate(input without keys)`)', `${res.length} evals`, ms(pct(res, 50)), ms(pct(res, 99))],
@@ -133,7 +190,7 @@ async function main(): Promise<void> {
     ];
     console.log('\n| measurement | n | p50 | p99 |\n|---|---|---|---|');
     for (const r of rows) console.log(`| ${r.join(' | ')} |`);
-    console.log(`\nRatio, in-process p50 (evaluatePrepared) / opa bench p50: ${opaP50 ? (pct(prep, 50) / (opaP50 / 1e6)).toFixed(2) : 'n/a'}`);
+    console.log(`\nRatio to opa bench p50 (time, lower is faster): push stream p50 ${opaP50 ? (pct(streamTimes, 50) / (opaP50 / 1e6)).toFixed(3) : 'n/a'}, p99 against opa p99 ${opaP99 ? (pct(streamTimes, 99) / (opaP99 / 1e6)).toFixed(3) : 'n/a'}; whole input (evaluatePrepared) p50 ${opaP50 ? (pct(prep, 50) / (opaP50 / 1e6)).toFixed(2) : 'n/a'}`);
     console.log('\nWhere one `evaluatePrepared` decision goes (p50 of each part, 2,000 runs each):\n\n| part | p50 |\n|---|---|');
     for (const [name, t] of [
       ['`prepareInput` (validate, derive fields; only in `evaluate`)', tPrepare],

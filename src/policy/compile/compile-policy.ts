@@ -58,10 +58,6 @@ export interface PartialDecisionInfo {
   contextEntrypoint: string;
   /** The only input paths the `context` entrypoint reads. */
   contextPaths: readonly string[];
-  /** The only fields of a finding the rules read: findings equal in these are judged alike. */
-  findingFields: readonly string[];
-  /** The only fields of a config fact other than a key declaration (`kind: key`, judged whole) the rules read. */
-  factFields: readonly string[];
   /** Times (epoch ms) at which an exception stops applying: every item's part may change there. */
   expiresMs: readonly number[];
   /**
@@ -73,10 +69,7 @@ export interface PartialDecisionInfo {
 
 /** Input paths the generated rules read besides the items and `nowMs` (only in `_leak<i>_applies`); a test holds the compiler to it. */
 export const PARTIAL_CONTEXT = ['event.branch', 'repo.visibility'] as const;
-/** Finding fields the generated rules read (`_finding_subject`, messages, `when:` conditions). */
-export const PARTIAL_FINDING_FIELDS = ['type', 'file', 'startLine', 'startColumn', 'fingerprint', 'title'] as const;
-/** Fields of facts that are not key declarations the generated rules read (storage.require-reference). */
-export const PARTIAL_FACT_FIELDS = ['kind', 'file', 'line', 'name', 'source'] as const;
+
 
 /** Operations that administer a key (AWS KMS names, plus generic words other backends use). */
 export const ADMIN_OPERATIONS = [
@@ -367,8 +360,6 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
     entrypoint: `keywarden/${suffix}/partial`,
     contextEntrypoint: `keywarden/${suffix}/context`,
     contextPaths: PARTIAL_CONTEXT,
-    findingFields: PARTIAL_FINDING_FIELDS,
-    factFields: PARTIAL_FACT_FIELDS,
     expiresMs: unique(ast.exceptions.map((e) => String(e.expiresMs))).map(Number).sort((a, b) => a - b),
     keyAgesMs: unique(ast.keys.flatMap((k) => (k.rotation?.maxAge ? [String(maxAgeMs(k.rotation.maxAge.days))] : []))).map(Number).sort((a, b) => a - b),
   };

@@ -8,9 +8,10 @@
  *
  * Exactness, held by test/policy/incremental.test.ts (decisions compared with full evaluations
  * over random streams of inputs):
- * - every item is validated in every decision, as in a full evaluation;
- * - an item is identified by the fields the rules read (`PartialDecisionInfo.findingFields`,
- *   `factFields`; keys and key declarations by their whole JSON text); findings are cached per
+ * - an item is known by its value: a private copy of every valid item seen is kept, and an item
+ *   deep-equal to one (as JSON) is that item: it needs no validation again, and its cached part
+ *   is its part. Anything else is validated (every problem reported, as a full evaluation does)
+ *   before it is cached or evaluated; findings are cached per
  *   context, the value of the bundle's `context` entrypoint (which leak rules the branch and the
  *   visibility let apply; computed once per distinct branch and visibility), so a push to a new
  *   branch reuses the parts of a branch judged alike;
@@ -55,30 +56,86 @@ interface Entry {
   readonly hi: number;
 }
 
-/** Cached parts by item kind and item key; findings' parts are only valid in one context. */
-type ContextCache = Record<Item['kind'], Map<string, Entry>>;
+/**
+ * What is known of one distinct item: a private copy of it (an item deep-equal to it needs no
+ * validation: it was valid), and its part of the decision, if computed.
+ */
+interface Slot {
+  readonly raw: unknown;
+  entry: Entry | undefined;
+}
 
-/** An item of the decision: where it comes from, its cache key, and the raw value. */
-interface Item {
+/** Slots by a short primary key (a finding's fingerprint, a key's id, a fact's place); items sharing one are told apart by deep equality. */
+class SlotCache {
+  private readonly map = new Map<string, Slot[]>();
+  private size = 0;
+  constructor(private readonly max: number) {}
+
+  get(primary: string, item: unknown): Slot | undefined {
+    const slots = this.map.get(primary);
+    if (slots) for (const s of slots) if (sameJson(s.raw, item)) return s;
+    return undefined;
+  }
+
+  /** A new slot for a validated item (copied: the caller may change its object later). */
+  add(primary: string, item: unknown): Slot {
+    const slot: Slot = { raw: typeof item === 'object' && item !== null ? structuredClone(item) : item, entry: undefined };
+    let slots = this.map.get(primary);
+    if (!slots) {
+      if (this.size >= this.max) this.evict();
+      this.map.set(primary, (slots = []));
+    }
+    slots.push(slot);
+    this.size++;
+    return slot;
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.size = 0;
+  }
+
+  /** Drop the oldest tenth (a Map iterates in insertion order). */
+  private evict(): void {
+    let drop = Math.ceil(this.max / 10);
+    for (const [k, slots] of this.map) {
+      if (drop <= 0) break;
+      drop -= slots.length;
+      this.size -= slots.length;
+      this.map.delete(k);
+    }
+  }
+}
+
+/** An item of this decision whose part is not cached (or no longer holds). */
+interface Missing {
   kind: ItemKind | 'files';
-  index: number;
-  key: string;
-  value: unknown;
+  slot: Slot;
+}
+
+/** The slots of the resident key inventory, and, while they all hold, their entries together. */
+interface Inventory {
+  keys: readonly unknown[];
+  slots: readonly Slot[];
+  all: { entries: readonly Entry[]; lo: number; hi: number } | undefined;
 }
 
 export class IncrementalEvaluator {
-  /** Findings' parts by context; keys', facts' and files' parts are the same in every context. */
-  private readonly findings = new Map<string, Map<string, Entry>>();
-  private readonly shared = { keys: new Map<string, Entry>(), facts: new Map<string, Entry>(), files: new Map<string, Entry>() };
+  private readonly keys: SlotCache;
+  private readonly facts: SlotCache;
+  private readonly files: SlotCache;
+  /** Findings' slots by context (the `context` entrypoint's value); keys', facts' and files' parts are the same in every context. */
+  private readonly findings = new Map<string, SlotCache>();
   /** The `context` entrypoint's value (as JSON) by the values of `contextPaths`. */
   private readonly signatures = new Map<string, string>();
-  private inventory: { keys: readonly unknown[]; cacheKeys: readonly string[] } | undefined;
+  private inventory: Inventory | undefined;
   private readonly maxItems: number;
   private readonly maxContexts: number;
   private readonly expires: readonly number[];
   private readonly keyAges: readonly number[];
   /** Items of the last decision: evaluated in wasm, and taken from the cache. */
   readonly last = { evaluated: 0, reused: 0 };
+  private lastMerge: { producing: readonly Entry[]; decision: Decision } | undefined;
 
   constructor(
     private readonly evaluator: PolicyEvaluator,
@@ -89,6 +146,9 @@ export class IncrementalEvaluator {
     this.maxContexts = options.maxContexts ?? 64;
     this.expires = [...info.expiresMs].sort((a, b) => a - b);
     this.keyAges = [...info.keyAgesMs].sort((a, b) => a - b);
+    this.keys = new SlotCache(this.maxItems);
+    this.facts = new SlotCache(this.maxItems);
+    this.files = new SlotCache(this.maxItems);
   }
 
   /**
@@ -102,75 +162,110 @@ export class IncrementalEvaluator {
       return;
     }
     prepareInput({ now: '1970-01-01T00:00:00Z', keys });
-    this.inventory = { keys: [...keys], cacheKeys: keys.map((k) => JSON.stringify(k)) };
+    const slots = keys.map((k) => this.keys.get(keyPrimary(k), k) ?? this.keys.add(keyPrimary(k), k));
+    this.inventory = { keys: slots.map((s) => s.raw), slots, all: undefined };
   }
 
   /** Forget every cached part. */
   clear(): void {
+    for (const c of [this.keys, this.facts, this.files]) c.clear();
     this.findings.clear();
-    for (const m of Object.values(this.shared)) m.clear();
     this.signatures.clear();
+    if (this.inventory) this.inventory = { ...this.inventory, slots: this.inventory.keys.map((k) => this.keys.add(keyPrimary(k), k)), all: undefined };
   }
 
   /** The decision for `input`, as `PolicyEvaluator.evaluate` gives it, from cached parts where they hold. */
   evaluate(input: unknown): Decision {
     const ctx = prepareContext(input);
-    const problems = validateItems(this.itemsToValidate(ctx.items));
-    if (problems.length > 0) throw new PolicyError(problems);
-    const cache = this.contextCache(ctx);
     const now = ctx.nowMs;
-
+    const findingSlots = this.findingCache(ctx);
     const entries: Entry[] = [];
-    const missing: Item[] = [];
-    const visit = (kind: Item['kind'], index: number, key: string, value: unknown): void => {
-      const e = cache[kind].get(key);
-      if (e && (now === e.at || (e.lo < now && now < e.hi))) entries.push(e);
-      else missing.push({ kind, index, key, value });
+    const missing: Missing[] = [];
+    const unknown: Array<{ kind: ItemKind | 'files'; cache: SlotCache; index: number; primary: string; value: unknown }> = [];
+    let reused = 0;
+    const holds = (e: Entry | undefined): e is Entry => e !== undefined && (now === e.at || (e.lo < now && now < e.hi));
+    /** Look an item up; unknown items are validated (all together, below) before they get a slot. */
+    const visit = (kind: ItemKind | 'files', cache: SlotCache, index: number, primary: string, value: unknown): void => {
+      const slot = cache.get(primary, value);
+      if (!slot) unknown.push({ kind, cache, index, primary, value });
+      else if (holds(slot.entry)) {
+        entries.push(slot.entry);
+        reused++;
+      } else missing.push({ kind, slot });
     };
-    const { keys, findings, facts } = ctx.items;
-    if (keys !== undefined) for (let i = 0; i < keys.length; i++) visit('keys', i, JSON.stringify(keys[i]), keys[i]);
-    else if (this.inventory) {
-      const inv = this.inventory;
-      for (let i = 0; i < inv.keys.length; i++) visit('keys', i, inv.cacheKeys[i] ?? '', inv.keys[i]);
-    }
-    for (let i = 0; i < findings.length; i++) visit('findings', i, this.fieldsKey(findings[i] as Record<string, unknown>, this.info.findingFields), findings[i]);
-    for (let i = 0; i < facts.length; i++) {
-      const f = facts[i] as Record<string, unknown>;
-      visit('facts', i, f.kind === 'key' ? JSON.stringify(f) : this.fieldsKey(f, this.info.factFields), f);
-    }
-    const files = ctx.repo.files;
-    for (let i = 0; i < files.length; i++) visit('files', i, files[i] ?? '', files[i]);
 
-    this.last.reused = entries.length;
+    const { keys, findings, facts } = ctx.items;
+    if (keys !== undefined) for (let i = 0; i < keys.length; i++) visit('keys', this.keys, i, keyPrimary(keys[i]), keys[i]);
+    else if (this.inventory) this.visitInventory(this.inventory, now, entries, missing, holds, () => reused++);
+    for (let i = 0; i < findings.length; i++) visit('findings', findingSlots, i, findingPrimary(findings[i]), findings[i]);
+    for (let i = 0; i < facts.length; i++) visit('facts', this.facts, i, factPrimary(facts[i]), facts[i]);
+    const files = ctx.repo.files;
+    for (let i = 0; i < files.length; i++) visit('files', this.files, i, files[i] ?? '', files[i]);
+
+    if (unknown.length > 0) {
+      const problems = validateItems(unknown.flatMap((u) => (u.kind === 'files' ? [] : [[u.kind, u.index, u.value] as const])));
+      if (problems.length > 0) throw new PolicyError(problems);
+      // Valid: now they get slots (an item given twice gets one).
+      for (const u of unknown) missing.push({ kind: u.kind, slot: u.cache.get(u.primary, u.value) ?? u.cache.add(u.primary, u.value) });
+    }
+    this.last.reused = reused;
     this.last.evaluated = 0;
     if (missing.length > 0) {
-      // The same item twice is evaluated once.
-      const distinct = [...new Map(missing.map((it) => [`${it.kind}\0${it.key}`, it])).values()];
+      const distinct = [...new Map(missing.map((m) => [m.slot, m])).values()];
       this.last.evaluated = distinct.length;
-      for (const e of this.evaluateItems(distinct, ctx, cache)) entries.push(e);
+      for (const e of this.evaluateItems(distinct, ctx)) entries.push(e);
     }
-    return merge(entries);
+    return this.merge(entries);
   }
 
-  private *itemsToValidate(items: PreparedContext['items']): Generator<readonly [ItemKind, number, unknown]> {
-    if (items.keys) for (let i = 0; i < items.keys.length; i++) yield ['keys', i, items.keys[i]];
-    for (let i = 0; i < items.findings.length; i++) yield ['findings', i, items.findings[i]];
-    for (let i = 0; i < items.facts.length; i++) yield ['facts', i, items.facts[i]];
+  /**
+   * The decision from the items' entries. Only entries with parts matter, and from one decision to
+   * the next they are mostly the same ones: then the last merge is reused (as new arrays).
+   */
+  private merge(entries: readonly Entry[]): Decision {
+    const producing = entries.filter((e) => e.parts.length > 0);
+    const last = this.lastMerge;
+    if (!last || last.producing.length !== producing.length || producing.some((e, i) => e !== last.producing[i])) this.lastMerge = { producing, decision: merge(producing) };
+    const d = (this.lastMerge as { decision: Decision }).decision;
+    return { violations: [...d.violations], actions: [...d.actions] };
   }
 
-  /** A cache key of the `fields` of `x`: strings length-prefixed, numbers marked, anything else as JSON; no two values share a key. */
-  private fieldsKey(x: Record<string, unknown>, fields: readonly string[]): string {
-    let k = '';
-    for (const name of fields) {
-      const v = x[name];
-      k += typeof v === 'string' ? `${v.length}:${v}` : typeof v === 'number' ? `#${v};` : `${JSON.stringify(v) ?? '-'};`;
+  /** The inventory's entries: all at once while every one holds, else key by key. */
+  private visitInventory(inv: Inventory, now: number, entries: Entry[], missing: Missing[], holds: (e: Entry | undefined) => e is Entry, reuse: () => void): void {
+    if (inv.all && inv.all.lo < now && now < inv.all.hi) {
+      for (const e of inv.all.entries) {
+        entries.push(e);
+        reuse();
+      }
+      return;
     }
-    return k;
+    let complete = true;
+    for (let i = 0; i < inv.slots.length; i++) {
+      const slot = inv.slots[i] as Slot;
+      if (holds(slot.entry)) {
+        entries.push(slot.entry);
+        reuse();
+      } else {
+        complete = false;
+        missing.push({ kind: 'keys', slot });
+      }
+    }
+    if (complete) {
+      let lo = Number.NEGATIVE_INFINITY;
+      let hi = Number.POSITIVE_INFINITY;
+      const es = inv.slots.map((s) => s.entry as Entry);
+      for (const e of es) {
+        lo = Math.max(lo, e.lo);
+        hi = Math.min(hi, e.hi);
+      }
+      inv.all = { entries: es, lo, hi };
+    } else inv.all = undefined;
   }
 
-  /** The caches for this input's context: the shared ones, and the findings' of its `context` value. */
-  private contextCache(ctx: PreparedContext): ContextCache {
-    const values = JSON.stringify(this.info.contextPaths.map((p) => pathValue(ctx, p) ?? null));
+  /** The findings' cache for this input's context (which leak rules its branch and visibility let apply). */
+  private findingCache(ctx: PreparedContext): SlotCache {
+    let values = '';
+    for (const p of this.info.contextPaths) values += `${JSON.stringify(pathValue(ctx, p) ?? null)},`;
     let sig = this.signatures.get(values);
     if (sig === undefined) {
       const v = this.evaluator.evaluateEntrypoint({ now: ctx.now, nowMs: ctx.nowMs, repo: ctx.repo, event: ctx.event }, this.info.contextEntrypoint);
@@ -182,20 +277,20 @@ export class IncrementalEvaluator {
     let findings = this.findings.get(sig);
     if (!findings) {
       if (this.findings.size >= this.maxContexts) this.findings.delete(this.findings.keys().next().value as string);
-      findings = new Map();
+      findings = new SlotCache(this.maxItems);
       this.findings.set(sig, findings);
     }
-    return { ...this.shared, findings };
+    return findings;
   }
 
-  /** Evaluate `items` (distinct) in one call of the `partial` entrypoint and cache each one's part. */
-  private evaluateItems(items: readonly Item[], ctx: PreparedContext, cache: ContextCache): Entry[] {
-    const lists: Record<Item['kind'], Item[]> = { keys: [], findings: [], facts: [], files: [] };
+  /** Evaluate `items` (distinct) in one call of the `partial` entrypoint and give each slot its part. */
+  private evaluateItems(items: readonly Missing[], ctx: PreparedContext): Entry[] {
+    const lists: Record<Missing['kind'], Missing[]> = { keys: [], findings: [], facts: [], files: [] };
     for (const it of items) lists[it.kind].push(it);
-    const rotatedAt = new Map<Item, number>();
+    const rotatedAt = new Map<Missing, number>();
     const prepareAll = (kind: 'keys' | 'facts'): unknown[] =>
       lists[kind].map((it) => {
-        const p = prepareItem(kind, it.value) as { rotatedAtMs?: unknown; kind?: unknown; key?: { rotatedAtMs?: unknown } };
+        const p = prepareItem(kind, it.slot.raw) as { rotatedAtMs?: unknown; kind?: unknown; key?: { rotatedAtMs?: unknown } };
         const r = kind === 'keys' ? p.rotatedAtMs : p.kind === 'key' ? p.key?.rotatedAtMs : undefined;
         if (typeof r === 'number') rotatedAt.set(it, r);
         return p;
@@ -204,23 +299,23 @@ export class IncrementalEvaluator {
       ...ctx.rest,
       now: ctx.now,
       nowMs: ctx.nowMs,
-      repo: { ...ctx.repo, files: lists.files.map((it) => it.value) },
+      repo: { ...ctx.repo, files: lists.files.map((it) => it.slot.raw) },
       event: ctx.event,
       keys: prepareAll('keys'),
-      findings: lists.findings.map((it) => it.value),
+      findings: lists.findings.map((it) => it.slot.raw),
       facts: prepareAll('facts'),
     };
     const result = this.evaluator.evaluateEntrypoint(prepared, this.info.entrypoint) as { violations?: unknown; actions?: unknown } | undefined;
     if (!result || !Array.isArray(result.violations) || !Array.isArray(result.actions))
       throw new KeywardenError(ErrorCode.POLICY_EVAL, 'The policy returned no partial decision.', { fault: 'internal', hint: 'Rebuild the policy with `keywarden policy build`.' });
 
-    const parts = new Map<Item, Part[]>();
+    const parts = new Map<Missing, Part[]>();
     const attach = (pairs: unknown[], action: boolean): void => {
       for (const pair of pairs) {
         const [ref, x] = pair as [[string, number], Violation | DecisionAction];
         const [kind, i] = ref;
         // A key declared in config is judged as key -1 - j: its item is facts[j].
-        const it = kind === 'keys' && i < 0 ? lists.facts[-1 - i] : lists[kind as Item['kind']]?.[i];
+        const it = kind === 'keys' && i < 0 ? lists.facts[-1 - i] : lists[kind as Missing['kind']]?.[i];
         if (!it) throw new KeywardenError(ErrorCode.POLICY_EVAL, `The partial decision names an item that was not evaluated (${kind}[${i}]).`, { fault: 'internal', hint: 'Rebuild the policy with `keywarden policy build`.' });
         let ps = parts.get(it);
         if (!ps) parts.set(it, (ps = []));
@@ -231,13 +326,7 @@ export class IncrementalEvaluator {
     attach(result.violations, false);
     attach(result.actions, true);
 
-    const out: Entry[] = [];
-    for (const it of items) {
-      const entry: Entry = { parts: parts.get(it) ?? [], ...this.validity(ctx.nowMs, rotatedAt.get(it)) };
-      this.store(cache[it.kind], it.key, entry);
-      out.push(entry);
-    }
-    return out;
+    return items.map((it) => (it.slot.entry = { parts: parts.get(it) ?? [], ...this.validity(ctx.nowMs, rotatedAt.get(it)) }));
   }
 
   /** Where around `now` a part computed at `now` stays the same: the nearest breakpoints below and above. */
@@ -265,22 +354,10 @@ export class IncrementalEvaluator {
     return on ? { at: now, lo: now, hi: now } : { at: now, lo, hi };
   }
 
-  private store(cache: Map<string, Entry>, key: string, entry: Entry): void {
-    cache.delete(key);
-    if (cache.size >= this.maxItems) {
-      // Drop the oldest tenth (a Map iterates in insertion order).
-      let drop = Math.ceil(this.maxItems / 10);
-      for (const k of cache.keys()) {
-        if (drop-- <= 0) break;
-        cache.delete(k);
-      }
-    }
-    cache.set(key, entry);
-  }
 }
 
 /** The union of the parts, each violation and action once, in the order of a full evaluation. */
-function merge(entries: readonly Entry[]): Decision {
+function merge(entries: readonly Entry[]): { violations: Violation[]; actions: DecisionAction[] } {
   const seen = new Set<string>();
   const vs: Part[] = [];
   const as: Part[] = [];
@@ -296,6 +373,53 @@ function merge(entries: readonly Entry[]): Decision {
 
 function sortParts(ps: Part[]): Array<Violation | DecisionAction> {
   return ps.sort((a, b) => (a.sort !== b.sort ? (a.sort < b.sort ? -1 : 1) : a.json < b.json ? -1 : a.json > b.json ? 1 : 0)).map((p) => p.x);
+}
+
+const str = (x: unknown): string => (typeof x === 'string' ? x : JSON.stringify(x) ?? '');
+
+/** Primary cache keys: short, and equal for deep-equal items. */
+function keyPrimary(k: unknown): string {
+  const x = k as { id?: unknown; backend?: unknown } | null;
+  return typeof x === 'object' && x !== null ? `${str(x.id)}\0${str(x.backend)}` : str(k);
+}
+function findingPrimary(f: unknown): string {
+  const x = f as { fingerprint?: unknown; startLine?: unknown } | null;
+  return typeof x === 'object' && x !== null ? `${str(x.fingerprint)}\0${str(x.startLine)}` : str(f);
+}
+function factPrimary(f: unknown): string {
+  const x = f as { file?: unknown; line?: unknown } | null;
+  return typeof x === 'object' && x !== null ? `${str(x.file)}\0${str(x.line)}` : str(f);
+}
+
+/**
+ * Deep equality of JSON values as `JSON.stringify` sees them (a property set to `undefined` is
+ * absent). Objects that are not plain (a Date, a Map) are compared by their JSON text.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const pa = Object.getPrototypeOf(a) as unknown;
+  const pb = Object.getPrototypeOf(b) as unknown;
+  if ((pa !== Object.prototype && pa !== null) || (pb !== Object.prototype && pb !== null)) return JSON.stringify(a) === JSON.stringify(b);
+  const oa = a as Record<string, unknown>;
+  const ob = b as Record<string, unknown>;
+  // for-in: plain objects only (checked above), so no inherited keys; no key arrays allocated.
+  let n = 0;
+  for (const k in oa) {
+    const v = oa[k];
+    if (v === undefined) continue;
+    n++;
+    const w = ob[k];
+    if (v !== w && (typeof v !== 'object' || !sameJson(v, w))) return false;
+  }
+  for (const k in ob) if (ob[k] !== undefined) n--;
+  return n === 0;
 }
 
 function pathValue(ctx: PreparedContext, path: string): unknown {
