@@ -204,7 +204,9 @@ describe('incremental evaluation equals full evaluation', () => {
     await check(inc, full, { ...fixture, repo: { files: [], ...(fixture.repo as Json) }, keys: fixture.keys ?? [], facts: fixture.facts ?? [], findings: fixture.findings ?? [] }, Math.ceil(RUNS / 2));
   }, 300_000);
 
-  it('evaluates only what is new: repeated inputs, a new branch judged like a known one, one changed finding', () => {
+  it('evaluates only what is new: repeated inputs, a new branch judged like a known one, one changed finding', async () => {
+    // A fresh engine (the build is cached): nothing judged yet.
+    const benchInc = await createPolicyEngine({ ast: benchFull.ast, opa: opa(), cacheDir: false });
     const input = estate();
     const items = (input.keys as Json[]).length + (input.findings as Json[]).length + (input.facts as Json[]).length + (input.repo as { files: string[] }).files.length;
     const at = (branch: string, findings = input.findings): Json => clone({ ...input, findings, event: { kind: 'push', branch } });
@@ -265,5 +267,20 @@ describe('the compiler keeps the promises incremental evaluation relies on', () 
         expect(block).not.toMatch(/input\.now\b(?!Ms)/);
       }
     }
+  });
+});
+
+describe('sameJson: equality as JSON.stringify sees it', () => {
+  it('treats undefined properties as absent, compares arrays in order and non-plain objects by their JSON', async () => {
+    const { sameJson } = await import('../../src/policy/engine/incremental.js');
+    expect(sameJson({ a: 1, b: undefined }, { a: 1 })).toBe(true);
+    expect(sameJson({ a: [1, { c: 'x' }] }, { a: [1, { c: 'x' }] })).toBe(true);
+    expect(sameJson({ a: [1, 2] }, { a: [2, 1] })).toBe(false);
+    expect(sameJson({ a: 1 }, { a: 1, b: 2 })).toBe(false);
+    expect(sameJson({ a: '1' }, { a: 1 })).toBe(false);
+    expect(sameJson([1], { 0: 1 })).toBe(false);
+    expect(sameJson({ d: new Date(0) }, { d: new Date(0) })).toBe(true);
+    expect(sameJson({ d: new Date(0) }, { d: new Date(1) })).toBe(false);
+    expect(sameJson({ n: Number.NaN }, { n: Number.NaN })).toBe(false);
   });
 });

@@ -71,6 +71,48 @@ class SlotCache {
   private size = 0;
   constructor(private readonly max: number) {}
 
+  /** The slots of the last decision's items of this kind, in order, and of this decision's. */
+  private previous: Array<Slot | undefined> = [];
+  private current: Array<Slot | undefined> = [];
+  private shift = 0;
+
+  /** Start a decision's lookups. */
+  begin(): void {
+    this.current = [];
+    this.shift = 0;
+  }
+
+  /** End them: this decision's slots are where the next one looks first. */
+  end(): void {
+    this.previous = this.current;
+  }
+
+  /**
+   * The slot of the decision's `index`-th item. Lists change little from one decision to the next,
+   * so the item at the same place in the last one (allowing for one added or removed before it) is
+   * tried before the primary key is computed and looked up.
+   */
+  find(index: number, item: unknown, primary: (x: unknown) => string): Slot | undefined {
+    const base = index + this.shift;
+    let s = this.previous[base];
+    if (s === undefined || !sameJson(s.raw, item)) {
+      s = this.previous[base + 1];
+      if (s !== undefined && sameJson(s.raw, item)) this.shift++;
+      else {
+        s = this.previous[base - 1];
+        if (s !== undefined && sameJson(s.raw, item)) this.shift--;
+        else s = this.get(primary(item), item);
+      }
+    }
+    if (s) this.current[index] = s;
+    return s;
+  }
+
+  /** Record the slot made for the decision's `index`-th item after it was validated. */
+  place(index: number, slot: Slot): void {
+    this.current[index] = slot;
+  }
+
   get(primary: string, item: unknown): Slot | undefined {
     const slots = this.map.get(primary);
     if (slots) for (const s of slots) if (sameJson(s.raw, item)) return s;
@@ -133,9 +175,11 @@ export class IncrementalEvaluator {
   private readonly maxContexts: number;
   private readonly expires: readonly number[];
   private readonly keyAges: readonly number[];
+  private readonly contextPaths: ReadonlyArray<readonly string[]>;
   /** Items of the last decision: evaluated in wasm, and taken from the cache. */
   readonly last = { evaluated: 0, reused: 0 };
-  private lastMerge: { producing: readonly Entry[]; decision: Decision } | undefined;
+  /** The last decision, kept sorted and updated by the entries that came and went since. */
+  private readonly merged = new MergedParts();
 
   constructor(
     private readonly evaluator: PolicyEvaluator,
@@ -146,6 +190,7 @@ export class IncrementalEvaluator {
     this.maxContexts = options.maxContexts ?? 64;
     this.expires = [...info.expiresMs].sort((a, b) => a - b);
     this.keyAges = [...info.keyAgesMs].sort((a, b) => a - b);
+    this.contextPaths = info.contextPaths.map((p) => p.split('.'));
     this.keys = new SlotCache(this.maxItems);
     this.facts = new SlotCache(this.maxItems);
     this.files = new SlotCache(this.maxItems);
@@ -181,12 +226,12 @@ export class IncrementalEvaluator {
     const findingSlots = this.findingCache(ctx);
     const entries: Entry[] = [];
     const missing: Missing[] = [];
-    const unknown: Array<{ kind: ItemKind | 'files'; cache: SlotCache; index: number; primary: string; value: unknown }> = [];
+    const unknown: Array<{ kind: ItemKind | 'files'; cache: SlotCache; index: number; primary: (x: unknown) => string; value: unknown }> = [];
     let reused = 0;
     const holds = (e: Entry | undefined): e is Entry => e !== undefined && (now === e.at || (e.lo < now && now < e.hi));
     /** Look an item up; unknown items are validated (all together, below) before they get a slot. */
-    const visit = (kind: ItemKind | 'files', cache: SlotCache, index: number, primary: string, value: unknown): void => {
-      const slot = cache.get(primary, value);
+    const visit = (kind: ItemKind | 'files', cache: SlotCache, index: number, primary: (x: unknown) => string, value: unknown): void => {
+      const slot = cache.find(index, value, primary);
       if (!slot) unknown.push({ kind, cache, index, primary, value });
       else if (holds(slot.entry)) {
         entries.push(slot.entry);
@@ -195,19 +240,27 @@ export class IncrementalEvaluator {
     };
 
     const { keys, findings, facts } = ctx.items;
-    if (keys !== undefined) for (let i = 0; i < keys.length; i++) visit('keys', this.keys, i, keyPrimary(keys[i]), keys[i]);
+    const caches = [this.keys, findingSlots, this.facts, this.files];
+    for (const c of caches) c.begin();
+    if (keys !== undefined) for (let i = 0; i < keys.length; i++) visit('keys', this.keys, i, keyPrimary, keys[i]);
     else if (this.inventory) this.visitInventory(this.inventory, now, entries, missing, holds, () => reused++);
-    for (let i = 0; i < findings.length; i++) visit('findings', findingSlots, i, findingPrimary(findings[i]), findings[i]);
-    for (let i = 0; i < facts.length; i++) visit('facts', this.facts, i, factPrimary(facts[i]), facts[i]);
+    for (let i = 0; i < findings.length; i++) visit('findings', findingSlots, i, findingPrimary, findings[i]);
+    for (let i = 0; i < facts.length; i++) visit('facts', this.facts, i, factPrimary, facts[i]);
     const files = ctx.repo.files;
-    for (let i = 0; i < files.length; i++) visit('files', this.files, i, files[i] ?? '', files[i]);
+    for (let i = 0; i < files.length; i++) visit('files', this.files, i, filePrimary, files[i]);
 
     if (unknown.length > 0) {
       const problems = validateItems(unknown.flatMap((u) => (u.kind === 'files' ? [] : [[u.kind, u.index, u.value] as const])));
       if (problems.length > 0) throw new PolicyError(problems);
       // Valid: now they get slots (an item given twice gets one).
-      for (const u of unknown) missing.push({ kind: u.kind, slot: u.cache.get(u.primary, u.value) ?? u.cache.add(u.primary, u.value) });
+      for (const u of unknown) {
+        const primary = u.primary(u.value);
+        const slot = u.cache.get(primary, u.value) ?? u.cache.add(primary, u.value);
+        u.cache.place(u.index, slot);
+        missing.push({ kind: u.kind, slot });
+      }
     }
+    for (const c of caches) c.end();
     this.last.reused = reused;
     this.last.evaluated = 0;
     if (missing.length > 0) {
@@ -223,11 +276,13 @@ export class IncrementalEvaluator {
    * the next they are mostly the same ones: then the last merge is reused (as new arrays).
    */
   private merge(entries: readonly Entry[]): Decision {
-    const producing = entries.filter((e) => e.parts.length > 0);
-    const last = this.lastMerge;
-    if (!last || last.producing.length !== producing.length || producing.some((e, i) => e !== last.producing[i])) this.lastMerge = { producing, decision: merge(producing) };
-    const d = (this.lastMerge as { decision: Decision }).decision;
-    return { violations: [...d.violations], actions: [...d.actions] };
+    const m = this.merged;
+    const now = new Set<Entry>();
+    for (const e of entries) if (e.parts.length > 0) now.add(e);
+    for (const e of m.producing) if (!now.has(e)) for (const p of e.parts) m.remove(p);
+    for (const e of now) if (!m.producing.has(e)) for (const p of e.parts) m.add(p);
+    m.producing = now;
+    return { violations: m.violations.map((p) => p.x as Violation), actions: m.actions.map((p) => p.x as DecisionAction) };
   }
 
   /** The inventory's entries: all at once while every one holds, else key by key. */
@@ -265,7 +320,7 @@ export class IncrementalEvaluator {
   /** The findings' cache for this input's context (which leak rules its branch and visibility let apply). */
   private findingCache(ctx: PreparedContext): SlotCache {
     let values = '';
-    for (const p of this.info.contextPaths) values += `${JSON.stringify(pathValue(ctx, p) ?? null)},`;
+    for (const p of this.contextPaths) values += `${JSON.stringify(pathValue(ctx, p) ?? null)},`;
     let sig = this.signatures.get(values);
     if (sig === undefined) {
       const v = this.evaluator.evaluateEntrypoint({ now: ctx.now, nowMs: ctx.nowMs, repo: ctx.repo, event: ctx.event }, this.info.contextEntrypoint);
@@ -356,23 +411,51 @@ export class IncrementalEvaluator {
 
 }
 
-/** The union of the parts, each violation and action once, in the order of a full evaluation. */
-function merge(entries: readonly Entry[]): { violations: Violation[]; actions: DecisionAction[] } {
-  const seen = new Set<string>();
-  const vs: Part[] = [];
-  const as: Part[] = [];
-  for (const e of entries) {
-    for (const p of e.parts) {
-      if (seen.has(p.id)) continue;
-      seen.add(p.id);
-      (p.action ? as : vs).push(p);
-    }
-  }
-  return { violations: sortParts(vs) as Violation[], actions: sortParts(as) as DecisionAction[] };
-}
+/** Order of a full evaluation: by `decisionSortKey`, then by JSON text. */
+const compareParts = (a: Part, b: Part): number => (a.sort !== b.sort ? (a.sort < b.sort ? -1 : 1) : a.json < b.json ? -1 : a.json > b.json ? 1 : 0);
 
-function sortParts(ps: Part[]): Array<Violation | DecisionAction> {
-  return ps.sort((a, b) => (a.sort !== b.sort ? (a.sort < b.sort ? -1 : 1) : a.json < b.json ? -1 : a.json > b.json ? 1 : 0)).map((p) => p.x);
+/**
+ * The union of the parts of the producing entries, each violation and action once (counted, since
+ * two items may produce the same one), kept in the order of a full evaluation.
+ */
+class MergedParts {
+  producing = new Set<Entry>();
+  readonly violations: Part[] = [];
+  readonly actions: Part[] = [];
+  private readonly counts = new Map<string, number>();
+
+  add(p: Part): void {
+    const n = this.counts.get(p.id) ?? 0;
+    this.counts.set(p.id, n + 1);
+    if (n > 0) return;
+    const list = p.action ? this.actions : this.violations;
+    list.splice(this.position(list, p), 0, p);
+  }
+
+  remove(p: Part): void {
+    const n = this.counts.get(p.id) ?? 0;
+    if (n > 1) {
+      this.counts.set(p.id, n - 1);
+      return;
+    }
+    this.counts.delete(p.id);
+    const list = p.action ? this.actions : this.violations;
+    const i = this.position(list, p);
+    // The part in the list may be another object with the same id (from another item): compare ids.
+    if (list[i]?.id === p.id) list.splice(i, 1);
+  }
+
+  /** Where `p` is or would go (binary search). */
+  private position(list: readonly Part[], p: Part): number {
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareParts(list[mid] as Part, p) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
 }
 
 const str = (x: unknown): string => (typeof x === 'string' ? x : JSON.stringify(x) ?? '');
@@ -386,6 +469,7 @@ function findingPrimary(f: unknown): string {
   const x = f as { fingerprint?: unknown; startLine?: unknown } | null;
   return typeof x === 'object' && x !== null ? `${str(x.fingerprint)}\0${str(x.startLine)}` : str(f);
 }
+const filePrimary = (f: unknown): string => str(f);
 function factPrimary(f: unknown): string {
   const x = f as { file?: unknown; line?: unknown } | null;
   return typeof x === 'object' && x !== null ? `${str(x.file)}\0${str(x.line)}` : str(f);
@@ -422,9 +506,9 @@ export function sameJson(a: unknown, b: unknown): boolean {
   return n === 0;
 }
 
-function pathValue(ctx: PreparedContext, path: string): unknown {
+function pathValue(ctx: PreparedContext, path: readonly string[]): unknown {
   let x: unknown = ctx;
-  for (const part of path.split('.')) x = typeof x === 'object' && x !== null ? (x as Record<string, unknown>)[part] : undefined;
+  for (const part of path) x = typeof x === 'object' && x !== null ? (x as Record<string, unknown>)[part] : undefined;
   return x;
 }
 
