@@ -6,11 +6,12 @@ export { definePolicy, type PolicySpec, type KeyClassSpec, type DurationText, ty
 export { getSecretsConfig, type SecretsConfig } from './dsl/secrets.js';
 export { mergePolicies } from './dsl/merge.js';
 export { POLICY_SCHEMA } from './dsl/schema.js';
-export { compilePolicy, type CompiledPolicy, type CompilePolicyOptions } from './compile/compile-policy.js';
+export { compilePolicy, type CompiledPolicy, type CompilePolicyOptions, type PartialDecisionInfo } from './compile/compile-policy.js';
 export { restrictCapabilities } from './compile/capabilities.js';
 export * from './input.js';
 export { buildPolicy, clearBuildCache, wasmCapabilities, type BuiltPolicy, type BuildPolicyOptions, type RegoModule } from './engine/build.js';
 export { PolicyEvaluator } from './engine/evaluator.js';
+export { IncrementalEvaluator, type IncrementalOptions } from './engine/incremental.js';
 export { findOpa, runOpa } from './engine/opa-cli.js';
 export { readPolicy, readRegoModules, DEFAULT_POLICY_FILE } from './engine/load.js';
 export { createPolicyEngine, type PolicyEngine, type CreatePolicyEngineOptions } from './engine/policy-engine.js';
