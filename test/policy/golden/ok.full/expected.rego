@@ -9,6 +9,9 @@ decision := {"violations": violations, "actions": actions}
 # ["files", n]). Custom modules are not in it. For incremental evaluation (src/policy/engine/incremental.ts).
 partial := {"violations": [p | some p in _violations; not _excepted(p[1])], "actions": [p | some p in _actions; not _excepted(p[1])]}
 
+# What a finding's part depends on besides the finding and the time: which leak rules the event and the repo let apply.
+context := [_leak1_applies, _leak2_applies]
+
 violations contains v if {
 	some [_, v] in _violations
 	not _excepted(v)
@@ -367,8 +370,15 @@ _actions contains [["findings", i], a] if {
 }
 
 # secrets.on-leak[1]: type private-key, branch main → revoke, rotate, open-pr (policy.yml:31:7)
-_leak1 contains i if {
+# Whether the event and the repo are as the rule requires (the same for every finding).
+default _leak1_applies := false
+
+_leak1_applies if {
 	input.event.branch == "main"
+}
+
+_leak1 contains i if {
+	_leak1_applies
 	some i in _findings
 	f := input.findings[i]
 	f.type == "private-key"
@@ -400,8 +410,15 @@ _actions contains [["findings", i], a] if {
 }
 
 # secrets.on-leak[2]: visibility public → revoke, notify, fail-check (policy.yml:34:7)
-_leak2 contains i if {
+# Whether the event and the repo are as the rule requires (the same for every finding).
+default _leak2_applies := false
+
+_leak2_applies if {
 	input.repo.visibility in ["public"]
+}
+
+_leak2 contains i if {
+	_leak2_applies
 	some i in _findings
 }
 

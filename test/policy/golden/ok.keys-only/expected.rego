@@ -9,6 +9,9 @@ decision := {"violations": violations, "actions": actions}
 # ["files", n]). Custom modules are not in it. For incremental evaluation (src/policy/engine/incremental.ts).
 partial := {"violations": [p | some p in _violations], "actions": [p | some p in _actions]}
 
+# What a finding's part depends on besides the finding and the time: which leak rules the event and the repo let apply.
+context := []
+
 violations contains v if {
 	some [_, v] in _violations
 }

@@ -9,6 +9,9 @@ decision := {"violations": violations, "actions": actions}
 # ["files", n]). Custom modules are not in it. For incremental evaluation (src/policy/engine/incremental.ts).
 partial := {"violations": [p | some p in _violations; not _excepted(p[1])], "actions": [p | some p in _actions; not _excepted(p[1])]}
 
+# What a finding's part depends on besides the finding and the time: which leak rules the event and the repo let apply.
+context := [_leak1_applies]
+
 violations contains v if {
 	some [_, v] in _violations
 	not _excepted(v)
@@ -81,9 +84,16 @@ _leak0_type(x) if x == "aws-access-key"
 _leak0_type(x) if x == "github-token"
 
 # secrets.on-leak[1]: branch release/*|main, visibility public|internal → open-issue, notify (policy.yml:10:7)
-_leak1 contains i if {
+# Whether the event and the repo are as the rule requires (the same for every finding).
+default _leak1_applies := false
+
+_leak1_applies if {
 	_leak1_branch(input.event.branch)
 	input.repo.visibility in ["public", "internal"]
+}
+
+_leak1 contains i if {
+	_leak1_applies
 	some i in _findings
 }
 

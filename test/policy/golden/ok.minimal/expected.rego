@@ -9,6 +9,9 @@ decision := {"violations": violations, "actions": actions}
 # ["files", n]). Custom modules are not in it. For incremental evaluation (src/policy/engine/incremental.ts).
 partial := {"violations": [], "actions": []}
 
+# What a finding's part depends on besides the finding and the time: which leak rules the event and the repo let apply.
+context := []
+
 # Custom modules (package keywarden.custom.<name>) add violations and actions to the same decision.
 violations contains v if {
 	some v in data.keywarden.custom[_].violations
