@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { scan, scanText } from '../src/index.js';
+import { createPolicyEngine, LocalBackend, policyKeysFrom, readPolicy, scan, scanText } from '../src/index.js';
 import { createRng, secretGenerators } from './fixtures/secrets/generators.js';
 
 describe('README', () => {
@@ -23,5 +25,33 @@ describe('README', () => {
     const source = secretGenerators['stripe-secret-key']!(createRng(1)).line;
     const inline = scanText(source, { file: 'config.js' });
     expect(inline[0]).toMatchObject({ file: 'config.js', type: expect.any(String) });
+  });
+
+  it('the README policy is valid, and the policy SDK example decides on the demo findings and a real key inventory', async () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(yaml).toBeTruthy();
+    const dir = mkdtempSync(path.join(tmpdir(), 'kw-readme-'));
+    try {
+      writeFileSync(path.join(dir, 'keywarden.yml'), yaml ?? '');
+      const backend = LocalBackend.open({ path: path.join(dir, 'keystore.db'), kek: randomBytes(32) });
+      await backend.create({ spec: 'AES_256', alias: 'app' }, { idempotencyKey: 'readme-1' });
+      const { findings } = await scan({ path: path.resolve('.keywarden/demo/sample-app') });
+
+      const engine = await createPolicyEngine({ ast: await readPolicy(path.join(dir, 'keywarden.yml')) });
+      engine.setKeyInventory(policyKeysFrom(await backend.inventory()));
+      const decision = engine.evaluate({ now: new Date().toISOString(), findings, repo: { visibility: 'private' }, event: { branch: 'main' } });
+      await backend.close();
+
+      const leaked = findings.filter((f) => f.type === 'aws-access-key');
+      expect(leaked.length).toBeGreaterThan(0);
+      expect(decision.actions.filter((a) => a.type === 'rotate').map((a) => a.subject.fingerprint).sort()).toEqual(leaked.map((f) => f.fingerprint).sort());
+      // Redacted previews only: the raw key the demo planted appears nowhere in the decision.
+      const raw = /AKIA[0-9A-Z]{16}/.exec(readFileSync('.keywarden/demo/sample-app/src/config.js', 'utf8'))?.[0];
+      expect(raw).toBeTruthy();
+      expect(JSON.stringify(decision)).not.toContain(raw);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -9,6 +9,7 @@ export { POLICY_SCHEMA } from './dsl/schema.js';
 export { compilePolicy, type CompiledPolicy, type CompilePolicyOptions, type PartialDecisionInfo } from './compile/compile-policy.js';
 export { restrictCapabilities } from './compile/capabilities.js';
 export * from './input.js';
+export { policyKeysFrom } from './backend-keys.js';
 export { buildPolicy, clearBuildCache, wasmCapabilities, type BuiltPolicy, type BuildPolicyOptions, type RegoModule } from './engine/build.js';
 export { PolicyEvaluator } from './engine/evaluator.js';
 export { IncrementalEvaluator, type IncrementalOptions } from './engine/incremental.js';
