@@ -1,7 +1,9 @@
 /**
  * The main job on built-in defaults, with no cloud account and no GitHub credentials:
  * builds a sample repository with freshly generated FAKE secrets planted in a second commit,
- * then runs `keywarden scan` over its tree and over the range that added them.
+ * runs `keywarden scan` over its tree and over the range that added them, creates two keys in
+ * the embedded local keystore, and has the sample app's key policy decide what the push
+ * demands (`keywarden policy eval`: violations and actions: revoke, rotate, open-pr, …).
  *
  *   npm run demo            (after npm ci)
  */
@@ -9,6 +11,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ManagedKey } from '../src/backends/port.js';
+import { policyKeysFrom } from '../src/policy/backend-keys.js';
+import { findOpa } from '../src/policy/engine/opa-cli.js';
 import { createRng, secretGenerators } from '../test/fixtures/secrets/generators.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,4 +53,43 @@ const run = (title: string, args: string[]): void => {
 };
 run('the whole tree', ['scan', path.relative(root, repo)]);
 run('only what the last commit added, with commit and author', ['scan', path.relative(root, repo), '--git', 'HEAD~1..HEAD']);
-process.stdout.write(`\nThe sample repository is in ${path.relative(root, repo)}. Every secret in it was generated just now and is fake.\n`);
+
+// Decide: the sample app's policy judges what the push added and the keys in the embedded local keystore.
+const rel = path.relative(root, repo);
+const state = path.join(root, '.keywarden', 'demo', 'state');
+rmSync(state, { recursive: true, force: true });
+// The local keystore's passphrase; this one is for the demo keystore only.
+const env = { ...process.env, KEYWARDEN_LOCAL_PASSPHRASE: 'demo-only-passphrase' };
+const keys = (...args: string[]): string => execFileSync(process.execPath, [cli, 'keys', ...args, '--backend', 'local', '--state-dir', state], { cwd: root, env, encoding: 'utf8' });
+keys('create', '--spec', 'RSA_2048', '--alias', 'signing-payments', '--reason', 'demo');
+keys('create', '--spec', 'AES_256', '--alias', 'app-data', '--reason', 'demo');
+process.stdout.write(`\n$ keywarden keys list --state-dir ${path.relative(root, state)}    # two keys in the embedded local keystore\n`);
+process.stdout.write(keys('list'));
+
+const opa = ensureOpa();
+const scanJson = spawnSync(process.execPath, [cli, 'scan', rel, '--git', 'HEAD~1..HEAD', '--format', 'json'], { cwd: root, encoding: 'utf8' });
+const inventory = (JSON.parse(keys('list', '--format', 'json')) as { keys: ManagedKey[] }).keys;
+const input = {
+  now: new Date().toISOString(),
+  repo: { name: 'sample-app', visibility: 'private', files: git('diff', '--name-only', 'HEAD~1..HEAD').split('\n').filter(Boolean) },
+  event: { kind: 'push', branch: 'main' },
+  findings: JSON.parse(scanJson.stdout) as unknown[],
+  keys: policyKeysFrom(inventory),
+};
+const inputFile = path.join(root, '.keywarden', 'demo', 'input.json');
+writeFileSync(inputFile, `${JSON.stringify(input, null, 2)}\n`);
+process.stdout.write(`\n$ keywarden policy eval ${rel}/.github/keywarden.yml --input ${path.relative(root, inputFile)}    # what the policy demands for this push\n`);
+spawnSync(process.execPath, [cli, 'policy', 'eval', path.join(rel, '.github', 'keywarden.yml'), '--input', path.relative(root, inputFile)], { stdio: 'inherit', cwd: root, env: { ...process.env, KEYWARDEN_OPA: opa } });
+
+process.stdout.write(`\nThe sample repository is in ${rel}. Every secret in it was generated just now and is fake.\n`);
+
+/** The OPA CLI builds the policy to wasm; install the pinned one into .tools/bin when it is missing (needs Go). */
+function ensureOpa(): string {
+  try {
+    return findOpa();
+  } catch {
+    process.stdout.write('\nInstalling the pinned OPA CLI into .tools/bin (scripts/setup-tools --only opa) …\n');
+    execFileSync('bash', [path.join(root, 'scripts', 'setup-tools'), '--only', 'opa'], { cwd: root, stdio: 'inherit' });
+    return findOpa();
+  }
+}

@@ -15,6 +15,10 @@ describe('README', () => {
     expect(r.stdout).toMatch(/✖ \d+ findings in 3 files/);
     expect(r.stdout).toMatch(/commit [0-9a-f]{12} by Demo Dev/);
     expect(r.stdout).toContain('1 suppressed');
+    // Decide: the sample app's policy on the push and the local keystore's keys.
+    expect(r.stdout).toMatch(/keys\/signing\/spec\/min-size ← .*keywarden\.yml:\d+:\d+/);
+    expect(r.stdout).toMatch(/revoke +src\/config\.js:\d+:\d+ \(secrets\/on-leak\/0\)/);
+    expect(r.stdout).toMatch(/\d+ violations, \d+ actions\./);
   });
 
   it('the SDK example works as written', async () => {
@@ -47,8 +51,10 @@ describe('README', () => {
       expect(leaked.length).toBeGreaterThan(0);
       expect(decision.actions.filter((a) => a.type === 'rotate').map((a) => a.subject.fingerprint).sort()).toEqual(leaked.map((f) => f.fingerprint).sort());
       // Redacted previews only: the raw key the demo planted appears nowhere in the decision.
-      const raw = /AKIA[0-9A-Z]{16}/.exec(readFileSync('.keywarden/demo/sample-app/src/config.js', 'utf8'))?.[0];
-      expect(raw).toBeTruthy();
+      const at = leaked[0];
+      const line = readFileSync(path.join('.keywarden/demo/sample-app', at?.file ?? ''), 'utf8').split('\n')[(at?.startLine ?? 1) - 1] ?? '';
+      const raw = at && at.endLine === at.startLine ? line.slice(at.startColumn - 1, at.endColumn - 1) : undefined;
+      expect(raw?.length).toBeGreaterThan(15);
       expect(JSON.stringify(decision)).not.toContain(raw);
     } finally {
       rmSync(dir, { recursive: true, force: true });
