@@ -196,6 +196,11 @@ describe('incremental evaluation equals full evaluation', () => {
     await check(benchInc, benchFull, estate(), RUNS);
   }, 300_000);
 
+  it('with tiny caches (items and contexts dropped all the time), over random streams of inputs', async () => {
+    const tiny = await createPolicyEngine({ ast: benchFull.ast, opa: opa(), cacheDir: false, incremental: { maxItems: 4, maxContexts: 1 } });
+    await check(tiny, benchFull, estate(), Math.ceil(RUNS / 3));
+  }, 300_000);
+
   it('on the fixture policy, over random streams of inputs', async () => {
     const ast = await readPolicy('test/fixtures/policy/full.yml', { cwd: ROOT });
     const inc = await createPolicyEngine({ ast, opa: opa(), cacheDir: false });

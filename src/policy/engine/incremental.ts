@@ -31,7 +31,11 @@ import { decisionSortKey, type PolicyEvaluator } from './evaluator.js';
 const DAY_MS = 86_400_000;
 
 export interface IncrementalOptions {
-  /** Cached item parts kept per context before the oldest are dropped. Default 100,000. */
+  /**
+   * Distinct items remembered per kind (keys, facts, files; findings per context) before the
+   * oldest tenth is dropped. A remembered item costs about its JSON size twice (copy and parts).
+   * Default 50,000.
+   */
   maxItems?: number;
   /** Contexts (branch, visibility, …) kept. Default 64. */
   maxContexts?: number;
@@ -186,7 +190,7 @@ export class IncrementalEvaluator {
     private readonly info: PartialDecisionInfo,
     options: IncrementalOptions = {},
   ) {
-    this.maxItems = options.maxItems ?? 100_000;
+    this.maxItems = options.maxItems ?? 50_000;
     this.maxContexts = options.maxContexts ?? 64;
     this.expires = [...info.expiresMs].sort((a, b) => a - b);
     this.keyAges = [...info.keyAgesMs].sort((a, b) => a - b);
