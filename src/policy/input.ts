@@ -163,8 +163,7 @@ export const INPUT_SCHEMA = {
 } as const;
 
 /** The input's item lists: each item is judged on its own (see `PartialDecisionInfo`). */
-export const ITEM_KINDS = ['keys', 'findings', 'facts'] as const;
-export type ItemKind = (typeof ITEM_KINDS)[number];
+export type ItemKind = 'keys' | 'findings' | 'facts';
 
 const location = {
   type: 'object',

@@ -360,8 +360,8 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
     entrypoint: `keywarden/${suffix}/partial`,
     contextEntrypoint: `keywarden/${suffix}/context`,
     contextPaths: PARTIAL_CONTEXT,
-    expiresMs: unique(ast.exceptions.map((e) => String(e.expiresMs))).map(Number).sort((a, b) => a - b),
-    keyAgesMs: unique(ast.keys.flatMap((k) => (k.rotation?.maxAge ? [String(maxAgeMs(k.rotation.maxAge.days))] : []))).map(Number).sort((a, b) => a - b),
+    expiresMs: [...new Set(ast.exceptions.map((e) => e.expiresMs))].sort((a, b) => a - b),
+    keyAgesMs: [...new Set(ast.keys.flatMap((k) => (k.rotation?.maxAge ? [maxAgeMs(k.rotation.maxAge.days)] : [])))].sort((a, b) => a - b),
   };
   return { packageName: `keywarden.${suffix}`, entrypoint: `keywarden/${suffix}/decision`, modulePath: `keywarden/${suffix}.rego`, rego: text, lineMap, rules, partial };
 

@@ -4,7 +4,7 @@
  * properties); the value then goes through the very same validation and AST building as YAML, so
  * both compile to the same Rego.
  */
-import type { Severity } from '../../scan/types.js';
+import type { CustomDetectorSpec, Severity } from '../../scan/types.js';
 import type { ActionType, BackendKind, Loc, PolicyAst, ReferenceSource, Visibility } from './ast.js';
 import { buildAst, type PathSeg } from './build-ast.js';
 import { validatePolicyValue } from './parse.js';
@@ -27,16 +27,8 @@ export interface KeyClassSpec {
   destroy?: { 'pending-window'?: OneOrMany<ComparisonText> };
 }
 
-export interface CustomDetectorDef {
-  id: string;
-  pattern: string;
-  flags?: string;
-  type?: string;
-  title?: string;
-  severity?: Severity;
-  keywords?: readonly string[];
-  'min-entropy'?: number;
-}
+/** A custom detector as the policy file spells it: the scanner's `CustomDetectorSpec` with YAML's `min-entropy` (no `confidence`). */
+export type CustomDetectorDef = Omit<CustomDetectorSpec, 'confidence' | 'keywords' | 'minEntropy'> & { keywords?: readonly string[]; 'min-entropy'?: number };
 
 export interface PolicySpec {
   version: 1;

@@ -155,10 +155,7 @@ export class PolicyEvaluator {
     const grow = addr + bytes.byteLength - w.mem.buffer.byteLength;
     if (grow > 0) w.mem.grow(Math.ceil(grow / 65536));
     new Uint8Array(w.mem.buffer).set(bytes, addr);
-    const out = opaEval(0, id, w.dataAddr, addr, bytes.byteLength, addr + bytes.byteLength, 0);
-    const mem = new Uint8Array(w.mem.buffer);
-    const end = mem.indexOf(0, out);
-    return JSON.parse(decoder.decode(mem.subarray(out, end < 0 ? mem.length : end)));
+    return this.readJson(opaEval(0, id, w.dataAddr, addr, bytes.byteLength, addr + bytes.byteLength, 0));
   }
 
   /** The SDK's evaluation, except that the input is parsed without `keys` and the resident inventory is put in its place. */
@@ -176,10 +173,14 @@ export class PolicyEvaluator {
     call('opa_eval_ctx_set_data', ctx, w.dataAddr);
     call('opa_eval_ctx_set_entrypoint', ctx, entrypoint);
     call('eval', ctx);
-    const json = call('opa_json_dump', call('opa_eval_ctx_get_result', ctx));
-    const mem = new Uint8Array(w.mem.buffer);
-    const end = mem.indexOf(0, json);
-    return JSON.parse(decoder.decode(mem.subarray(json, end < 0 ? mem.length : end)));
+    return this.readJson(call('opa_json_dump', call('opa_eval_ctx_get_result', ctx)));
+  }
+
+  /** Parse the NUL-terminated JSON text wasm wrote at `addr`. */
+  private readJson(addr: number): unknown {
+    const mem = new Uint8Array((this.wasm as WasmInternals).mem.buffer);
+    const end = mem.indexOf(0, addr);
+    return JSON.parse(decoder.decode(mem.subarray(addr, end < 0 ? mem.length : end)));
   }
 
   /** Copy JSON text into wasm memory and parse it there; the value's address. */

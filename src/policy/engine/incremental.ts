@@ -161,7 +161,6 @@ interface Missing {
 
 /** The slots of the resident key inventory, and, while they all hold, their entries together. */
 interface Inventory {
-  keys: readonly unknown[];
   slots: readonly Slot[];
   all: { entries: readonly Entry[]; lo: number; hi: number } | undefined;
 }
@@ -211,8 +210,16 @@ export class IncrementalEvaluator {
       return;
     }
     prepareInput({ now: '1970-01-01T00:00:00Z', keys });
-    const slots = keys.map((k) => this.keys.get(keyPrimary(k), k) ?? this.keys.add(keyPrimary(k), k));
-    this.inventory = { keys: slots.map((s) => s.raw), slots, all: undefined };
+    const slots = keys.map((k) => {
+      const primary = keyPrimary(k);
+      return this.keys.get(primary, k) ?? this.keys.add(primary, k);
+    });
+    this.inventory = { slots, all: undefined };
+  }
+
+  /** The resident inventory as validated (private copies), or undefined. */
+  inventoryKeys(): unknown[] | undefined {
+    return this.inventory?.slots.map((s) => s.raw);
   }
 
   /** Forget every cached part. */
@@ -220,7 +227,7 @@ export class IncrementalEvaluator {
     for (const c of [this.keys, this.facts, this.files]) c.clear();
     this.findings.clear();
     this.signatures.clear();
-    if (this.inventory) this.inventory = { ...this.inventory, slots: this.inventory.keys.map((k) => this.keys.add(keyPrimary(k), k)), all: undefined };
+    if (this.inventory) this.inventory = { slots: this.inventory.slots.map((s) => this.keys.add(keyPrimary(s.raw), s.raw)), all: undefined };
   }
 
   /** The decision for `input`, as `PolicyEvaluator.evaluate` gives it, from cached parts where they hold. */
@@ -277,7 +284,8 @@ export class IncrementalEvaluator {
 
   /**
    * The decision from the items' entries. Only entries with parts matter, and from one decision to
-   * the next they are mostly the same ones: then the last merge is reused (as new arrays).
+   * the next they are mostly the same ones: the last decision is updated by the parts of the
+   * entries that came and went, and returned as new arrays.
    */
   private merge(entries: readonly Entry[]): Decision {
     const m = this.merged;

@@ -11,7 +11,7 @@
  */
 import { compilePolicy, type CompiledPolicy } from '../compile/compile-policy.js';
 import type { PolicyAst } from '../dsl/ast.js';
-import type { Decision, ManagedKeyInput } from '../input.js';
+import { type Decision, type ManagedKeyInput, prepareInput } from '../input.js';
 import { buildPolicy, type BuildPolicyOptions, type BuiltPolicy, type RegoModule } from './build.js';
 import { PolicyEvaluator } from './evaluator.js';
 import { IncrementalEvaluator, type IncrementalOptions } from './incremental.js';
@@ -52,11 +52,11 @@ export async function createPolicyEngine(options: CreatePolicyEngineOptions): Pr
     incremental: incremental !== undefined,
     lastItems: incremental?.last ?? { evaluated: 0, reused: 0 },
     evaluate: (input) => (incremental ? incremental.evaluate(input) : evaluator.evaluate(input)),
-    evaluatePrepared: (p) => evaluator.evaluatePrepared(p),
-    setKeyInventory: (keys) => {
-      // Both: `evaluatePrepared` judges the inventory resident in wasm.
-      evaluator.setKeyInventory(keys);
-      incremental?.setKeyInventory(keys);
+    evaluatePrepared: (p) => {
+      // Without keys the inventory is judged: the incremental evaluator holds it (validated copies), not wasm.
+      const inventory = incremental && p.keys === undefined ? incremental.inventoryKeys() : undefined;
+      return evaluator.evaluatePrepared(inventory ? { ...p, keys: prepareInput({ now: '1970-01-01T00:00:00Z', keys: inventory }).keys } : p);
     },
+    setKeyInventory: (keys) => (incremental ? incremental.setKeyInventory(keys) : evaluator.setKeyInventory(keys)),
   };
 }
