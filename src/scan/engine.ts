@@ -9,7 +9,7 @@ import { Buffer } from 'node:buffer';
 import { createPrefilter, type Prefilter } from './prefilter.js';
 import { fingerprintSecret, redactSecret } from './redact.js';
 import { shannonEntropy } from './entropy.js';
-import type { Detector, Finding } from './types.js';
+import type { Detector, Finding, LinearPattern } from './types.js';
 
 const DEFAULT_BEFORE = 256;
 const DEFAULT_AFTER = 512;
@@ -17,7 +17,7 @@ const MULTILINE_AFTER = 16 * 1024;
 
 export interface Ruleset {
   readonly detectors: readonly Detector[];
-  /** @internal */ readonly regexes: readonly RegExp[];
+  /** @internal */ readonly regexes: readonly (RegExp | LinearPattern)[];
   /** @internal */ readonly prefilter: Prefilter;
   /** @internal keyword index → detector indices */ readonly byKeyword: readonly Int32Array[];
   /** @internal */ readonly before: Int32Array;
@@ -46,7 +46,11 @@ export function createRuleset(detectors: readonly Detector[]): Ruleset {
   });
   return {
     detectors,
-    regexes: detectors.map((d) => new RegExp(d.pattern.source, d.pattern.flags.includes('g') ? d.pattern.flags : `${d.pattern.flags}g`)),
+    // A linear-time pattern (custom detectors) is used as given: recompiling it as a RegExp would
+    // bring back backtracking.
+    regexes: detectors.map((d) =>
+      d.pattern instanceof RegExp ? new RegExp(d.pattern.source, d.pattern.flags.includes('g') ? d.pattern.flags : `${d.pattern.flags}g`) : d.pattern,
+    ),
     prefilter: createPrefilter(keywords),
     byKeyword: lists.map((l) => Int32Array.from(l)),
     before: Int32Array.from(detectors.map((d) => d.window?.before ?? DEFAULT_BEFORE)),

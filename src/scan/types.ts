@@ -9,6 +9,18 @@ export type Confidence = 'high' | 'medium' | 'low';
 
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
 
+/**
+ * A pattern compiled by a linear-time engine (custom detectors from a policy: RE2 semantics, so
+ * no input can make it backtrack). Behaves like a global `RegExp`: `exec` starts at `lastIndex`
+ * and moves it past the match; the engine uses it as given, never recompiles it.
+ */
+export interface LinearPattern {
+  readonly source: string;
+  readonly flags: string;
+  lastIndex: number;
+  exec(text: string): RegExpExecArray | null;
+}
+
 /** What the engine hands a detector's `verify` hook for one regex match. */
 export interface MatchContext {
   /** The whole regex match. */
@@ -38,7 +50,7 @@ export interface Detector {
    * The pattern. Compiled with the `g` flag by the engine (other flags kept). The secret is the
    * named group `secret` if present, else group 1 if present, else the whole match.
    */
-  readonly pattern: RegExp;
+  readonly pattern: RegExp | LinearPattern;
   /**
    * How far around a keyword hit the pattern may look, in bytes. Defaults: 256 before, 512 after,
    * never past the line the keyword is on unless `multiline` is set.

@@ -1,0 +1,183 @@
+/**
+ * The one place Keywarden runs git. A repository is hostile input: its `.git/config` can name
+ * commands (`core.fsmonitor`, `diff.*.textconv`, `diff.external`, filters, `core.sshCommand`,
+ * `gpg.program`, a promisor remote's transport, hooks) and settings that change what git prints
+ * (`diff.noprefix`, `diff.relative`, `log.showRoot`, `core.worktree`, `core.excludesFile`).
+ *
+ * Every call here therefore:
+ * - puts `-c` overrides on the command line (they win over every config file, includes too),
+ *   switching off every configured command and every output-changing setting we rely on;
+ * - runs with a clean environment for git: no system or global config, no pager, no prompts,
+ *   no replace objects, no inherited `GIT_DIR`/`GIT_WORK_TREE`/`GIT_EXTERNAL_DIFF`, optional
+ *   locks off (git never writes to the repository to refresh its index);
+ * - never goes through a shell (arguments are an array) and puts `--end-of-options` or `--`
+ *   before anything that came from a user.
+ *
+ * Security property: no command that a repository configures is run by any git invocation of
+ * Keywarden. `test/git/hardening.test.ts` plants each kind and checks that none runs.
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { ErrorCode, KeywardenError } from '../errors.js';
+
+const NULL_DEVICE = process.platform === 'win32' ? 'NUL' : '/dev/null';
+
+/** Overrides that win over the repository's own configuration. */
+export const HARDENING_CONFIG: readonly string[] = [
+  // commands a repository can configure
+  'core.fsmonitor=false',
+  `core.hooksPath=${NULL_DEVICE}`,
+  'core.sshCommand=false',
+  'core.gitProxy=',
+  'core.askPass=',
+  'core.pager=cat',
+  'core.editor=false',
+  'core.alternateRefsCommand=',
+  'credential.helper=',
+  'diff.external=',
+  'gpg.program=false',
+  'gpg.ssh.program=false',
+  'gpg.x509.program=false',
+  'log.showSignature=false',
+  // no transport at all: a partial clone's lazy fetch (and an ext:: remote) cannot start
+  'protocol.allow=never',
+  'protocol.ext.allow=never',
+  'protocol.file.allow=never',
+  'uploadpack.packObjectsHook=',
+  'fetch.recurseSubmodules=false',
+  'submodule.recurse=false',
+  // settings that change the output we parse
+  'core.quotePath=false',
+  'core.precomposeUnicode=false',
+  `core.attributesFile=${NULL_DEVICE}`,
+  'core.untrackedCache=false',
+  'diff.noprefix=false',
+  'diff.mnemonicPrefix=false',
+  'diff.relative=false',
+  'diff.renames=false',
+  'diff.ignoreSubmodules=none',
+  'log.showRoot=true',
+  'log.follow=false',
+  'log.mailmap=false',
+  'log.decorate=false',
+  'color.ui=false',
+  'i18n.logOutputEncoding=UTF-8',
+  'safe.bareRepository=all',
+];
+
+/** Environment variables git reads that must not come from whoever started Keywarden. */
+const DROPPED_ENV = /^(GIT_|PAGER$|LESS$|SSH_ASKPASS$|EDITOR$|VISUAL$)/;
+
+/** The environment every git child runs with. */
+export function gitEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(base)) if (!DROPPED_ENV.test(k)) env[k] = v;
+  return {
+    ...env,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: NULL_DEVICE,
+    GIT_ATTR_NOSYSTEM: '1',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_PAGER: 'cat',
+    GIT_OPTIONAL_LOCKS: '0',
+    GIT_NO_REPLACE_OBJECTS: '1',
+    GIT_NO_LAZY_FETCH: '1',
+    GIT_PROTOCOL_FROM_USER: '0',
+    LC_ALL: 'C',
+  };
+}
+
+/** `git --no-pager -c … -C repo <args>`: the argument vector of every call. */
+export function gitArgv(repo: string, args: readonly string[]): string[] {
+  const argv = ['--no-pager', '--no-replace-objects', '--literal-pathspecs'];
+  for (const c of HARDENING_CONFIG) argv.push('-c', c);
+  argv.push('-C', repo, ...args);
+  return argv;
+}
+
+export type GitChild = ChildProcessByStdio<Writable, Readable, Readable>;
+
+/** Starts git with hardened arguments and environment; stdout and stdin are the caller's. */
+export function spawnGit(repo: string, args: readonly string[], options: { stdin?: boolean } = {}): GitChild {
+  return spawn('git', gitArgv(repo, args), {
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    env: gitEnv(),
+    shell: false,
+    windowsHide: true,
+  }) as GitChild;
+}
+
+export interface GitResult {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Stderr kept from a git child: enough for a message, bounded whatever git prints. */
+const MAX_STDERR = 16 * 1024;
+
+/**
+ * Runs git to completion and returns its output as bytes (names in it may not be UTF-8).
+ * `maxStdout` bounds memory: past it the child is killed and the call fails.
+ */
+export function runGit(repo: string, args: readonly string[], options: { maxStdout?: number; input?: string } = {}): Promise<GitResult> {
+  const max = options.maxStdout ?? 64 * 1024 * 1024;
+  return new Promise((resolve, reject) => {
+    const p = spawnGit(repo, args, { stdin: options.input !== undefined });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let stderr = '';
+    let overflow = false;
+    p.stdout.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size > max) {
+        overflow = true;
+        p.kill('SIGKILL');
+        return;
+      }
+      chunks.push(d);
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      if (stderr.length < MAX_STDERR) stderr += d.toString('utf8');
+    });
+    p.on('error', (e) => reject(gitMissing(e)));
+    p.on('close', (code) => {
+      if (overflow) {
+        reject(new KeywardenError(ErrorCode.GIT_FAILED, `git ${args[0] ?? ''} printed more than ${max} bytes; stopped.`, { fault: 'internal' }));
+        return;
+      }
+      resolve({ code: code ?? 1, stdout: Buffer.concat(chunks, Math.min(size, max)), stderr });
+    });
+    if (options.input !== undefined) {
+      p.stdin.on('error', () => undefined);
+      p.stdin.end(options.input);
+    }
+  });
+}
+
+export function gitMissing(cause: unknown): KeywardenError {
+  return new KeywardenError(ErrorCode.GIT_FAILED, 'Could not run git. Install git and make sure it is on PATH.', { cause, fault: 'config' });
+}
+
+/** The first non-empty line of git's stderr, for a message (never file content: git prints paths and refs). */
+export function firstLine(s: string): string {
+  return (s.split('\n').find((l) => l.trim()) ?? '').slice(0, 300);
+}
+
+/** True if `dir` is inside a git work tree (not a bare repository, not `.git` itself). */
+export async function isInsideWorkTree(dir: string): Promise<boolean> {
+  try {
+    const r = await runGit(dir, ['rev-parse', '--is-inside-work-tree'], { maxStdout: 1024 });
+    return r.code === 0 && r.stdout.toString('utf8').trim() === 'true';
+  } catch {
+    return false;
+  }
+}
+
+/** The top of the work tree that contains `dir`. */
+export async function gitTopLevel(dir: string): Promise<string> {
+  const r = await runGit(dir, ['rev-parse', '--show-toplevel'], { maxStdout: 64 * 1024 });
+  const top = r.stdout.toString('utf8').trim();
+  if (r.code !== 0 || !top) throw new KeywardenError(ErrorCode.NOT_A_GIT_REPO, `${dir} is not inside a git work tree.`, { location: { file: dir } });
+  return top;
+}
