@@ -10,7 +10,7 @@ import { createScanPool, defaultPoolSize, type UnitItem } from './pool.js';
 import type { FileScanResult } from './sources/read-file.js';
 import { DEFAULT_MAX_FILE_SIZE } from './sources/read-file.js';
 import { listTree } from './sources/tree.js';
-import { countCommits, readAddedLines, readHistory, resolveRange, type GitBlobUnit, type GitSkip } from './sources/git.js';
+import { countCommits, readHistory, readRange, resolveRange, touchesAddedLine, type GitBlobUnit, type GitRange, type GitSkip } from './sources/git.js';
 import { selectDetectors, type DetectorSelection } from './select-detectors.js';
 import type { Finding, ScanResult, ScanWarning, SkipReason, Skipped } from './types.js';
 
@@ -79,14 +79,14 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
       const r = await pool.run({ kind: 'units', items: [{ file, content: options.content.bytes }] });
       acc.add(r, [{ file }]);
     } else if (options.git) {
-      const onSkip = (s: GitSkip): void => acc.skip({ file: s.file, reason: s.reason, detail: s.commit });
+      const onSkip = (s: GitSkip): void => acc.skip({ file: s.file, reason: s.reason as SkipReason, detail: s.detail ?? s.commit });
       let units: AsyncGenerator<GitBlobUnit>;
       if ('range' in options.git) {
-        const args = await resolveRange(root, options.git.range);
-        acc.commits = await countCommits(root, args);
-        units = readAddedLines(root, args, onSkip);
+        const range = typeof options.git.range === 'string' ? await resolveRange(root, options.git.range) : options.git.range;
+        acc.commits = await countCommits(root, range);
+        units = readRange(root, range, { maxSize: read.maxFileSize, onSkip });
       } else {
-        units = readHistory(root, read.maxFileSize, onSkip, (n) => (acc.commits = n));
+        units = readHistory(root, { maxSize: read.maxFileSize, onSkip, onCommits: (n) => (acc.commits = n) });
       }
       let batch: GitBlobUnit[] = [];
       let batchBytes = 0;
@@ -94,7 +94,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
         const metas = batch;
         batch = [];
         batchBytes = 0;
-        const items: UnitItem[] = metas.map((u) => ({ file: u.file, content: u.content, ...(u.lineMap ? { lineMap: u.lineMap } : {}) }));
+        const items: UnitItem[] = metas.map((u) => ({ file: u.file, content: u.content }));
         await limit.add(pool.run({ kind: 'units', items }).then((r) => acc.add(r, metas)));
       };
       for await (const u of units) {
@@ -132,7 +132,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   } finally {
     await pool.close();
   }
-  const all = acc.findings.sort(compareFindings);
+  const all = acc.all().sort(compareFindings);
   const { kept, baselined } = applyBaseline(all, options.baseline);
   return {
     findings: kept,
@@ -172,7 +172,17 @@ class Accumulator {
   suppressed = 0;
   discovered = 0;
   commits = 0;
+  /** Findings of merge commits: kept unless a merged commit of the range has the same one. */
+  private readonly mergeFindings: Finding[] = [];
   constructor(private readonly options: ScanOptions) {}
+
+  /** All findings; a merge's repeat of what a merged commit in the range added is dropped. */
+  all(): Finding[] {
+    if (this.mergeFindings.length === 0) return this.findings;
+    const key = (f: Finding): string => `${f.file}\0${f.ruleId}\0${f.fingerprint}`;
+    const seen = new Set(this.findings.map(key));
+    return [...this.findings, ...this.mergeFindings.filter((f) => !seen.has(key(f)))];
+  }
 
   skip(s: Skipped): void {
     this.skippedCount++;
@@ -195,13 +205,16 @@ class Accumulator {
       this.suppressed += r.suppressed;
       this.warnings.push(...r.warnings);
       for (const f of r.findings) {
+        // A range keeps what touches an added line; a merge's repeat of a merged commit's finding goes.
+        if (meta.addedLines && !touchesAddedLine(meta.addedLines, f.startLine, f.endLine)) continue;
         if (meta.commit) {
           f.commit = meta.commit;
           if (meta.author !== undefined) f.author = meta.author;
           if (meta.authorEmail !== undefined) f.authorEmail = meta.authorEmail;
           if (meta.date !== undefined) f.date = meta.date;
         }
-        this.findings.push(f);
+        if (meta.merge) this.mergeFindings.push(f);
+        else this.findings.push(f);
       }
     });
     this.options.onProgress?.({ files: this.files, bytes: this.bytes, findings: this.findings.length, discovered: this.discovered });

@@ -1,20 +1,40 @@
 /**
- * Git sources: the lines a range of commits added, and every blob of a repository's history
- * (each blob once, attributed to the first commit that introduced it). Reads git's own
- * plumbing output; never checks anything out.
+ * Git sources: what a range of commits added, and every blob of a repository's history (each
+ * blob once, attributed to the first commit that introduced it). Never checks anything out.
+ *
+ * Security properties (a pushed repository is hostile input):
+ * - Git's patch output is never parsed. The changes of each commit come from `git log --raw -z`
+ *   (NUL-separated: a name can hold any byte, a line can hold `+++ /dev/null`); contents come
+ *   from `git cat-file --batch` by blob id. So `.gitattributes` (`-diff`, `binary`, textconv),
+ *   diff-looking lines, lone `\r` line endings and unusual names cannot hide an added line.
+ * - A merge counts with everything it brings into the branch (its diff against the first
+ *   parent), so a secret cannot ride in on a merge commit.
+ * - In a range, the whole new blob is scanned (detectors see the context) and a finding is kept
+ *   when it touches a line the range added. Added lines are counted as a multiset of line
+ *   hashes, linear in the size of both blobs whatever their content.
+ * - Blobs over the size limit are skipped by their header and never buffered; memory holds one
+ *   blob (two in a range: old and new) at a time.
+ * - Every git call goes through `src/git/run-git.ts` (no repository-configured command runs).
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { ErrorCode, KeywardenError } from '../../errors.js';
+import { firstLine, gitMissing, runGit, spawnGit } from '../../git/run-git.js';
+import { displayName } from '../display-name.js';
 
 export interface GitBlobUnit {
-  /** Path in the repository, forward slashes. */
+  /** Path in the repository as shown in findings (see `displayName`). */
   file: string;
-  /** The text to scan: added lines joined by `\n` (range) or the whole blob (history). */
+  /** The blob's bytes: the new version of the file (range) or the blob (history). */
   content: Buffer;
-  /** For added lines: 0-based index in `content` → 1-based line in the new file. */
-  lineMap?: Int32Array;
+  /**
+   * Range only: 1-based lines of `content` that the range added, ascending. A finding is kept
+   * when it touches one of them. Absent: every line counts (a new file, or a binary blob).
+   */
+  addedLines?: Uint32Array;
   commit: string;
+  /** The commit is a merge: its findings repeat ones of the merged commits, which win. */
+  merge?: boolean;
   author: string;
   authorEmail: string;
   date: string;
@@ -23,25 +43,21 @@ export interface GitBlobUnit {
 export interface GitSkip {
   file: string;
   commit: string;
-  reason: 'binary' | 'too-large';
+  reason: 'too-large' | 'submodule' | 'unreadable';
+  detail?: string;
 }
 
-function runGit(repo: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('git', ['-C', repo, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('error', (e) =>
-      reject(new KeywardenError(ErrorCode.GIT_FAILED, 'Could not run git. Install git and make sure it is on PATH.', { cause: e })),
-    );
-    p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+export interface GitRange {
+  /** Arguments for `git log`: `A..B`, `A...B`, or `X^!`. */
+  args: string[];
+  /** The revision whose settings judge the range: A, the merge base of A...B, or X's first parent. */
+  base: string | undefined;
+  /** The commit at the tip of the range. */
+  head: string;
 }
 
 export async function assertGitRepo(repo: string): Promise<void> {
-  const r = await runGit(repo, ['rev-parse', '--git-dir']);
+  const r = await runGit(repo, ['rev-parse', '--git-dir'], { maxStdout: 64 * 1024 });
   if (r.code !== 0) {
     throw new KeywardenError(ErrorCode.NOT_A_GIT_REPO, `${repo} is not inside a git repository. Run the git scan from a clone, or scan the tree without --git.`, {
       location: { file: repo },
@@ -49,18 +65,34 @@ export async function assertGitRepo(repo: string): Promise<void> {
   }
 }
 
-/** Checks `A..B` (or `A...B`, or a single revision meaning `rev^..rev`) and returns git's range arguments. */
-export async function resolveRange(repo: string, range: string): Promise<string[]> {
+/** The full commit id of a revision, or undefined when it names no commit. */
+export async function revParseCommit(repo: string, rev: string): Promise<string | undefined> {
+  const r = await runGit(repo, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`], { maxStdout: 1024 });
+  const id = r.stdout.toString('utf8').trim();
+  return r.code === 0 && /^[0-9a-f]{40,64}$/.test(id) ? id : undefined;
+}
+
+/** Checks `A..B` (or `A...B`, or a single revision meaning `rev^..rev`) and resolves its ends. */
+export async function resolveRange(repo: string, range: string): Promise<GitRange> {
   await assertGitRepo(repo);
   if (range.startsWith('-')) throw badRange(range, 'a revision may not start with "-"');
+  if (/[\0\n\r]/.test(range)) throw badRange(range.replace(/[\0-\x1f]/g, '?'), 'a revision may not contain control characters');
   const m = /^(.*?)(\.\.\.?)(.*)$/.exec(range);
   const revs = m ? [m[1] || 'HEAD', m[3] || 'HEAD'] : [range];
+  const ids: string[] = [];
   for (const rev of revs) {
-    const r = await runGit(repo, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]);
-    if (r.code !== 0) throw badRange(range, `"${rev}" is not a commit in this repository`);
+    if (rev.startsWith('-')) throw badRange(range, 'a revision may not start with "-"');
+    const id = await revParseCommit(repo, rev);
+    if (!id) throw badRange(range, `"${rev}" is not a commit in this repository`);
+    ids.push(id);
   }
-  if (!m) return [`${range}^!`];
-  return [`${revs[0]}${m[2]}${revs[1]}`];
+  if (!m) return { args: [`${ids[0]}^!`], base: await revParseCommit(repo, `${ids[0]}^1`), head: ids[0]! };
+  if (m[2] === '...') {
+    const r = await runGit(repo, ['merge-base', '--end-of-options', ids[0]!, ids[1]!], { maxStdout: 1024 });
+    const base = r.code === 0 ? r.stdout.toString('utf8').trim() : '';
+    return { args: [`${ids[0]}...${ids[1]}`], base: base || undefined, head: ids[1]! };
+  }
+  return { args: [`${ids[0]}..${ids[1]}`], base: ids[0], head: ids[1]! };
 }
 
 function badRange(range: string, why: string): KeywardenError {
@@ -69,171 +101,171 @@ function badRange(range: string, why: string): KeywardenError {
   });
 }
 
-const COMMIT_MARK = '\x01';
-const FIELD_SEP = '\x02';
+/** Counts commits in a range (for the summary). */
+export async function countCommits(repo: string, range: GitRange): Promise<number> {
+  const r = await runGit(repo, ['rev-list', '--count', '--end-of-options', ...range.args, '--'], { maxStdout: 1024 });
+  return r.code === 0 ? Number(r.stdout.toString('utf8').trim()) || 0 : 0;
+}
+
+interface Change {
+  oldMode: string;
+  newMode: string;
+  oldBlob: string;
+  newBlob: string;
+  status: string;
+  path: Buffer;
+}
+
+interface CommitChanges {
+  commit: string;
+  parents: number;
+  changes: Change[];
+}
+
+const ZERO = /^0+$/;
+const META = /^:([0-7]{6}) ([0-7]{6}) ([0-9a-f]{40,64}) ([0-9a-f]{40,64}) ([A-Z])[0-9]*$/;
+const HEADER = /^([0-9a-f]{40,64})((?: [0-9a-f]{40,64})*) ?$/;
 
 /**
- * The lines added in a range, one unit per (commit, file). Consecutive added lines of a file
- * are joined so multi-line secrets (PEM blocks) stay whole.
+ * Runs `git log --raw -z` and yields each commit with its changed paths (as bytes). The stream
+ * is NUL-separated and a path token is read only right after its metadata, so no name can be
+ * taken for anything else.
  */
-export async function* readAddedLines(repo: string, rangeArgs: string[], onSkip: (s: GitSkip) => void): AsyncGenerator<GitBlobUnit> {
-  const p = spawn(
-    'git',
-    ['-C', repo, '-c', 'core.quotePath=false', 'log', '-p', '-U0', '--no-color', '--no-ext-diff', '--no-renames', '--diff-filter=AMT', `--format=${COMMIT_MARK}%H${FIELD_SEP}%an${FIELD_SEP}%ae${FIELD_SEP}%aI`, ...rangeArgs, '--'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+async function* logChanges(repo: string, logArgs: string[]): AsyncGenerator<CommitChanges> {
+  const p = spawnGit(repo, ['log', '--raw', '-z', '--no-abbrev', '--no-renames', '--no-ext-diff', '--no-textconv', '--format=%H %P', ...logArgs]);
   let stderr = '';
-  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number>((resolve) => p.on('close', (c) => resolve(c ?? 1)));
-  const rl = createInterface({ input: p.stdout, crlfDelay: Infinity });
-
-  let commit = '';
-  let author = '';
-  let authorEmail = '';
-  let date = '';
-  let file: string | null = null;
-  let lines: string[] = [];
-  let map: number[] = [];
-  let newLine = 0;
-
-  const flush = (): GitBlobUnit | null => {
-    if (file === null || lines.length === 0) {
-      lines = [];
-      map = [];
-      return null;
-    }
-    const unit: GitBlobUnit = {
-      file,
-      content: Buffer.from(lines.join('\n'), 'utf8'),
-      lineMap: Int32Array.from(map),
-      commit,
-      author,
-      authorEmail,
-      date,
-    };
-    lines = [];
-    map = [];
-    return unit;
-  };
-
-  for await (const line of rl) {
-    if (line.startsWith(COMMIT_MARK)) {
-      const u = flush();
-      if (u) yield u;
-      [commit = '', author = '', authorEmail = '', date = ''] = line.slice(1).split(FIELD_SEP);
-      file = null;
+  p.stderr.on('data', (d: Buffer) => {
+    if (stderr.length < 16384) stderr += d.toString('utf8');
+  });
+  const exited = new Promise<number>((resolve, reject) => {
+    p.on('error', (e) => reject(gitMissing(e)));
+    p.on('close', (c) => resolve(c ?? 1));
+  });
+  let cur: CommitChanges | null = null;
+  let pending: Omit<Change, 'path'> | null = null;
+  for await (const token of nulTokens(p.stdout)) {
+    if (pending) {
+      cur?.changes.push({ ...pending, path: token });
+      pending = null;
       continue;
     }
-    if (line.startsWith('diff --git ')) {
-      const u = flush();
-      if (u) yield u;
-      file = null;
+    let start = 0;
+    while (start < token.length && token[start] === 10) start++;
+    const text = token.toString('latin1', start);
+    if (text === '') continue;
+    const meta = META.exec(text);
+    if (meta) {
+      pending = { oldMode: meta[1]!, newMode: meta[2]!, oldBlob: meta[3]!, newBlob: meta[4]!, status: meta[5]! };
       continue;
     }
-    if (line.startsWith('+++ ')) {
-      const target = line.slice(4);
-      file = target === '/dev/null' ? null : unquote(target).replace(/^b\//, '');
+    const head = HEADER.exec(text);
+    if (head) {
+      if (cur) yield cur;
+      cur = { commit: head[1]!, parents: head[2] ? head[2].trim().split(' ').length : 0, changes: [] };
       continue;
     }
-    if (line.startsWith('Binary files ')) {
-      const m = / and b\/(.*) differ$/.exec(line);
-      if (m) onSkip({ file: unquote(m[1]!), commit, reason: 'binary' });
-      continue;
-    }
-    if (line.startsWith('@@')) {
-      const m = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(line);
-      newLine = m ? Number(m[1]) : 0;
-      continue;
-    }
-    if (file !== null && line.startsWith('+')) {
-      lines.push(line.slice(1));
-      map.push(newLine++);
-    }
+    throw new KeywardenError(ErrorCode.GIT_FAILED, 'git log printed output Keywarden does not understand; the scan stopped rather than miss changes.', { fault: 'internal' });
   }
-  const u = flush();
-  if (u) yield u;
+  if (cur) yield cur;
   const code = await exited;
   if (code !== 0) {
+    if (/does not have any commits/.test(stderr)) return;
     throw new KeywardenError(ErrorCode.GIT_FAILED, `git log failed (exit ${code}): ${firstLine(stderr)}`, { fault: 'user' });
   }
 }
 
-/** Counts commits in a range (for the summary). */
-export async function countCommits(repo: string, rangeArgs: string[]): Promise<number> {
-  const r = await runGit(repo, ['rev-list', '--count', ...rangeArgs]);
-  return r.code === 0 ? Number(r.stdout.trim()) || 0 : 0;
+/** Splits a stream on NUL bytes, yielding each token as its own copy. */
+async function* nulTokens(stream: Readable): AsyncGenerator<Buffer> {
+  let rest: Buffer[] = [];
+  let restLen = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    let from = 0;
+    for (let i = chunk.indexOf(0); i !== -1; i = chunk.indexOf(0, from)) {
+      const piece = chunk.subarray(from, i);
+      yield restLen ? Buffer.concat([...rest, piece]) : Buffer.from(piece);
+      rest = [];
+      restLen = 0;
+      from = i + 1;
+    }
+    if (from < chunk.length) {
+      rest.push(chunk.subarray(from));
+      restLen += chunk.length - from;
+      if (restLen > 1024 * 1024) throw new KeywardenError(ErrorCode.GIT_FAILED, 'git printed a path longer than 1 MiB.', { fault: 'user' });
+    }
+  }
+  if (restLen) yield Buffer.concat(rest);
 }
 
-interface BlobRef {
-  blob: string;
-  file: string;
-  commit: string;
-  author: string;
-  authorEmail: string;
-  date: string;
+const isBlobMode = (mode: string): boolean => mode.startsWith('100') || mode === '120000';
+const isSubmodule = (mode: string): boolean => mode === '160000';
+
+export interface ReadRangeOptions {
+  maxSize: number;
+  onSkip: (s: GitSkip) => void;
+}
+
+/**
+ * What a range brought in, one unit per (commit, changed file): the new blob with the lines the
+ * commit added (merges against their first parent). Oldest commit first.
+ */
+export async function* readRange(repo: string, range: GitRange, options: ReadRangeOptions): AsyncGenerator<GitBlobUnit> {
+  const commits: CommitChanges[] = [];
+  for await (const c of logChanges(repo, ['--reverse', '--diff-merges=first-parent', '--diff-filter=AMT', '--end-of-options', ...range.args, '--'])) {
+    if (c.changes.length) commits.push(c);
+  }
+  yield* readBlobs(repo, commits, options, 'range');
 }
 
 /**
  * Every blob reachable from any ref, once, with the first commit (oldest first) that added it.
  * Blobs over `maxSize` are reported through `onSkip` and never read.
  */
-export async function* readHistory(
-  repo: string,
-  maxSize: number,
-  onSkip: (s: GitSkip) => void,
-  onCommits: (n: number) => void,
-): AsyncGenerator<GitBlobUnit> {
+export async function* readHistory(repo: string, options: ReadRangeOptions & { onCommits: (n: number) => void }): AsyncGenerator<GitBlobUnit> {
   await assertGitRepo(repo);
-  const refs: BlobRef[] = [];
   const seen = new Set<string>();
-  const p = spawn(
-    'git',
-    ['-C', repo, '-c', 'core.quotePath=false', 'log', '--all', '--reverse', '--raw', '-m', '--no-abbrev', '--no-renames', '--diff-filter=AMT', `--format=${COMMIT_MARK}%H${FIELD_SEP}%an${FIELD_SEP}%ae${FIELD_SEP}%aI`],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number>((resolve) => p.on('close', (c) => resolve(c ?? 1)));
-  let cur = { commit: '', author: '', authorEmail: '', date: '' };
-  const commitSet = new Set<string>();
-  for await (const line of createInterface({ input: p.stdout, crlfDelay: Infinity })) {
-    if (line.startsWith(COMMIT_MARK)) {
-      const [commit = '', author = '', authorEmail = '', date = ''] = line.slice(1).split(FIELD_SEP);
-      cur = { commit, author, authorEmail, date };
-      commitSet.add(commit);
-      continue;
-    }
-    if (!line.startsWith(':')) continue;
-    // :100644 100644 <old> <new> M\tpath
-    const tab = line.indexOf('\t');
-    const meta = line.slice(1, tab).split(' ');
-    const mode = meta[1] ?? '';
-    const blob = meta[3] ?? '';
-    if (!mode.startsWith('100') && !mode.startsWith('120')) continue; // files and symlinks; not submodules
-    if (seen.has(blob) || /^0+$/.test(blob)) continue;
-    seen.add(blob);
-    refs.push({ blob, file: unquote(line.slice(tab + 1)), ...cur });
+  const commits: CommitChanges[] = [];
+  let count = 0;
+  for await (const c of logChanges(repo, ['--all', '--reverse', '--diff-merges=separate', '--diff-filter=AMT', '--'])) {
+    count++;
+    // Each blob (and each submodule commit) once, with the first commit that brought it.
+    const fresh = c.changes.filter((ch) => {
+      if (ZERO.test(ch.newBlob) || seen.has(ch.newBlob)) return false;
+      seen.add(ch.newBlob);
+      return true;
+    });
+    if (fresh.length) commits.push({ ...c, changes: fresh });
   }
-  const code = await exited;
-  if (code !== 0) {
-    // An empty repository has no history: not an error.
-    if (/does not have any commits/.test(stderr)) return;
-    throw new KeywardenError(ErrorCode.GIT_FAILED, `git log failed (exit ${code}): ${firstLine(stderr)}`, { fault: 'user' });
-  }
-  onCommits(commitSet.size);
-  yield* catBlobs(repo, refs, maxSize, onSkip);
+  options.onCommits(count);
+  yield* readBlobs(repo, commits, options, 'history');
 }
 
-async function* catBlobs(repo: string, refs: BlobRef[], maxSize: number, onSkip: (s: GitSkip) => void): AsyncGenerator<GitBlobUnit> {
-  if (refs.length === 0) return;
-  const p = spawn('git', ['-C', repo, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const exited = new Promise<number>((resolve) => p.on('close', (c) => resolve(c ?? 1)));
-  // Feed requests as the reader drains, so memory holds one blob at a time.
+interface Request {
+  kind: 'commit' | 'old' | 'new';
+  id: string;
+}
+
+async function* readBlobs(repo: string, commits: CommitChanges[], options: ReadRangeOptions, mode: 'range' | 'history'): AsyncGenerator<GitBlobUnit> {
+  if (commits.length === 0) return;
+  const requests: Request[] = [];
+  for (const c of commits) {
+    requests.push({ kind: 'commit', id: c.commit });
+    for (const ch of c.changes) {
+      if (!isBlobMode(ch.newMode) || ZERO.test(ch.newBlob)) continue;
+      if (mode === 'range' && ch.status !== 'A' && isBlobMode(ch.oldMode) && !ZERO.test(ch.oldBlob)) requests.push({ kind: 'old', id: ch.oldBlob });
+      requests.push({ kind: 'new', id: ch.newBlob });
+    }
+  }
+  const p = spawnGit(repo, ['cat-file', '--batch'], { stdin: true });
+  const exited = new Promise<number>((resolve, reject) => {
+    p.on('error', (e) => reject(gitMissing(e)));
+    p.on('close', (c) => resolve(c ?? 1));
+  });
+  // Requests are fed as the reader drains, so the pipe never holds more than git's buffer.
   p.stdin.on('error', () => undefined);
   let fed = 0;
   const feed = (): void => {
-    while (fed < refs.length) {
-      const ok = p.stdin.write(`${refs[fed]!.blob}\n`);
+    while (fed < requests.length) {
+      const ok = p.stdin.write(`${requests[fed]!.id}\n`);
       fed++;
       if (!ok) {
         p.stdin.once('drain', feed);
@@ -244,39 +276,150 @@ async function* catBlobs(repo: string, refs: BlobRef[], maxSize: number, onSkip:
   };
   feed();
   const reader = new ByteReader(p.stdout);
-  for (const ref of refs) {
-    const header = await reader.readLine();
-    if (header === null) break;
-    const [, type, sizeText] = header.split(' ');
-    if (type === 'missing' || sizeText === undefined) continue;
-    const size = Number(sizeText);
-    if (size > maxSize) {
+  // Reads the next object; undefined when it is missing or larger than `limit` (then skipped unread).
+  const next = async (limit: number): Promise<{ bytes: Buffer | undefined; size: number; missing: boolean }> => {
+    const header = await reader.readLine(4096);
+    if (header === null) throw new KeywardenError(ErrorCode.GIT_FAILED, 'git cat-file stopped early; the scan is incomplete.', { fault: 'internal' });
+    const parts = header.toString('latin1').split(' ');
+    if (parts[1] === 'missing' || parts.length < 3) return { bytes: undefined, size: 0, missing: true };
+    const size = Number(parts[2]);
+    if (!Number.isSafeInteger(size) || size < 0) throw new KeywardenError(ErrorCode.GIT_FAILED, 'git cat-file printed a bad object header.', { fault: 'internal' });
+    if (size > limit) {
       await reader.skip(size + 1);
-      onSkip({ file: ref.file, commit: ref.commit, reason: 'too-large' });
-      continue;
+      return { bytes: undefined, size, missing: false };
     }
-    const content = await reader.read(size);
-    await reader.skip(1); // trailing newline
-    yield { file: ref.file, content, commit: ref.commit, author: ref.author, authorEmail: ref.authorEmail, date: ref.date };
+    const bytes = await reader.read(size);
+    await reader.skip(1); // the newline after the object
+    return { bytes, size, missing: false };
+  };
+  try {
+    for (const c of commits) {
+      const commitObject = await next(1024 * 1024);
+      const who = commitObject.bytes ? parseAuthor(commitObject.bytes) : { author: '', authorEmail: '', date: '' };
+      for (const ch of c.changes) {
+        const file = displayName(ch.path);
+        if (isSubmodule(ch.newMode)) {
+          options.onSkip({ file, commit: c.commit, reason: 'submodule' });
+          continue;
+        }
+        if (!isBlobMode(ch.newMode) || ZERO.test(ch.newBlob)) continue;
+        let old: Buffer | undefined;
+        let oldKnown = mode === 'history' || ch.status === 'A' || !isBlobMode(ch.oldMode) || ZERO.test(ch.oldBlob);
+        if (mode === 'range' && !oldKnown) {
+          // The old blob only tells which lines are new; past the limit every line counts as new.
+          const o = await next(options.maxSize);
+          old = o.bytes;
+          oldKnown = true;
+        }
+        const n = await next(options.maxSize);
+        if (n.missing) {
+          options.onSkip({ file, commit: c.commit, reason: 'unreadable', detail: 'missing object' });
+          continue;
+        }
+        if (!n.bytes) {
+          options.onSkip({ file, commit: c.commit, reason: 'too-large', detail: String(n.size) });
+          continue;
+        }
+        const unit: GitBlobUnit = { file, content: n.bytes, commit: c.commit, ...who };
+        if (mode === 'range' && c.parents > 1) unit.merge = true;
+        if (old) {
+          const added = addedLines(old, n.bytes);
+          if (added) unit.addedLines = added;
+        }
+        yield unit;
+      }
+    }
+  } finally {
+    p.stdin.destroy();
+    p.stdout.destroy();
+    await exited.catch(() => undefined);
   }
-  p.stdin.destroy();
-  await exited;
 }
 
-/** Minimal pull reader over a stream of Buffers. */
+/** Author name, email and ISO date from a raw commit object (never trusts a format string). */
+export function parseAuthor(commit: Buffer): { author: string; authorEmail: string; date: string } {
+  const end = commit.indexOf('\n\n');
+  const head = commit.toString('utf8', 0, end === -1 ? commit.length : end);
+  const line = head.split('\n').find((l) => l.startsWith('author ')) ?? '';
+  const m = /^author (.*?) ?<([^>]*)> (\d+) ([+-])(\d\d)(\d\d)$/.exec(line);
+  if (!m) return { author: '', authorEmail: '', date: '' };
+  const offsetMin = (m[4] === '-' ? -1 : 1) * (Number(m[5]) * 60 + Number(m[6]));
+  const local = new Date((Number(m[3]) + offsetMin * 60) * 1000);
+  const iso = Number.isNaN(local.getTime()) ? '' : `${local.toISOString().slice(0, 19)}${m[4]}${m[5]}:${m[6]}`;
+  return { author: m[1]!, authorEmail: m[2]!, date: iso };
+}
+
+/** Lines of a blob up to this length are keys as they are; longer ones by their SHA-1 (V8 hashes long strings by length only). */
+const SHORT_LINE = 4096;
+
+function lineKey(b: Buffer, start: number, end: number): string {
+  if (end - start <= SHORT_LINE) return b.toString('latin1', start, end);
+  return `#${end - start}:${createHash('sha1').update(b.subarray(start, end)).digest('base64')}`;
+}
+
+/**
+ * The 1-based lines of `next` that `prev` does not account for, counted as a multiset of lines
+ * (a line that moved is not new; a line added twice is new once more than before). Linear in
+ * both sizes. Undefined when `next` looks binary: then every finding in it counts.
+ */
+export function addedLines(prev: Buffer, next: Buffer): Uint32Array | undefined {
+  if (next.subarray(0, 8000).includes(0)) return undefined;
+  const counts = new Map<string, number>();
+  forEachLine(prev, (s, e) => {
+    const k = lineKey(prev, s, e);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  });
+  const out: number[] = [];
+  let line = 0;
+  forEachLine(next, (s, e) => {
+    line++;
+    const k = lineKey(next, s, e);
+    const c = counts.get(k);
+    if (c) counts.set(k, c - 1);
+    else out.push(line);
+  });
+  return Uint32Array.from(out);
+}
+
+function forEachLine(b: Buffer, fn: (start: number, end: number) => void): void {
+  let start = 0;
+  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, start)) {
+    fn(start, i);
+    start = i + 1;
+  }
+  if (start < b.length) fn(start, b.length);
+}
+
+/** True if a finding on lines [start, end] touches an added line. */
+export function touchesAddedLine(added: Uint32Array, start: number, end: number): boolean {
+  let lo = 0;
+  let hi = added.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (added[mid]! < start) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < added.length && added[lo]! <= end;
+}
+
+/**
+ * A pull reader over a byte stream in paused mode: reads exactly what is asked, and skips by
+ * discarding chunk by chunk, so a 600 MB blob that is skipped never sits in memory.
+ */
 class ByteReader {
-  private bufs: Buffer[] = [];
+  private chunks: Buffer[] = [];
   private len = 0;
   private ended = false;
+  private failed: unknown = null;
   private waiter: (() => void) | null = null;
-  constructor(stream: NodeJS.ReadableStream) {
-    stream.on('data', (d: Buffer) => {
-      this.bufs.push(d);
-      this.len += d.length;
-      this.wake();
-    });
+  constructor(private readonly stream: Readable) {
+    stream.on('readable', () => this.wake());
     stream.on('end', () => {
       this.ended = true;
+      this.wake();
+    });
+    stream.on('error', (e) => {
+      this.failed = e;
       this.wake();
     });
   }
@@ -285,62 +428,68 @@ class ByteReader {
     this.waiter = null;
     w?.();
   }
-  private async need(n: number): Promise<boolean> {
-    while (this.len < n && !this.ended) await new Promise<void>((r) => (this.waiter = r));
-    return this.len >= n;
-  }
-  private take(n: number): Buffer {
-    const all = this.bufs.length === 1 ? this.bufs[0]! : Buffer.concat(this.bufs, this.len);
-    const out = Buffer.from(all.subarray(0, n));
-    const rest = all.subarray(n);
-    this.bufs = rest.length ? [rest] : [];
-    this.len = rest.length;
-    return out;
-  }
-  async readLine(): Promise<string | null> {
+  /** Pulls one more chunk; false at the end of the stream. */
+  private async fill(): Promise<boolean> {
     for (;;) {
-      const all = this.bufs.length === 1 ? this.bufs[0]! : Buffer.concat(this.bufs, this.len);
-      this.bufs = all.length ? [all] : [];
-      const i = all.indexOf(10);
-      if (i !== -1) {
-        const line = all.subarray(0, i).toString('utf8');
-        this.take(i + 1);
-        return line;
+      if (this.failed) throw new KeywardenError(ErrorCode.GIT_FAILED, 'Reading from git failed.', { cause: this.failed, fault: 'internal' });
+      const c = this.stream.read() as Buffer | null;
+      if (c) {
+        this.chunks.push(c);
+        this.len += c.length;
+        return true;
       }
-      if (this.ended) return null;
+      if (this.ended) return false;
       await new Promise<void>((r) => (this.waiter = r));
     }
   }
+  /** Copies the first `n` buffered bytes into a buffer of its own (safe to transfer to a worker). */
+  private take(n: number): Buffer {
+    const out = Buffer.allocUnsafeSlow(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, n - at);
+      c.copy(out, at, 0, k);
+      at += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    this.len -= n;
+    return out;
+  }
+  async readLine(max: number): Promise<Buffer | null> {
+    let scanned = 0;
+    for (;;) {
+      let off = 0;
+      for (const c of this.chunks) {
+        if (off + c.length > scanned) {
+          const i = c.indexOf(10, Math.max(0, scanned - off));
+          if (i !== -1) {
+            const line = this.take(off + i + 1);
+            return line.subarray(0, line.length - 1);
+          }
+        }
+        off += c.length;
+      }
+      scanned = this.len;
+      if (this.len > max) throw new KeywardenError(ErrorCode.GIT_FAILED, 'git printed an overlong header line.', { fault: 'internal' });
+      if (!(await this.fill())) return null;
+    }
+  }
   async read(n: number): Promise<Buffer> {
-    await this.need(n);
+    while (this.len < n && (await this.fill()));
     return this.take(Math.min(n, this.len));
   }
   async skip(n: number): Promise<void> {
-    await this.need(n);
-    this.take(Math.min(n, this.len));
-  }
-}
-
-/** Undoes git's C-style quoting of unusual paths ("a\tb" → a<TAB>b). */
-function unquote(s: string): string {
-  if (!s.startsWith('"') || !s.endsWith('"')) return s;
-  const inner = s.slice(1, -1);
-  const bytes: number[] = [];
-  for (let i = 0; i < inner.length; i++) {
-    const c = inner[i]!;
-    if (c !== '\\') {
-      bytes.push(...Buffer.from(c, 'utf8'));
-      continue;
+    let left = n;
+    while (left > 0) {
+      if (this.len === 0 && !(await this.fill())) return;
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, left);
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+      this.len -= k;
+      left -= k;
     }
-    const nx = inner[++i] ?? '';
-    if (/[0-7]/.test(nx)) {
-      bytes.push(parseInt(inner.slice(i, i + 3), 8));
-      i += 2;
-    } else bytes.push(({ n: 10, t: 9, r: 13, '"': 34, '\\': 92, a: 7, b: 8, f: 12, v: 11 } as Record<string, number>)[nx] ?? nx.charCodeAt(0));
   }
-  return Buffer.from(bytes).toString('utf8');
-}
-
-function firstLine(s: string): string {
-  return s.split('\n').find((l) => l.trim()) ?? '';
 }
