@@ -1,5 +1,5 @@
 /** `keywarden scan`: find leaked keys and credentials in a tree, a git range, history or stdin. */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { ErrorCode, KeywardenError } from '../../errors.js';
@@ -12,6 +12,7 @@ import { selectDetectors, type DetectorSelection } from '../../scan/select-detec
 import type { SecretsConfig } from '../../policy/dsl/secrets.js';
 import { DEFAULT_POLICY_FILE } from '../../policy/default-file.js';
 import type { CliIO } from '../main.js';
+import { prepareOutputFile } from '../output-file.js';
 
 interface ScanFlags {
   config?: string | false;
@@ -83,6 +84,9 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
   const baselinePath = flags.baseline ? path.resolve(cwd, flags.baseline) : undefined;
   let baseline: Baseline | undefined;
   if (baselinePath) baseline = readBaselineFile(baselinePath, Boolean(flags.updateBaseline));
+  // Where results go is checked before the scan: a bad path is a usage error, not lost work.
+  const output = flags.output ? prepareOutputFile(flags.output, cwd, { what: 'report (-o)', root }) : undefined;
+  const baselineOut = flags.updateBaseline && flags.baseline ? prepareOutputFile(flags.baseline, cwd, { what: 'baseline', root }) : undefined;
 
   const policy = await readSecretsConfig(flags.config, root, cwd, Boolean(flags.stdin));
   const selection: DetectorSelection = {
@@ -117,9 +121,9 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
     progress?.done();
   }
 
-  if (flags.updateBaseline && baselinePath) {
+  if (baselineOut && baselinePath) {
     const next = createBaseline(result.findings, baseline);
-    writeFileSync(baselinePath, formatBaseline(next));
+    baselineOut.write(formatBaseline(next));
     if (!flags.quiet) io.stderr(`keywarden: baseline ${path.relative(cwd, baselinePath) || baselinePath} now accepts ${Object.keys(next.secrets).length} secret(s).\n`);
     return 0;
   }
@@ -130,7 +134,7 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
       : flags.format === 'sarif'
         ? formatSarif(result, selectDetectors(selection))
         : formatText(result, { color: color && !flags.output });
-  if (flags.output) writeFileSync(path.resolve(cwd, flags.output), report);
+  if (output) output.write(report);
   else if (flags.format !== 'text' || !flags.quiet || result.findings.length) io.stdout(flags.format === 'text' && flags.quiet ? stripSummary(report) : report);
 
   printWarnings(result.warnings, io);

@@ -14,7 +14,7 @@ const LEVEL: Record<Severity, Result.level> = { critical: 'error', high: 'error'
 const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '3.0', info: '1.0' };
 
 export function formatSarif(result: ScanResult, detectors: readonly Detector[]): string {
-  const findings = result.findings.slice(0, SARIF_MAX_RESULTS);
+  const findings = mostSevere(result.findings, SARIF_MAX_RESULTS);
   const usedIds = [...new Set(findings.map((f) => f.ruleId))].sort();
   const byId = new Map(detectors.map((d) => [d.id, d]));
   const rules: ReportingDescriptor[] = usedIds.map((id) => {
@@ -35,7 +35,7 @@ export function formatSarif(result: ScanResult, detectors: readonly Detector[]):
   const results: Result[] = findings.map((f) => toResult(f, ruleIndex.get(f.ruleId)!));
   const notes =
     result.findings.length > SARIF_MAX_RESULTS
-      ? [{ level: 'warning' as const, message: { text: `Only the first ${SARIF_MAX_RESULTS} of ${result.findings.length} findings are included (GitHub code scanning's limit). Use --format json for all of them.` } }]
+      ? [{ level: 'warning' as const, message: { text: `Only the ${SARIF_MAX_RESULTS} most severe of ${result.findings.length} findings are included (GitHub code scanning's limit). Use --format json for all of them.` } }]
       : [];
   const log: Log = {
     version: '2.1.0',
@@ -50,6 +50,27 @@ export function formatSarif(result: ScanResult, detectors: readonly Detector[]):
     ],
   };
   return `${JSON.stringify(log, null, 2)}\n`;
+}
+
+const SEVERITY_RANK: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+const CONFIDENCE_RANK = { high: 0, medium: 1, low: 2 } as const;
+
+/**
+ * At most `max` findings, the most severe (then most confident) first to stay when some must go;
+ * those kept stay in their original (file) order.
+ */
+export function mostSevere(findings: readonly Finding[], max: number): Finding[] {
+  if (findings.length <= max) return [...findings];
+  const order = findings.map((_, i) => i);
+  order.sort((a, b) => {
+    const fa = findings[a]!;
+    const fb = findings[b]!;
+    return SEVERITY_RANK[fa.severity] - SEVERITY_RANK[fb.severity] || CONFIDENCE_RANK[fa.confidence] - CONFIDENCE_RANK[fb.confidence] || a - b;
+  });
+  return order
+    .slice(0, max)
+    .sort((a, b) => a - b)
+    .map((i) => findings[i]!);
 }
 
 function toResult(f: Finding, ruleIndex: number): Result {

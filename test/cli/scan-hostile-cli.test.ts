@@ -1,0 +1,93 @@
+/**
+ * The scan command against a hostile repository: output paths that lead out of it, and a pushed
+ * key policy that tries to switch detection off.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { main } from '../../src/cli/main.js';
+import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
+
+const rng = createRng('scan-hostile-cli');
+const awsKey = (): string => {
+  for (;;) {
+    const s = secretGenerators['aws-access-key-id']!(rng).secret;
+    if (s.startsWith('AKIA')) return s;
+  }
+};
+let dir: string;
+let n = 0;
+const env = { ...process.env, GIT_AUTHOR_NAME: 'M', GIT_AUTHOR_EMAIL: 'm@example.test', GIT_COMMITTER_NAME: 'M', GIT_COMMITTER_EMAIL: 'm@example.test' };
+const git = (cwd: string, ...args: string[]): string => execFileSync('git', ['-c', 'core.hooksPath=/dev/null', ...args], { cwd, encoding: 'utf8', env });
+
+async function run(cwd: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(args, { stdout: (s) => void (out += s), stderr: (s) => void (err += s), isTTY: false, cwd, env: {} });
+  return { code, out, err };
+}
+
+function newRepo(files: Record<string, string> = {}): string {
+  const repo = path.join(dir, `r${n++}`);
+  mkdirSync(repo);
+  git(repo, 'init', '-q', '-b', 'main');
+  writeFileSync(path.join(repo, 'README.md'), 'hello\n');
+  for (const [k, v] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(repo, k)), { recursive: true });
+    writeFileSync(path.join(repo, k), v);
+  }
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-qm', 'base');
+  return repo;
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'kw-hostile-cli-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('output paths', () => {
+  it('refuses -o through a committed symlink, before scanning, and leaves the target alone', async () => {
+    const outside = path.join(dir, 'victim.txt');
+    writeFileSync(outside, 'precious\n');
+    const repo = newRepo();
+    symlinkSync(outside, path.join(repo, 'report.sarif'));
+    const r = await run(repo, ['scan', '.', '-f', 'sarif', '-o', 'report.sarif']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('KW_USAGE');
+    expect(readFileSync(outside, 'utf8')).toBe('precious\n');
+  });
+
+  it('refuses -o into a symlinked folder that leads out of the repository', async () => {
+    const outsideDir = path.join(dir, 'outside-dir');
+    mkdirSync(outsideDir);
+    const repo = newRepo();
+    symlinkSync(outsideDir, path.join(repo, 'out'));
+    const r = await run(repo, ['scan', '.', '-o', 'out/report.txt']);
+    expect(r.code).toBe(2);
+    expect(existsSync(path.join(outsideDir, 'report.txt'))).toBe(false);
+  });
+
+  it('a missing folder, a folder as target, and a symlinked baseline are usage errors', async () => {
+    const repo = newRepo();
+    mkdirSync(path.join(repo, 'adir'));
+    expect((await run(repo, ['scan', '.', '-o', 'nope/report.txt'])).code).toBe(2);
+    expect((await run(repo, ['scan', '.', '-o', 'adir'])).code).toBe(2);
+    const outside = path.join(dir, 'victim-baseline.json');
+    writeFileSync(outside, '{}');
+    symlinkSync(outside, path.join(repo, 'baseline.json'));
+    const r = await run(repo, ['scan', '.', '--baseline', 'baseline.json', '--update-baseline']);
+    expect(r.code).toBe(2);
+    expect(readFileSync(outside, 'utf8')).toBe('{}');
+  });
+
+  it('writes a normal report file and replaces it atomically', async () => {
+    const repo = newRepo({ 'a.txt': `AWS_ACCESS_KEY_ID=${awsKey()}\n` });
+    const r = await run(repo, ['scan', '.', '-f', 'json', '-o', 'report.json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(readFileSync(path.join(repo, 'report.json'), 'utf8'))).toHaveLength(1);
+    expect(lstatSync(path.join(repo, 'report.json')).isFile()).toBe(true);
+  });
+});
