@@ -341,12 +341,13 @@ export function parseAuthor(commit: Buffer): { author: string; authorEmail: stri
   const end = commit.indexOf('\n\n');
   const head = commit.toString('utf8', 0, end === -1 ? commit.length : end);
   const line = head.split('\n').find((l) => l.startsWith('author ')) ?? '';
-  const m = /^author (.*?) ?<([^>]*)> (\d+) ([+-])(\d\d)(\d\d)$/.exec(line);
+  // Parsed from the right, in linear time: the name may hold any character, even '<' and '>'.
+  const m = line.length > 4096 ? null : /^author (.*) <([^<>]*)> (\d{1,15}) ([+-])(\d\d)(\d\d)$/.exec(line);
   if (!m) return { author: '', authorEmail: '', date: '' };
   const offsetMin = (m[4] === '-' ? -1 : 1) * (Number(m[5]) * 60 + Number(m[6]));
   const local = new Date((Number(m[3]) + offsetMin * 60) * 1000);
   const iso = Number.isNaN(local.getTime()) ? '' : `${local.toISOString().slice(0, 19)}${m[4]}${m[5]}:${m[6]}`;
-  return { author: m[1]!, authorEmail: m[2]!, date: iso };
+  return { author: m[1]!.trimEnd(), authorEmail: m[2]!, date: iso };
 }
 
 /** Lines of a blob up to this length are keys as they are; longer ones by their SHA-1 (V8 hashes long strings by length only). */
