@@ -48,6 +48,15 @@ export const ErrorCode = {
   AUDIT_BROKEN: 'KW_AUDIT_BROKEN',
   // anything else
   INTERNAL: 'KW_INTERNAL',
+  // audit integrity and keystore hardening (appended)
+  AUDIT_WRITE_FAILED: 'KW_AUDIT_WRITE_FAILED',
+  CHECKPOINT_INVALID: 'KW_CHECKPOINT_INVALID',
+  PASSPHRASE_TOO_SHORT: 'KW_PASSPHRASE_TOO_SHORT',
+  KEYSTORE_TAMPERED: 'KW_KEYSTORE_TAMPERED',
+  // policy sources and inputs (appended)
+  PATH_REFUSED: 'KW_PATH_REFUSED',
+  INPUT_TOO_LARGE: 'KW_INPUT_TOO_LARGE',
+  INPUT_TOO_DEEP: 'KW_INPUT_TOO_DEEP',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

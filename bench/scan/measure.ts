@@ -13,6 +13,8 @@ export interface Measurement {
   cpuSeconds: number | null;
   peakRssMB: number;
   exitCode: number;
+  /** Killed after `timeoutSeconds`: the wall time is then a lower bound. */
+  timedOut?: boolean;
 }
 
 export interface CommandSpec {
@@ -22,6 +24,10 @@ export interface CommandSpec {
   env?: NodeJS.ProcessEnv;
   stdoutFile: string;
   stderrFile: string;
+  /** A file to feed on standard input (for `scan --stdin`). */
+  stdinFile?: string;
+  /** Kill the run (its process group) after this many seconds. */
+  timeoutSeconds?: number;
 }
 
 const GNU_TIME = '/usr/bin/time';
@@ -36,9 +42,19 @@ export async function measure(spec: CommandSpec): Promise<Measurement> {
   const [cmd, args] = useTime ? [GNU_TIME, ['-f', '%e %M %U %S', '-o', timeFile, spec.cmd, ...spec.args]] : [spec.cmd, spec.args];
   const out = openSync(spec.stdoutFile, 'w');
   const err = openSync(spec.stderrFile, 'w');
+  const input = spec.stdinFile === undefined ? 'ignore' : openSync(spec.stdinFile, 'r');
   const started = process.hrtime.bigint();
   let hwmKB = 0;
-  const child = spawn(cmd, args, { cwd: spec.cwd, env: spec.env ?? process.env, stdio: ['ignore', out, err] });
+  // Its own process group, so a timeout stops the tool and not only GNU time.
+  const child = spawn(cmd, args, { cwd: spec.cwd, env: spec.env ?? process.env, stdio: [input, out, err], detached: spec.timeoutSeconds !== undefined });
+  let timedOut = false;
+  const timer =
+    spec.timeoutSeconds === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        }, spec.timeoutSeconds * 1000);
   const poll = useTime
     ? undefined
     : setInterval(() => {
@@ -55,8 +71,11 @@ export async function measure(spec: CommandSpec): Promise<Measurement> {
   });
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (poll) clearInterval(poll);
+  if (timer) clearTimeout(timer);
   closeSync(out);
   closeSync(err);
+  if (typeof input === 'number') closeSync(input);
+  if (timedOut) return { wallSeconds, cpuSeconds: null, peakRssMB: hwmKB / 1024, exitCode, timedOut };
   if (!useTime) return { wallSeconds, cpuSeconds: null, peakRssMB: hwmKB / 1024, exitCode };
   // GNU time prints "Command exited with non-zero status N" before the format line.
   const lines = readFileSync(timeFile, 'utf8').trim().split('\n');

@@ -36,6 +36,12 @@ export interface BenchOptions {
   keywardenArgs: string[];
   /** The Keywarden launcher to run (default bin/keywarden.js), to compare another build. */
   keywardenBin: string;
+  /** Also scan the adversarial inputs (adversarial.ts): default on, off with --quick. */
+  adversarial: boolean;
+  /** Scan only the adversarial inputs (and write only their part of the docs). */
+  adversarialOnly: boolean;
+  /** Seconds after which one tool's run on one adversarial input is stopped. */
+  adversarialTimeout: number;
   /** A Gitleaks binary to run instead of the release-equivalent build (see tools.ts). */
   gitleaksBin: string | undefined;
   repoRoot: string;
@@ -61,6 +67,12 @@ Options:
   --keywarden-arg <a>     extra argument for keywarden scan (repeatable)
   --keywarden-bin <file>  Keywarden launcher to run (default bin/keywarden.js, which needs npm run build)
   --gitleaks-bin <file>   Gitleaks binary to run (default: a release-equivalent build, see bench/scan/tools.ts)
+  --adversarial / --no-adversarial
+                          also time the adversarial inputs of bench/scan/adversarial.ts (one long
+                          line of keywords, 8 MB with no newline, 50 MB of keyword lines, near-miss
+                          tokens, endless PEM headers; default on, off with --quick; quick runs use ¼ sizes)
+  --adversarial-only      only the adversarial inputs; writes only their table in the docs
+  --adversarial-timeout <s> stop one tool's run on one adversarial input after this (default 300)
   --rebuild               rebuild the corpus even if its stamp matches
   --build-only            build (or reuse) the corpus, print where it is, and stop
   --work <dir>            work folder (default bench/.work)
@@ -84,6 +96,10 @@ export function parseOptions(argv: string[], repoRoot: string): BenchOptions | '
       'keywarden-arg': { type: 'string', multiple: true, default: [] },
       'keywarden-bin': { type: 'string' },
       'gitleaks-bin': { type: 'string' },
+      adversarial: { type: 'boolean' },
+      'no-adversarial': { type: 'boolean', default: false },
+      'adversarial-only': { type: 'boolean', default: false },
+      'adversarial-timeout': { type: 'string' },
       rebuild: { type: 'boolean', default: false },
       'build-only': { type: 'boolean', default: false },
       work: { type: 'string' },
@@ -120,6 +136,9 @@ export function parseOptions(argv: string[], repoRoot: string): BenchOptions | '
     tools,
     secretlintSample,
     secretlintBudget: num('secretlint-budget', values['secretlint-budget'], quick ? 60 : 600, 1),
+    adversarial: values['no-adversarial'] ? false : (values.adversarial ?? (values['adversarial-only'] || !quick)),
+    adversarialOnly: values['adversarial-only'] ?? false,
+    adversarialTimeout: num('adversarial-timeout', values['adversarial-timeout'], 300, 1),
     rebuild: values.rebuild ?? false,
     buildOnly: values['build-only'] ?? false,
     workDir: path.resolve(repoRoot, values.work ?? 'bench/.work'),

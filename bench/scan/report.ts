@@ -1,6 +1,7 @@
 /** The benchmark's results as markdown, and the `### Scan` section of docs/benchmarks.md. */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import type { AdversarialResult, AdversarialRun } from './adversarial.js';
 import type { Measurement } from './measure.js';
 import type { ToolName } from './options.js';
 import type { Score } from './score.js';
@@ -257,4 +258,88 @@ function trimTrailingBlank(lines: string[]): string[] {
   const out = [...lines];
   while (out.length && out[out.length - 1]!.trim() === '') out.pop();
   return out;
+}
+
+const ADVERSARIAL_HEADING = '#### Adversarial inputs';
+
+/**
+ * The adversarial inputs' table: MB/s of Keywarden (tree mode and `--stdin`) and Gitleaks on the
+ * same files in one run, their ratio, and the in-process engine on a quarter and the whole of
+ * each input (time ×4 for 4× the bytes is linear).
+ */
+export function renderAdversarial(results: readonly AdversarialResult[], meta: { date: string; command: string; machine: string; timeoutSeconds: number }): string {
+  const runOf = (r: AdversarialResult, mode: AdversarialRun['mode']): AdversarialRun | undefined => r.runs.find((x) => x.mode === mode);
+  const cellOf = (x: AdversarialRun | undefined, bytes: number): string => {
+    if (x === undefined) return 'n/a';
+    if (x.m.timedOut) return `< ${(bytes / 1e6 / meta.timeoutSeconds).toFixed(2)} MB/s (stopped at ${meta.timeoutSeconds} s)`;
+    return `${x.mbPerSecond.toFixed(1)} MB/s (${secs(x.m.wallSeconds)}, ${num(x.m.peakRssMB)} MB)`;
+  };
+  const ratio = (a: AdversarialRun | undefined, b: AdversarialRun | undefined): string => {
+    if (!a || !b) return 'n/a';
+    if (a.m.timedOut) return '–';
+    if (b.m.timedOut) return `> ${(b.m.wallSeconds / a.m.wallSeconds).toFixed(1)}×`;
+    const r = b.m.wallSeconds / a.m.wallSeconds;
+    return `${r.toFixed(r < 10 ? 2 : 1)}×`;
+  };
+  const found = (x: AdversarialRun | undefined): string => (x === undefined ? 'n/a' : x.m.timedOut ? '–' : x.foundPlanted ? 'yes' : '**no**');
+  const out = [
+    ADVERSARIAL_HEADING,
+    '',
+    `Reproduce with \`${meta.command}\`. Measured ${meta.date} on ${meta.machine}. ` +
+      'Each input is one file (`bench/scan/adversarial.ts`) ending with one planted GitHub token; both tools scan the same file in the same run, one run each, ' +
+      `Keywarden with \`--max-file-size 100MB\` (tree mode reads a file above 8 MiB in overlapping chunks; \`--stdin\` scans it as one buffer), runs stopped after ${meta.timeoutSeconds} s. ` +
+      'Cells: throughput (wall time, peak RSS). "Keywarden ÷ Gitleaks" is how many times faster Keywarden (tree mode) is. ' +
+      'The engine columns time `scanBytes` in process on the first quarter of the input and on all of it: ×4 for 4× the bytes is linear time, ×16 would be quadratic.',
+    '',
+    '| input | size | Keywarden | Keywarden `--stdin` | Gitleaks | Keywarden ÷ Gitleaks | planted secret found (K / K stdin / G) | engine in process | engine time, all ÷ ¼ |',
+    '|---|---:|---:|---:|---:|---:|:-:|---:|---:|',
+  ];
+  for (const r of results) {
+    const kw = runOf(r, 'keywarden');
+    const st = runOf(r, 'keywarden-stdin');
+    const gl = runOf(r, 'gitleaks');
+    out.push(
+      `| ${r.name}: ${r.title} | ${num(r.bytes / 1e6, 1)} MB, ${num(r.lines)} line${r.lines === 1 ? '' : 's'} | ${cellOf(kw, r.bytes)} | ${cellOf(st, r.bytes)} | ${cellOf(gl, r.bytes)} | ${ratio(kw, gl)} | ` +
+        `${found(kw)} / ${found(st)} / ${found(gl)} | ${r.engine.mbPerSecond.toFixed(1)} MB/s${r.engine.found ? '' : ' (**missed**)'} | ×${(r.engine.fullSeconds / r.engine.quarterSeconds).toFixed(1)} |`,
+    );
+  }
+  out.push('');
+  return out.join('\n');
+}
+
+/** The adversarial subsection as it stands in the docs (so a corpus-only run can keep it), or undefined. */
+export function readAdversarialSection(docsFile: string): string | undefined {
+  if (!existsSync(docsFile)) return undefined;
+  const lines = readFileSync(docsFile, 'utf8').split('\n');
+  const start = lines.findIndex((l) => l.trim() === ADVERSARIAL_HEADING);
+  if (start === -1) return undefined;
+  let end = lines.findIndex((l, i) => i > start && /^#{1,4}\s/.test(l));
+  if (end === -1) end = lines.length;
+  return lines.slice(start, end).join('\n');
+}
+
+/** Replaces (or appends to the `### Scan` section) the adversarial subsection, leaving the rest as it is. */
+export function writeAdversarialSection(docsFile: string, section: string): void {
+  const text = existsSync(docsFile) ? readFileSync(docsFile, 'utf8') : '# Benchmarks\n';
+  const lines = text.split('\n');
+  const body = section.trimEnd().split('\n');
+  let start = lines.findIndex((l) => l.trim() === ADVERSARIAL_HEADING);
+  let end: number;
+  if (start === -1) {
+    const scan = lines.findIndex((l) => /^###\s+Scan\s*$/.test(l));
+    if (scan === -1) {
+      writeDocsSection(docsFile, ['### Scan', '', ...body].join('\n'));
+      return;
+    }
+    // Goes right after the Scan section's checks table, before the per-kind details.
+    const kinds = lines.findIndex((l, i) => i > scan && /^#### /.test(l));
+    const next = lines.findIndex((l, i) => i > scan && /^#{1,3}\s/.test(l));
+    start = kinds !== -1 && (next === -1 || kinds < next) ? kinds : next === -1 ? lines.length : next;
+    end = start;
+  } else {
+    end = lines.findIndex((l, i) => i > start && /^#{1,4}\s/.test(l));
+    if (end === -1) end = lines.length;
+  }
+  const next = [...lines.slice(0, start), ...body, '', ...lines.slice(end)];
+  writeFileSync(docsFile, next.join('\n').replace(/\n*$/, '\n'));
 }

@@ -8,6 +8,9 @@
  *    when it fits the budget (with its always-on profiler disabled).
  * 4. Score the findings (score.ts), print a markdown table, write bench/.work/results.json and
  *    the `### Scan` section of docs/benchmarks.md.
+ * 5. Unless --quick (or --no-adversarial): Keywarden and Gitleaks on the adversarial inputs
+ *    (adversarial.ts), the `#### Adversarial inputs` table of that section. `--adversarial-only`
+ *    runs just this step.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +21,18 @@ import { corpusRoot, ensureCorpus, mb, type CorpusFile, type Manifest } from './
 import { haveGnuTime, measure, median, type Measurement } from './measure.js';
 import { parseOptions, USAGE, type BenchOptions, type ToolName } from './options.js';
 import { createPrng } from './prng.js';
-import { computeChecks, renderDocsSection, renderMarkdown, writeDocsSection, type BenchResults, type ToolResult } from './report.js';
+import { runAdversarial, type AdversarialResult } from './adversarial.js';
+import {
+  computeChecks,
+  readAdversarialSection,
+  renderAdversarial,
+  renderDocsSection,
+  renderMarkdown,
+  writeAdversarialSection,
+  writeDocsSection,
+  type BenchResults,
+  type ToolResult,
+} from './report.js';
 import { score } from './score.js';
 import { loadDetectorTypes } from './secrets.js';
 import { gitleaksTool, keywardenTool, resolveGitleaks, secretlintTool, type Tool, type ToolFinding } from './tools.js';
@@ -44,6 +58,15 @@ async function main(): Promise<number> {
   }
   if (!haveGnuTime()) log('GNU time (/usr/bin/time) not found: peak memory falls back to polling /proc (install the Debian "time" package for exact numbers)');
   const tools = opts.buildOnly ? [] : createTools(opts);
+  if (opts.adversarialOnly) {
+    const adversarial = await adversarialStep(opts, tools);
+    process.stdout.write(`${adversarial.markdown}\n`);
+    if (opts.docs) {
+      writeAdversarialSection(path.join(repoRoot, 'docs/benchmarks.md'), adversarial.markdown);
+      log('wrote the #### Adversarial inputs table of docs/benchmarks.md');
+    }
+    return 0;
+  }
 
   const dir = path.join(opts.workDir, 'scan', `s${opts.seed}-${opts.sizeMB}mb-${opts.secrets}`);
   const manifest = await ensureCorpus({ repoRoot, dir, seed: opts.seed, sizeMB: opts.sizeMB, secrets: opts.secrets }, { rebuild: opts.rebuild, log });
@@ -132,19 +155,52 @@ async function main(): Promise<number> {
     tools: results,
     checks: computeChecks(results),
   };
-  const json = JSON.stringify(bench, null, 2);
+  const adversarial = opts.adversarial ? await adversarialStep(opts, tools) : undefined;
+  const json = JSON.stringify({ ...bench, ...(adversarial ? { adversarial: adversarial.results } : {}) }, null, 2);
   writeFileSync(path.join(opts.workDir, 'results.json'), json);
   writeFileSync(path.join(dir, 'results.json'), json);
-  process.stdout.write(`${renderMarkdown(bench)}\n`);
+  process.stdout.write(`${renderMarkdown(bench)}\n${adversarial ? `${adversarial.markdown}\n` : ''}`);
   for (const t of results) {
     for (const f of t.score.fpRules.slice(0, 10)) log(`FP ${t.label} ${f.ruleId} ×${f.count}: ${f.examples.join('  ')}`);
   }
   log(`raw results: ${path.relative(repoRoot, path.join(opts.workDir, 'results.json'))}; reports: ${path.relative(repoRoot, outDir)}/`);
   if (opts.docs) {
-    writeDocsSection(path.join(repoRoot, 'docs/benchmarks.md'), renderDocsSection(bench));
+    const docs = path.join(repoRoot, 'docs/benchmarks.md');
+    // A run without the adversarial inputs keeps the table an earlier run wrote.
+    const keep = adversarial ? adversarial.markdown : readAdversarialSection(docs);
+    writeDocsSection(docs, renderDocsSection(bench));
+    if (keep) writeAdversarialSection(docs, keep);
     log('wrote the ### Scan section of docs/benchmarks.md');
   }
   return 0;
+}
+
+async function adversarialStep(opts: BenchOptions, tools: Tool[]): Promise<{ results: AdversarialResult[]; markdown: string }> {
+  if (!opts.tools.includes('keywarden')) throw new Error('the adversarial inputs need keywarden among --tools');
+  const machine = `${os.availableParallelism()} × ${os.cpus()[0]?.model.trim() ?? 'unknown'}, ${Math.round(os.totalmem() / 2 ** 30)} GB RAM, Node ${process.version}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ')} at the start`;
+  const results = await runAdversarial({
+    repoRoot,
+    workDir: opts.workDir,
+    seed: opts.seed,
+    scale: opts.quick ? 0.25 : 1,
+    keywardenBin: opts.keywardenBin,
+    gitleaks: tools.find((t) => t.name === 'gitleaks'),
+    keywardenTool: (extra) => keywardenTool(repoRoot, opts.keywardenBin, [...opts.keywardenArgs, ...extra]),
+    timeoutSeconds: opts.adversarialTimeout,
+    log,
+  });
+  const gl = tools.find((t) => t.name === 'gitleaks');
+  const kw = tools.find((t) => t.name === 'keywarden');
+  const markdown = renderAdversarial(results, {
+    date: new Date().toISOString().slice(0, 10),
+    command: `npm run bench:scan -- --adversarial-only${opts.quick ? ' --quick' : ''}`,
+    machine: `${machine}; ${[kw, gl].filter((t): t is Tool => t !== undefined).map((t) => `${t.label} ${t.version}`).join(', ')}`,
+    timeoutSeconds: opts.adversarialTimeout,
+  });
+  return { results, markdown };
 }
 
 function createTools(opts: BenchOptions): Tool[] {

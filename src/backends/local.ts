@@ -6,18 +6,33 @@
  *   that never touches the disk: derived with scrypt from a passphrase (salt and cost stored
  *   in the keystore) or given as 32 raw bytes through the environment. The seal's additional
  *   data binds key id and version, so a sealed blob moved to another row does not open.
+ * - The KDF parameters (scrypt N, r, p, salt) are bound as additional data of the sealed KEK
+ *   check value and bounded before scrypt runs: an edited cost neither opens the keystore with a
+ *   wrong passphrase nor lowers (or blows up) the work silently; it is refused. A new keystore
+ *   refuses a passphrase shorter than 12 characters.
  * - The database file is created with mode 0600, in WAL mode; every mutation is one
- *   `BEGIN IMMEDIATE` transaction together with its idempotency record, so two processes
- *   serialise and nothing is ever half-done.
+ *   `BEGIN IMMEDIATE` transaction together with its idempotency record AND its audit record.
+ *   The audit log lives in this same database file (not in the state folder's audit.db), because
+ *   SQLite makes a transaction across ATTACHed WAL databases atomic per file only, never as a
+ *   set: a crash between the two commits would leave a key operation without its record. One
+ *   file, one commit: if the audit record cannot be written, the key operation does not happen
+ *   (fail closed, as Vault refuses a request no audit device could record).
+ * - The log's checkpoints are signed with an Ed25519 key derived (HKDF) from the KEK, so only
+ *   the holder of the passphrase can sign or verify them (see store/checkpoint.ts).
  * - Destruction is crypto-shredding: the sealed material is overwritten with zeros (with
- *   `secure_delete` on and the WAL checkpointed away), and the key's record stays for the audit.
+ *   `secure_delete` on), then the WAL is checkpointed with TRUNCATE. Only when that checkpoint
+ *   completes is the key reported `destroyed`; while another connection holds an old snapshot
+ *   (which keeps old page images in the WAL or the file) it stays `pending-destruction`, and
+ *   the next `completeDueDestructions` finishes it.
  * - No key material or plaintext appears in an error, a result or a log.
  */
 import { createCipheriv, createDecipheriv, generateKeyPairSync, randomBytes, randomUUID, scryptSync, timingSafeEqual } from 'node:crypto';
-import { ErrorCode, KeywardenError, UnsupportedError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { ErrorCode, isKeywardenError, KeywardenError, UnsupportedError } from '../errors.js';
+import { AuditLog, canonicalJson, type AuditEventInput } from '../store/audit.js';
+import { createCheckpointSigner } from '../store/checkpoint.js';
 import { IDEMPOTENCY_SCHEMA, runIdempotentSync } from '../store/idempotency.js';
 import { openDatabase, toStoreError, type SqliteDatabase } from '../store/sqlite.js';
-import { canonicalJson } from '../store/audit.js';
 import type {
   AccessRule,
   BackendCapabilities,
@@ -55,13 +70,26 @@ export interface LocalBackendOptions {
   scrypt?: ScryptCost;
   /** Clock, for tests of destruction windows. */
   now?: () => Date;
+  /** Recorded in the audit log when a call gives no `actor`. Default `local`. */
+  actor?: string;
+  /** A signed audit checkpoint every this many records. Default 32. */
+  checkpointEvery?: number;
 }
+
+/** Shortest passphrase a new keystore accepts, in characters. */
+export const MIN_PASSPHRASE_LENGTH = 12;
+
+type KdfParams = { alg: 'direct' } | ({ alg: 'scrypt'; salt: string } & ScryptCost);
+type MetaIO = { get: (k: string) => string | undefined; put?: (k: string, v: string) => void };
 
 /** Every spec in the shared vocabulary. */
 const SPECS: readonly KeySpec[] = KEY_SPECS;
 
 const DEFAULT_SCRYPT: ScryptCost = { N: 2 ** 15, r: 8, p: 1 };
+// Bounds checked before scrypt runs: an edited cost must not exhaust memory or time, nor pass for a weak one.
+const SCRYPT_BOUNDS = { minN: 2 ** 12, maxN: 2 ** 20, maxR: 32, maxP: 16, maxMem: 1024 * 1024 * 1024 };
 const KEK_CHECK = Buffer.from('keywarden-local-kek-check-v1');
+const CHECK_V2 = 'v2:';
 const CT_MAGIC = Buffer.from('KWL1');
 
 const SCHEMA = `
@@ -90,6 +118,8 @@ CREATE TABLE IF NOT EXISTS key_versions (
   PRIMARY KEY (key_id, version)
 );
 CREATE TABLE IF NOT EXISTS aliases (alias TEXT PRIMARY KEY, key_id TEXT NOT NULL REFERENCES keys (id));
+-- Keys whose material is overwritten but whose old page images may still sit in the WAL.
+CREATE TABLE IF NOT EXISTS shred_pending (key_id TEXT PRIMARY KEY REFERENCES keys (id), shredded_at TEXT NOT NULL);
 `;
 
 interface KeyRow {
@@ -201,6 +231,118 @@ export function readLocalKekFromEnv(env: NodeJS.ProcessEnv): Pick<LocalBackendOp
   return passphrase ? { passphrase } : {};
 }
 
+type AuditDetails = Record<string, string | number | boolean | null>;
+
+function assertSecretGiven(options: Pick<LocalBackendOptions, 'kek' | 'passphrase'>): void {
+  if (!options.kek && !options.passphrase) {
+    throw new KeywardenError(ErrorCode.KEYSTORE_LOCKED, 'The local keystore is locked. Set KEYWARDEN_LOCAL_PASSPHRASE, or KEYWARDEN_LOCAL_KEK to a base64 32-byte key.', {
+      fault: 'config',
+    });
+  }
+  if (options.kek && options.kek.length !== 32) {
+    throw new KeywardenError(ErrorCode.CONFIG_INVALID, 'The local keystore KEK must be exactly 32 bytes.', { fault: 'config' });
+  }
+}
+
+const isPow2 = (n: number): boolean => Number.isSafeInteger(n) && n > 1 && (n & (n - 1)) === 0;
+
+/** Problems with a scrypt cost, empty when it is within bounds. */
+function scryptProblems(c: ScryptCost): string[] {
+  const out: string[] = [];
+  if (!isPow2(c.N) || c.N < SCRYPT_BOUNDS.minN || c.N > SCRYPT_BOUNDS.maxN) out.push(`N must be a power of two from 2^12 to 2^20`);
+  if (!Number.isInteger(c.r) || c.r < 1 || c.r > SCRYPT_BOUNDS.maxR) out.push(`r must be 1 to ${SCRYPT_BOUNDS.maxR}`);
+  if (!Number.isInteger(c.p) || c.p < 1 || c.p > SCRYPT_BOUNDS.maxP) out.push(`p must be 1 to ${SCRYPT_BOUNDS.maxP}`);
+  if (out.length === 0 && 128 * c.N * c.r > SCRYPT_BOUNDS.maxMem) out.push('N × r needs more than 1 GiB of memory');
+  return out;
+}
+
+/** Parses the stored KDF record; anything unexpected is tampering, refused before scrypt runs. */
+function parseKdf(text: string): KdfParams {
+  const tampered = (why: string): KeywardenError =>
+    new KeywardenError(ErrorCode.KEYSTORE_TAMPERED, `The keystore's key-derivation settings are invalid (${why}): the file was altered or is damaged.`, {
+      fault: 'backend',
+      hint: 'Restore the keystore from a backup; do not lower its settings by hand.',
+    });
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw tampered('not JSON');
+  }
+  const o = (v && typeof v === 'object' ? v : {}) as Record<string, unknown>;
+  if (o.alg === 'direct' && Object.keys(o).length === 1) return { alg: 'direct' };
+  if (o.alg !== 'scrypt' || typeof o.salt !== 'string' || Buffer.from(o.salt, 'base64').length < 16) throw tampered('unknown algorithm or salt');
+  const cost = { N: Number(o.N), r: Number(o.r), p: Number(o.p) };
+  const problems = scryptProblems(cost);
+  if (problems.length) throw tampered(problems.join('; '));
+  return { alg: 'scrypt', salt: o.salt, ...cost };
+}
+
+/** The additional data of the v2 check value: the exact KDF parameters, so none can change unnoticed. */
+const checkAad = (params: KdfParams): Buffer => Buffer.from(`kek-check-v2:${canonicalJson(params)}`);
+
+/**
+ * Derives or takes the KEK and proves it against the stored check value. On a new keystore
+ * (`put` given and no record yet) writes the KDF record and the check value. A v1 check value
+ * (bound to nothing) is upgraded to v2 on the first writable open.
+ */
+function unlock(meta: MetaIO, options: LocalBackendOptions): Buffer {
+  let kdfText = meta.get('kdf');
+  if (kdfText === undefined) {
+    if (!meta.put) throw new KeywardenError(ErrorCode.KEYSTORE_TAMPERED, 'The keystore has no key-derivation record.', { fault: 'backend' });
+    if (options.kek) kdfText = JSON.stringify({ alg: 'direct' });
+    else {
+      if ([...options.passphrase!].length < MIN_PASSPHRASE_LENGTH) {
+        throw new KeywardenError(
+          ErrorCode.PASSPHRASE_TOO_SHORT,
+          `A new keystore needs a passphrase of at least ${MIN_PASSPHRASE_LENGTH} characters; the one in KEYWARDEN_LOCAL_PASSPHRASE is shorter.`,
+          { fault: 'config', hint: 'Use a long random passphrase (for example: openssl rand -base64 24), or KEYWARDEN_LOCAL_KEK.' },
+        );
+      }
+      const cost = options.scrypt ?? DEFAULT_SCRYPT;
+      const problems = scryptProblems(cost);
+      if (problems.length) throw new KeywardenError(ErrorCode.CONFIG_INVALID, `The scrypt cost is out of bounds: ${problems.join('; ')}.`, { fault: 'config' });
+      kdfText = JSON.stringify({ alg: 'scrypt', salt: randomBytes(16).toString('base64'), ...cost });
+    }
+    meta.put('kdf', kdfText);
+  }
+  const params = parseKdf(kdfText);
+  let kek: Buffer;
+  if (params.alg === 'direct') {
+    if (!options.kek) throw new KeywardenError(ErrorCode.KEYSTORE_LOCKED, 'This keystore was created with a raw KEK; set KEYWARDEN_LOCAL_KEK.', { fault: 'config' });
+    kek = Buffer.from(options.kek);
+  } else {
+    if (!options.passphrase) {
+      throw new KeywardenError(ErrorCode.KEYSTORE_LOCKED, 'This keystore is sealed with a passphrase; set KEYWARDEN_LOCAL_PASSPHRASE.', { fault: 'config' });
+    }
+    kek = scryptSync(options.passphrase, Buffer.from(params.salt, 'base64'), 32, {
+      N: params.N,
+      r: params.r,
+      p: params.p,
+      maxmem: 2 * 128 * params.N * params.r + 128 * params.r * params.p,
+    });
+  }
+  const check = meta.get('kek_check');
+  if (check === undefined) {
+    if (!meta.put) throw new KeywardenError(ErrorCode.KEYSTORE_TAMPERED, 'The keystore has no KEK check value.', { fault: 'backend' });
+    meta.put('kek_check', CHECK_V2 + seal(kek, KEK_CHECK, checkAad(params)).toString('base64'));
+    return kek;
+  }
+  const v2 = check.startsWith(CHECK_V2);
+  const opened = v2
+    ? unseal(kek, Buffer.from(check.slice(CHECK_V2.length), 'base64'), checkAad(params))
+    : unseal(kek, Buffer.from(check, 'base64'), Buffer.from('kek-check'));
+  if (!opened || opened.length !== KEK_CHECK.length || !timingSafeEqual(opened, KEK_CHECK)) {
+    kek.fill(0);
+    throw new KeywardenError(ErrorCode.KEYSTORE_LOCKED, 'The passphrase or KEK does not open this keystore (or its key-derivation settings were altered).', {
+      fault: 'config',
+      hint: 'Check KEYWARDEN_LOCAL_PASSPHRASE / KEYWARDEN_LOCAL_KEK.',
+    });
+  }
+  if (!v2 && meta.put) meta.put('kek_check', CHECK_V2 + seal(kek, KEK_CHECK, checkAad(params)).toString('base64'));
+  return kek;
+}
+
 /**
  * @example
  * const backend = LocalBackend.open({ path: '.keywarden/keystore.db', passphrase: process.env.KEYWARDEN_LOCAL_PASSPHRASE });
@@ -215,79 +357,69 @@ export class LocalBackend implements KeyBackend {
     versionedCiphertext: true,
   };
   private readonly now: () => Date;
+  private readonly actor: string;
   private closed = false;
+  /** The keystore's own audit log, in the same database file: see the module docblock. */
+  readonly auditLog: AuditLog;
 
   private constructor(
     private readonly db: SqliteDatabase,
     private readonly kek: Buffer,
-    now?: () => Date,
+    options: LocalBackendOptions,
   ) {
-    this.now = now ?? (() => new Date());
+    this.now = options.now ?? (() => new Date());
+    this.actor = options.actor ?? 'local';
+    this.auditLog = new AuditLog(db, false, {
+      signer: createCheckpointSigner(kek),
+      ...(options.checkpointEvery !== undefined ? { checkpointEvery: options.checkpointEvery } : {}),
+    });
   }
 
   static open(options: LocalBackendOptions): LocalBackend {
-    if (!options.kek && !options.passphrase) {
-      throw new KeywardenError(ErrorCode.KEYSTORE_LOCKED, 'The local keystore is locked. Set KEYWARDEN_LOCAL_PASSPHRASE, or KEYWARDEN_LOCAL_KEK to a base64 32-byte key.', {
-        fault: 'config',
-      });
-    }
-    if (options.kek && options.kek.length !== 32) {
-      throw new KeywardenError(ErrorCode.CONFIG_INVALID, 'The local keystore KEK must be exactly 32 bytes.', { fault: 'config' });
-    }
+    assertSecretGiven(options);
     const db = openDatabase(options.path);
     try {
       db.exec(SCHEMA);
       db.exec(IDEMPOTENCY_SCHEMA);
-      const kek = LocalBackend.unlock(db, options);
-      return new LocalBackend(db, kek, options.now);
+      const kek = db
+        .transaction((): Buffer => {
+          const get = (k: string): string | undefined => (db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined)?.v;
+          const put = (k: string, v: string): void => void db.prepare('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v').run(k, v);
+          return unlock({ get, put }, options);
+        })
+        .immediate();
+      return new LocalBackend(db, kek, options);
     } catch (e) {
       db.close();
       throw e;
     }
   }
 
-  /** Derives or takes the KEK and proves it against the stored check value (set on first open). */
-  private static unlock(db: SqliteDatabase, options: LocalBackendOptions): Buffer {
-    return db
-      .transaction((): Buffer => {
-        const get = (k: string): string | undefined => (db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined)?.v;
-        let kdf = get('kdf');
-        if (kdf === undefined) {
-          kdf = options.kek
-            ? JSON.stringify({ alg: 'direct' })
-            : JSON.stringify({ alg: 'scrypt', salt: randomBytes(16).toString('base64'), ...(options.scrypt ?? DEFAULT_SCRYPT) });
-          db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)').run('kdf', kdf);
-        }
-        const params = JSON.parse(kdf) as { alg: 'direct' } | ({ alg: 'scrypt'; salt: string } & ScryptCost);
-        let kek: Buffer;
-        if (params.alg === 'direct') {
-          if (!options.kek) throw new KeywardenError(ErrorCode.KEYSTORE_LOCKED, 'This keystore was created with a raw KEK; set KEYWARDEN_LOCAL_KEK.', { fault: 'config' });
-          kek = Buffer.from(options.kek);
-        } else {
-          if (!options.passphrase) throw new KeywardenError(ErrorCode.KEYSTORE_LOCKED, 'This keystore is sealed with a passphrase; set KEYWARDEN_LOCAL_PASSPHRASE.', { fault: 'config' });
-          kek = scryptSync(options.passphrase, Buffer.from(params.salt, 'base64'), 32, {
-            N: params.N,
-            r: params.r,
-            p: params.p,
-            maxmem: 256 * params.N * params.r * params.p,
-          });
-        }
-        const check = get('kek_check');
-        if (check === undefined) {
-          db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)').run('kek_check', seal(kek, KEK_CHECK, Buffer.from('kek-check')).toString('base64'));
-        } else {
-          const opened = unseal(kek, Buffer.from(check, 'base64'), Buffer.from('kek-check'));
-          if (!opened || opened.length !== KEK_CHECK.length || !timingSafeEqual(opened, KEK_CHECK)) {
-            kek.fill(0);
-            throw new KeywardenError(ErrorCode.KEYSTORE_LOCKED, 'The passphrase or KEK does not open this keystore.', {
-              fault: 'config',
-              hint: 'Check KEYWARDEN_LOCAL_PASSPHRASE / KEYWARDEN_LOCAL_KEK.',
-            });
-          }
-        }
-        return kek;
-      })
-      .immediate();
+  /**
+   * Opens only the keystore's audit log, for `audit verify` (read-only: nothing is created, a
+   * deleted keystore stays deleted) and `audit checkpoint`. The checkpoint key is derived from
+   * the KEK, so this needs the passphrase too. Returns `undefined` when the file does not exist.
+   * A keystore whose KDF record is gone (emptied by hand) opens as a log with no trusted key.
+   */
+  static openAuditLog(options: Omit<LocalBackendOptions, 'scrypt' | 'now'> & { readonly: boolean }): AuditLog | undefined {
+    if (!existsSync(options.path)) return undefined;
+    assertSecretGiven(options);
+    const db = openDatabase(options.path, options.readonly ? { readonly: true } : {});
+    try {
+      const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
+      const get = (k: string): string | undefined =>
+        hasMeta ? (db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined)?.v : undefined;
+      if (get('kdf') === undefined || get('kek_check') === undefined) {
+        return new AuditLog(db, true, { readonly: options.readonly });
+      }
+      const kek = unlock({ get }, options);
+      const signer = createCheckpointSigner(kek);
+      kek.fill(0);
+      return new AuditLog(db, true, { signer, readonly: options.readonly, ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}) });
+    } catch (e) {
+      db.close();
+      throw e;
+    }
   }
 
   // ---- reading ------------------------------------------------------------------------
@@ -348,12 +480,82 @@ export class LocalBackend implements KeyBackend {
 
   // ---- mutating -----------------------------------------------------------------------
 
-  private mutate(verb: MutationVerb, target: string, options: MutationOptions, fn: () => Omit<MutationResult, 'replayed' | 'operation'>): MutationResult {
+  /**
+   * Runs one mutation, its idempotency record and its audit record in one transaction. The
+   * audit append joins the transaction as a savepoint; if it throws, everything rolls back.
+   */
+  private mutate(
+    verb: MutationVerb,
+    target: string,
+    options: MutationOptions,
+    fn: () => Omit<MutationResult, 'replayed' | 'operation'>,
+    audit: { details?: AuditDetails; outcome?: 'pending' } = {},
+  ): MutationResult {
     this.assertOpen();
     try {
-      return runIdempotentSync(this.db, { scope: 'local', key: options.idempotencyKey, verb, target }, () => ({ ...fn(), operation: verb, replayed: false }));
+      return this.db
+        .transaction((): MutationResult => {
+          const r = runIdempotentSync(this.db, { scope: 'local', key: options.idempotencyKey, verb, target }, () => ({ ...fn(), operation: verb, replayed: false }));
+          this.appendAudit({
+            ...this.auditBase(verb, options),
+            keyId: r.keyId,
+            outcome: r.replayed ? 'replayed' : (audit.outcome ?? 'succeeded'),
+            details: {
+              ...audit.details,
+              idempotencyKey: options.idempotencyKey,
+              state: r.state,
+              ...(r.version !== undefined ? { version: r.version } : {}),
+              ...(r.destructionAt ? { destructionAt: r.destructionAt } : {}),
+            },
+          });
+          return r;
+        })
+        .immediate();
     } catch (e) {
       throw toStoreError(e, verb);
+    }
+  }
+
+  private auditBase(verb: string, options: Partial<MutationOptions>): Pick<AuditEventInput, 'actor' | 'backend' | 'operation' | 'time' | 'reason'> {
+    return {
+      actor: options.actor ?? this.actor,
+      backend: this.name,
+      operation: verb,
+      time: this.now(),
+      ...(options.reason !== undefined ? { reason: options.reason } : {}),
+    };
+  }
+
+  private appendAudit(input: AuditEventInput): void {
+    try {
+      this.auditLog.append(input);
+    } catch (e) {
+      throw new KeywardenError(ErrorCode.AUDIT_WRITE_FAILED, `The audit record could not be written, so the ${input.operation} was not done.`, {
+        fault: 'backend',
+        retryable: isKeywardenError(e) && e.retryable,
+        cause: e,
+        hint: 'Check that the keystore file is writable and run "keywarden audit verify".',
+      });
+    }
+  }
+
+  /**
+   * Runs a public verb and records its failure (the failed attempt rolled back with its own
+   * record). If the audit log cannot take even that, the caller hears AUDIT_WRITE_FAILED.
+   */
+  private async recorded(verb: MutationVerb, target: string, options: MutationOptions, details: AuditDetails, run: () => Promise<MutationResult> | MutationResult): Promise<MutationResult> {
+    try {
+      return await run();
+    } catch (e) {
+      if (isKeywardenError(e) && e.code === ErrorCode.AUDIT_WRITE_FAILED) throw e;
+      this.appendAudit({
+        ...this.auditBase(verb, options),
+        keyId: target,
+        outcome: 'failed',
+        errorCode: isKeywardenError(e) ? e.code : ErrorCode.INTERNAL,
+        details: { ...details, idempotencyKey: options.idempotencyKey },
+      });
+      throw e;
     }
   }
 
@@ -379,8 +581,9 @@ export class LocalBackend implements KeyBackend {
     // Generated outside the transaction: RSA generation is slow and must not hold the write lock.
     const policy = input.policy;
     const material = generateMaterial(input.spec);
+    const details = { spec: input.spec, alias: input.alias ?? null };
     try {
-      return this.mutate('create', input.alias ?? '(no alias)', options, () => {
+      return await this.recorded('create', input.alias ?? '(no alias)', options, details, () => this.mutate('create', input.alias ?? '(no alias)', options, () => {
         if (input.alias !== undefined) this.assertAliasFree(input.alias);
         const id = `lk-${randomUUID()}`;
         const now = this.now().toISOString();
@@ -393,7 +596,7 @@ export class LocalBackend implements KeyBackend {
         this.insertVersion(id, 1, now, material);
         if (input.alias !== undefined) this.db.prepare('INSERT INTO aliases (alias, key_id) VALUES (?, ?)').run(input.alias, id);
         return { keyId: id, state: 'enabled', version: 1 };
-      });
+      }, { details }));
     } finally {
       material.fill(0);
     }
@@ -418,6 +621,10 @@ export class LocalBackend implements KeyBackend {
 
   async rotate(ref: string, options: MutationOptions): Promise<MutationResult> {
     this.assertOpen();
+    return this.recorded('rotate', ref, options, {}, () => this.rotateRecorded(ref, options));
+  }
+
+  private rotateRecorded(ref: string, options: MutationOptions): MutationResult {
     const spec = this.mustRow(ref).spec;
     const material = generateMaterial(spec);
     try {
@@ -440,44 +647,47 @@ export class LocalBackend implements KeyBackend {
     if (rotation.periodDays !== undefined && (!Number.isInteger(rotation.periodDays) || rotation.periodDays < 1 || rotation.periodDays > 3650)) {
       throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'The rotation period must be a whole number of days from 1 to 3650.', { fault: 'user' });
     }
-    return this.mutate('set-rotation', ref, options, () => {
+    const details = { automatic: rotation.automatic, periodDays: rotation.periodDays ?? null };
+    return this.recorded('set-rotation', ref, options, details, () => this.mutate('set-rotation', ref, options, () => {
       const row = this.mustRow(ref);
       if (row.state === 'destroyed' || row.state === 'pending-destruction') throw stateError(row.id, row.state, 'change its rotation');
       this.db
         .prepare('UPDATE keys SET rotation_automatic = ?, rotation_period_days = ? WHERE id = ?')
         .run(rotation.automatic ? 1 : 0, rotation.automatic ? (rotation.periodDays ?? 365) : (rotation.periodDays ?? null), row.id);
       return this.result(row);
-    });
+    }, { details }));
   }
 
   async disable(ref: string, options: MutationOptions): Promise<MutationResult> {
-    return this.mutate('disable', ref, options, () => {
+    return this.recorded('disable', ref, options, {}, () => this.mutate('disable', ref, options, () => {
       const row = this.mustRow(ref);
       if (row.state === 'pending-destruction' || row.state === 'destroyed') throw stateError(row.id, row.state, 'be disabled');
       this.db.prepare("UPDATE keys SET state = 'disabled' WHERE id = ?").run(row.id);
       return this.result(row);
-    });
+    }));
   }
 
   async enable(ref: string, options: MutationOptions): Promise<MutationResult> {
-    return this.mutate('enable', ref, options, () => {
+    return this.recorded('enable', ref, options, {}, () => this.mutate('enable', ref, options, () => {
       const row = this.mustRow(ref);
       if (row.state === 'pending-destruction') throw stateError(row.id, row.state, 'be enabled', 'Cancel the destruction first.');
       if (row.state === 'destroyed') throw stateError(row.id, row.state, 'be enabled');
       this.db.prepare("UPDATE keys SET state = 'enabled' WHERE id = ?").run(row.id);
       return this.result(row);
-    });
+    }));
   }
 
   async scheduleDestruction(ref: string, windowDays: number, options: MutationOptions): Promise<MutationResult> {
-    const { min, max } = this.capabilities.destructionWindowDays;
-    if (!Number.isInteger(windowDays) || windowDays < min || windowDays > max) {
-      throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, `The destruction window must be a whole number of days from ${min} to ${max}.`, {
-        fault: 'user',
-        details: { windowDays, min, max },
-      });
-    }
-    return this.mutate('schedule-destruction', ref, options, () => {
+    const details = { windowDays };
+    return this.recorded('schedule-destruction', ref, options, details, () => {
+      const { min, max } = this.capabilities.destructionWindowDays;
+      if (!Number.isInteger(windowDays) || windowDays < min || windowDays > max) {
+        throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, `The destruction window must be a whole number of days from ${min} to ${max}.`, {
+          fault: 'user',
+          details: { windowDays, min, max },
+        });
+      }
+      return this.mutate('schedule-destruction', ref, options, () => {
       const row = this.mustRow(ref);
       if (row.state === 'destroyed') throw stateError(row.id, row.state, 'be scheduled for destruction');
       if (row.state !== 'pending-destruction') {
@@ -485,47 +695,95 @@ export class LocalBackend implements KeyBackend {
         this.db.prepare("UPDATE keys SET state = 'pending-destruction', destruction_at = ? WHERE id = ?").run(at, row.id);
       }
       return this.result(row);
+      }, { details });
     });
   }
 
   async cancelDestruction(ref: string, options: MutationOptions): Promise<MutationResult> {
-    return this.mutate('cancel-destruction', ref, options, () => {
+    return this.recorded('cancel-destruction', ref, options, {}, () => this.mutate('cancel-destruction', ref, options, () => {
       const row = this.mustRow(ref);
       if (row.state === 'destroyed') throw stateError(row.id, row.state, 'be restored', 'Its material was shredded; nothing can bring it back.');
+      if (this.db.prepare('SELECT 1 FROM shred_pending WHERE key_id = ?').get(row.id)) {
+        throw stateError(row.id, row.state, 'be restored', 'Its material was already shredded; only the clean-up of old copies is pending.');
+      }
       // Like KMS: a key whose destruction is cancelled comes back disabled, never straight to use.
       if (row.state === 'pending-destruction') this.db.prepare("UPDATE keys SET state = 'disabled', destruction_at = NULL WHERE id = ?").run(row.id);
       return this.result(row);
-    });
+    }));
   }
 
   async moveAlias(alias: string, targetRef: string, options: MutationOptions): Promise<MutationResult> {
-    return this.mutate('move-alias', `${alias}->${targetRef}`, options, () => {
+    const details = { alias };
+    return this.recorded('move-alias', targetRef, options, details, () => this.mutate('move-alias', `${alias}->${targetRef}`, options, () => {
       const row = this.mustRow(targetRef);
       if (row.state === 'destroyed' || row.state === 'pending-destruction') throw stateError(row.id, row.state, 'take an alias');
       this.db.prepare('INSERT INTO aliases (alias, key_id) VALUES (?, ?) ON CONFLICT (alias) DO UPDATE SET key_id = excluded.key_id').run(alias, row.id);
       return this.result(row);
-    });
+    }, { details }));
   }
 
+  /**
+   * Destroys the keys whose window has ended, in two steps. First, in one transaction with its
+   * audit record (outcome `pending`): overwrite the sealed material with zeros, then NULL, and
+   * drop the aliases. Then fold the WAL into the file and truncate it: only if that completes
+   * can no old page image of the material remain, and only then is the key `destroyed` (second
+   * transaction, outcome `succeeded`). A reader holding an old snapshot blocks the fold; the key
+   * then stays `pending-destruction` and a later call finishes it.
+   */
   async completeDueDestructions(now: Date = this.now()): Promise<MutationResult[]> {
     this.assertOpen();
-    const due = this.db.prepare("SELECT id FROM keys WHERE state = 'pending-destruction' AND destruction_at <= ?").all(now.toISOString()) as { id: string }[];
-    const out: MutationResult[] = [];
+    const due = this.db
+      .prepare("SELECT id FROM keys WHERE state = 'pending-destruction' AND destruction_at <= ? AND id NOT IN (SELECT key_id FROM shred_pending)")
+      .all(now.toISOString()) as { id: string }[];
+    const options = (id: string, step: string): MutationOptions => ({ idempotencyKey: `${step}:${id}`, actor: this.actor });
     for (const { id } of due) {
-      out.push(
-        this.mutate('destroy', id, { idempotencyKey: `destroy:${id}` }, () => {
-          // Crypto-shredding: overwrite the sealed material in place, then drop the alias names.
+      this.mutate(
+        'destroy',
+        id,
+        options(id, 'shred'),
+        () => {
           this.db.prepare("UPDATE key_versions SET sealed = zeroblob(length(sealed)), state = 'destroyed' WHERE key_id = ?").run(id);
           this.db.prepare('UPDATE key_versions SET sealed = NULL WHERE key_id = ?').run(id);
           this.db.prepare('DELETE FROM aliases WHERE key_id = ?').run(id);
-          this.db.prepare("UPDATE keys SET state = 'destroyed' WHERE id = ?").run(id);
-          return { keyId: id, state: 'destroyed' };
-        }),
+          this.db.prepare('INSERT INTO shred_pending (key_id, shredded_at) VALUES (?, ?) ON CONFLICT (key_id) DO NOTHING').run(id, now.toISOString());
+          return { keyId: id, state: 'pending-destruction' };
+        },
+        { outcome: 'pending', details: { step: 'material-overwritten' } },
       );
     }
-    // Old page images of the shredded blobs may still sit in the WAL: fold it in and truncate it.
-    if (due.length > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    const pending = (this.db.prepare('SELECT key_id FROM shred_pending ORDER BY key_id').all() as { key_id: string }[]).map((r) => r.key_id);
+    if (pending.length === 0) return [];
+    if (!this.foldWal()) {
+      return pending.map((keyId) => ({ operation: 'destroy', keyId, state: 'pending-destruction', replayed: false }));
+    }
+    const out = pending.map((id) =>
+      this.mutate('destroy', id, options(id, 'destroy'), () => {
+        this.db.prepare("UPDATE keys SET state = 'destroyed' WHERE id = ?").run(id);
+        this.db.prepare('DELETE FROM shred_pending WHERE key_id = ?').run(id);
+        return { keyId: id, state: 'destroyed' };
+      }),
+    );
+    // Leave the WAL empty too; what it now holds is only state and audit pages, so this may fail.
+    this.foldWal();
     return out;
+  }
+
+  /**
+   * Checkpoints the WAL into the database file and truncates it. True only when every frame
+   * was folded and the WAL is empty; false when another connection's snapshot still needs old
+   * frames. The busy timeout is cut short for it: a reader does not leave by being waited for.
+   */
+  private foldWal(): boolean {
+    const saved = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma('busy_timeout = 100');
+    try {
+      const [r] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
+      return r !== undefined && r.busy === 0 && r.log === 0;
+    } catch (e) {
+      throw toStoreError(e, 'fold the WAL into the keystore');
+    } finally {
+      this.db.pragma(`busy_timeout = ${saved}`);
+    }
   }
 
   /** Rotates every enabled key whose automatic rotation is due. Keywarden's scheduler calls this. */
@@ -629,8 +887,13 @@ export class LocalBackend implements KeyBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.kek.fill(0);
-    this.db.close();
+    try {
+      // Every invocation ends on a signed head, so an export right after covers all of it.
+      this.auditLog.checkpointIfMoved(this.now());
+    } finally {
+      this.kek.fill(0);
+      this.db.close();
+    }
   }
 
   private assertOpen(): void {

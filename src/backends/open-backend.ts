@@ -5,12 +5,21 @@
  * file's `backend:` block over the default (`local`). Secrets — the keystore passphrase or
  * KEK and the PKCS#11 PIN — come only from the environment, never from flags or the file:
  * flags show up in process listings and the file is committed.
+ *
+ * Where the audit log lives: the local keystore keeps it in the keystore file itself, so a key
+ * operation and its record commit in one SQLite transaction (see local.ts for why an attached
+ * second file would not do). Remote backends log to `<state dir>/audit.db` with intent and
+ * outcome records, signed with a key derived from KEYWARDEN_AUDIT_KEY when that is set. The
+ * state folder is created git-ignored before anything is written into it.
  */
 import { join, resolve } from 'node:path';
 import { ErrorCode, KeywardenError } from '../errors.js';
+import { existsSync } from 'node:fs';
 import { AuditLog } from '../store/audit.js';
+import { createCheckpointSigner, type CheckpointSigner } from '../store/checkpoint.js';
 import { SqliteIdempotencyStore } from '../store/idempotency.js';
 import { openDatabase } from '../store/sqlite.js';
+import { ensureStateDir } from '../store/state-dir.js';
 import { AuditedBackend } from './audited.js';
 import { AwsKmsBackend } from './aws-kms.js';
 import { LocalBackend, readLocalKekFromEnv } from './local.js';
@@ -46,7 +55,7 @@ export function resolveBackendConfig(
   flags: BackendSettings,
   env: NodeJS.ProcessEnv,
   file: Record<string, string | number | boolean> | undefined,
-  options: { cwd: string; stateDir?: string },
+  options: { cwd: string; stateDir?: string; /** Only the audit log is wanted: backend secrets are not needed. */ auditOnly?: boolean },
 ): ResolvedBackendConfig {
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
   const pick = (flag: string | undefined, envNames: string[], fileKey: string): string | undefined =>
@@ -68,10 +77,12 @@ export function resolveBackendConfig(
   if (endpoint) cfg.endpoint = endpoint;
   if (library) cfg.library = library;
   if (token) cfg.token = token;
-  if (kind === 'aws-kms' && !region) problems.push('aws-kms needs a region (--region, AWS_REGION, or backend.region)');
-  if (kind === 'pkcs11' && !library) problems.push('pkcs11 needs a module (--pkcs11-library, KEYWARDEN_PKCS11_LIBRARY, or backend.library)');
-  if (kind === 'pkcs11' && !token) problems.push('pkcs11 needs a token label (--pkcs11-token, KEYWARDEN_PKCS11_TOKEN, or backend.token)');
-  if (kind === 'pkcs11' && !env.KEYWARDEN_PKCS11_PIN) problems.push('pkcs11 needs KEYWARDEN_PKCS11_PIN in the environment');
+  // Only the log is wanted (audit commands): no connection is made, so none of these is needed.
+  const connecting = !options.auditOnly;
+  if (connecting && kind === 'aws-kms' && !region) problems.push('aws-kms needs a region (--region, AWS_REGION, or backend.region)');
+  if (connecting && kind === 'pkcs11' && !library) problems.push('pkcs11 needs a module (--pkcs11-library, KEYWARDEN_PKCS11_LIBRARY, or backend.library)');
+  if (connecting && kind === 'pkcs11' && !token) problems.push('pkcs11 needs a token label (--pkcs11-token, KEYWARDEN_PKCS11_TOKEN, or backend.token)');
+  if (connecting && kind === 'pkcs11' && !env.KEYWARDEN_PKCS11_PIN) problems.push('pkcs11 needs KEYWARDEN_PKCS11_PIN in the environment');
   for (const secretKey of ['pin', 'passphrase', 'kek', 'secret', 'secretAccessKey', 'password']) {
     if (file && secretKey in file) problems.push(`backend.${secretKey} must not be in the policy file; use the environment`);
   }
@@ -87,18 +98,80 @@ export interface OpenedBackend {
   close(): Promise<void>;
 }
 
-export function openAuditLog(stateDir: string): AuditLog {
-  return AuditLog.open(join(stateDir, 'audit.db'));
+/** KEYWARDEN_AUDIT_KEY (base64, 32 bytes): the secret remote backends' checkpoints are signed with. */
+export function readAuditSignerFromEnv(env: NodeJS.ProcessEnv): CheckpointSigner | undefined {
+  const v = env.KEYWARDEN_AUDIT_KEY;
+  if (!v) return undefined;
+  const bytes = Buffer.from(v, 'base64');
+  if (bytes.length !== 32) {
+    throw new KeywardenError(ErrorCode.CONFIG_INVALID, 'KEYWARDEN_AUDIT_KEY must be 32 bytes, base64-encoded (for example: openssl rand -base64 32).', {
+      fault: 'config',
+    });
+  }
+  const signer = createCheckpointSigner(bytes);
+  bytes.fill(0);
+  return signer;
+}
+
+/** The file that holds the configured backend's audit log. */
+export function auditLogPath(cfg: ResolvedBackendConfig): string {
+  return cfg.kind === 'local' ? cfg.keystore : join(cfg.stateDir, 'audit.db');
+}
+
+export interface OpenedAuditLog {
+  /** Undefined when the file does not exist (never created by opening it read-only). */
+  audit: AuditLog | undefined;
+  path: string;
+  /** Whether checkpoints can be checked (and signed) with a key derived from a secret. */
+  keyed: boolean;
+  close(): void;
+}
+
+/**
+ * Opens only the configured backend's audit log: read-only for `list` and `verify` (nothing is
+ * created, so a deleted log stays missing), writable for `checkpoint`. With `needKey`, the
+ * secret the checkpoint key derives from is required (the passphrase for the local keystore).
+ */
+export function openAuditLogFor(cfg: ResolvedBackendConfig, env: NodeJS.ProcessEnv, options: { readonly: boolean; needKey: boolean }): OpenedAuditLog {
+  const path = auditLogPath(cfg);
+  let audit: AuditLog | undefined;
+  let keyed = false;
+  if (cfg.kind === 'local') {
+    const secret = readLocalKekFromEnv(env);
+    if (options.needKey || secret.kek || secret.passphrase) {
+      audit = LocalBackend.openAuditLog({ path, ...secret, readonly: options.readonly });
+      keyed = true;
+    } else if (existsSync(path)) audit = AuditLog.open(path, { readonly: true });
+  } else {
+    const signer = readAuditSignerFromEnv(env);
+    // Verifying an unsigned remote log still checks its chain (and says the checkpoints went
+    // unchecked); signing one needs the key.
+    if (options.needKey && !options.readonly && !signer) {
+      throw new KeywardenError(ErrorCode.KEYSTORE_LOCKED, 'No checkpoint key for this audit log: set KEYWARDEN_AUDIT_KEY (base64, 32 bytes).', {
+        fault: 'config',
+      });
+    }
+    keyed = signer !== undefined;
+    if (!options.readonly) ensureStateDir(cfg.stateDir);
+    if (!options.readonly || existsSync(path)) audit = AuditLog.open(path, { readonly: options.readonly, ...(signer ? { signer } : {}) });
+  }
+  return { audit, path, keyed, close: () => audit?.close() };
 }
 
 export function openBackend(cfg: ResolvedBackendConfig, env: NodeJS.ProcessEnv, actor: string): OpenedBackend {
-  const audit = openAuditLog(cfg.stateDir);
+  // Git-ignored before the first database file appears in it.
+  ensureStateDir(cfg.stateDir);
+  if (cfg.kind === 'local') {
+    const local = LocalBackend.open({ path: cfg.keystore, ...readLocalKekFromEnv(env), actor });
+    const backend = new AuditedBackend(local, local.auditLog, { actor });
+    return { backend, audit: local.auditLog, close: () => backend.close() };
+  }
+  const signer = readAuditSignerFromEnv(env);
+  const audit = AuditLog.open(join(cfg.stateDir, 'audit.db'), signer ? { signer } : {});
   try {
     let inner;
     let extra: (() => void) | undefined;
-    if (cfg.kind === 'local') {
-      inner = LocalBackend.open({ path: cfg.keystore, ...readLocalKekFromEnv(env) });
-    } else if (cfg.kind === 'aws-kms') {
+    if (cfg.kind === 'aws-kms') {
       const db = openDatabase(join(cfg.stateDir, 'state.db'));
       extra = () => db.close();
       inner = new AwsKmsBackend({ region: cfg.region!, ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}), idempotency: new SqliteIdempotencyStore(db) });
@@ -110,9 +183,13 @@ export function openBackend(cfg: ResolvedBackendConfig, env: NodeJS.ProcessEnv, 
       backend,
       audit,
       close: async () => {
-        await backend.close();
-        extra?.();
-        audit.close();
+        try {
+          await backend.close();
+          extra?.();
+          audit.checkpointIfMoved();
+        } finally {
+          audit.close();
+        }
       },
     };
   } catch (e) {

@@ -14,5 +14,6 @@ export { buildPolicy, clearBuildCache, wasmCapabilities, type BuiltPolicy, type 
 export { PolicyEvaluator } from './engine/evaluator.js';
 export { IncrementalEvaluator, type IncrementalOptions } from './engine/incremental.js';
 export { findOpa, runOpa } from './engine/opa-cli.js';
-export { readPolicy, readRegoModules, DEFAULT_POLICY_FILE } from './engine/load.js';
+export { readPolicy, readRegoModules, DEFAULT_POLICY_FILE, type ReadPolicyOptions } from './engine/load.js';
+export { createDiskPolicySource, createGitPolicySource, normalizeSourcePath, MAX_POLICY_SOURCE_BYTES, type PolicySource, type PathRefusal } from './source.js';
 export { createPolicyEngine, type PolicyEngine, type CreatePolicyEngineOptions } from './engine/policy-engine.js';

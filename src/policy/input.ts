@@ -354,3 +354,75 @@ function prepareKey(k: Partial<ManagedKeyInput>): Json {
 export function isActionType(s: string): s is ActionType {
   return (ACTIONS as readonly string[]).includes(s);
 }
+
+/** Largest input document `parseInputJson` (and `keywarden policy eval`) accepts. */
+export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+/** Deepest nesting of arrays and objects in an input document (real inputs nest about 6 deep). */
+export const MAX_INPUT_DEPTH = 64;
+
+export interface ParseInputOptions {
+  /** Shown in messages. Default `input`. */
+  name?: string;
+  maxBytes?: number;
+  maxDepth?: number;
+}
+
+/**
+ * Parses an input document's JSON text with bounds: the size is checked first, then the nesting
+ * depth in one iterative pass over the text (a 100,000-deep array costs a few microseconds and
+ * never reaches a recursive walker), then `JSON.parse`. Throws `KW_INPUT_TOO_LARGE`,
+ * `KW_INPUT_TOO_DEEP` or `KW_POLICY_EVAL` (not JSON); messages never quote the input.
+ *
+ * @example
+ * const input = parseInputJson(await readFile('input.json', 'utf8'), { name: 'input.json' });
+ */
+export function parseInputJson(text: string, options: ParseInputOptions = {}): unknown {
+  const name = options.name ?? 'input';
+  const maxBytes = options.maxBytes ?? MAX_INPUT_BYTES;
+  const maxDepth = options.maxDepth ?? MAX_INPUT_DEPTH;
+  if (text.length > maxBytes || (text.length * 3 > maxBytes && Buffer.byteLength(text, 'utf8') > maxBytes)) throw inputTooLarge(name, maxBytes);
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) {
+        const { line, column } = lineColumn(text, i);
+        throw new KeywardenError(ErrorCode.INPUT_TOO_DEEP, `The input ${name} nests arrays and objects more than ${maxDepth} levels deep (at line ${line}, column ${column}).`, {
+          fault: 'user',
+          hint: 'An input document (schemas/input.schema.json) nests a few levels; check how it was generated.',
+          location: { file: name, line, column },
+          details: { maxDepth },
+        });
+      }
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new KeywardenError(ErrorCode.POLICY_EVAL, `The input ${name} is not valid JSON.`, { fault: 'user', hint: 'Check the file with a JSON validator.', location: { file: name } });
+  }
+}
+
+export function inputTooLarge(name: string, maxBytes: number): KeywardenError {
+  return new KeywardenError(ErrorCode.INPUT_TOO_LARGE, `The input ${name} is larger than ${maxBytes} bytes.`, {
+    fault: 'user',
+    hint: 'Pass a smaller input: an input document holds findings, keys and facts, not file contents.',
+    location: { file: name },
+    details: { maxBytes },
+  });
+}
+
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, column: offset - start + 1 };
+}

@@ -4,16 +4,31 @@
  * One pass of the keyword prefilter over the bytes; each detector's regex then runs only in
  * merged windows around its keywords' hits. The raw secret exists only inside `scanBytes`:
  * findings carry its fingerprint and a redacted preview.
+ *
+ * Time is linear in the input whatever its shape (one line of any length, any density of
+ * keywords): line bounds come from a cursor that only moves forward, a merged window longer
+ * than a piece is scanned piece by piece (each regex and `verify` hook sees bounded text, and
+ * the pieces overlap by the pattern's reach, so the matches are those of one pass), and
+ * positions, columns and inline allows are found in one forward pass over the kept findings.
+ * Memory is bounded too: candidates are three integers each, and at most `MAX_FINDINGS` findings
+ * leave a buffer (the most severe; the rest are counted in `dropped`).
  */
 import { Buffer } from 'node:buffer';
 import { createPrefilter, type Prefilter } from './prefilter.js';
 import { fingerprintSecret, redactSecret } from './redact.js';
 import { shannonEntropy } from './entropy.js';
-import type { Detector, Finding, LinearPattern } from './types.js';
+import { patternReach } from './detectors/pattern-reach.js';
+import type { Detector, Finding, LinearPattern, Severity } from './types.js';
 
 const DEFAULT_BEFORE = 256;
 const DEFAULT_AFTER = 512;
 const MULTILINE_AFTER = 16 * 1024;
+/** Reach assumed for a pattern with an unbounded quantifier (or a source we cannot read). */
+const UNBOUNDED_REACH = 16 * 1024;
+/** Merged windows up to this long (or four times a detector's context, if more) run in one piece. */
+const PIECE_MIN = 64 * 1024;
+/** Findings one buffer reports at most; beyond, the most severe are kept and the rest counted. */
+export const MAX_FINDINGS = 10_000;
 
 export interface Ruleset {
   readonly detectors: readonly Detector[];
@@ -23,6 +38,9 @@ export interface Ruleset {
   /** @internal */ readonly before: Int32Array;
   /** @internal */ readonly after: Int32Array;
   /** @internal */ readonly multiline: Uint8Array;
+  /** @internal text a piece carries before its first attempt (lookbehinds, `verify` look-back) */ readonly marginBefore: Int32Array;
+  /** @internal text a piece carries past its last attempt (the pattern's reach plus `verify` look-ahead) */ readonly marginAfter: Int32Array;
+  /** @internal length of a piece's own region */ readonly piece: Int32Array;
 }
 
 /** Compiles detectors once; reuse the result for every file. */
@@ -44,6 +62,17 @@ export function createRuleset(detectors: readonly Detector[]): Ruleset {
       if (!lists[ki]!.includes(di)) lists[ki]!.push(di);
     }
   });
+  const before = Int32Array.from(detectors.map((d) => d.window?.before ?? DEFAULT_BEFORE));
+  const after = Int32Array.from(detectors.map((d) => d.window?.after ?? (d.multiline ? MULTILINE_AFTER : DEFAULT_AFTER)));
+  const reach = detectors.map((d) => {
+    const r = patternReach(d.pattern.source);
+    // With `u` or `v` one character may be two UTF-16 code units of the latin1 text... never more.
+    const wide = /[uv]/.test(d.pattern.flags) ? 2 : 1;
+    return { ahead: Math.min(r.ahead * wide, UNBOUNDED_REACH), behind: Math.min(r.behind * wide, UNBOUNDED_REACH) };
+  });
+  // `verify` hooks may look around a match as far as the detector's window reaches around a keyword.
+  const marginBefore = Int32Array.from(detectors.map((_, i) => Math.max(reach[i]!.behind, before[i]!, 64) + 64));
+  const marginAfter = Int32Array.from(detectors.map((_, i) => reach[i]!.ahead + after[i]! + 64));
   return {
     detectors,
     // A linear-time pattern (custom detectors) is used as given: recompiling it as a RegExp would
@@ -53,9 +82,12 @@ export function createRuleset(detectors: readonly Detector[]): Ruleset {
     ),
     prefilter: createPrefilter(keywords),
     byKeyword: lists.map((l) => Int32Array.from(l)),
-    before: Int32Array.from(detectors.map((d) => d.window?.before ?? DEFAULT_BEFORE)),
-    after: Int32Array.from(detectors.map((d) => d.window?.after ?? (d.multiline ? MULTILINE_AFTER : DEFAULT_AFTER))),
+    before,
+    after,
     multiline: Uint8Array.from(detectors.map((d) => (d.multiline ? 1 : 0))),
+    marginBefore,
+    marginAfter,
+    piece: Int32Array.from(detectors.map((_, i) => Math.max(PIECE_MIN, 4 * (marginBefore[i]! + marginAfter[i]!)))),
   };
 }
 
@@ -80,16 +112,35 @@ export interface ScanBytesResult {
   findings: Finding[];
   /** Findings dropped by an inline allow comment. */
   suppressed: number;
-}
-
-interface Candidate {
-  detector: number;
-  start: number;
-  end: number;
-  secret: string;
+  /** Findings over `MAX_FINDINGS` in this buffer, not reported (the most severe were kept). */
+  dropped: number;
 }
 
 const NL = 10;
+
+/** Candidates as parallel integer columns: a buffer made of secrets costs 12 bytes per match. */
+class Candidates {
+  length = 0;
+  detector: Int32Array = new Int32Array(64);
+  start: Int32Array = new Int32Array(64);
+  end: Int32Array = new Int32Array(64);
+  push(d: number, s: number, e: number): void {
+    if (this.length === this.detector.length) {
+      const grow = (a: Int32Array): Int32Array => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.detector = grow(this.detector);
+      this.start = grow(this.start);
+      this.end = grow(this.end);
+    }
+    this.detector[this.length] = d;
+    this.start[this.length] = s;
+    this.end[this.length] = e;
+    this.length++;
+  }
+}
 
 /** Scans one buffer. `bytes` is read as UTF-8; invalid sequences do not stop the scan. */
 export function scanBytes(input: Uint8Array, ruleset: Ruleset, options: ScanBytesOptions): ScanBytesResult {
@@ -102,23 +153,54 @@ export function scanBytes(input: Uint8Array, ruleset: Ruleset, options: ScanByte
   const curEnd = new Int32Array(dCount).fill(-1);
   const { before, after, multiline, byKeyword } = ruleset;
 
+  // The line around a hit, from a cursor that only moves forward: hits arrive in order of their
+  // end, and a keyword holds no newline, so a later hit never sits on an earlier line. Each line
+  // is searched once, however many hits it holds.
+  let lnStart = 0;
+  let lnEnd = -1; // index of the newline ending the line at lnStart (n if none); -1: not searched
+  let hitOffset = -1;
+  let hitLs = 0;
+  let hitLe = 0;
+  const lineAround = (offset: number): void => {
+    hitOffset = offset;
+    if (offset < lnStart) {
+      // Only a keyword that holds a newline (a custom one) can get here.
+      hitLs = bytes.lastIndexOf(NL, offset) + 1;
+      const le = bytes.indexOf(NL, offset);
+      hitLe = le === -1 ? n : le;
+      return;
+    }
+    while (lnEnd < offset) {
+      lnStart = lnEnd + 1;
+      const le = lnStart >= n ? -1 : bytes.indexOf(NL, lnStart);
+      lnEnd = le === -1 ? n : le;
+    }
+    hitLs = lnStart;
+    hitLe = lnEnd;
+  };
+
   ruleset.prefilter.scan(bytes, (kw, offset) => {
     const ds = byKeyword[kw]!;
     for (let j = 0; j < ds.length; j++) {
       const d = ds[j]!;
-      if (offset < curEnd[d]! && offset >= curStart[d]!) continue; // already inside this detector's window
-      let s = offset - before[d]!;
+      if (offset < curEnd[d]! && offset >= curStart[d]!) continue; // EXPERIMENT
       let e = offset + after[d]!;
-      if (s < 0) s = 0;
       if (e > n) e = n;
       if (multiline[d] === 0) {
-        const ls = bytes.lastIndexOf(NL, offset);
-        if (ls + 1 > s) s = ls + 1;
-        const le = bytes.indexOf(NL, offset);
-        if (le !== -1 && le < e) e = le;
+        if (hitOffset !== offset) lineAround(offset);
+        if (hitLe < e) e = hitLe;
       }
+      // Inside this detector's window, and it already reaches as far after this hit as the hit needs.
+      // (A hit inside must still extend it: a match starting at this keyword may run past its end.)
+      if (e <= curEnd[d]! && offset >= curStart[d]!) continue;
+      let s = offset - before[d]!;
+      if (s < 0) s = 0;
+      if (multiline[d] === 0 && hitLs > s) s = hitLs;
       // Do not start a window in the middle of a token: a lookbehind would see a false boundary.
-      for (let guard = 0; s > 0 && guard < 64 && isTokenByte(bytes[s - 1]!); guard++) s--;
+      // (Only where the start counts: a new window, or one that moves back.)
+      if (curStart[d] === -1 || s > curEnd[d]! || s < curStart[d]!) {
+        for (let guard = 0; s > 0 && guard < 64 && isTokenByte(bytes[s - 1]!); guard++) s--;
+      }
       if (curStart[d] !== -1 && s <= curEnd[d]!) {
         if (e > curEnd[d]!) curEnd[d] = e;
         // Hits arrive by end offset, so a longer keyword may start before the current window.
@@ -131,35 +213,66 @@ export function scanBytes(input: Uint8Array, ruleset: Ruleset, options: ScanByte
     }
   });
 
-  const candidates: Candidate[] = [];
+  const candidates = new Candidates();
   for (let d = 0; d < dCount; d++) {
     if (curStart[d] === -1) continue;
     const list = (windows[d] ??= []);
     list.push(curStart[d]!, curEnd[d]!);
-    const detector = ruleset.detectors[d]!;
-    const re = ruleset.regexes[d]!;
+    const piece = ruleset.piece[d]!;
     for (let w = 0; w < list.length; w += 2) {
       const ws = list[w]!;
-      const text = bytes.toString('latin1', ws, list[w + 1]!);
-      re.lastIndex = 0;
-      let m: RegExpExecArray | null;
-      while ((m = re.exec(text)) !== null) {
-        if (m[0].length === 0) {
-          re.lastIndex++;
-          continue;
-        }
-        const secretLatin1 = m.groups?.secret ?? (m.length > 1 && m[1] !== undefined ? m[1] : m[0]);
-        if (!secretLatin1) continue;
-        const rel = secretIndex(m, secretLatin1);
-        const secret = Buffer.from(secretLatin1, 'latin1').toString('utf8');
-        if (detector.minEntropy !== undefined && shannonEntropy(secret) < detector.minEntropy) continue;
-        if (detector.verify && !detector.verify(secret, { match: m, text, index: rel })) continue;
-        candidates.push({ detector: d, start: ws + rel, end: ws + rel + secretLatin1.length, secret });
+      const we = list[w + 1]!;
+      if (we - ws <= piece) {
+        matchIn(bytes, ruleset, d, ws, we, ws, we, candidates);
+        continue;
+      }
+      // A long merged window (a long line dense with keywords): piece by piece, each piece
+      // carrying the text an attempt near its edges can read, and starting where the previous
+      // one's last match ended, so the matches are exactly those of one pass over the window.
+      const mb = ruleset.marginBefore[d]!;
+      const ma = ruleset.marginAfter[d]!;
+      let cursor = ws;
+      for (let own = ws; own < we; own += piece) {
+        const ownEnd = Math.min(own + piece, we);
+        if (cursor >= ownEnd) continue;
+        cursor = matchIn(bytes, ruleset, d, Math.max(ws, cursor - mb), Math.min(we, ownEnd + ma), cursor, ownEnd, candidates);
       }
     }
   }
-  if (candidates.length === 0) return { findings: [], suppressed: 0 };
+  if (candidates.length === 0) return { findings: [], suppressed: 0, dropped: 0 };
   return finish(bytes, ruleset, options, candidates);
+}
+
+/**
+ * Runs detector `d`'s regex over `bytes[ts, te)`, trying start positions from `from` and keeping
+ * matches that start before `until`. Returns where the next attempt would start (at least `until`).
+ */
+function matchIn(bytes: Buffer, ruleset: Ruleset, d: number, ts: number, te: number, from: number, until: number, out: Candidates): number {
+  const detector = ruleset.detectors[d]!;
+  const re = ruleset.regexes[d]!;
+  const text = bytes.toString('latin1', ts, te);
+  const stop = until - ts;
+  re.lastIndex = from - ts;
+  let next = from - ts;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    if (m.index >= stop) break;
+    if (m[0].length === 0) {
+      re.lastIndex++;
+      next = re.lastIndex;
+      continue;
+    }
+    next = re.lastIndex;
+    const secretLatin1 = m.groups?.secret ?? (m.length > 1 && m[1] !== undefined ? m[1] : m[0]);
+    if (!secretLatin1) continue;
+    const rel = secretIndex(m, secretLatin1);
+    // latin1 maps bytes to characters one to one, so the secret's bytes are these.
+    const secret = bytes.toString('utf8', ts + rel, ts + rel + secretLatin1.length);
+    if (detector.minEntropy !== undefined && shannonEntropy(secret) < detector.minEntropy) continue;
+    if (detector.verify && !detector.verify(secret, { match: m, text, index: rel })) continue;
+    out.push(d, ts + rel, ts + rel + secretLatin1.length);
+  }
+  return Math.max(until, ts + next);
 }
 
 function secretIndex(m: RegExpExecArray, secret: string): number {
@@ -173,33 +286,58 @@ function isTokenByte(b: number): boolean {
   return (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b === 95 || b === 45 || b === 43 || b === 47 || b === 61;
 }
 
-function finish(bytes: Buffer, ruleset: Ruleset, options: ScanBytesOptions, all: Candidate[]): ScanBytesResult {
+const SEVERITY_RANK: Record<Severity, number> = { critical: 5, high: 4, medium: 3, low: 2, info: 1 };
+
+function finish(bytes: Buffer, ruleset: Ruleset, options: ScanBytesOptions, all: Candidates): ScanBytesResult {
+  const { start, end, detector } = all;
   // Overlaps: the higher-priority detector wins, then the higher confidence, then the longer match.
-  all.sort((a, b) => a.start - b.start || b.end - a.end);
-  const kept: Candidate[] = [];
-  for (const c of all) {
+  const order = new Uint32Array(all.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  order.sort((a, b) => start[a]! - start[b]! || end[b]! - end[a]!);
+  const ranks = ruleset.detectors.map((d) => (d.priority ?? 10) * 100 + CONFIDENCE_RANK[d.confidence] * 10);
+  const rank = (i: number): number => ranks[detector[i]!]! + Math.min(9, (end[i]! - start[i]!) / 64);
+  const kept: number[] = [];
+  for (const c of order) {
     const prev = kept[kept.length - 1];
-    if (prev && c.start < prev.end) {
-      if (rank(ruleset, c) > rank(ruleset, prev)) kept[kept.length - 1] = c;
+    if (prev !== undefined && start[c]! < end[prev]!) {
+      if (rank(c) > rank(prev)) kept[kept.length - 1] = c;
       continue;
     }
     kept.push(c);
   }
   const from = options.emitFrom ?? 0;
   const to = options.emitTo ?? Number.POSITIVE_INFINITY;
-  const lines = new LineIndex(bytes);
+  const lines = new LineCursor(bytes);
   const inlineAllow = options.inlineAllow ?? true;
-  const findings: Finding[] = [];
+  // Kept candidates are in order and do not overlap, so every position below only moves forward.
+  const emitted: number[] = [];
+  const pos: number[] = []; // startLine, startColumn, endLine, endColumn per emitted candidate
   let suppressed = 0;
   for (const c of kept) {
-    if (c.start < from || c.start >= to) continue;
-    const startLine = lines.lineOf(c.start);
-    if (inlineAllow && isAllowed(bytes, lines, startLine)) {
+    const s = start[c]!;
+    if (s < from || s >= to) continue;
+    const startLine = lines.seek(s);
+    if (inlineAllow && lines.allowed()) {
       suppressed++;
       continue;
     }
-    const endLine = lines.lineOf(Math.max(c.start, c.end - 1));
-    const d = ruleset.detectors[c.detector]!;
+    const startColumn = lines.columnOf(s);
+    const endLine = lines.seek(Math.max(s, end[c]! - 1));
+    emitted.push(c);
+    pos.push(startLine, startColumn, endLine, lines.columnOf(end[c]!));
+  }
+  let picked = emitted.map((_, i) => i);
+  let dropped = 0;
+  if (picked.length > MAX_FINDINGS) {
+    const sev = (i: number): number => SEVERITY_RANK[ruleset.detectors[detector[emitted[i]!]!]!.severity];
+    picked = picked.sort((a, b) => sev(b) - sev(a) || a - b).slice(0, MAX_FINDINGS).sort((a, b) => a - b);
+    dropped = emitted.length - MAX_FINDINGS;
+  }
+  const findings: Finding[] = [];
+  for (const i of picked) {
+    const c = emitted[i]!;
+    const d = ruleset.detectors[detector[c]!]!;
+    const secret = bytes.toString('utf8', start[c]!, end[c]!);
     findings.push({
       ruleId: d.id,
       type: d.type,
@@ -207,73 +345,109 @@ function finish(bytes: Buffer, ruleset: Ruleset, options: ScanBytesOptions, all:
       severity: d.severity,
       confidence: d.confidence,
       file: options.file,
-      startLine: realLine(options, startLine),
-      startColumn: lines.columnOf(startLine, c.start),
-      endLine: realLine(options, endLine),
-      endColumn: lines.columnOf(endLine, c.end),
-      fingerprint: fingerprintSecret(c.secret),
-      redacted: redactSecret(c.secret),
+      startLine: realLine(options, pos[i * 4]!),
+      startColumn: pos[i * 4 + 1]!,
+      endLine: realLine(options, pos[i * 4 + 2]!),
+      endColumn: pos[i * 4 + 3]!,
+      fingerprint: fingerprintSecret(secret),
+      redacted: redactSecret(secret),
     });
   }
-  return { findings, suppressed };
+  return { findings, suppressed, dropped };
 }
 
 const CONFIDENCE_RANK = { high: 3, medium: 2, low: 1 } as const;
-
-function rank(ruleset: Ruleset, c: Candidate): number {
-  const d = ruleset.detectors[c.detector]!;
-  return (d.priority ?? 10) * 100 + CONFIDENCE_RANK[d.confidence] * 10 + Math.min(9, (c.end - c.start) / 64);
-}
 
 function realLine(options: ScanBytesOptions, zeroBased: number): number {
   if (options.lineMap) return options.lineMap[zeroBased] ?? zeroBased + 1;
   return zeroBased + 1 + (options.lineOffset ?? 0);
 }
 
-/** Newline positions, built lazily: most files have no finding and never need it. */
-class LineIndex {
-  private readonly starts: number[] = [0];
-  constructor(private readonly bytes: Buffer) {
-    let i = bytes.indexOf(NL);
-    while (i !== -1) {
-      this.starts.push(i + 1);
-      i = bytes.indexOf(NL, i + 1);
-    }
-  }
-  /** 0-based line of a byte offset. */
-  lineOf(offset: number): number {
-    let lo = 0;
-    let hi = this.starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  }
-  lineStart(line: number): number {
-    return this.starts[line]!;
-  }
-  lineEnd(line: number): number {
-    const next = this.starts[line + 1];
-    return next === undefined ? this.bytes.length : next - 1;
-  }
-  /** 1-based column in UTF-16 code units, as editors and SARIF count. */
-  columnOf(line: number, offset: number): number {
-    return this.bytes.toString('utf8', this.starts[line]!, offset).length + 1;
-  }
-}
-
 // Inline suppressions people already have: ours, gitleaks', secretlint's, detect-secrets'.
 const SAME_LINE = ['keywarden:allow', 'gitleaks:allow', 'secretlint-disable-line', 'pragma: allowlist secret'];
 const NEXT_LINE = ['keywarden:allow-next-line', 'secretlint-disable-next-line', 'pragma: allowlist nextline secret'];
+const ALLOW_MARKERS = createPrefilter([...SAME_LINE, ...NEXT_LINE]);
+const OURS = 1 << SAME_LINE.indexOf('keywarden:allow');
+const OURS_NEXT = 1 << (SAME_LINE.length + NEXT_LINE.indexOf('keywarden:allow-next-line'));
+const SAME_MASK = (1 << SAME_LINE.length) - 1;
+const NEXT_MASK = ((1 << NEXT_LINE.length) - 1) << SAME_LINE.length;
 
-function isAllowed(bytes: Buffer, lines: LineIndex, line: number): boolean {
-  const text = bytes.toString('latin1', lines.lineStart(line), lines.lineEnd(line)).toLowerCase();
-  if (SAME_LINE.some((m) => text.includes(m) && !(m === 'keywarden:allow' && text.includes('keywarden:allow-next-line')))) return true;
-  if (line === 0) return false;
-  const prev = bytes.toString('latin1', lines.lineStart(line - 1), lines.lineEnd(line - 1)).toLowerCase();
-  return NEXT_LINE.some((m) => prev.includes(m));
+/**
+ * Line, column and inline-allow answers for offsets given in increasing order, in one forward
+ * pass: most buffers have no finding and never build one. Each line is searched for a newline
+ * once, decoded for columns once, and searched for allow markers at most once.
+ */
+class LineCursor {
+  private line = 0;
+  private start = 0;
+  private end: number;
+  private prevStart = -1;
+  /** Column cursor: UTF-16 units from the line start up to byte `colAt` (a character boundary). */
+  private colAt = 0;
+  private col = 0;
+  private markersLine = -1;
+  private markers = 0;
+  private prevMarkersLine = -1;
+  private prevMarkers = 0;
+
+  constructor(private readonly bytes: Buffer) {
+    this.end = this.findEnd(0);
+  }
+
+  private findEnd(from: number): number {
+    const i = from >= this.bytes.length ? -1 : this.bytes.indexOf(NL, from);
+    return i === -1 ? this.bytes.length : i;
+  }
+
+  /** Moves to the line holding `offset` (never backwards) and returns its 0-based index. */
+  seek(offset: number): number {
+    while (offset > this.end && this.end < this.bytes.length) {
+      this.prevStart = this.start;
+      this.start = this.end + 1;
+      this.end = this.findEnd(this.start);
+      this.line++;
+      this.colAt = this.start;
+      this.col = 0;
+    }
+    return this.line;
+  }
+
+  /** 1-based column in UTF-16 code units of `offset` on the current line, as editors and SARIF count. */
+  columnOf(offset: number): number {
+    if (offset < this.colAt) {
+      this.colAt = this.start;
+      this.col = 0;
+    }
+    const units = this.bytes.toString('utf8', this.colAt, offset).length;
+    // Decoding splits cleanly before any byte that is not a continuation byte.
+    const b = this.bytes[offset];
+    if (b === undefined || b < 0x80 || b >= 0xc0) {
+      this.colAt = offset;
+      this.col += units;
+      return this.col + 1;
+    }
+    return this.col + units + 1;
+  }
+
+  /** True when the current line, or an allow-next-line comment on the line before, suppresses findings. */
+  allowed(): boolean {
+    const here = this.markersOf(this.line, this.start, this.end);
+    if (here & SAME_MASK && !((here & SAME_MASK) === OURS && here & OURS_NEXT)) return true;
+    if (this.line === 0) return false;
+    return (this.markersOf(this.line - 1, this.prevStart, this.start - 1) & NEXT_MASK) !== 0;
+  }
+
+  private markersOf(line: number, from: number, to: number): number {
+    if (line === this.markersLine) return this.markers;
+    if (line === this.prevMarkersLine) return this.prevMarkers;
+    let found = 0;
+    ALLOW_MARKERS.scan(this.bytes, (k) => (found |= 1 << k), from, to);
+    this.prevMarkersLine = this.markersLine;
+    this.prevMarkers = this.markers;
+    this.markersLine = line;
+    this.markers = found;
+    return found;
+  }
 }
 
 export interface ScanTextOptions {

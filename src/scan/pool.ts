@@ -7,11 +7,10 @@ import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { createRuleset, type Ruleset } from './engine.js';
-import { scanFile, scanUnit, type FileScanResult, type ReadFileOptions } from './sources/read-file.js';
+import { readEntryText, scanFile, scanUnit, type FileScanResult, type ReadFileOptions } from './sources/read-file.js';
 import { selectDetectors, type DetectorSelection } from './select-detectors.js';
 import { addSecretlintFindings } from './deep.js';
 import { ErrorCode, KeywardenError } from '../errors.js';
-import { readFileSync } from 'node:fs';
 
 export interface WorkerInit {
   selection: DetectorSelection;
@@ -104,7 +103,13 @@ export async function runTask(task: TaskBody, ruleset: Ruleset, init: WorkerInit
   if (task.kind === 'files') {
     const results = task.items.map((i) => scanFile(i.abs, i.rel, ruleset, init.read));
     if (!init.secretlint) return results;
-    return Promise.all(results.map((r, k) => (r.scanned ? addSecretlintFindings(r, readFileSync(task.items[k]!.abs, 'utf8'), task.items[k]!.rel) : r)));
+    // Read the way scanFile reads (no symlink followed, nothing but a regular file).
+    return Promise.all(
+      results.map((r, k) => {
+        const text = r.scanned ? readEntryText(task.items[k]!.abs, init.read.maxFileSize) : undefined;
+        return text === undefined ? r : addSecretlintFindings(r, text, task.items[k]!.rel);
+      }),
+    );
   }
   const results = task.items.map((i) => scanUnit(i, ruleset, init.read));
   if (!init.secretlint) return results;

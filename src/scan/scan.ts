@@ -8,7 +8,8 @@ import ignore from 'ignore';
 import { applyBaseline, type Baseline } from './baseline.js';
 import { createScanPool, defaultPoolSize, type UnitItem } from './pool.js';
 import type { FileScanResult } from './sources/read-file.js';
-import { DEFAULT_MAX_FILE_SIZE } from './sources/read-file.js';
+import { createChunkScanner, DEFAULT_MAX_FILE_SIZE } from './sources/read-file.js';
+import { createRuleset } from './engine.js';
 import { listTree } from './sources/tree.js';
 import { countCommits, readHistory, readRange, resolveRange, touchesAddedLine, type GitBlobUnit, type GitRange, type GitSkip } from './sources/git.js';
 import { selectDetectors, type DetectorSelection } from './select-detectors.js';
@@ -25,10 +26,17 @@ export interface ScanProgress {
 export interface ScanOptions {
   /** The directory or file to scan, or the repository for git scans. Default: the current directory. */
   path?: string;
-  /** Scan only the lines a range added (`A..B`), or every blob of the history. */
-  git?: { range: string } | { history: true };
-  /** Scan this content instead of files (shown as `file`, default `-`). */
-  content?: { bytes: Uint8Array; file?: string };
+  /**
+   * Scan what a range (`A..B`, or one resolved with `resolveRange`) added, merges included, or
+   * every blob of the history.
+   */
+  git?: { range: string | GitRange } | { history: true };
+  /**
+   * Scan this content instead of files (shown as `file`, default `-`): a buffer, or a stream read
+   * in bounded memory (chunk by chunk) up to `maxFileSize`, past which the rest is counted as
+   * `too-large` with a warning.
+   */
+  content?: { bytes: Uint8Array; file?: string } | { stream: AsyncIterable<Uint8Array | string>; file?: string };
   detectors?: DetectorSelection;
   /** gitignore-style patterns of paths never to scan. */
   ignorePaths?: string[];
@@ -39,6 +47,8 @@ export interface ScanOptions {
   workers?: number;
   /** Honour .gitignore (default true). */
   gitignore?: boolean;
+  /** Tree scans: also scan checked-out submodules and embedded repositories (default: counted as skipped). */
+  recurseSubmodules?: boolean;
   /** Honour inline allow comments (default true). */
   inlineAllow?: boolean;
   /** Also run secretlint's recommended preset over every scanned text (slow; default false). */
@@ -76,8 +86,17 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   try {
     if (options.content) {
       const file = options.content.file ?? '-';
-      const r = await pool.run({ kind: 'units', items: [{ file, content: options.content.bytes }] });
-      acc.add(r, [{ file }]);
+      if ('bytes' in options.content) {
+        const r = await pool.run({ kind: 'units', items: [{ file, content: options.content.bytes }] });
+        acc.add(r, [{ file }]);
+      } else if (options.secretlint) {
+        // secretlint reads whole texts: the stream is bounded by the size limit instead.
+        const bytes = await readBounded(options.content.stream, read.maxFileSize, (w) => acc.warnings.push(w), file);
+        acc.add(await pool.run({ kind: 'units', items: [{ file, content: bytes.bytes }] }), [{ file }]);
+        if (bytes.truncated) acc.skip({ file, reason: 'too-large', detail: String(bytes.seen) });
+      } else {
+        acc.add([await scanStream(options.content.stream, file, options, read.maxFileSize, acc)], [{ file }]);
+      }
     } else if (options.git) {
       const onSkip = (s: GitSkip): void => acc.skip({ file: s.file, reason: s.reason as SkipReason, detail: s.detail ?? s.commit });
       let units: AsyncGenerator<GitBlobUnit>;
@@ -115,7 +134,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
         batch = [];
         await limit.add(pool.run({ kind: 'files', items }).then((r) => acc.add(r, items.map((i) => ({ file: i.rel })))));
       };
-      for await (const entries of listTree(root, { gitignore: options.gitignore ?? true })) {
+      for await (const entries of listTree(root, { gitignore: options.gitignore ?? true, ...(options.recurseSubmodules ? { recurseSubmodules: true } : {}) })) {
         for (const e of entries) {
           acc.discovered++;
           if (isIgnored(e.rel)) {
@@ -148,6 +167,67 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
       ...(options.git ? { commits: acc.commits } : {}),
       durationMs: Math.round(performance.now() - started),
     },
+  };
+}
+
+/** Scans a stream chunk by chunk in this thread: memory holds one window, whatever its length. */
+async function scanStream(
+  stream: AsyncIterable<Uint8Array | string>,
+  file: string,
+  options: ScanOptions,
+  maxSize: number,
+  acc: Accumulator,
+): Promise<FileScanResult> {
+  const scanner = createChunkScanner(file, createRuleset(selectDetectors(options.detectors)), {
+    maxFileSize: maxSize,
+    ...(options.inlineAllow === false ? { inlineAllow: false } : {}),
+  });
+  let seen = 0;
+  for await (const c of stream) {
+    const chunk = typeof c === 'string' ? Buffer.from(c) : c;
+    const room = maxSize - seen;
+    seen += chunk.length;
+    if (room <= 0) continue; // read on so the writer is not blocked, but scan no more
+    scanner.push(room < chunk.length ? chunk.subarray(0, room) : chunk);
+  }
+  const r = scanner.end();
+  if (seen > maxSize) {
+    acc.skip({ file, reason: 'too-large', detail: String(seen) });
+    acc.warnings.push(tooLargeStream(file, maxSize));
+  }
+  return r;
+}
+
+async function readBounded(
+  stream: AsyncIterable<Uint8Array | string>,
+  maxSize: number,
+  warn: (w: ScanWarning) => void,
+  file: string,
+): Promise<{ bytes: Buffer; truncated: boolean; seen: number }> {
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  let seen = 0;
+  for await (const c of stream) {
+    const chunk = typeof c === 'string' ? Buffer.from(c) : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    seen += chunk.length;
+    const room = maxSize - kept;
+    if (room <= 0) continue;
+    const part = room < chunk.length ? chunk.subarray(0, room) : chunk;
+    chunks.push(part);
+    kept += part.length;
+  }
+  if (seen > maxSize) warn(tooLargeStream(file, maxSize));
+  const bytes = Buffer.allocUnsafeSlow(kept);
+  let at = 0;
+  for (const c of chunks) at += c.copy(bytes, at);
+  return { bytes, truncated: seen > maxSize, seen };
+}
+
+function tooLargeStream(file: string, maxSize: number): ScanWarning {
+  return {
+    code: 'KW_INPUT_TRUNCATED',
+    message: `${file === '-' ? 'Standard input' : file} is larger than the size limit; only its first ${maxSize} bytes were scanned. Raise --max-file-size to scan more.`,
+    file,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { ErrorCode, KeywardenError } from '../errors.js';
 import { builtinDetectors } from './detectors/index.js';
+import { createLinearPattern } from './linear-pattern.js';
 import type { CustomDetectorSpec, Detector } from './types.js';
 
 export interface DetectorSelection {
@@ -36,19 +37,16 @@ export function selectDetectors(selection: DetectorSelection = {}): Detector[] {
   return [...chosen, ...custom];
 }
 
-/** Builds a detector from configuration, checking its pattern and deriving keywords if none are given. */
+/**
+ * Builds a detector from configuration, checking its pattern and deriving keywords if none are
+ * given. The pattern is compiled by the linear-time engine (`createLinearPattern`): configuration
+ * can never make a scan backtrack. Throws `KW_DETECTOR_INVALID` naming the detector.
+ */
 export function compileCustomDetector(spec: CustomDetectorSpec): Detector {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(spec.id)) {
     throw new KeywardenError(ErrorCode.DETECTOR_INVALID, `Custom detector id "${spec.id}" must be kebab-case (a-z, 0-9, -).`);
   }
-  let pattern: RegExp;
-  try {
-    pattern = new RegExp(spec.pattern, (spec.flags ?? '').replace('g', ''));
-  } catch {
-    throw new KeywardenError(ErrorCode.DETECTOR_INVALID, `Custom detector "${spec.id}" has an invalid regular expression.`, {
-      hint: 'Patterns use JavaScript regular expression syntax.',
-    });
-  }
+  const pattern = createLinearPattern(spec.pattern, spec.flags ?? '', { detector: spec.id });
   const keywords = (spec.keywords?.length ? spec.keywords : deriveKeywords(spec.pattern)).map((k) => k.toLowerCase());
   if (keywords.length === 0 || keywords.some((k) => !/^[\x20-\x7e]+$/.test(k))) {
     throw new KeywardenError(ErrorCode.DETECTOR_INVALID, `Custom detector "${spec.id}" needs keywords: its pattern has no literal prefix of 3 or more characters.`, {

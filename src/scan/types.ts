@@ -93,9 +93,23 @@ export interface Finding {
   title: string;
   severity: Severity;
   confidence: Confidence;
-  /** Path relative to the scan root, with forward slashes. `-` for standard input. */
+  /**
+   * Path relative to the scan root, with forward slashes. `-` for standard input. Names are bytes:
+   * a valid UTF-8 name is shown as it is (control characters included: JSON escapes them, and the
+   * text output escapes them so a name cannot forge lines or drive a terminal); in a name that is
+   * not valid UTF-8 every byte outside a valid sequence is written `\xNN` and a backslash `\\`
+   * (`displayName` in `display-name.ts`). SARIF percent-encodes the bytes this stands for.
+   */
   file: string;
-  /** 1-based. */
+  /**
+   * For a finding inside an archive (a zip member): the member's path in the archive, shown like
+   * `file`; lines and columns then count in the member's content.
+   */
+  member?: string;
+  /**
+   * 1-based. In a UTF-16 file, of the decoded text. In a binary scanned for printable runs (as
+   * `strings` does), always 1, and the columns are 1 + the byte offset in the file.
+   */
   startLine: number;
   /** 1-based, in UTF-16 code units of the line (as editors and SARIF count). */
   startColumn: number;
@@ -114,8 +128,16 @@ export interface Finding {
   date?: string;
 }
 
-/** Why a file or blob was not scanned. Counted in the summary, never silent. */
-export type SkipReason = 'binary' | 'too-large' | 'unreadable' | 'ignored-path';
+/**
+ * Why a file or blob was not scanned. Counted in the summary, never silent.
+ * - `binary`: an image, audio or video file (known by its magic bytes); other binaries are scanned
+ *   for printable runs;
+ * - `special`: a FIFO, socket or device, never opened;
+ * - `submodule`: a submodule or an embedded repository (scanned with `recurseSubmodules`);
+ * - `outside-root`: a listed path whose directory resolves outside the scan root (through a
+ *   symlinked directory), never opened.
+ */
+export type SkipReason = 'binary' | 'too-large' | 'unreadable' | 'ignored-path' | 'special' | 'submodule' | 'outside-root';
 
 export interface Skipped {
   file: string;

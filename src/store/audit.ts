@@ -1,20 +1,38 @@
 /**
- * The append-only, hash-chained audit log.
+ * The append-only, hash-chained audit log, with signed checkpoints.
  *
  * Each record holds the SHA-256 of the record before it, so editing, deleting or reordering
  * any record breaks the chain at that record, and `verify` names it. A head row (last seq and
  * hash, written in the same transaction as each append) catches records cut from the end.
- * Triggers refuse UPDATE and DELETE on the log table, so only someone who edits the file by
- * hand can change history, and `verify` catches that too.
+ * Triggers refuse UPDATE and DELETE on the log and checkpoint tables, so only someone who
+ * edits the file by hand can change history.
+ *
+ * Someone who edits the file by hand can also recompute every hash and the head row, so the
+ * chain alone proves nothing against them. Checkpoints do: every `checkpointEvery` records (in
+ * the same transaction as the append) and on demand, the log signs (log id, count, head hash,
+ * time) with an Ed25519 key derived from a secret the file does not hold (see checkpoint.ts).
+ * `verify` with the derived public key catches a rewritten or truncated chain up to the latest
+ * checkpoint; against an exported checkpoint kept elsewhere it also catches a deleted or
+ * replaced log. What it cannot catch, and why, is in docs/security-audit.md.
+ *
+ * Remote backends cannot share a transaction with this file, so they write an `intent` record
+ * before the call and an outcome record (details.intentSeq) after it; an intent with no outcome
+ * is reported by `verify` until it is reconciled (audited.ts).
  *
  * Security: records carry ids, names, outcomes, error codes and fingerprints only. Nothing in
  * this module accepts key material, and `details` takes flat primitive values.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { ErrorCode, KeywardenError } from '../errors.js';
+import { checkSignature, CHECKPOINT_FORMAT, type CheckpointSigner, type SignedCheckpoint } from './checkpoint.js';
 import { openDatabase, toStoreError, type SqliteDatabase } from './sqlite.js';
 
-export type AuditOutcome = 'succeeded' | 'failed' | 'replayed';
+/**
+ * `intent`: a remote call is about to be made. `pending`: done but not yet complete (a
+ * destruction waiting for the WAL to be folded away). `not-applied` / `unknown`: what
+ * reconciliation observed for an intent whose process died.
+ */
+export type AuditOutcome = 'succeeded' | 'failed' | 'replayed' | 'intent' | 'pending' | 'not-applied' | 'unknown';
 
 export interface AuditEventInput {
   actor: string;
@@ -26,7 +44,7 @@ export interface AuditEventInput {
   reason?: string;
   /** The `KW_…` code when the operation failed. */
   errorCode?: string;
-  details?: Record<string, string | number | boolean | null>;
+  details?: Record<string, string | number | boolean | null | undefined>;
   /** Defaults to now; tests pass a fixed clock. */
   time?: Date;
 }
@@ -46,15 +64,66 @@ export interface AuditRecord {
   hash: string;
 }
 
-export type AuditProblem = 'edited' | 'missing' | 'reordered' | 'chain-broken' | 'truncated' | 'malformed';
+export type AuditProblem =
+  | 'edited'
+  | 'missing'
+  | 'reordered'
+  | 'chain-broken'
+  | 'truncated'
+  | 'malformed'
+  /** A checkpoint's signature does not verify under the trusted key. */
+  | 'checkpoint-forged'
+  /** The chain up to a signed checkpoint hashes to something else: it was rewritten. */
+  | 'rewritten'
+  /** More records than `checkpointEvery` since the last checkpoint: checkpoints were removed. */
+  | 'checkpoint-missing'
+  /** The log is not the one an exported checkpoint was made of (deleted and recreated). */
+  | 'log-replaced'
+  /** No log where one must be (an exported checkpoint says it had records). */
+  | 'log-missing'
+  /** Intents with no outcome: key operations whose result the log does not know. */
+  | 'unreconciled';
 
 export interface AuditVerifyResult {
   ok: boolean;
   /** Records checked. */
   count: number;
   headHash: string;
-  /** The first bad record: its seq (or the seq that should have come) and what is wrong. */
+  /** The first problem: the seq of the bad record (or the seq that should have come) and what is wrong. */
   firstBad?: { seq: number; problem: AuditProblem; message: string };
+  checkpoints: {
+    total: number;
+    /** Checkpoints whose signature verified under a trusted key. */
+    verified: number;
+    latest?: number;
+    /** Where the trusted key came from: derived from the secret, an exported checkpoint, or nowhere. */
+    trust: 'secret' | 'export' | 'none';
+  };
+  /** When checked against an exported checkpoint: the count it vouches for. */
+  anchor?: { count: number; time: string };
+  /** Seqs of intent records with no outcome. */
+  openIntents: number[];
+}
+
+/** A checkpoint as stored in the log's own table. */
+export interface StoredCheckpoint {
+  count: number;
+  headHash: string;
+  time: string;
+  publicKey: string;
+  signature: string;
+}
+
+export interface AuditVerifyOptions {
+  /** The log's id, as the checkpoints were signed with it. */
+  logId?: string;
+  checkpoints?: readonly StoredCheckpoint[];
+  /** Raw Ed25519 public key derived from the secret. Never one read from the database. */
+  trustedKey?: Buffer;
+  /** An exported checkpoint, kept where the database writer cannot reach. */
+  anchor?: SignedCheckpoint;
+  /** With a trusted key: more records than this after the latest checkpoint means checkpoints were removed. */
+  checkpointEvery?: number;
 }
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -89,21 +158,42 @@ export function hashRecord(r: Omit<AuditRecord, 'hash'>): string {
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }
 
+/** The checkpoint interval: a signed checkpoint every this many records. */
+export const DEFAULT_CHECKPOINT_EVERY = 32;
+
 /**
- * Checks a sequence of records in the order given. Pure: works on the database and on a JSONL export.
+ * Checks a sequence of records in the order given, and the checkpoints and exported checkpoint
+ * in `options` against it. Pure: works on the database and on a JSONL export.
  * `head`, when known, must match the last record (catches records cut from the end).
  */
-export function verifyRecords(input: Iterable<AuditRecord>, head?: { seq: number; hash: string }): AuditVerifyResult {
-  const records = [...input];
+export function verifyRecords(
+  input: Iterable<AuditRecord>,
+  head?: { seq: number; hash: string },
+  options: AuditVerifyOptions = {},
+): AuditVerifyResult {
+  const stored = [...(options.checkpoints ?? [])].sort((a, b) => a.count - b.count);
+  const trustedKey = options.trustedKey ?? (options.anchor ? Buffer.from(options.anchor.publicKey, 'base64') : undefined);
+  const trust: AuditVerifyResult['checkpoints']['trust'] = options.trustedKey ? 'secret' : options.anchor ? 'export' : 'none';
+  // The hashes the checkpoints vouch for, collected in one pass over the records.
+  const wanted = new Set<number>([...stored.map((c) => c.count), ...(options.anchor ? [options.anchor.count] : [])]);
+  const hashAt = new Map<number, string>([[0, GENESIS_HASH]]);
+  const intents = new Set<number>();
   let prev = GENESIS_HASH;
   let expectedSeq = 1;
   let count = 0;
-  const bad = (seq: number, problem: AuditProblem, message: string): AuditVerifyResult => ({
-    ok: false,
+  let verified = 0;
+  const result = (firstBad?: AuditVerifyResult['firstBad']): AuditVerifyResult => ({
+    ok: firstBad === undefined,
     count,
     headHash: prev,
-    firstBad: { seq, problem, message },
+    ...(firstBad ? { firstBad } : {}),
+    checkpoints: { total: stored.length, verified, ...(stored.length ? { latest: stored.at(-1)!.count } : {}), trust },
+    ...(options.anchor ? { anchor: { count: options.anchor.count, time: options.anchor.time } } : {}),
+    openIntents: [...intents].sort((a, b) => a - b),
   });
+  const bad = (seq: number, problem: AuditProblem, message: string): AuditVerifyResult => result({ seq, problem, message });
+
+  const records = [...input];
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     if (typeof r.seq !== 'number' || typeof r.hash !== 'string' || typeof r.prevHash !== 'string') {
@@ -112,21 +202,119 @@ export function verifyRecords(input: Iterable<AuditRecord>, head?: { seq: number
     if (r.seq !== expectedSeq) {
       const later = records.slice(i + 1).some((x) => x.seq === expectedSeq);
       if (!later && r.seq > expectedSeq) {
-        return bad(expectedSeq, 'missing', `Record ${expectedSeq} is missing: the log jumps from ${expectedSeq - 1} to ${r.seq}.`);
+        return bad(
+          expectedSeq,
+          'missing',
+          `Record ${expectedSeq} is missing: the log jumps from ${expectedSeq - 1} to ${r.seq}.`,
+        );
       }
-      return bad(expectedSeq, 'reordered', `Record ${expectedSeq} is out of order: found record ${r.seq} in its place.`);
+      return bad(
+        expectedSeq,
+        'reordered',
+        `Record ${expectedSeq} is out of order: found record ${r.seq} in its place.`,
+      );
     }
     if (hashRecord(r) !== r.hash) return bad(r.seq, 'edited', `Record ${r.seq} was edited: its hash does not match its content.`);
     if (r.prevHash !== prev) return bad(r.seq, 'chain-broken', `Record ${r.seq} does not follow record ${r.seq - 1}: the chain is broken.`);
+    if (r.outcome === 'intent') intents.add(r.seq);
+    const closes = r.details?.intentSeq;
+    if (typeof closes === 'number') intents.delete(closes);
     prev = r.hash;
     expectedSeq++;
     count++;
+    if (wanted.has(count)) hashAt.set(count, prev);
   }
   if (head && (head.seq !== count || head.hash !== prev)) {
     const seq = Math.min(head.seq, count + 1);
     return bad(seq, 'truncated', `Record ${seq} is missing: the log ends at ${count} but its head says ${head.seq}.`);
   }
-  return { ok: true, count, headHash: prev };
+
+  for (const c of stored) {
+    if (trustedKey) {
+      const body = { logId: options.logId ?? '', count: c.count, headHash: c.headHash, time: c.time, signature: c.signature };
+      if (!checkSignature(body, trustedKey)) {
+        return bad(
+          c.count,
+          'checkpoint-forged',
+          `The checkpoint at record ${c.count} was not signed by this log's key: the checkpoints were forged or altered.`,
+        );
+      }
+      verified++;
+    }
+    if (c.count > count) {
+      return bad(
+        count + 1,
+        'truncated',
+        `Records ${count + 1} to ${c.count} are missing: a signed checkpoint vouches for ${c.count} records, the log has ${count}.`,
+      );
+    }
+    if (hashAt.get(c.count) !== c.headHash) {
+      return bad(
+        c.count,
+        'rewritten',
+        `The chain up to record ${c.count} does not match its signed checkpoint: the log was rewritten.`,
+      );
+    }
+  }
+  const every = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
+  const latest = stored.at(-1)?.count ?? 0;
+  if (options.trustedKey && count - latest > every) {
+    return bad(
+      latest + 1,
+      'checkpoint-missing',
+      `No signed checkpoint covers records ${latest + 1} to ${count} (one is made every ${every}): checkpoints were removed.`,
+    );
+  }
+
+  const a = options.anchor;
+  if (a) {
+    if (options.trustedKey && !options.trustedKey.equals(Buffer.from(a.publicKey, 'base64'))) {
+      return bad(0, 'checkpoint-forged', 'The exported checkpoint was not signed by this log\'s key.');
+    }
+    if (options.logId !== undefined && options.logId !== a.logId) {
+      return bad(
+        1,
+        'log-replaced',
+        `This is not the log the exported checkpoint was made of (it had ${a.count} records): the log was deleted or replaced.`,
+      );
+    }
+    if (a.count > count) {
+      return bad(
+        count + 1,
+        'truncated',
+        `Records ${count + 1} to ${a.count} are missing: the exported checkpoint vouches for ${a.count} records, the log has ${count}.`,
+      );
+    }
+    if (hashAt.get(a.count) !== a.headHash) {
+      return bad(
+        a.count,
+        'rewritten',
+        `The chain up to record ${a.count} does not match the exported checkpoint: the log was rewritten.`,
+      );
+    }
+  }
+  if (intents.size) {
+    const first = Math.min(...intents);
+    return bad(
+      first,
+      'unreconciled',
+      `${intents.size} key operation(s) have an intent but no outcome (first: record ${first}); their result is unknown until reconciled.`,
+    );
+  }
+  return result();
+}
+
+/** The result of checking against an exported checkpoint when the log itself is gone. */
+export function verifyMissingLog(anchor: SignedCheckpoint): AuditVerifyResult {
+  return {
+    ok: false,
+    count: 0,
+    headHash: GENESIS_HASH,
+    firstBad: { seq: 1, problem: 'log-missing', message: `The audit log is gone, but the exported checkpoint vouches for ${anchor.count} records.` },
+    checkpoints: { total: 0, verified: 0, trust: 'export' },
+    anchor: { count: anchor.count, time: anchor.time },
+    openIntents: [],
+  };
 }
 
 /** Parses a JSONL export back into records; a bad line is reported as a malformed record. */
@@ -164,11 +352,29 @@ CREATE TABLE IF NOT EXISTS audit_head (
   seq INTEGER NOT NULL,
   hash TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_checkpoint (
+  count INTEGER PRIMARY KEY,
+  head_hash TEXT NOT NULL,
+  time TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  signature TEXT NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_checkpoint_no_update BEFORE UPDATE ON audit_checkpoint
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
 `;
+
+/** Columns added after the first release; ALTER TABLE can add virtual generated columns in place. */
+const LATER_COLUMNS: Record<string, string> = {
+  outcome: "TEXT GENERATED ALWAYS AS (json_extract(body, '$.outcome')) VIRTUAL",
+  intent_seq: "INTEGER GENERATED ALWAYS AS (json_extract(body, '$.details.intentSeq')) VIRTUAL",
+};
 
 interface DbRow {
   seq: number;
@@ -190,22 +396,61 @@ export interface AuditListOptions {
   limit?: number;
 }
 
+export interface AuditLogOptions {
+  /** Signs checkpoints. Without one the log is chained but unsigned. */
+  signer?: CheckpointSigner;
+  /** A checkpoint every this many records. Default 32. */
+  checkpointEvery?: number;
+  /** Open for verification only: no schema is created; a log that is not there reads as empty. */
+  readonly?: boolean;
+}
+
 export class AuditLog {
   private closed = false;
+  private readonly signer: CheckpointSigner | undefined;
+  readonly checkpointEvery: number;
+  private readonly hasTables: boolean;
 
   /** Opens (creating if needed, mode 0600) the audit log in a SQLite file. */
-  static open(path: string): AuditLog {
-    return new AuditLog(openDatabase(path), true);
+  static open(path: string, options: AuditLogOptions = {}): AuditLog {
+    return new AuditLog(openDatabase(path, options.readonly ? { readonly: true } : {}), true, options);
   }
 
   constructor(
     readonly db: SqliteDatabase,
     private readonly ownsDb = false,
+    options: AuditLogOptions = {},
   ) {
-    db.exec(SCHEMA);
+    this.signer = options.signer;
+    this.checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
+    if (!Number.isInteger(this.checkpointEvery) || this.checkpointEvery < 1) {
+      throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'checkpointEvery must be a whole number of records, at least 1.', { fault: 'internal' });
+    }
+    if (options.readonly) {
+      this.hasTables = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'").get() !== undefined;
+      return;
+    }
+    this.hasTables = true;
+    db.transaction(() => {
+      db.exec(SCHEMA);
+      const have = new Set((db.pragma('table_xinfo(audit_log)') as { name: string }[]).map((c) => c.name));
+      for (const [name, decl] of Object.entries(LATER_COLUMNS)) if (!have.has(name)) db.exec(`ALTER TABLE audit_log ADD COLUMN ${name} ${decl}`);
+      db.exec('CREATE INDEX IF NOT EXISTS audit_log_intent ON audit_log (intent_seq) WHERE intent_seq IS NOT NULL');
+      db.prepare('INSERT INTO audit_meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO NOTHING').run('log_id', randomUUID());
+    }).immediate();
   }
 
-  /** Appends one record; the chain head moves in the same transaction. */
+  /** The random id fixed when the log was created; empty for a log that is not there. */
+  logId(): string {
+    if (!this.hasTables || !this.tableExists('audit_meta')) return '';
+    return (this.db.prepare("SELECT v FROM audit_meta WHERE k = 'log_id'").get() as { v: string } | undefined)?.v ?? '';
+  }
+
+  /**
+   * Appends one record; the chain head moves in the same transaction. Called inside a caller's
+   * transaction (the local keystore's), it joins it as a savepoint: the key operation and its
+   * record commit together or not at all.
+   */
   append(input: AuditEventInput): AuditRecord {
     try {
       return this.db
@@ -213,9 +458,10 @@ export class AuditLog {
           const head = this.db.prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get() as { seq: number; hash: string } | undefined;
           const seq = (head?.seq ?? 0) + 1;
           const prevHash = head?.hash ?? GENESIS_HASH;
+          const time = (input.time ?? new Date()).toISOString();
           const partial: Omit<AuditRecord, 'hash'> = {
             seq,
-            time: (input.time ?? new Date()).toISOString(),
+            time,
             actor: input.actor,
             backend: input.backend,
             keyId: input.keyId ?? null,
@@ -229,7 +475,10 @@ export class AuditLog {
           const record: AuditRecord = { ...partial, hash: hashRecord(partial) };
           const { prevHash: _p, hash: _h, ...body } = record;
           this.db.prepare('INSERT INTO audit_log (seq, body, prev_hash, hash) VALUES (?, ?, ?, ?)').run(seq, canonicalJson(body), prevHash, record.hash);
-          this.db.prepare('INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash').run(seq, record.hash);
+          this.db
+            .prepare('INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash')
+            .run(seq, record.hash);
+          if (this.signer && seq % this.checkpointEvery === 0) this.insertCheckpoint(seq, record.hash, time);
           return record;
         })
         .immediate();
@@ -238,7 +487,76 @@ export class AuditLog {
     }
   }
 
+  private insertCheckpoint(count: number, headHash: string, time: string): StoredCheckpoint {
+    const signer = this.signer!;
+    const signature = signer.sign({ logId: this.logId(), count, headHash, time });
+    const c: StoredCheckpoint = { count, headHash, time, publicKey: signer.publicKey.toString('base64'), signature };
+    this.db
+      .prepare('INSERT INTO audit_checkpoint (count, head_hash, time, public_key, signature) VALUES (?, ?, ?, ?, ?)')
+      .run(c.count, c.headHash, c.time, c.publicKey, c.signature);
+    return c;
+  }
+
+  /**
+   * Signs the current head now (on demand), unless the latest checkpoint already covers it.
+   * Needs the signer; returns the checkpoint as `audit checkpoint --export` writes it.
+   */
+  checkpoint(time: Date = new Date()): SignedCheckpoint {
+    if (!this.signer) {
+      throw new KeywardenError(ErrorCode.KEYSTORE_LOCKED, 'No checkpoint signing key is available for this audit log.', {
+        fault: 'config',
+        hint: 'For the local keystore set KEYWARDEN_LOCAL_PASSPHRASE (or KEYWARDEN_LOCAL_KEK); for remote backends set KEYWARDEN_AUDIT_KEY.',
+      });
+    }
+    try {
+      return this.db
+        .transaction((): SignedCheckpoint => {
+          const head = this.head();
+          const latest = this.checkpoints().at(-1);
+          const c = latest && latest.count === head.seq ? latest : this.insertCheckpoint(head.seq, head.hash, time.toISOString());
+          return this.exportable(c);
+        })
+        .immediate();
+    } catch (e) {
+      throw toStoreError(e, 'sign an audit checkpoint');
+    }
+  }
+
+  /** Signs a checkpoint when records were appended since the last one; a no-op without a signer. */
+  checkpointIfMoved(time?: Date): void {
+    if (!this.signer) return;
+    const latest = this.checkpoints().at(-1)?.count ?? 0;
+    if (this.head().seq > latest) this.checkpoint(time);
+  }
+
+  private exportable(c: StoredCheckpoint): SignedCheckpoint {
+    return { format: CHECKPOINT_FORMAT, version: 1, logId: this.logId(), ...c };
+  }
+
+  /** The latest signed checkpoint, as `--export` writes it. */
+  latestCheckpoint(): SignedCheckpoint | undefined {
+    const c = this.checkpoints().at(-1);
+    return c ? this.exportable(c) : undefined;
+  }
+
+  checkpoints(): StoredCheckpoint[] {
+    if (!this.tableExists('audit_checkpoint')) return [];
+    const rows = this.db.prepare('SELECT count, head_hash, time, public_key, signature FROM audit_checkpoint ORDER BY count').all() as {
+      count: number;
+      head_hash: string;
+      time: string;
+      public_key: string;
+      signature: string;
+    }[];
+    return rows.map((r) => ({ count: r.count, headHash: r.head_hash, time: r.time, publicKey: r.public_key, signature: r.signature }));
+  }
+
+  private tableExists(name: string): boolean {
+    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+  }
+
   list(options: AuditListOptions = {}): AuditRecord[] {
+    if (!this.hasTables) return [];
     const where: string[] = ['seq > ?'];
     const args: unknown[] = [options.afterSeq ?? 0];
     if (options.keyId !== undefined) {
@@ -250,32 +568,72 @@ export class AuditLog {
       args.push(options.operation);
     }
     const limit = options.limit ?? -1;
-    const rows = this.db.prepare(`SELECT seq, body, prev_hash, hash FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...args, limit) as DbRow[];
+    const sql = `SELECT seq, body, prev_hash, hash FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, limit) as DbRow[];
+    return rows.map(rowToRecord);
+  }
+
+  /** Intent records that no later record closes (details.intentSeq), oldest first. */
+  openIntents(): AuditRecord[] {
+    if (!this.hasTables) return [];
+    const rows = this.db
+      .prepare(
+        `SELECT seq, body, prev_hash, hash FROM audit_log WHERE outcome = 'intent'
+         AND NOT EXISTS (SELECT 1 FROM audit_log o WHERE o.intent_seq = audit_log.seq) ORDER BY seq`,
+      )
+      .all() as DbRow[];
     return rows.map(rowToRecord);
   }
 
   /** Every record, in storage order (rowid), lazily. Storage order is what `verify` judges. */
   *records(): IterableIterator<AuditRecord> {
+    if (!this.hasTables) return;
     // ORDER BY rowid, not seq: a record moved to another place must show up as reordered.
-    for (const row of this.db.prepare('SELECT seq, body, prev_hash, hash FROM audit_log ORDER BY rowid').iterate() as IterableIterator<DbRow>) {
+    const rows = this.db.prepare('SELECT seq, body, prev_hash, hash FROM audit_log ORDER BY rowid').iterate() as IterableIterator<DbRow>;
+    for (const row of rows) {
       let rec: AuditRecord;
       try {
         rec = rowToRecord(row);
       } catch {
         // An unparsable body cannot hash to anything: verify reports it as edited.
-        rec = { seq: row.seq, time: '', actor: '', backend: '', keyId: null, operation: '', outcome: 'failed', reason: null, errorCode: null, details: {}, prevHash: row.prev_hash, hash: '' };
+        rec = {
+          seq: row.seq,
+          time: '',
+          actor: '',
+          backend: '',
+          keyId: null,
+          operation: '',
+          outcome: 'failed',
+          reason: null,
+          errorCode: null,
+          details: {},
+          prevHash: row.prev_hash,
+          hash: '',
+        };
       }
       yield rec;
     }
   }
 
   head(): { seq: number; hash: string } {
+    if (!this.hasTables) return { seq: 0, hash: GENESIS_HASH };
     const head = this.db.prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get() as { seq: number; hash: string } | undefined;
     return head ?? { seq: 0, hash: GENESIS_HASH };
   }
 
-  verify(): AuditVerifyResult {
-    return verifyRecords(this.records(), this.head());
+  /**
+   * Checks the chain, the head, every stored checkpoint (under `trustedKey` when given), an
+   * exported checkpoint when given, and reports intents without an outcome.
+   */
+  verify(options: Pick<AuditVerifyOptions, 'trustedKey' | 'anchor'> = {}): AuditVerifyResult {
+    const trustedKey = options.trustedKey ?? this.signer?.publicKey;
+    return verifyRecords(this.records(), this.head(), {
+      logId: this.logId(),
+      checkpoints: this.checkpoints(),
+      checkpointEvery: this.checkpointEvery,
+      ...(trustedKey ? { trustedKey } : {}),
+      ...(options.anchor ? { anchor: options.anchor } : {}),
+    });
   }
 
   /** Writes one JSON record per line; returns the number written. */

@@ -4,22 +4,34 @@
  * readers never block the writer, a busy timeout so two processes queue instead of failing,
  * and `secure_delete` so freed pages are zeroed rather than left on disk.
  */
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, KeywardenError } from '../errors.js';
+import { ensureStateDir } from './state-dir.js';
 
 export type SqliteDatabase = Database.Database;
 
 export interface OpenDatabaseOptions {
   /** Milliseconds to wait for another writer. Default 10 s. */
   busyTimeoutMs?: number;
+  /**
+   * Open an existing file read-only: nothing is created, no schema is written, no pragma is
+   * changed. What `audit verify` uses, so verifying never creates an empty log in place of a
+   * deleted one.
+   */
+  readonly?: boolean;
 }
 
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): SqliteDatabase {
   try {
+    if (options.readonly) {
+      const db = new Database(path, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? 10_000 });
+      db.pragma('query_only = ON');
+      return db;
+    }
     if (path !== ':memory:') {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      ensureStateDir(dirname(path));
       // 'a' creates the file if missing without truncating; the mode applies only on creation,
       // so chmod afterwards as well (the umask may have narrowed or the file may predate us).
       closeSync(openSync(path, 'a', 0o600));

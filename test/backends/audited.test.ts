@@ -19,7 +19,8 @@ const passphrase = `KW-CANARY-PASS-${randomBytes(8).toString('hex')}`;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'kw-audited-'));
   local = LocalBackend.open({ path: join(dir, 'keystore.db'), passphrase, scrypt: { N: 2 ** 12, r: 8, p: 1 } });
-  audit = AuditLog.open(join(dir, 'audit.db'));
+  // The keystore's own log: records commit in the same transaction as the key operation.
+  audit = local.auditLog;
   backend = new AuditedBackend(local, audit, { actor: 'tester' });
 });
 afterEach(async () => {
@@ -33,7 +34,8 @@ function fileBytes(path: string): Buffer {
 }
 
 describe('AuditedBackend', () => {
-  it('records every mutating verb and its outcome, and the chain verifies', async () => {
+  it('records every mutating verb and its outcome in the keystore transaction, and the chain verifies', async () => {
+    expect(backend.atomic).toBe(true);
     const reason = `finding:sha256:${'c'.repeat(64)}`;
     const { keyId } = await backend.create({ spec: 'AES_256', alias: 'alias/app' }, { idempotencyKey: 'c1', reason });
     await backend.rotate('alias/app', { idempotencyKey: 'r1', actor: 'job-7', reason });
@@ -57,7 +59,30 @@ describe('AuditedBackend', () => {
     ]);
     expect(records[1]).toMatchObject({ actor: 'job-7', backend: 'local', keyId, reason, details: { version: 2, idempotencyKey: 'r1' } });
     expect(records[4]).toMatchObject({ errorCode: ErrorCode.KEY_STATE, keyId });
-    expect(audit.verify()).toMatchObject({ ok: true, count: 8 });
+    expect(audit.verify()).toMatchObject({ ok: true, count: 8, openIntents: [] });
+  });
+
+  it('around a log in another file, writes an intent before each call and an outcome naming it after', async () => {
+    const other = AuditLog.open(join(dir, 'audit.db'));
+    try {
+      const b = new AuditedBackend(local, other, { actor: 'tester' });
+      expect(b.atomic).toBe(false);
+      const { keyId } = await b.create({ spec: 'AES_256' }, { idempotencyKey: 'c1' });
+      await b.disable(keyId, { idempotencyKey: 'd1' });
+      await expect(b.rotate(keyId, { idempotencyKey: 'r1' })).rejects.toMatchObject({ code: ErrorCode.KEY_STATE });
+      const records = other.list();
+      expect(records.map((r) => [r.operation, r.outcome, r.details.intentSeq ?? null])).toEqual([
+        ['create', 'intent', null],
+        ['create', 'succeeded', 1],
+        ['disable', 'intent', null],
+        ['disable', 'succeeded', 3],
+        ['rotate', 'intent', null],
+        ['rotate', 'failed', 5],
+      ]);
+      expect(other.verify()).toMatchObject({ ok: true, count: 6, openIntents: [] });
+    } finally {
+      other.close();
+    }
   });
 
   it('keeps secrets out of the audit log and the keystore files (canary)', async () => {
@@ -70,7 +95,8 @@ describe('AuditedBackend', () => {
     await expect(backend.decrypt(enc.ciphertext)).rejects.toThrow();
     let exported = '';
     audit.exportJsonl((l) => (exported += l));
-    const haystacks = [exported, fileBytes(join(dir, 'audit.db')).toString('latin1'), fileBytes(join(dir, 'keystore.db')).toString('latin1')];
+    // The audit log lives in keystore.db: one scan covers both.
+    const haystacks = [exported, fileBytes(join(dir, 'keystore.db')).toString('latin1')];
     for (const h of haystacks) {
       for (const needle of [canary.toString(), canary.toString('base64'), passphrase, Buffer.from(dk.plaintext).toString('latin1'), Buffer.from(dk.plaintext).toString('base64')]) {
         expect(h.includes(needle)).toBe(false);

@@ -161,12 +161,12 @@ describe.skipIf(motoSkipReason !== undefined)(`aws-kms against moto${motoSkipRea
       const r = await rv.revoke(leaked.id, { idempotencyKey: 'leak-a', reason: 'finding:sha256:def' });
       await rv.revoke(leaked.id, { idempotencyKey: 'leak-a' });
       await expect(rv.revoke('AKIAZZZZZZZZZZZZZZZY', { idempotencyKey: 'leak-b' })).rejects.toThrow();
-      expect(audit.list().map((x) => [x.operation, x.outcome, x.keyId])).toEqual([
+      expect(audit.list().filter((x) => x.outcome !== 'intent').map((x) => [x.operation, x.outcome, x.keyId])).toEqual([
         ['revoke-and-replace-credential', 'succeeded', leaked.id],
         ['revoke-and-replace-credential', 'replayed', leaked.id],
         ['revoke-and-replace-credential', 'failed', 'AKIAZZZZZZZZZZZZZZZY'],
       ]);
-      expect(audit.list()[0]!.details).toMatchObject({ owner: 'ci-audited', replacementId: r.replacementId, replacementRef: r.replacementRef });
+      expect(audit.list()[1]!.details).toMatchObject({ owner: 'ci-audited', replacementId: r.replacementId, replacementRef: r.replacementRef });
       let exported = '';
       audit.exportJsonl((l) => (exported += l));
       expect(exported).not.toContain(sink.secrets.get('aws-iam-ci-audited')!.secretAccessKey);

@@ -70,7 +70,9 @@ describe('keywarden keys / audit (local backend)', () => {
 
     for (const text of all) expect(text).not.toContain(passphrase);
     expect(statSync(join(cwd, '.keywarden', 'keystore.db')).mode & 0o777).toBe(0o600);
-    expect(statSync(join(cwd, '.keywarden', 'audit.db')).mode & 0o777).toBe(0o600);
+    // The local keystore holds its own audit log (one transaction per operation and record).
+    expect(existsSync(join(cwd, '.keywarden', 'audit.db'))).toBe(false);
+    expect(readFileSync(join(cwd, '.keywarden', '.gitignore'), 'utf8')).toMatch(/^\*$/m);
   });
 
   it('audit verify exits 1 and names the first tampered record; export --file verifies too', async () => {
@@ -84,7 +86,7 @@ describe('keywarden keys / audit (local backend)', () => {
     expect(await kw('audit', 'verify', '--file', 'swapped.jsonl')).toBe(1);
     expect(out).toContain('BROKEN at record 2 (reordered)');
 
-    const db = new Database(join(cwd, '.keywarden', 'audit.db'));
+    const db = new Database(join(cwd, '.keywarden', 'keystore.db'));
     db.exec("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET body = json_set(body, '$.actor', 'mallory') WHERE seq = 2");
     db.close();
     expect(await kw('audit', 'verify', '-f', 'json')).toBe(1);
@@ -147,8 +149,11 @@ describe.skipIf(motoSkipReason !== undefined)(`keywarden keys against aws-kms (m
     expect(out).toContain(`old key: ${keyId}`);
     expect(await kw('keys', 'describe', ...flags, 'alias/signing', '-f', 'json')).toBe(0);
     expect((JSON.parse(out) as { id: string }).id).not.toBe(keyId);
-    expect(await kw('audit', 'list', '--operation', 'move-alias', '-f', 'json')).toBe(0);
-    expect((JSON.parse(out) as { records: unknown[] }).records).toHaveLength(1);
+    expect(await kw('audit', 'list', ...flags.slice(0, 2), '--operation', 'move-alias', '-f', 'json')).toBe(0);
+    const records = (JSON.parse(out) as { records: { outcome: string }[] }).records;
+    expect(records.map((r) => r.outcome)).toEqual(['intent', 'succeeded']);
+    expect(await kw('audit', 'verify', ...flags.slice(0, 2))).toBe(0);
+    expect(out).toContain('NOT verified');
   });
 });
 

@@ -91,3 +91,34 @@ describe('output paths', () => {
     expect(lstatSync(path.join(repo, 'report.json')).isFile()).toBe(true);
   });
 });
+
+describe('detection settings of a range', () => {
+  it("come from the base revision: a pushed `detectors: [none]` is reported, not obeyed", async () => {
+    const repo = newRepo({ '.github/keywarden.yml': 'version: 1\nsecrets:\n  detectors: [recommended]\n' });
+    const base = git(repo, 'rev-parse', 'HEAD').trim();
+    writeFileSync(path.join(repo, '.github/keywarden.yml'), "version: 1\nsecrets:\n  detectors: [none]\n  ignore-paths: ['**']\n");
+    writeFileSync(path.join(repo, 'leak.txt'), `AWS_ACCESS_KEY_ID=${awsKey()}\n`);
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-qm', 'turn it off');
+    const r = await run(repo, ['scan', '.', '--git', `${base}..HEAD`, '-f', 'json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out).map((f: { file: string }) => f.file)).toEqual(['leak.txt']);
+    expect(r.err).toContain('KW_POLICY_CHANGED_IN_RANGE');
+    // The tree scan of the same checkout reads the working copy's policy, as the team wrote it.
+    expect((await run(repo, ['scan', '.', '-f', 'json'])).code).toBe(0);
+  });
+
+  it('a pushed policy added where the base had none is reported too, and a symlinked policy is never followed', async () => {
+    const repo = newRepo();
+    const base = git(repo, 'rev-parse', 'HEAD').trim();
+    mkdirSync(path.join(repo, '.github'));
+    symlinkSync('/etc/passwd', path.join(repo, '.github/keywarden.yml'));
+    writeFileSync(path.join(repo, 'leak.txt'), `AWS_ACCESS_KEY_ID=${awsKey()}\n`);
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-qm', 'add a policy');
+    const r = await run(repo, ['scan', '.', '--git', `${base}..HEAD`, '-f', 'json']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('KW_POLICY_CHANGED_IN_RANGE');
+    expect(r.err).not.toContain('root:');
+  });
+});

@@ -1,31 +1,59 @@
 /**
- * `keywarden audit …`: read, verify and export the hash-chained audit log.
+ * `keywarden audit …`: read, verify, checkpoint and export the hash-chained audit log.
  *
- * `verify` exits 0 when the chain is intact and 1 when it is not, naming the first bad record.
- * It checks the live log, or a JSONL export given with `--file`.
+ * The log is the configured backend's (local: inside the keystore file; remote: the state
+ * folder's audit.db), found through the same flags, environment and policy file as `keys`.
+ *
+ * `verify` exits 0 when the chain, every signed checkpoint and the exported checkpoint given
+ * with `--checkpoint` all hold and no intent lacks an outcome; 1 when anything does not
+ * (naming the first problem); 2 for bad input (an empty, truncated or garbled checkpoint file).
+ * It never creates a log: a deleted one is reported as missing.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { openAuditLog } from '../../backends/open-backend.js';
+import { openAuditLogFor, resolveBackendConfig, type BackendSettings, type OpenedAuditLog } from '../../backends/open-backend.js';
 import { ErrorCode, KeywardenError } from '../../errors.js';
-import { parseAuditJsonl, verifyRecords, type AuditRecord, type AuditVerifyResult } from '../../store/audit.js';
+import { parseAuditJsonl, verifyMissingLog, verifyRecords, type AuditRecord, type AuditVerifyResult } from '../../store/audit.js';
+import { parseCheckpoint, type SignedCheckpoint } from '../../store/checkpoint.js';
 import type { CliIO } from '../main.js';
+import { readBackendConfig } from './read-backend-config.js';
 
 interface AuditFlags {
   stateDir?: string;
+  backend?: string;
+  config: string;
+  keystore?: string;
   format: 'text' | 'json';
-}
-
-function stateDirOf(flags: AuditFlags, io: CliIO): string {
-  const cwd = io.cwd ?? process.cwd();
-  return resolve(cwd, flags.stateDir ?? io.env?.KEYWARDEN_STATE_DIR ?? '.keywarden');
 }
 
 function addCommon(cmd: Command): Command {
   return cmd
-    .option('--state-dir <dir>', 'where the audit log lives (default .keywarden)')
+    .option('--state-dir <dir>', 'where the state and remote backends\' audit log live (default .keywarden)')
+    .option('--backend <kind>', 'whose log: local (in the keystore) or aws-kms / pkcs11 (state-dir/audit.db)')
+    .option('--config <file>', 'policy file whose backend: block to read', '.github/keywarden.yml')
+    .option('--keystore <file>', 'local: the keystore file that holds the log')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'));
+}
+
+function openLog(flags: AuditFlags, io: CliIO, options: { readonly: boolean; needKey: boolean }): OpenedAuditLog {
+  const cwd = io.cwd ?? process.cwd();
+  const env = io.env ?? process.env;
+  const settings: BackendSettings = {
+    ...(flags.backend ? { kind: flags.backend } : {}),
+    ...(flags.keystore ? { keystore: flags.keystore } : {}),
+  };
+  const file = readBackendConfig(resolve(cwd, flags.config));
+  const cfg = resolveBackendConfig(settings, env, file, { cwd, auditOnly: true, ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
+  return openAuditLogFor(cfg, env, options);
+}
+
+function readInput(io: CliIO, file: string, what: string): string {
+  try {
+    return readFileSync(resolve(io.cwd ?? process.cwd(), file), 'utf8');
+  } catch (e) {
+    throw new KeywardenError(ErrorCode.FILE_UNREADABLE, `Could not read the ${what} ${file}.`, { fault: 'user', cause: e, location: { file } });
+  }
 }
 
 function formatRecord(r: AuditRecord): string {
@@ -36,12 +64,40 @@ function formatRecord(r: AuditRecord): string {
 }
 
 function formatVerify(v: AuditVerifyResult, source: string): string {
-  if (v.ok) return `Audit log intact: ${v.count} records, head ${v.headHash.slice(0, 16)}… (${source})\n`;
-  return `Audit log BROKEN at record ${v.firstBad!.seq} (${v.firstBad!.problem}): ${v.firstBad!.message}\n  ${v.count} records before it verify. (${source})\n`;
+  const cp = v.checkpoints;
+  const trust = cp.trust === 'secret' ? 'key derived from the secret' : cp.trust === 'export' ? 'key from the exported checkpoint' : '';
+  const cpLine =
+    cp.trust === 'none'
+      ? `  checkpoints: ${cp.total} stored, NOT verified (no signing key: KEYWARDEN_LOCAL_PASSPHRASE, or KEYWARDEN_AUDIT_KEY for remote backends)\n`
+      : `  checkpoints: ${cp.verified} of ${cp.total} verified (${trust})\n`;
+  const anchor = v.anchor ? `  exported checkpoint: ${v.anchor.count} records at ${v.anchor.time}${v.ok ? ', matched' : ''}\n` : '';
+  if (v.ok) return `Audit log intact: ${v.count} records, head ${v.headHash.slice(0, 16)}… (${source})\n${cpLine}${anchor}`;
+  const bad = v.firstBad!;
+  if (bad.problem === 'unreconciled') {
+    return `Audit log INCOMPLETE: ${bad.message}\n  Run any "keywarden keys" command (e.g. keys list) to reconcile them. (${source})\n${cpLine}`;
+  }
+  return `Audit log BROKEN at record ${bad.seq} (${bad.problem}): ${bad.message}\n  ${v.count} records checked. (${source})\n${cpLine}${anchor}`;
+}
+
+/** Writes a file without following a symlink planted where it goes. */
+function writeOut(io: CliIO, file: string, text: string): void {
+  const path = resolve(io.cwd ?? process.cwd(), file);
+  try {
+    if (lstatSync(path).isSymbolicLink()) {
+      throw new KeywardenError(ErrorCode.USAGE, `${file} is a symbolic link; refusing to write through it.`, { fault: 'user', location: { file } });
+    }
+  } catch (e) {
+    if (e instanceof KeywardenError) throw e;
+  }
+  try {
+    writeFileSync(path, text, { mode: 0o600 });
+  } catch (e) {
+    throw new KeywardenError(ErrorCode.USAGE, `Could not write ${file}.`, { fault: 'user', cause: e, location: { file } });
+  }
 }
 
 export function registerAuditCommand(program: Command, io: CliIO, setExit: (code: number) => void): void {
-  const audit = program.command('audit').description('Read, verify and export the tamper-evident audit log of key operations.');
+  const audit = program.command('audit').description('Read, verify, checkpoint and export the tamper-evident audit log of key operations.');
 
   addCommon(audit.command('list').description('List audit records, oldest first.'))
     .option('--key <id>', 'only records about this key id')
@@ -49,22 +105,23 @@ export function registerAuditCommand(program: Command, io: CliIO, setExit: (code
     .option('--after <seq>', 'only records after this sequence number')
     .option('--limit <n>', 'at most this many records')
     .action((flags: AuditFlags & { key?: string; operation?: string; after?: string; limit?: string }) => {
-      const log = openAuditLog(stateDirOf(flags, io));
+      const num = (v: string | undefined, name: string): number | undefined => {
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw new KeywardenError(ErrorCode.USAGE, `${name} takes a whole number.`, { fault: 'user' });
+        return n;
+      };
+      const after = num(flags.after, '--after');
+      const limit = num(flags.limit, '--limit');
+      const log = openLog(flags, io, { readonly: true, needKey: false });
       try {
-        const num = (v: string | undefined, name: string): number | undefined => {
-          if (v === undefined) return undefined;
-          const n = Number(v);
-          if (!Number.isInteger(n) || n < 0) throw new KeywardenError(ErrorCode.USAGE, `${name} takes a whole number.`, { fault: 'user' });
-          return n;
-        };
-        const after = num(flags.after, '--after');
-        const limit = num(flags.limit, '--limit');
-        const records = log.list({
-          ...(flags.key ? { keyId: flags.key } : {}),
-          ...(flags.operation ? { operation: flags.operation } : {}),
-          ...(after !== undefined ? { afterSeq: after } : {}),
-          ...(limit !== undefined ? { limit } : {}),
-        });
+        const records =
+          log.audit?.list({
+            ...(flags.key ? { keyId: flags.key } : {}),
+            ...(flags.operation ? { operation: flags.operation } : {}),
+            ...(after !== undefined ? { afterSeq: after } : {}),
+            ...(limit !== undefined ? { limit } : {}),
+          }) ?? [];
         if (flags.format === 'json') io.stdout(`${JSON.stringify({ records }, null, 2)}\n`);
         else io.stdout(records.length ? records.map(formatRecord).join('') : 'No audit records.\n');
         setExit(0);
@@ -73,51 +130,79 @@ export function registerAuditCommand(program: Command, io: CliIO, setExit: (code
       }
     });
 
-  addCommon(audit.command('verify').description('Check the hash chain; exit 1 and name the first bad record if anything was edited, deleted or reordered.'))
+  addCommon(
+    audit
+      .command('verify')
+      .description('Check the hash chain, every signed checkpoint and (with --checkpoint) an exported one; exit 1 and name the first problem.'),
+  )
     .option('--file <jsonl>', 'verify a JSONL export instead of the live log')
-    .action((flags: AuditFlags & { file?: string }) => {
+    .option('--checkpoint <file>', 'an exported checkpoint (audit checkpoint --export) the log must still match')
+    .action((flags: AuditFlags & { file?: string; checkpoint?: string }) => {
+      // Bad input is refused before anything is judged: exit 2, never a pass.
+      const anchor: SignedCheckpoint | undefined = flags.checkpoint
+        ? parseCheckpoint(readInput(io, flags.checkpoint, 'checkpoint file'), flags.checkpoint)
+        : undefined;
       let result: AuditVerifyResult;
       let source: string;
       if (flags.file) {
-        const path = resolve(io.cwd ?? process.cwd(), flags.file);
-        let text: string;
-        try {
-          text = readFileSync(path, 'utf8');
-        } catch (e) {
-          throw new KeywardenError(ErrorCode.FILE_UNREADABLE, `Could not read ${flags.file}.`, { fault: 'user', cause: e, location: { file: flags.file } });
-        }
-        result = verifyRecords(parseAuditJsonl(text));
+        result = verifyRecords(parseAuditJsonl(readInput(io, flags.file, 'audit export')), undefined, anchor ? { anchor } : {});
         source = flags.file;
       } else {
-        const log = openAuditLog(stateDirOf(flags, io));
+        const log = openLog(flags, io, { readonly: true, needKey: true });
         try {
-          result = log.verify();
+          source = log.path;
+          if (!log.audit) {
+            if (!anchor) {
+              throw new KeywardenError(ErrorCode.PATH_NOT_FOUND, `There is no audit log at ${log.path}.`, {
+                fault: 'user',
+                hint: 'Check --state-dir / --keystore, or pass --checkpoint FILE to check a log that should be there.',
+              });
+            }
+            result = verifyMissingLog(anchor);
+          } else result = log.audit.verify(anchor ? { anchor } : {});
         } finally {
           log.close();
         }
-        source = 'live log';
       }
       io.stdout(flags.format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : formatVerify(result, source));
       setExit(result.ok ? 0 : 1);
     });
 
-  addCommon(audit.command('export').description('Write the audit log as JSON Lines, one record per line, in chain order.'))
-    .option('-o, --output <file>', 'write to a file (mode 0600) instead of standard output')
-    .action((flags: AuditFlags & { output?: string }) => {
-      const log = openAuditLog(stateDirOf(flags, io));
+  addCommon(audit.command('checkpoint').description('Sign a checkpoint of the log head now; with --export, write the latest one to a file or stdout.'))
+    .option('--export [file]', 'write the signed checkpoint (JSON) to FILE, or to standard output when no FILE or "-"')
+    .action((flags: AuditFlags & { export?: string | boolean }) => {
+      const log = openLog(flags, io, { readonly: false, needKey: true });
       try {
-        if (flags.output) {
-          const lines: string[] = [];
-          const n = log.exportJsonl((l) => lines.push(l));
-          writeFileSync(resolve(io.cwd ?? process.cwd(), flags.output), lines.join(''), { mode: 0o600 });
-          io.stderr(`Exported ${n} audit records to ${flags.output}.\n`);
-        } else {
-          log.exportJsonl((l) => io.stdout(l));
+        if (!log.audit) throw new KeywardenError(ErrorCode.PATH_NOT_FOUND, `There is no audit log at ${log.path}.`, { fault: 'user' });
+        const c = log.audit.checkpoint();
+        const text = `${JSON.stringify(c, null, 2)}\n`;
+        if (flags.export === undefined) {
+          io.stdout(flags.format === 'json' ? text : `Signed checkpoint: ${c.count} records, head ${c.headHash.slice(0, 16)}… at ${c.time}\n`);
+        } else if (flags.export === true || flags.export === '-') io.stdout(text);
+        else if (typeof flags.export === 'string') {
+          writeOut(io, flags.export, text);
+          io.stderr(`Wrote the checkpoint of ${c.count} records to ${flags.export}. Keep it where the database writer cannot reach.\n`);
         }
         setExit(0);
       } finally {
         log.close();
       }
     });
-}
 
+  addCommon(audit.command('export').description('Write the audit log as JSON Lines, one record per line, in chain order.'))
+    .option('-o, --output <file>', 'write to a file (mode 0600) instead of standard output')
+    .action((flags: AuditFlags & { output?: string }) => {
+      const log = openLog(flags, io, { readonly: true, needKey: false });
+      try {
+        const lines: string[] = [];
+        const n = log.audit?.exportJsonl((l) => lines.push(l)) ?? 0;
+        if (flags.output) {
+          writeOut(io, flags.output, lines.join(''));
+          io.stderr(`Exported ${n} audit records to ${flags.output}.\n`);
+        } else io.stdout(lines.join(''));
+        setExit(0);
+      } finally {
+        log.close();
+      }
+    });
+}

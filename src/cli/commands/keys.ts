@@ -5,6 +5,9 @@
  * block (see open-backend.ts). Secrets come only from the environment. Every mutating verb
  * takes `--idempotency-key` (a fresh one is made and printed when omitted, so a retry can
  * reuse it) and lands in the audit log. Output never holds key material.
+ *
+ * Opening a remote backend first reconciles the audit log: intents left without an outcome by
+ * a process that died are settled by looking at the key (see backends/audited.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
@@ -83,6 +86,10 @@ function actorOf(flags: MutationFlags, io: CliIO): string {
 async function withBackend<T>(flags: CommonFlags, io: CliIO, actor: string, fn: (b: KeyBackend) => Promise<T>): Promise<T> {
   const opened = open(flags, io, actor);
   try {
+    const settled = await opened.backend.reconcile();
+    for (const r of settled) {
+      io.stderr(`audit: reconciled record ${r.intentSeq} (${r.operation}${r.keyId ? ` on ${r.keyId}` : ''}): ${r.outcome}\n`);
+    }
     return await fn(opened.backend);
   } finally {
     await opened.close();
@@ -244,7 +251,15 @@ export function registerKeysCommand(program: Command, io: CliIO, setExit: (code:
 
   addCommon(keys.command('purge-due').description('Destroy keys whose waiting window has ended (local and pkcs11; KMS does this itself).')).action(async (flags: CommonFlags) => {
     const r = await withBackend(flags, io, 'cli', (b) => b.completeDueDestructions());
-    io.stdout(flags.format === 'json' ? json({ destroyed: r }) : r.length ? r.map((x) => `destroyed ${x.keyId}\n`).join('') : 'Nothing is due.\n');
+    const line = (x: MutationResult): string =>
+      x.state === 'destroyed' ? `destroyed ${x.keyId}\n` : `destruction pending ${x.keyId} (another reader still holds old copies; run purge-due again)\n`;
+    io.stdout(
+      flags.format === 'json'
+        ? json({ destroyed: r.filter((x) => x.state === 'destroyed'), pending: r.filter((x) => x.state !== 'destroyed') })
+        : r.length
+          ? r.map(line).join('')
+          : 'Nothing is due.\n',
+    );
     setExit(0);
   });
 }

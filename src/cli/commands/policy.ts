@@ -3,7 +3,7 @@
  * 0 clean, 1 violations found (eval) or tests failed (test), 2 a broken policy or usage, 3 a failure.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -15,7 +15,7 @@ import { buildPolicy, wasmCapabilities } from '../../policy/engine/build.js';
 import { PolicyEvaluator } from '../../policy/engine/evaluator.js';
 import { DEFAULT_POLICY_FILE, readPolicy, readRegoModules } from '../../policy/engine/load.js';
 import { findOpa, runOpa } from '../../policy/engine/opa-cli.js';
-import type { Decision } from '../../policy/input.js';
+import { inputTooLarge, MAX_INPUT_BYTES, parseInputJson, type Decision } from '../../policy/input.js';
 import type { CliIO } from '../main.js';
 
 const EXIT = { OK: 0, FOUND: 1, USAGE: 2 } as const;
@@ -151,20 +151,22 @@ export function registerPolicyCommand(program: Command, io: CliIO, setExit: (cod
     .addOption(fmt())
     .action((file: string, flags: Common & { input?: string }) =>
       run(async () => {
-        const text = await readFile(resolve(cwd, file), 'utf8').catch(() => '');
+        // Source lines come only from the policy files the chain read (never from a path a
+        // decision names: a custom module could name any file).
+        const texts = new Map<string, string>();
+        const onFile = (f: string, t: string): void => void texts.set(f, t);
         const sourceLine = async (f: string, line: number | undefined): Promise<string> => {
           if (!line) return '';
-          const t = f === file ? text : await readFile(resolve(cwd, f), 'utf8').catch(() => '');
-          return (t.split('\n')[line - 1] ?? '').trim();
+          return ((texts.get(f) ?? '').split('\n')[line - 1] ?? '').trim().slice(0, 300);
         };
         if (!flags.input) {
-          const compiled = compilePolicy(await readPolicy(file, { cwd }));
+          const compiled = compilePolicy(await readPolicy(file, { cwd, onFile }));
           const rows = await Promise.all(compiled.rules.map(async (r) => ({ ...r, source: await sourceLine(r.loc.file, r.loc.line) })));
           if (flags.format === 'json') io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
           else for (const r of rows) io.stdout(`${r.loc.file}:${r.loc.line}:${r.loc.column}  ${r.id}  (rego line ${r.regoLine})\n    ${r.description}\n    | ${r.source}\n`);
           return EXIT.OK;
         }
-        const { decision } = await evaluate(file, { ...flags, input: flags.input }, cwd, io);
+        const { decision } = await evaluate(file, { ...flags, input: flags.input }, cwd, io, onFile);
         const rows = await Promise.all(decision.violations.map(async (v) => ({ ...v, source: await sourceLine(v.policy.file ?? file, v.policy.line) })));
         if (flags.format === 'json') io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
         else
@@ -175,20 +177,38 @@ export function registerPolicyCommand(program: Command, io: CliIO, setExit: (cod
     );
 }
 
-async function evaluate(file: string, flags: Common & { input: string }, cwd: string, io: CliIO): Promise<{ ast: PolicyAst; decision: Decision }> {
-  const ast = await readPolicy(file, { cwd });
-  const raw = flags.input === '-' ? await readStdin(io) : await readFile(resolve(cwd, flags.input), 'utf8').catch(() => {
-    throw new KeywardenError(ErrorCode.PATH_NOT_FOUND, `The input file ${flags.input} could not be read.`, { hint: 'Pass a JSON file shaped like schemas/input.schema.json.', location: { file: flags.input } });
-  });
-  let input: unknown;
-  try {
-    input = JSON.parse(raw);
-  } catch {
-    throw new KeywardenError(ErrorCode.POLICY_EVAL, `The input ${flags.input} is not valid JSON.`, { hint: 'Check the file with a JSON validator.', location: { file: flags.input } });
-  }
+async function evaluate(file: string, flags: Common & { input: string }, cwd: string, io: CliIO, onFile?: (f: string, t: string) => void): Promise<{ ast: PolicyAst; decision: Decision }> {
+  const ast = await readPolicy(file, { cwd, ...(onFile ? { onFile } : {}) });
+  const raw = flags.input === '-' ? await readStdin(io) : await readInputFile(resolve(cwd, flags.input), flags.input);
+  const input = parseInputJson(raw, { name: flags.input === '-' ? 'standard input' : flags.input });
   const built = await buildPolicy({ compiled: compilePolicy(ast), modules: await customModules(flags.policies, cwd), opa: findOpa({ env: io.env ?? process.env }) });
   const evaluator = await PolicyEvaluator.load(built.wasm, built.entrypoint);
   return { ast, decision: evaluator.evaluate(input) };
+}
+
+/** The input file, refused before it is read when its size says it is too large, and never read past the cap. */
+async function readInputFile(path: string, shown: string): Promise<string> {
+  const handle = await open(path, 'r').catch(() => {
+    throw new KeywardenError(ErrorCode.PATH_NOT_FOUND, `The input file ${shown} could not be read.`, { hint: 'Pass a JSON file shaped like schemas/input.schema.json.', location: { file: shown } });
+  });
+  try {
+    const st = await handle.stat();
+    if (st.isDirectory()) throw new KeywardenError(ErrorCode.FILE_UNREADABLE, `The input ${shown} is a folder.`, { hint: 'Pass a JSON file.', location: { file: shown } });
+    if (st.isFile() && st.size > MAX_INPUT_BYTES) throw inputTooLarge(shown, MAX_INPUT_BYTES);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (;;) {
+      const buf = Buffer.alloc(Math.min(1024 * 1024, MAX_INPUT_BYTES + 1 - size));
+      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      if (size > MAX_INPUT_BYTES) throw inputTooLarge(shown, MAX_INPUT_BYTES);
+      chunks.push(buf.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks, size).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 async function customModules(dir: string | undefined, cwd: string) {
@@ -210,7 +230,7 @@ async function readStdin(io: CliIO): Promise<string> {
   for await (const c of io.stdin ?? process.stdin) {
     const b = Buffer.isBuffer(c) ? c : Buffer.from(String(c));
     size += b.length;
-    if (size > 64 * 1024 * 1024) throw new KeywardenError(ErrorCode.POLICY_TOO_LARGE, 'The input on standard input is larger than 64 MiB.', { hint: 'Pass a smaller input.' });
+    if (size > MAX_INPUT_BYTES) throw inputTooLarge('standard input', MAX_INPUT_BYTES);
     chunks.push(b);
   }
   return Buffer.concat(chunks).toString('utf8');

@@ -8,6 +8,8 @@ import { builtinDetectors } from '../../scan/detectors/index.js';
 import { formatSarif } from '../../scan/format/sarif.js';
 import { formatBytes, formatSummary, formatText } from '../../scan/format/text.js';
 import { scan, type ScanOptions, type ScanProgress } from '../../scan/scan.js';
+import { resolveRange } from '../../scan/sources/git.js';
+import type { ScanWarning } from '../../scan/types.js';
 import { selectDetectors, type DetectorSelection } from '../../scan/select-detectors.js';
 import type { SecretsConfig } from '../../policy/dsl/secrets.js';
 import { DEFAULT_POLICY_FILE } from '../../policy/default-file.js';
@@ -31,6 +33,7 @@ interface ScanFlags {
   maxFileSize?: string;
   workers?: string;
   gitignore: boolean;
+  recurseSubmodules?: boolean;
   inlineAllow: boolean;
   progress: boolean;
   secretlint?: boolean;
@@ -61,6 +64,7 @@ export function registerScanCommand(program: Command, io: CliIO, setExit: (code:
     .option('--workers <n>', 'worker threads (0 scans in the main thread)')
     .option('--secretlint', "also run secretlint's recommended preset as a second opinion (slow)")
     .option('--no-gitignore', 'scan files that .gitignore excludes')
+    .option('--recurse-submodules', 'also scan checked-out submodules and embedded repositories (default: counted as skipped)')
     .option('--no-inline-allow', 'ignore inline allow comments (keywarden:allow, gitleaks:allow, …)')
     .option('--no-progress', 'no progress bar')
     .option('--color', 'force colour')
@@ -88,7 +92,18 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
   const output = flags.output ? prepareOutputFile(flags.output, cwd, { what: 'report (-o)', root }) : undefined;
   const baselineOut = flags.updateBaseline && flags.baseline ? prepareOutputFile(flags.baseline, cwd, { what: 'baseline', root }) : undefined;
 
-  const policy = await readSecretsConfig(flags.config, root, cwd, Boolean(flags.stdin));
+  // A range is judged by the settings of its base revision, never by what it pushes.
+  const range = flags.git !== undefined ? await resolveRange(root, flags.git) : undefined;
+  const notes: ScanWarning[] = [];
+  let policy: SecretsConfig | undefined;
+  if (range && flags.config === undefined) {
+    const { readSecretsAtRevision } = await import('../../policy/secrets-at-revision.js');
+    const at = await readSecretsAtRevision(root, range.base, range.head);
+    policy = at.config;
+    if (at.warning) notes.push(at.warning);
+  } else {
+    policy = await readSecretsConfig(flags.config, root, cwd, Boolean(flags.stdin));
+  }
   const selection: DetectorSelection = {
     ...(flags.detectors ? { include: splitList(flags.detectors) } : policy && !policy.presets.includes('none') ? { include: policy.presets } : {}),
     ...(flags.excludeDetectors ? { exclude: splitList(flags.excludeDetectors) } : {}),
@@ -103,13 +118,14 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
     gitignore: flags.gitignore,
     inlineAllow: flags.inlineAllow,
     ...(flags.secretlint ? { secretlint: true } : {}),
+    ...(flags.recurseSubmodules ? { recurseSubmodules: true } : {}),
     ...(ignorePaths.length ? { ignorePaths } : {}),
     ...(baseline && !flags.updateBaseline ? { baseline } : {}),
     ...(flags.workers !== undefined ? { workers: parseWorkers(flags.workers) } : {}),
   };
-  if (flags.git !== undefined) options.git = { range: flags.git };
+  if (range) options.git = { range };
   if (flags.history) options.git = { history: true };
-  if (flags.stdin) options.content = { bytes: await readAll(io.stdin ?? process.stdin), file: flags.stdinName ?? '-' };
+  if (flags.stdin) options.content = { stream: (io.stdin ?? process.stdin) as AsyncIterable<Buffer | string>, file: flags.stdinName ?? '-' };
 
   const color = flags.color ?? (Boolean(io.isTTY) && !io.env?.NO_COLOR);
   const progress = flags.progress && Boolean(io.isTTY) && !flags.quiet && !flags.stdin ? createProgress(io) : undefined;
@@ -121,6 +137,7 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
     progress?.done();
   }
 
+  result.warnings.unshift(...notes);
   if (baselineOut && baselinePath) {
     const next = createBaseline(result.findings, baseline);
     baselineOut.write(formatBaseline(next));
@@ -218,11 +235,6 @@ function usage(message: string): KeywardenError {
   return new KeywardenError(ErrorCode.USAGE, message, { fault: 'user' });
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream as AsyncIterable<Buffer | string>) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
-  return Buffer.concat(chunks);
-}
 
 function createProgress(io: CliIO): { update: (p: ScanProgress) => void; done: () => void } {
   let last = 0;

@@ -4,6 +4,8 @@
  * names. Defensive on purpose: it also runs on values that failed the schema, so people see every
  * problem in one go, and it must never throw on a wrong type.
  */
+import { KeywardenError } from '../../errors.js';
+import { createLinearPattern } from '../../scan/linear-pattern.js';
 import type { Severity } from '../../scan/types.js';
 import {
   ACTIONS,
@@ -210,10 +212,15 @@ export function buildAst(value: unknown, file: string, locate: Locate): BuildAst
     if (seenDetectors.has(d.id)) add('duplicate-detector', [...p, 'id'], `Detector "${d.id}" is defined twice.`, 'Give every custom detector a unique id.');
     seenDetectors.add(d.id);
     const flags = typeof d.flags === 'string' ? d.flags : '';
+    // The scanner compiles custom patterns with a linear-time engine (RE2 semantics); what it
+    // cannot run (backreferences, lookaround) is reported here, at the `pattern:` line.
     try {
-      new RegExp(d.pattern, flags);
-    } catch {
-      add('regex', [...p, 'pattern'], `The pattern of detector "${d.id}" is not a valid regular expression.`, 'Check brackets and escapes; patterns use JavaScript regex syntax.');
+      createLinearPattern(d.pattern, flags, { detector: d.id });
+    } catch (e) {
+      const reason = e instanceof KeywardenError && typeof e.details?.reason === 'string' ? e.details.reason : 'syntax';
+      if (reason === 'syntax' || !(e instanceof KeywardenError))
+        add('regex', [...p, 'pattern'], `The pattern of detector "${d.id}" is not a valid regular expression.`, 'Check brackets and escapes; patterns use JavaScript regex syntax.');
+      else add(`regex.${reason}`, [...p, 'pattern'], e.message, e.hint ?? 'Patterns run on a linear-time engine (RE2).');
     }
     detectors.push({
       kind: 'custom',

@@ -24,7 +24,12 @@ export interface ParsePolicyOptions {
   maxAliases?: number;
 }
 
-export type ValidatePolicyResult = { ok: true; ast: PolicyAst; errors: [] } | { ok: false; errors: KeywardenError[] };
+/**
+ * On failure, `versioned` says whether the text was YAML whose top level is a mapping with
+ * `version: 1`: whether it claims to be a policy. A file that does not (another file named by
+ * `extends:`) gets no message quoting its content.
+ */
+export type ValidatePolicyResult = { ok: true; ast: PolicyAst; errors: [] } | { ok: false; errors: KeywardenError[]; versioned?: boolean };
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
 const validateSchema = ajv.compile(POLICY_SCHEMA);
@@ -132,7 +137,9 @@ export function validatePolicy(text: string, options: ParsePolicyOptions = {}): 
     seen.add(id);
     errors.push(policyProblem(ErrorCode.POLICY_INVALID, p.message, p.hint, { file, line: l.line, column: l.column }, { reason: p.reason, path: l.path }));
   }
-  return fail(errors);
+  const r = fail(errors);
+  if (!r.ok) r.versioned = typeof value === 'object' && value !== null && !Array.isArray(value) && (value as Record<string, unknown>).version === 1;
+  return r;
 }
 
 /**

@@ -78,6 +78,17 @@ function looksRandom(v: string): boolean {
   return letters.length >= 10 && flips >= letters.length / 3 && upper >= 3 && upper <= letters.length - 3;
 }
 
+/**
+ * True when the rest of the line from `from` is blank or a `#` / `//` comment. Reads only up to
+ * the first character that is not a space, never to the end of a long line.
+ */
+function restOfLineIsBlankOrComment(text: string, from: number): boolean {
+  let i = from;
+  while (i < text.length && text[i] !== '\n' && /\s/.test(text[i]!)) i++;
+  if (i >= text.length || text[i] === '\n') return true;
+  return text[i] === '#' || text.startsWith('//', i);
+}
+
 export function isPlausibleGenericSecret(value: string, ctx: MatchContext): boolean {
   const quoted = (ctx.match.groups?.q ?? '') !== '';
   const v = value;
@@ -94,8 +105,7 @@ export function isPlausibleGenericSecret(value: string, ctx: MatchContext): bool
   if (!quoted && !isLiteralAssignment(ctx)) {
     // Unquoted in code (`x = y;`, `name: Type | undefined`) is an expression. Unquoted YAML, INI
     // and `--flag value` lines end after the value (or a comment).
-    const rest = ctx.text.slice(ctx.index + v.length).split('\n', 1)[0]!.trim();
-    if (rest !== '' && !rest.startsWith('#') && !rest.startsWith('//')) return false;
+    if (!restOfLineIsBlankOrComment(ctx.text, ctx.index + v.length)) return false;
   }
   // A query parameter (`?token=…`): short ones are badge and cache-busting tokens.
   if (/[?&]$/.test(ctx.text.slice(Math.max(0, ctx.match.index - 1), ctx.match.index)) && v.length < 16) return false;

@@ -26,7 +26,8 @@ export const gcpServiceAccount: Detector = {
   // The secret is the `private_key` string of a JSON document whose `type` is
   // `service_account`. The type field may come before or after the key (sorted keys), so the
   // pattern finds the key and `verify` looks for the type around it.
-  pattern: /"private_key"\s*:\s*"(-----BEGIN (?:RSA )?PRIVATE KEY-----(?:\\r)?\\n[A-Za-z0-9+/=\\]{100,8000}?-----END (?:RSA )?PRIVATE KEY-----(?:\\r)?(?:\\n)?)"/,
+  // Bounded spaces (not `\s*`): the engine derives from the pattern how far a match can reach.
+  pattern: /"private_key"\s{0,64}:\s{0,64}"(-----BEGIN (?:RSA )?PRIVATE KEY-----(?:\\r)?\\n[A-Za-z0-9+/=\\]{100,8000}?-----END (?:RSA )?PRIVATE KEY-----(?:\\r)?(?:\\n)?)"/,
   multiline: true,
   window: { before: 8192, after: 8192 },
   // Outranks the PEM detector, which finds the same key inside the JSON string.

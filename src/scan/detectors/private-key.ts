@@ -97,7 +97,10 @@ export const privateKeyPutty: Detector = {
   severity: 'critical',
   confidence: 'high',
   keywords: ['putty-user-key-file-'],
-  pattern: /(?<secret>PuTTY-User-Key-File-[23]: [A-Za-z0-9@.-]{3,64}\r?\nEncryption: [A-Za-z0-9-]{1,32}\r?\n[^\0]{20,16000}?Private-MAC: [0-9a-fA-F]{40,64})/,
+  // The body may not run into another key's header: without that, each of a run of headers
+  // with no MAC would make the lazy body scan 16,000 characters (quadratic in practice).
+  pattern:
+    /(?<secret>PuTTY-User-Key-File-[23]: [A-Za-z0-9@.-]{3,64}\r?\nEncryption: [A-Za-z0-9-]{1,32}\r?\n(?:(?!PuTTY-User-Key-File-)[^\0]){20,16000}?Private-MAC: [0-9a-fA-F]{40,64})/,
   multiline: true,
   verify: (s) => /\nPrivate-Lines: \d+\r?\n[A-Za-z0-9+/=]{16,}/.test(s),
   docs: 'https://the.earth.li/~sgtatham/putty/0.78/htmldoc/AppendixC.html',
@@ -110,7 +113,9 @@ export const privateKeyPgp: Detector = {
   severity: 'critical',
   confidence: 'high',
   keywords: ['pgp private key block'],
-  pattern: /(?<secret>-----BEGIN PGP PRIVATE KEY BLOCK-----[^\0]{100,60000}?-----END PGP PRIVATE KEY BLOCK-----)/,
+  // The body may not run into another BEGIN line, or a run of BEGIN lines with no END would
+  // make each one scan 60,000 characters.
+  pattern: /(?<secret>-----BEGIN PGP PRIVATE KEY BLOCK-----(?:(?!-----BEGIN PGP PRIVATE KEY BLOCK-----)[^\0]){100,60000}?-----END PGP PRIVATE KEY BLOCK-----)/,
   multiline: true,
   window: { before: 64, after: 65536 },
   verify: (s) => {

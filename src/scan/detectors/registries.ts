@@ -56,7 +56,8 @@ export const dockerConfigAuth: Detector = {
   severity: 'high',
   confidence: 'high',
   keywords: ['"auths"'],
-  pattern: /"auth"\s*:\s*"(?<secret>[A-Za-z0-9+/]{8,2000}={0,2})"/,
+  // Bounded spaces (not `\s*`): the engine derives from the pattern how far a match can reach.
+  pattern: /"auth"\s{0,64}:\s{0,64}"(?<secret>[A-Za-z0-9+/]{8,2000}={0,2})"/,
   multiline: true,
   window: { before: 16, after: 8192 },
   verify: (s) => {

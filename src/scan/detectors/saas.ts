@@ -177,7 +177,10 @@ export const onepasswordServiceAccountToken: Detector = {
   confidence: 'high',
   keywords: ['ops_ey'],
   // `ops_` + base64 of a JSON object (so it starts `ey` and ends `fQ`).
-  pattern: /(?<![A-Za-z0-9_])(ops_ey[A-Za-z0-9+/=_-]{100,4000})(?![A-Za-z0-9+/=_-])/,
+  // The body is taken whole (a lookahead capture is atomic): the lookbehind lets a start follow
+  // `=` or `-`, so in a long run of body characters every `ops_ey` would otherwise backtrack
+  // through 4,000 of them. Same matches: a shorter body is never followed by a non-body character.
+  pattern: /(?<![A-Za-z0-9_])(ops_ey(?=([A-Za-z0-9+/=_-]{100,4000}))\2)(?![A-Za-z0-9+/=_-])/,
   // Tokens run to ~1 KB: look far enough after the keyword to see the whole token.
   window: { before: 16, after: 4200 },
   verify: (s) => decodeBase64Json(s.slice(4)) !== undefined,

@@ -4,6 +4,7 @@
  * says so in the run's notifications when it had to cut. Carries no raw secret: the message
  * shows the redacted preview and the fingerprint goes in `partialFingerprints`.
  */
+import { Buffer, isUtf8 } from 'node:buffer';
 import type { Log, ReportingDescriptor, Result } from 'sarif';
 import { VERSION } from '../../version.js';
 import type { Detector, Finding, ScanResult, Severity } from '../types.js';
@@ -82,7 +83,7 @@ function toResult(f: Finding, ruleIndex: number): Result {
     locations: [
       {
         physicalLocation: {
-          artifactLocation: { uri: encodeURI(f.file), uriBaseId: '%SRCROOT%' },
+          artifactLocation: { uri: fileUri(f.file), uriBaseId: '%SRCROOT%' },
           region: { startLine: f.startLine, startColumn: f.startColumn, endLine: f.endLine, endColumn: f.endColumn },
         },
       },
@@ -90,6 +91,32 @@ function toResult(f: Finding, ruleIndex: number): Result {
     partialFingerprints: { 'secretFingerprint/v1': f.fingerprint },
     properties: { type: f.type, confidence: f.confidence, ...(f.commit ? { commit: f.commit } : {}) },
   };
+}
+
+/**
+ * A relative URI reference for a finding's `file`: the name's bytes, every one outside the
+ * unreserved set and `/` percent-encoded (so `#`, `?`, `%`, `:` and spaces cannot change what the
+ * URI points at). A name shown with `\xNN` escapes (not valid UTF-8, see `displayName`) stands for
+ * those bytes; any other name is UTF-8.
+ */
+export function fileUri(file: string): string {
+  let bytes = Buffer.from(file, 'utf8');
+  if (/\\x[89a-f][0-9a-f]/i.test(file)) {
+    const raw = Buffer.from(
+      file.replace(/\\x([0-9a-f]{2})|\\\\|[^\\]+|\\/gi, (m, hex?: string) =>
+        hex !== undefined ? String.fromCharCode(parseInt(hex, 16)) : m === '\\\\' ? '\\' : Buffer.from(m, 'utf8').toString('latin1'),
+      ),
+      'latin1',
+    );
+    // An escaped name is never valid UTF-8: if this one is, the backslashes were the name's own.
+    if (!isUtf8(raw)) bytes = raw;
+  }
+  let out = '';
+  for (const b of bytes) {
+    const unreserved = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d || b === 0x2e || b === 0x5f || b === 0x7e || b === 0x2f;
+    out += unreserved ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
 
 function toPascal(id: string): string {

@@ -1,4 +1,7 @@
-/** Human-readable output: findings grouped by file, colour when the terminal has it. */
+/**
+ * Human-readable output: findings grouped by file, colour when the terminal has it. Everything a
+ * repository controls (names, authors, titles) goes through `escapeName` first.
+ */
 import pc from 'picocolors';
 import type { Finding, ScanResult, ScanSummary, Severity } from '../types.js';
 
@@ -12,6 +15,28 @@ function severityColor(c: Colors, s: Severity): (t: string) => string {
   return s === 'critical' ? (t) => c.bold(c.red(t)) : s === 'high' ? c.red : s === 'medium' ? c.yellow : c.dim;
 }
 
+// C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional marks and
+// overrides that reorder what a terminal shows ("Trojan Source").
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Text from a repository (a file name, an author, a custom detector's title) made safe to print:
+ * every control character, DEL, line separator and bidirectional override becomes a visible
+ * escape (`\n`, `\x1b`, `\u202e`), so a name can neither forge output lines nor drive the
+ * terminal. Other text is unchanged.
+ *
+ * @example escapeName('a\n\u001b[2Jb') // 'a\\n\\x1b[2Jb'
+ */
+export function escapeName(s: string): string {
+  UNSAFE.lastIndex = 0;
+  if (!UNSAFE.test(s)) return s;
+  return s.replace(UNSAFE, (c) => {
+    const code = c.charCodeAt(0);
+    return SHORT[c] ?? (code < 0x80 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
+}
+
 export function formatText(result: ScanResult, options: TextOptions): string {
   const c = pc.createColors(options.color);
   const groups = new Map<string, Finding[]>();
@@ -22,12 +47,17 @@ export function formatText(result: ScanResult, options: TextOptions): string {
     list.push(f);
   }
   const out: string[] = [];
+  const e = escapeName;
   for (const [file, list] of groups) {
-    out.push(c.underline(file));
+    out.push(c.underline(e(file)));
     for (const f of list) {
       const pos = `${f.startLine}:${f.startColumn}`.padEnd(9);
-      out.push(`  ${c.dim(pos)} ${severityColor(c, f.severity)(f.severity.padEnd(8))} ${f.title}  ${c.cyan(f.redacted)}  ${c.dim(f.ruleId)}`);
-      if (f.commit) out.push(`  ${' '.repeat(9)} ${c.dim(`commit ${f.commit.slice(0, 12)} by ${f.author ?? '?'}${f.authorEmail ? ` <${f.authorEmail}>` : ''}${f.date ? ` on ${f.date.slice(0, 10)}` : ''}`)}`);
+      const where = f.member ? `  ${c.dim(`in ${e(f.member)}`)}` : '';
+      out.push(`  ${c.dim(pos)} ${severityColor(c, f.severity)(f.severity.padEnd(8))} ${e(f.title)}  ${c.cyan(e(f.redacted))}  ${c.dim(e(f.ruleId))}${where}`);
+      if (f.commit) {
+        const by = `${e(f.author ?? '?')}${f.authorEmail ? ` <${e(f.authorEmail)}>` : ''}${f.date ? ` on ${e(f.date.slice(0, 10))}` : ''}`;
+        out.push(`  ${' '.repeat(9)} ${c.dim(`commit ${e(f.commit.slice(0, 12))} by ${by}`)}`);
+      }
     }
     out.push('');
   }
@@ -40,7 +70,7 @@ export function formatSummary(s: ScanSummary, color: boolean, filesWithFindings?
   const c = pc.createColors(color);
   const skipped = Object.entries(s.skippedBy)
     .filter(([, n]) => n)
-    .map(([k, n]) => `${n} ${k}`)
+    .map(([k, n]) => `${n} ${escapeName(k)}`)
     .join(', ');
   const head =
     s.findings === 0

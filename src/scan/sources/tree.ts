@@ -2,29 +2,57 @@
  * The files of a tree, honouring `.gitignore`. Inside a git work tree, git itself lists the
  * files (tracked plus untracked-but-not-ignored), which is exact and fast; elsewhere a walker
  * applies every `.gitignore` it meets with the `ignore` package.
+ *
+ * A tree is hostile input. Security properties:
+ * - names are bytes: every name is listed, whatever its bytes, and opened by exactly those bytes
+ *   (`TreeEntry.abs`, see `entryPath`); `rel` shows it losslessly (`displayName`);
+ * - nothing outside the scan root is listed or opened: the root is resolved once, the walker
+ *   never descends into a symlinked directory, every path git lists is checked to be relative and
+ *   free of `..`, and a listed path whose directory resolves outside the root (a tracked `a/b`
+ *   where `a` is now a symlink) is reported as `outside-root`, never opened. Symlinks themselves
+ *   are listed and scanned as their target path (`scanFile` never follows one);
+ * - FIFOs, sockets and devices are listed as `special` and never opened;
+ * - submodules and embedded repositories are listed as `submodule` unless `recurseSubmodules`;
+ * - git runs only through the hardened runner (`src/git/run-git.ts`), and what is ignored comes
+ *   only from the tree's own `.gitignore` files: neither `core.excludesFile` nor
+ *   `.git/info/exclude` can hide a file.
  */
-import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { ErrorCode, KeywardenError } from '../../errors.js';
+import { firstLine, gitTopLevel, isInsideWorkTree, spawnGit } from '../../git/run-git.js';
+import { displayName } from '../display-name.js';
+import { entryPath, skippedEntry } from './read-file.js';
 
 export interface TreeEntry {
+  /** What `scanFile` opens: the absolute path, or a locator for other names and listed skips (see `entryPath`). */
   abs: string;
-  /** Relative to the scan root, forward slashes. */
+  /** Relative to the scan root, forward slashes, shown as `displayName` shows bytes. */
   rel: string;
 }
 
 export interface ListTreeOptions {
   /** Honour .gitignore files (default true). */
   gitignore?: boolean;
+  /** List the files of checked-out submodules and embedded repositories too (default false). */
+  recurseSubmodules?: boolean;
 }
 
-/** Lists the files to scan under `root` (a directory or a single file). */
+const BATCH = 256;
+const SEP = Buffer.from(path.sep);
+/** git prints `/`, and every platform's file API takes it. */
+const SLASH = Buffer.from('/');
+const GIT = Buffer.from('.git');
+
+/** Lists the files to scan under `root` (a directory or a single file; either may be a symlink). */
 export async function* listTree(root: string, options: ListTreeOptions = {}): AsyncGenerator<TreeEntry[]> {
+  let real: string;
   let st;
   try {
-    st = statSync(root);
+    real = realpathSync(root);
+    st = statSync(real);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new KeywardenError(
@@ -33,73 +61,192 @@ export async function* listTree(root: string, options: ListTreeOptions = {}): As
       { location: { file: root } },
     );
   }
-  if (st.isFile()) {
-    yield [{ abs: path.resolve(root), rel: path.basename(root) }];
+  if (!st.isDirectory()) {
+    // A file named on the command line (scanFile still refuses a FIFO or device).
+    yield [{ abs: real, rel: path.basename(root) }];
     return;
   }
   const useGitignore = options.gitignore ?? true;
-  if (useGitignore && (await isInsideWorkTree(root))) {
-    yield* gitListFiles(root);
+  if (useGitignore && (await isInsideWorkTree(real))) {
+    const ctx: GitContext = { rootBytes: Buffer.from(real), dirs: new Map(), recurse: options.recurseSubmodules ?? false };
+    const out = new Batcher();
+    for await (const e of gitListFiles(ctx, real, Buffer.alloc(0))) {
+      const full = out.add(e);
+      if (full) yield full;
+    }
+    const rest = out.flush();
+    if (rest) yield rest;
     return;
   }
-  yield* walk(path.resolve(root), useGitignore);
+  yield* walk(real, useGitignore);
 }
 
-async function isInsideWorkTree(dir: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const p = spawn('git', ['-C', dir, 'rev-parse', '--is-inside-work-tree'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.on('error', () => resolve(false));
-    p.on('close', (code) => resolve(code === 0 && out.trim() === 'true'));
-  });
+class Batcher {
+  private batch: TreeEntry[] = [];
+  add(e: TreeEntry): TreeEntry[] | undefined {
+    this.batch.push(e);
+    return this.batch.length >= BATCH ? this.flush() : undefined;
+  }
+  flush(): TreeEntry[] | undefined {
+    if (!this.batch.length) return undefined;
+    const b = this.batch;
+    this.batch = [];
+    return b;
+  }
 }
 
-async function* gitListFiles(root: string): AsyncGenerator<TreeEntry[]> {
-  const abs = path.resolve(root);
-  // Ask for the top level first: a child's unread stdout is drained and lost once it exits.
-  const top = await gitTopLevel(abs);
-  const p = spawn('git', ['-C', abs, '-c', 'core.quotePath=false', 'ls-files', '-z', '--cached', '--others', '--exclude-standard', '--full-name', '.'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  // --full-name gives paths from the repo top; make them relative to the scan root.
-  const prefix = path.relative(top, abs).split(path.sep).join('/');
-  let rest = '';
-  let batch: TreeEntry[] = [];
-  const seen = new Set<string>();
-  for await (const chunk of p.stdout as AsyncIterable<Buffer>) {
-    const parts = (rest + chunk.toString('utf8')).split('\0');
-    rest = parts.pop() ?? '';
-    for (const full of parts) {
-      if (!full || seen.has(full)) continue;
-      seen.add(full); // ls-files lists a path once per stage during a merge conflict
-      const rel = prefix ? full.slice(prefix.length + 1) : full;
-      batch.push({ abs: path.join(top, full), rel });
-      if (batch.length >= 256) {
-        yield batch;
-        batch = [];
-      }
+// ---------------------------------------------------------------------------------------------
+// git ls-files
+// ---------------------------------------------------------------------------------------------
+
+interface GitContext {
+  /** The resolved scan root. */
+  rootBytes: Buffer;
+  /** Directory (relative to the root, latin1 of its bytes) → resolves inside the root. */
+  dirs: Map<string, boolean>;
+  recurse: boolean;
+}
+
+/**
+ * Tracked files (with their modes, so submodules and symlinks are known) and untracked files not
+ * ignored by the tree's `.gitignore` files, of the repository at `dir`, relative to `dir` (which is
+ * `prefix` under the scan root). Two listings, because `--stage` output cannot be told from an
+ * untracked name that looks like it.
+ */
+async function* gitListFiles(ctx: GitContext, dir: string, prefix: Buffer): AsyncGenerator<TreeEntry> {
+  let prev: Buffer | undefined;
+  for await (const rec of gitRecords(dir, ['ls-files', '-z', '--stage', '--', '.'])) {
+    const tab = rec.indexOf(9);
+    if (tab < 0) continue;
+    const name = rec.subarray(tab + 1);
+    if (prev && name.equals(prev)) continue; // one line per stage during a merge conflict
+    prev = name;
+    const mode = rec.toString('latin1', 0, rec.indexOf(32));
+    if (mode === '160000') yield* nestedRepository(ctx, prefix, name, 'submodule');
+    else yield entryFor(ctx, Buffer.concat([prefix, name]));
+  }
+  for await (const name of gitRecords(dir, ['ls-files', '-z', '--others', '--exclude-per-directory=.gitignore', '--', '.'])) {
+    // A directory in the listing is a repository of its own that git does not descend into.
+    if (name[name.length - 1] === 0x2f) yield* nestedRepository(ctx, prefix, name.subarray(0, -1), 'embedded repository');
+    else yield entryFor(ctx, Buffer.concat([prefix, name]));
+  }
+}
+
+/** A submodule (or an embedded repository): listed as not scanned, or its files when recursing. */
+async function* nestedRepository(ctx: GitContext, prefix: Buffer, name: Buffer, what: string): AsyncGenerator<TreeEntry> {
+  const relBytes = Buffer.concat([prefix, name]);
+  const rel = displayName(relBytes);
+  const bad = checkPath(ctx, relBytes, true);
+  if (bad) {
+    yield { abs: skippedEntry(bad), rel };
+    return;
+  }
+  if (!ctx.recurse) {
+    yield { abs: skippedEntry('submodule', what), rel };
+    return;
+  }
+  const abs = Buffer.concat([ctx.rootBytes, SLASH, relBytes]);
+  // Only a checked-out repository of its own: an empty submodule directory belongs to the parent.
+  const dir = isUtf8(abs) ? abs.toString('utf8') : undefined;
+  let own = false;
+  if (dir !== undefined && (await isInsideWorkTree(dir))) {
+    try {
+      own = realpathSync(await gitTopLevel(dir)) === realpathSync(dir);
+    } catch {
+      own = false;
     }
   }
-  if (rest) batch.push({ abs: path.join(top, rest), rel: prefix ? rest.slice(prefix.length + 1) : rest });
-  if (batch.length) yield batch;
+  if (!own) {
+    yield { abs: skippedEntry('submodule', dir === undefined ? 'name is not UTF-8' : 'not checked out'), rel };
+    return;
+  }
+  yield* gitListFiles(ctx, dir!, Buffer.concat([relBytes, Buffer.from('/')]));
 }
 
-function gitTopLevel(dir: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('git', ['-C', dir, 'rev-parse', '--show-toplevel'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.on('error', reject);
-    p.on('close', () => resolve(out.trim() || dir));
-  });
+function entryFor(ctx: GitContext, relBytes: Buffer): TreeEntry {
+  const rel = displayName(relBytes);
+  const bad = checkPath(ctx, relBytes, false);
+  if (bad) return { abs: skippedEntry(bad), rel };
+  return { abs: entryPath(Buffer.concat([ctx.rootBytes, SLASH, relBytes])), rel };
 }
+
+/**
+ * Why a listed path must not be opened, if it must not: it is not a plain relative path, or a
+ * directory on its way resolves outside the root (each directory resolved once per scan).
+ */
+function checkPath(ctx: GitContext, relBytes: Buffer, self: boolean): 'outside-root' | undefined {
+  const parts = relBytes.toString('latin1').split('/');
+  if (parts.some((p) => p === '' || p === '.' || p === '..' || p.toLowerCase() === '.git')) return 'outside-root';
+  const last = self ? parts.length : parts.length - 1;
+  let dir = '';
+  for (let i = 0; i < last; i++) {
+    dir = dir ? `${dir}/${parts[i]!}` : parts[i]!;
+    let ok = ctx.dirs.get(dir);
+    if (ok === undefined) {
+      ok = resolvesInside(ctx.rootBytes, Buffer.concat([ctx.rootBytes, SLASH, Buffer.from(dir, 'latin1')]));
+      ctx.dirs.set(dir, ok);
+    }
+    if (!ok) return 'outside-root';
+  }
+  return undefined;
+}
+
+function resolvesInside(root: Buffer, p: Buffer): boolean {
+  let real: Buffer;
+  try {
+    real = realpathSync(p, { encoding: 'buffer' });
+  } catch (e) {
+    // Gone from the work tree: nothing there to open (scanFile reports ENOENT).
+    return (e as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+  if (real.equals(root)) return true;
+  return real.length > root.length && real.subarray(0, root.length).equals(root) && real.subarray(root.length, root.length + SEP.length).equals(SEP);
+}
+
+/** The NUL-separated records git prints, as bytes, streamed. */
+async function* gitRecords(dir: string, args: string[]): AsyncGenerator<Buffer> {
+  const p = spawnGit(dir, args);
+  let stderr = '';
+  p.stderr.on('data', (d: Buffer) => {
+    if (stderr.length < 4096) stderr += d.toString('utf8');
+  });
+  const exit = new Promise<number>((resolve, reject) => {
+    p.on('error', reject);
+    p.on('close', (code) => resolve(code ?? 1));
+  });
+  exit.catch(() => undefined);
+  let rest = Buffer.alloc(0);
+  try {
+    for await (const chunk of p.stdout as AsyncIterable<Buffer>) {
+      let data = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+      let i = data.indexOf(0);
+      while (i !== -1) {
+        if (i > 0) yield data.subarray(0, i);
+        data = data.subarray(i + 1);
+        i = data.indexOf(0);
+      }
+      rest = Buffer.from(data);
+    }
+  } finally {
+    if (p.exitCode === null) p.kill();
+  }
+  if (rest.length) yield rest;
+  const code = await exit;
+  if (code !== 0) throw new KeywardenError(ErrorCode.GIT_FAILED, `git ls-files failed: ${firstLine(stderr)}`, { fault: 'internal' });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The walker, outside git
+// ---------------------------------------------------------------------------------------------
 
 interface Frame {
-  dir: string;
+  /** A string while every name on the way is valid UTF-8, else the bytes. */
+  dir: string | Buffer;
   rel: string;
   rules: { base: string; ig: Ignore }[];
 }
+
+const NOFOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
 async function* walk(root: string, useGitignore: boolean): AsyncGenerator<TreeEntry[]> {
   const stack: Frame[] = [{ dir: root, rel: '', rules: [] }];
@@ -108,41 +255,69 @@ async function* walk(root: string, useGitignore: boolean): AsyncGenerator<TreeEn
     const frame = stack.pop()!;
     let entries;
     try {
-      entries = readdirSync(frame.dir, { withFileTypes: true });
+      entries = readdirSync(frame.dir, { withFileTypes: true, encoding: 'buffer' });
     } catch {
       continue; // unreadable directory: nothing to list
     }
     let rules = frame.rules;
-    if (useGitignore && entries.some((e) => e.name === '.gitignore' && e.isFile())) {
-      try {
-        const ig = ignore().add(readFileSync(path.join(frame.dir, '.gitignore'), 'utf8'));
-        rules = [...rules, { base: frame.rel, ig }];
-      } catch {
-        // an unreadable .gitignore ignores nothing
+    if (useGitignore) {
+      const gi = entries.find((e) => e.isFile() && e.name.equals(GITIGNORE));
+      if (gi) {
+        try {
+          // Never through a symlink (git does not follow one either), never blocking on a FIFO.
+          const fd = openSync(childPath(frame.dir, gi.name), NOFOLLOW);
+          try {
+            rules = [...rules, { base: frame.rel, ig: ignore().add(readFileSync(fd, 'utf8')) }];
+          } finally {
+            closeSync(fd);
+          }
+        } catch {
+          // an unreadable .gitignore ignores nothing
+        }
       }
     }
     for (const e of entries) {
-      if (e.name === '.git') continue;
-      const rel = frame.rel ? `${frame.rel}/${e.name}` : e.name;
-      const isDir = e.isDirectory();
+      if (e.name.equals(GIT)) continue;
+      const name = displayName(e.name);
+      const rel = frame.rel ? `${frame.rel}/${name}` : name;
+      const isDir = e.isDirectory(); // a symlink to a directory is not one: never descended into
       if (useGitignore && isIgnored(rules, rel, isDir)) continue;
-      if (isDir) stack.push({ dir: path.join(frame.dir, e.name), rel, rules });
-      else if (e.isFile()) {
-        batch.push({ abs: path.join(frame.dir, e.name), rel });
-        if (batch.length >= 256) {
-          yield batch;
-          batch = [];
-        }
+      if (isDir) {
+        stack.push({ dir: childPath(frame.dir, e.name), rel, rules });
+        continue;
+      }
+      let abs: string;
+      if (e.isFile() || e.isSymbolicLink()) {
+        const p = childPath(frame.dir, e.name);
+        abs = typeof p === 'string' ? p : entryPath(p);
+      } else if (e.isFIFO() || e.isSocket() || e.isCharacterDevice() || e.isBlockDevice()) abs = skippedEntry('special');
+      else continue;
+      batch.push({ abs, rel });
+      if (batch.length >= BATCH) {
+        yield batch;
+        batch = [];
       }
     }
   }
   if (batch.length) yield batch;
 }
 
+const GITIGNORE = Buffer.from('.gitignore');
+
+function childPath(dir: string | Buffer, name: Buffer): string | Buffer {
+  if (typeof dir === 'string' && isUtf8(name)) return dir.endsWith(path.sep) ? `${dir}${name.toString('utf8')}` : `${dir}${path.sep}${name.toString('utf8')}`;
+  const d = typeof dir === 'string' ? Buffer.from(dir) : dir;
+  return Buffer.concat([d, SEP, name]);
+}
+
 function isIgnored(rules: Frame['rules'], rel: string, isDir: boolean): boolean {
   for (const { base, ig } of rules) {
     const sub = base ? rel.slice(base.length + 1) : rel;
-    if (ig.ignores(isDir ? `${sub}/` : sub)) return true;
+    try {
+      if (ig.ignores(isDir ? `${sub}/` : sub)) return true;
+    } catch {
+      // a name the ignore package cannot take as a relative path: not ignored, so it is scanned
+    }
   }
   return false;
 }
