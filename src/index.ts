@@ -31,6 +31,7 @@ export { AuditedBackend, AuditedRevoker } from './backends/audited.js';
 export { rotateWithFallback } from './backends/rotate-with-fallback.js';
 export { openBackend, resolveBackendConfig, BACKEND_KINDS, type BackendKind } from './backends/open-backend.js';
 export { AuditLog, verifyRecords, parseAuditJsonl, type AuditRecord, type AuditVerifyResult } from './store/audit.js';
+export { createCheckpointSigner, parseCheckpoint, type SignedCheckpoint } from './store/checkpoint.js';
 
 // Policy: the key-policy DSL, its compiler to Rego, and the engine that builds it to wasm (with the
 // OPA CLI) and decides, incrementally, with @open-policy-agent/opa-wasm.
@@ -39,7 +40,10 @@ export { parsePolicy, validatePolicy, type ParsePolicyOptions, type ValidatePoli
 export { PolicyError } from './policy/dsl/policy-error.js';
 export type { PolicyAst } from './policy/dsl/ast.js';
 export { compilePolicy, type CompiledPolicy } from './policy/compile/compile-policy.js';
-export { readPolicy, readRegoModules, DEFAULT_POLICY_FILE } from './policy/engine/load.js';
+export { readPolicy, readRegoModules, DEFAULT_POLICY_FILE, type ReadPolicyOptions } from './policy/engine/load.js';
+export { createDiskPolicySource, createGitPolicySource, type PolicySource } from './policy/source.js';
+export { readSecretsAtRevision, type SecretsAtRevision } from './policy/secrets-at-revision.js';
+export { resolveRange, type GitRange } from './scan/sources/git.js';
 export { createPolicyEngine, type PolicyEngine, type CreatePolicyEngineOptions } from './policy/engine/policy-engine.js';
 export { policyKeysFrom } from './policy/backend-keys.js';
 export type { PolicyInput, Decision, Violation, DecisionAction, DecisionSubject, ManagedKeyInput, ConfigFact } from './policy/input.js';
