@@ -81,6 +81,8 @@ export function gitEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv
     GIT_PAGER: 'cat',
     GIT_OPTIONAL_LOCKS: '0',
     GIT_NO_REPLACE_OBJECTS: '1',
+    // Grafts rewire parents (a commit could drop out of a range); replace objects are off above.
+    GIT_GRAFT_FILE: NULL_DEVICE,
     GIT_NO_LAZY_FETCH: '1',
     GIT_PROTOCOL_FROM_USER: '0',
     LC_ALL: 'C',
@@ -97,14 +99,64 @@ export function gitArgv(repo: string, args: readonly string[]): string[] {
 
 export type GitChild = ChildProcessByStdio<Writable, Readable, Readable>;
 
-/** Starts git with hardened arguments and environment; stdout and stdin are the caller's. */
-export function spawnGit(repo: string, args: readonly string[], options: { stdin?: boolean } = {}): GitChild {
+/**
+ * How long a git child may show no sign of life while Keywarden waits on it. A named pipe where
+ * git expects a file (`.git/config`, `.git/HEAD`, a `.gitignore` in the work tree) blocks git
+ * forever; the watchdog turns that into a typed failure. `KEYWARDEN_GIT_IDLE_TIMEOUT_MS` overrides it.
+ */
+export function gitIdleTimeoutMs(): number {
+  const v = Number(process.env.KEYWARDEN_GIT_IDLE_TIMEOUT_MS);
+  return Number.isFinite(v) && v > 0 ? v : 300_000;
+}
+
+function gitStalled(args: readonly string[], ms: number): KeywardenError {
+  return new KeywardenError(
+    ErrorCode.GIT_FAILED,
+    `git ${args[0] ?? ''} showed no progress for ${Math.round(ms / 1000)} s and was stopped. A named pipe (FIFO) or a hung file system where git expects a file does this.`,
+    { fault: 'user', hint: 'Look for FIFOs in the repository and its .git folder (find . -type p).' },
+  );
+}
+
+function startGit(repo: string, args: readonly string[], stdin: boolean): GitChild {
   return spawn('git', gitArgv(repo, args), {
-    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     env: gitEnv(),
     shell: false,
     windowsHide: true,
   }) as GitChild;
+}
+
+/** Re-armed by `touch`; on expiry kills the child and fails its stdout with a typed error. */
+function watch(p: GitChild, args: readonly string[], ms: number): { touch: () => void; fired: () => boolean } {
+  let fired = false;
+  let timer: NodeJS.Timeout | undefined;
+  const touch = (): void => {
+    if (timer) clearTimeout(timer);
+    if (p.exitCode !== null || p.signalCode !== null) return;
+    timer = setTimeout(() => {
+      fired = true;
+      p.kill('SIGKILL');
+      p.stdout.destroy(gitStalled(args, ms));
+    }, ms);
+    timer.unref();
+  };
+  p.on('close', () => timer && clearTimeout(timer));
+  p.stderr.on('data', touch);
+  touch();
+  return { touch, fired: () => fired };
+}
+
+/**
+ * Starts git with hardened arguments and environment; stdout and stdin are the caller's. A
+ * watchdog stops the child if it shows no sign of life (`gitIdleTimeoutMs`): the caller's next
+ * read from stdout then fails with `KW_GIT_FAILED`.
+ */
+export function spawnGit(repo: string, args: readonly string[], options: { stdin?: boolean } = {}): GitChild {
+  const p = startGit(repo, args, Boolean(options.stdin));
+  const w = watch(p, args, gitIdleTimeoutMs());
+  // 'readable' (not 'data': that would switch the stream to flowing mode under its reader).
+  p.stdout.on('readable', w.touch);
+  return p;
 }
 
 export interface GitResult {
@@ -123,12 +175,15 @@ const MAX_STDERR = 16 * 1024;
 export function runGit(repo: string, args: readonly string[], options: { maxStdout?: number; input?: string } = {}): Promise<GitResult> {
   const max = options.maxStdout ?? 64 * 1024 * 1024;
   return new Promise((resolve, reject) => {
-    const p = spawnGit(repo, args, { stdin: options.input !== undefined });
+    const p = startGit(repo, args, options.input !== undefined);
+    const w = watch(p, args, gitIdleTimeoutMs());
     const chunks: Buffer[] = [];
     let size = 0;
     let stderr = '';
     let overflow = false;
+    p.stdout.on('error', () => undefined);
     p.stdout.on('data', (d: Buffer) => {
+      w.touch();
       size += d.length;
       if (size > max) {
         overflow = true;
@@ -142,6 +197,10 @@ export function runGit(repo: string, args: readonly string[], options: { maxStdo
     });
     p.on('error', (e) => reject(gitMissing(e)));
     p.on('close', (code) => {
+      if (w.fired()) {
+        reject(gitStalled(args, gitIdleTimeoutMs()));
+        return;
+      }
       if (overflow) {
         reject(new KeywardenError(ErrorCode.GIT_FAILED, `git ${args[0] ?? ''} printed more than ${max} bytes; stopped.`, { fault: 'internal' }));
         return;

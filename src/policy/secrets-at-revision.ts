@@ -1,11 +1,15 @@
 /**
- * The detection settings (`secrets:` block of the key policy) that judge a git range.
+ * The settings that judge a git range: the key policy's `secrets:` block (detectors, ignored
+ * paths) and a baseline file, when they live in the repository.
  *
- * Security property: for a range, the settings come from the base revision, never from the pushed
- * commits. A push that rewrites `.github/keywarden.yml` (`detectors: [none]`, a wide
- * `ignore-paths`) cannot switch off the scan of that same push; the change is reported as a
- * warning and takes effect once it is on the base branch. `extends:` is read from the same
- * revision, through the git policy source (no symlink followed, nothing outside the repository).
+ * Security property: for a range, a file of the repository that configures the scan is read at
+ * the base revision, never from the pushed commits or the checked-out work tree. A push that
+ * rewrites `.github/keywarden.yml` (`detectors: [none]`, a wide `ignore-paths`) or the baseline
+ * (accepting its own secret's fingerprint) cannot switch off the scan of that same push; the
+ * change is reported as a warning and takes effect once it is on the base branch. `extends:` is
+ * read from the same revision through the git policy source (no symlink followed, nothing outside
+ * the repository). A file the repository does not track at either end is the operator's own and
+ * is read from disk by the caller.
  */
 import { DEFAULT_POLICY_FILE } from './default-file.js';
 import { getSecretsConfig, type SecretsConfig } from './dsl/secrets.js';
@@ -13,11 +17,34 @@ import { readPolicy } from './engine/load.js';
 import { createGitPolicySource } from './source.js';
 import type { ScanWarning } from '../scan/types.js';
 
+export interface FileAtRevisions {
+  /** The file at the base revision; undefined when absent (or when the range has no base). */
+  base: string | undefined;
+  /** True when the range adds, changes, removes or replaces (e.g. by a symlink) the file. */
+  changed: boolean;
+  /** True when neither end tracks the file: it is not part of the repository. */
+  untracked: boolean;
+}
+
+/** Reads a repository file at both ends of a range. The head's copy is only compared, never used. */
+export async function readFileAtRevisions(repo: string, base: string | undefined, head: string, file: string): Promise<FileAtRevisions> {
+  const baseText = base ? await createGitPolicySource(repo, base).read(file) : undefined;
+  let headText: string | undefined | null;
+  try {
+    headText = await createGitPolicySource(repo, head).read(file);
+  } catch {
+    headText = null; // refused (a symlink, too large): certainly a change
+  }
+  return { base: baseText, changed: headText !== baseText, untracked: baseText === undefined && headText === undefined };
+}
+
 export interface SecretsAtRevision {
   /** Undefined when the base revision has no policy (built-in defaults apply). */
   config: SecretsConfig | undefined;
   /** Set when the range changes the policy file: the change was not obeyed. */
   warning?: ScanWarning;
+  /** Neither end of the range tracks the file. */
+  untracked: boolean;
 }
 
 /**
@@ -25,24 +52,18 @@ export interface SecretsAtRevision {
  * const { config, warning } = await readSecretsAtRevision(repo, range.base, range.head);
  */
 export async function readSecretsAtRevision(repo: string, base: string | undefined, head: string, file: string = DEFAULT_POLICY_FILE): Promise<SecretsAtRevision> {
-  const baseSource = base ? createGitPolicySource(repo, base) : undefined;
-  const baseText = baseSource ? await baseSource.read(file) : undefined;
-  const config = baseSource && baseText !== undefined ? getSecretsConfig(await readPolicy(file, { source: baseSource })) : undefined;
-  // The head's copy is only compared, never parsed: whatever it holds cannot change this scan.
-  let headText: string | undefined | null;
-  try {
-    headText = await createGitPolicySource(repo, head).read(file);
-  } catch {
-    headText = null; // refused (a symlink, too large): certainly a change
-  }
-  if (headText === baseText) return { config };
+  const at = await readFileAtRevisions(repo, base, head, file);
+  const config = base && at.base !== undefined ? getSecretsConfig(await readPolicy(file, { source: createGitPolicySource(repo, base) })) : undefined;
+  if (!at.changed) return { config, untracked: at.untracked };
+  return { config, untracked: at.untracked, warning: changedInRange(file, base, 'its detection settings') };
+}
+
+/** The warning for a configuration file the range changes. */
+export function changedInRange(file: string, base: string | undefined, what: string): ScanWarning {
   const from = base ? `the base revision ${base.slice(0, 12)}` : 'the built-in defaults (the range has no base)';
   return {
-    config,
-    warning: {
-      code: 'KW_POLICY_CHANGED_IN_RANGE',
-      message: `The range changes ${file}; its detection settings were not used for this scan, which used ${from}. They take effect once merged.`,
-      file,
-    },
+    code: 'KW_POLICY_CHANGED_IN_RANGE',
+    message: `The range changes ${file}; ${what} were not used for this scan, which used ${from}. They take effect once merged.`,
+    file,
   };
 }

@@ -121,4 +121,22 @@ describe('detection settings of a range', () => {
     expect(r.err).toContain('KW_POLICY_CHANGED_IN_RANGE');
     expect(r.err).not.toContain('root:');
   });
+
+  it('an explicit -c inside the repository and a tracked baseline are read at the base revision too', async () => {
+    const repo = newRepo({ 'ci/policy.yml': 'version: 1\nsecrets:\n  detectors: [recommended]\n', '.keywarden-baseline.json': '{"version":1,"secrets":{}}\n' });
+    const base = git(repo, 'rev-parse', 'HEAD').trim();
+    const key = awsKey();
+    writeFileSync(path.join(repo, 'ci/policy.yml'), 'version: 1\nsecrets:\n  detectors: [none]\n');
+    writeFileSync(path.join(repo, 'leak.txt'), `AWS_ACCESS_KEY_ID=${key}\n`);
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-qm', 'leak');
+    // The pusher also accepts their own key in the checked-out baseline.
+    const accepted = await run(repo, ['scan', '.', '--no-config', '--baseline', '.keywarden-baseline.json', '--update-baseline']);
+    expect(accepted.code).toBe(0);
+    git(repo, 'commit', '-qam', 'accept it');
+    const r = await run(repo, ['scan', '.', '--git', `${base}..HEAD`, '-c', 'ci/policy.yml', '--baseline', '.keywarden-baseline.json', '-f', 'json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out)).toHaveLength(1);
+    expect(r.err.match(/KW_POLICY_CHANGED_IN_RANGE/g)).toHaveLength(2);
+  });
 });

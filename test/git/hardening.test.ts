@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { scan } from '../../src/scan/scan.js';
 import { gitArgv, gitEnv, runGit } from '../../src/git/run-git.js';
+import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
 
 let dir: string;
 let n = 0;
@@ -117,4 +118,37 @@ describe('git hardening', () => {
     const r = await runGit(dir, ['config', '--list']);
     expect(r.stderr).toBe('');
   });
+
+  it('grafts cannot drop a commit out of a range', async () => {
+    const { repo, base } = repoWith({});
+    const key = secretGenerators['aws-access-key-id']!(createRng('grafts')).secret;
+    writeFileSync(path.join(repo, 'creds.txt'), `aws_access_key_id = ${key}\n`);
+    git(repo, 'add', 'creds.txt');
+    git(repo, 'commit', '-qm', 'leak');
+    const leak = git(repo, 'rev-parse', 'HEAD').trim();
+    git(repo, 'commit', '-qm', 'more', '--allow-empty');
+    const head = git(repo, 'rev-parse', 'HEAD').trim();
+    mkdirSync(path.join(repo, '.git', 'info'), { recursive: true });
+    writeFileSync(path.join(repo, '.git', 'info', 'grafts'), `${base} ${leak}\n${head} ${leak}\n`);
+    const r = await scan({ path: repo, git: { range: `${base}..${head}` }, workers: 0 });
+    expect(r.findings.map((f) => f.file)).toEqual(['creds.txt']);
+  });
+
+  it('a FIFO where git expects a file stops git with a typed error instead of hanging', async () => {
+    const before = process.env.KEYWARDEN_GIT_IDLE_TIMEOUT_MS;
+    process.env.KEYWARDEN_GIT_IDLE_TIMEOUT_MS = '1500';
+    try {
+      const { repo } = repoWith({});
+      mkdirSync(path.join(repo, 'sub'));
+      execFileSync('mkfifo', [path.join(repo, 'sub', '.gitignore')]);
+      await expect(scan({ path: repo, workers: 0 })).rejects.toMatchObject({ code: 'KW_GIT_FAILED' });
+      const other = repoWith({});
+      rmSync(path.join(other.repo, '.git', 'HEAD'));
+      execFileSync('mkfifo', [path.join(other.repo, '.git', 'HEAD')]);
+      await expect(scan({ path: other.repo, git: { range: `${other.base}..HEAD` }, workers: 0 })).rejects.toMatchObject({ code: expect.stringMatching(/^KW_(GIT_FAILED|NOT_A_GIT_REPO)$/) });
+    } finally {
+      if (before === undefined) delete process.env.KEYWARDEN_GIT_IDLE_TIMEOUT_MS;
+      else process.env.KEYWARDEN_GIT_IDLE_TIMEOUT_MS = before;
+    }
+  }, 30_000);
 });

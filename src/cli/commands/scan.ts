@@ -1,5 +1,6 @@
 /** `keywarden scan`: find leaked keys and credentials in a tree, a git range, history or stdin. */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { gitTopLevel } from '../../git/run-git.js';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { ErrorCode, KeywardenError } from '../../errors.js';
@@ -85,21 +86,32 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
   if (modes > 1) throw usage('Use only one of --git, --history and --stdin.');
   if (flags.updateBaseline && !flags.baseline) throw usage('--update-baseline needs --baseline FILE.');
   const root = path.resolve(cwd, target);
+  // A range is judged by the settings of its base revision, never by what it pushes: the policy
+  // and the baseline are read at the base when the repository tracks them.
+  const range = flags.git !== undefined ? await resolveRange(root, flags.git) : undefined;
+  const inRepo = range ? await repoRelative(root) : undefined;
+  const notes: ScanWarning[] = [];
   const baselinePath = flags.baseline ? path.resolve(cwd, flags.baseline) : undefined;
   let baseline: Baseline | undefined;
-  if (baselinePath) baseline = readBaselineFile(baselinePath, Boolean(flags.updateBaseline));
+  const baselineRel = range && baselinePath && !flags.updateBaseline ? inRepo?.(baselinePath) : undefined;
+  if (range && baselineRel !== undefined) {
+    const { readFileAtRevisions, changedInRange } = await import('../../policy/secrets-at-revision.js');
+    const at = await readFileAtRevisions(root, range.base, range.head, baselineRel);
+    if (at.untracked) baseline = readBaselineFile(baselinePath!, false);
+    else if (at.base !== undefined) baseline = parseBaseline(at.base, baselineRel);
+    if (at.changed && !at.untracked) notes.push(changedInRange(baselineRel, range.base, 'the secrets it accepts'));
+  } else if (baselinePath) baseline = readBaselineFile(baselinePath, Boolean(flags.updateBaseline));
   // Where results go is checked before the scan: a bad path is a usage error, not lost work.
   const output = flags.output ? prepareOutputFile(flags.output, cwd, { what: 'report (-o)', root }) : undefined;
   const baselineOut = flags.updateBaseline && flags.baseline ? prepareOutputFile(flags.baseline, cwd, { what: 'baseline', root }) : undefined;
 
-  // A range is judged by the settings of its base revision, never by what it pushes.
-  const range = flags.git !== undefined ? await resolveRange(root, flags.git) : undefined;
-  const notes: ScanWarning[] = [];
   let policy: SecretsConfig | undefined;
-  if (range && flags.config === undefined) {
+  const policyRel = range && flags.config !== false ? (flags.config === undefined ? DEFAULT_POLICY_FILE : inRepo?.(path.resolve(cwd, flags.config))) : undefined;
+  if (range && policyRel !== undefined) {
     const { readSecretsAtRevision } = await import('../../policy/secrets-at-revision.js');
-    const at = await readSecretsAtRevision(root, range.base, range.head);
-    policy = at.config;
+    const at = await readSecretsAtRevision(root, range.base, range.head, policyRel);
+    if (at.untracked && flags.config !== undefined) policy = await readSecretsConfig(flags.config, root, cwd, false);
+    else policy = at.config;
     if (at.warning) notes.push(at.warning);
   } else {
     policy = await readSecretsConfig(flags.config, root, cwd, Boolean(flags.stdin));
@@ -181,6 +193,24 @@ async function readSecretsConfig(config: string | false | undefined, root: strin
     return load(file);
   }
   return load(path.resolve(cwd, config));
+}
+
+/** A path's repository-relative POSIX form, or undefined when it lies outside the work tree. */
+async function repoRelative(dir: string): Promise<(abs: string) => string | undefined> {
+  const top = realpathSync(await gitTopLevel(dir));
+  return (abs) => {
+    const rel = path.relative(top, realOr(abs));
+    return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : undefined;
+  };
+}
+
+/** The path with its folder's symlinks resolved; the last component is kept as named (a link is not followed). */
+function realOr(p: string): string {
+  try {
+    return path.join(realpathSync(path.dirname(p)), path.basename(p));
+  } catch {
+    return path.resolve(p);
+  }
 }
 
 function stripSummary(report: string): string {

@@ -21,6 +21,7 @@ import type { Readable } from 'node:stream';
 import { ErrorCode, KeywardenError } from '../../errors.js';
 import { firstLine, gitMissing, runGit, spawnGit } from '../../git/run-git.js';
 import { displayName } from '../display-name.js';
+import { classifyContent } from './read-file.js';
 
 export interface GitBlobUnit {
   /** Path in the repository as shown in findings (see `displayName`). */
@@ -342,7 +343,7 @@ export function parseAuthor(commit: Buffer): { author: string; authorEmail: stri
   const head = commit.toString('utf8', 0, end === -1 ? commit.length : end);
   const line = head.split('\n').find((l) => l.startsWith('author ')) ?? '';
   // Parsed from the right, in linear time: the name may hold any character, even '<' and '>'.
-  const m = line.length > 4096 ? null : /^author (.*) <([^<>]*)> (\d{1,15}) ([+-])(\d\d)(\d\d)$/.exec(line);
+  const m = line.length > 4096 ? null : /^author ([^]*) <([^<>]*)> (\d{1,15}) ([+-])(\d\d)(\d\d)$/.exec(line);
   if (!m) return { author: '', authorEmail: '', date: '' };
   const offsetMin = (m[4] === '-' ? -1 : 1) * (Number(m[5]) * 60 + Number(m[6]));
   const local = new Date((Number(m[3]) + offsetMin * 60) * 1000);
@@ -364,7 +365,9 @@ function lineKey(b: Buffer, start: number, end: number): string {
  * both sizes. Undefined when `next` looks binary: then every finding in it counts.
  */
 export function addedLines(prev: Buffer, next: Buffer): Uint32Array | undefined {
-  if (next.subarray(0, 8000).includes(0)) return undefined;
+  // Line numbers of findings are raw `\n` lines only for text; for any other kind (UTF-16,
+  // binary runs, archives) every finding of a changed blob counts.
+  if (classifyContent(next) !== 'text') return undefined;
   const counts = new Map<string, number>();
   forEachLine(prev, (s, e) => {
     const k = lineKey(prev, s, e);
@@ -432,7 +435,10 @@ class ByteReader {
   /** Pulls one more chunk; false at the end of the stream. */
   private async fill(): Promise<boolean> {
     for (;;) {
-      if (this.failed) throw new KeywardenError(ErrorCode.GIT_FAILED, 'Reading from git failed.', { cause: this.failed, fault: 'internal' });
+      if (this.failed) {
+        if (this.failed instanceof KeywardenError) throw this.failed;
+        throw new KeywardenError(ErrorCode.GIT_FAILED, 'Reading from git failed.', { cause: this.failed, fault: 'internal' });
+      }
       const c = this.stream.read() as Buffer | null;
       if (c) {
         this.chunks.push(c);
