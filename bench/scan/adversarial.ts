@@ -11,7 +11,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { measure, type Measurement } from './measure.js';
 import { createPrng, type Prng } from './prng.js';
 import { fingerprint, loadSecretKinds } from './secrets.js';
@@ -46,8 +45,8 @@ export interface AdversarialResult {
   bytes: number;
   lines: number;
   runs: AdversarialRun[];
-  /** The engine in process (no start-up, no I/O): seconds on the first quarter and on the whole. */
-  engine: { quarterSeconds: number; fullSeconds: number; mbPerSecond: number; found: boolean };
+  /** The engine alone (no start-up, no I/O): seconds on the first quarter and on the whole. */
+  engine: { quarterSeconds: number; fullSeconds: number; mbPerSecond: number; found: boolean; timedOut: boolean };
 }
 
 const MB = 1_000_000;
@@ -169,9 +168,6 @@ export async function runAdversarial(o: AdversarialOptions): Promise<Adversarial
   const kinds = await loadSecretKinds(o.repoRoot, `${o.seed}-adversarial`);
   const pat = kinds.find((k) => k.detectorId === 'github-pat-classic');
   if (!pat) throw new Error('the secret generators have no github-pat-classic kind to plant');
-  const engine = (await import(pathToFileURL(path.join(o.repoRoot, 'src/scan/engine.ts')).href)) as typeof import('../../src/scan/engine.js');
-  const { builtinDetectors } = (await import(pathToFileURL(path.join(o.repoRoot, 'src/scan/detectors/index.ts')).href)) as typeof import('../../src/scan/detectors/index.js');
-  const ruleset = engine.createRuleset(builtinDetectors);
   // Files up to 50 MB pass Keywarden's default limit only in MiB; say it outright.
   const keywarden = o.keywardenTool(['--max-file-size', '100MB']);
   const results: AdversarialResult[] = [];
@@ -196,16 +192,11 @@ export async function runAdversarial(o: AdversarialOptions): Promise<Adversarial
     const found = (fs: ToolFinding[]): boolean =>
       fs.some((f) => (f.fingerprint !== undefined ? f.fingerprint === want : f.startLine <= plantedLine && plantedLine <= f.endLine));
 
-    const quarter = Buffer.concat([bytes.subarray(0, Math.floor(body.length / 4)), tail]);
-    const time = (b: Buffer): { s: number; found: boolean } => {
-      const t = process.hrtime.bigint();
-      const r = engine.scanBytes(b, ruleset, { file: 'input.txt' });
-      return { s: Number(process.hrtime.bigint() - t) / 1e9, found: r.findings.some((f) => f.fingerprint === want) };
-    };
-    time(quarter); // warm the regexes
-    const q = time(quarter);
-    const full = time(bytes);
-    o.log(`adversarial ${input.name} (${(bytes.length / MB).toFixed(1)} MB): engine ${q.s.toFixed(3)} s on ¼, ${full.s.toFixed(3)} s on all`);
+    const engine = timeEngine(o, file, Math.floor(body.length / 4), tail.length, want);
+    o.log(
+      `adversarial ${input.name} (${(bytes.length / MB).toFixed(1)} MB): engine ` +
+        (engine.timedOut ? `stopped after ${o.timeoutSeconds} s` : `${engine.quarterSeconds.toFixed(3)} s on ¼, ${engine.fullSeconds.toFixed(3)} s on all`),
+    );
 
     const runs: AdversarialRun[] = [];
     const modes: { mode: AdversarialMode; tool: Tool; stdin: boolean }[] = [
@@ -220,7 +211,7 @@ export async function runAdversarial(o: AdversarialOptions): Promise<Adversarial
       const c = stdin
         ? {
             cmd: process.execPath,
-            args: [o.keywardenBin, 'scan', '--stdin', '--stdin-name', 'input.txt', '--format', 'json', '--no-progress', '-o', report],
+            args: [o.keywardenBin, 'scan', '--stdin', '--stdin-name', 'input.txt', '--max-file-size', '100MB', '--format', 'json', '--no-progress', '-o', report],
             cwd: o.repoRoot,
             env: tool.command(dir, report).env,
           }
@@ -259,11 +250,33 @@ export async function runAdversarial(o: AdversarialOptions): Promise<Adversarial
       bytes: bytes.length,
       lines,
       runs,
-      engine: { quarterSeconds: q.s, fullSeconds: full.s, mbPerSecond: bytes.length / MB / full.s, found: full.found },
+      engine: { ...engine, mbPerSecond: engine.timedOut ? bytes.length / MB / o.timeoutSeconds : bytes.length / MB / engine.fullSeconds },
     });
     rmSync(dir, { recursive: true, force: true });
   }
   return results;
+}
+
+/**
+ * Times `scanBytes` of the build under test (the launcher's dist/, so that --keywarden-bin compares
+ * builds) in a child process, which the timeout can stop.
+ */
+function timeEngine(o: AdversarialOptions, file: string, quarter: number, tail: number, want: string): Omit<AdversarialResult['engine'], 'mbPerSecond'> {
+  const dist = path.resolve(path.dirname(o.keywardenBin), '../dist/scan');
+  const script = path.join(o.repoRoot, 'bench/scan/engine-time.mjs');
+  try {
+    const out = execFileSync(process.execPath, [script, dist, file, String(quarter), String(tail), want], {
+      encoding: 'utf8',
+      timeout: o.timeoutSeconds * 1000,
+      killSignal: 'SIGKILL',
+      maxBuffer: 1 << 20,
+    });
+    const r = JSON.parse(out) as { quarterSeconds: number; fullSeconds: number; found: boolean };
+    return { ...r, timedOut: false };
+  } catch (e) {
+    if ((e as { signal?: string }).signal === 'SIGKILL') return { quarterSeconds: Number.NaN, fullSeconds: Number.NaN, found: false, timedOut: true };
+    throw e;
+  }
 }
 
 function countLines(b: Buffer): number {

@@ -281,6 +281,10 @@ export function renderAdversarial(results: readonly AdversarialResult[], meta: {
     const r = b.m.wallSeconds / a.m.wallSeconds;
     return `${r.toFixed(r < 10 ? 2 : 1)}×`;
   };
+  const engineCell = (r: AdversarialResult): string =>
+    r.engine.timedOut
+      ? `< ${r.engine.mbPerSecond.toFixed(2)} MB/s (stopped at ${meta.timeoutSeconds} s)`
+      : `${r.engine.mbPerSecond.toFixed(1)} MB/s${r.engine.found ? '' : ' (**missed**)'}`;
   const found = (x: AdversarialRun | undefined): string => (x === undefined ? 'n/a' : x.m.timedOut ? '–' : x.foundPlanted ? 'yes' : '**no**');
   const out = [
     ADVERSARIAL_HEADING,
@@ -300,7 +304,7 @@ export function renderAdversarial(results: readonly AdversarialResult[], meta: {
     const gl = runOf(r, 'gitleaks');
     out.push(
       `| ${r.name}: ${r.title} | ${num(r.bytes / 1e6, 1)} MB, ${num(r.lines)} line${r.lines === 1 ? '' : 's'} | ${cellOf(kw, r.bytes)} | ${cellOf(st, r.bytes)} | ${cellOf(gl, r.bytes)} | ${ratio(kw, gl)} | ` +
-        `${found(kw)} / ${found(st)} / ${found(gl)} | ${r.engine.mbPerSecond.toFixed(1)} MB/s${r.engine.found ? '' : ' (**missed**)'} | ×${(r.engine.fullSeconds / r.engine.quarterSeconds).toFixed(1)} |`,
+        `${found(kw)} / ${found(st)} / ${found(gl)} | ${engineCell(r)} | ${r.engine.timedOut ? '–' : `×${(r.engine.fullSeconds / r.engine.quarterSeconds).toFixed(1)}`} |`,
     );
   }
   out.push('');

@@ -6,10 +6,13 @@
  * findings carry its fingerprint and a redacted preview.
  *
  * Time is linear in the input whatever its shape (one line of any length, any density of
- * keywords): line bounds come from a cursor that only moves forward, a merged window longer
- * than a piece is scanned piece by piece (each regex and `verify` hook sees bounded text, and
- * the pieces overlap by the pattern's reach, so the matches are those of one pass), and
- * positions, columns and inline allows are found in one forward pass over the kept findings.
+ * keywords): line bounds come from a cursor that only moves forward (never a search back to the
+ * line start per hit); a merged window longer than a piece is scanned piece by piece, so each
+ * regex and `verify` hook sees bounded text, and the pieces overlap by what the pattern can
+ * read around an attempt (`patternReach`), so the matches are those of one pass over the
+ * window; lines, columns and inline allows come from one forward pass over the kept findings
+ * (never a decode or search from the line start per finding). A hit inside a window still
+ * extends it, so a keyword near a window's end cannot cut off the secret after it.
  * Memory is bounded too: candidates are three integers each, and at most `MAX_FINDINGS` findings
  * leave a buffer (the most severe; the rest are counted in `dropped`).
  */
@@ -41,6 +44,7 @@ export interface Ruleset {
   /** @internal text a piece carries before its first attempt (lookbehinds, `verify` look-back) */ readonly marginBefore: Int32Array;
   /** @internal text a piece carries past its last attempt (the pattern's reach plus `verify` look-ahead) */ readonly marginAfter: Int32Array;
   /** @internal length of a piece's own region */ readonly piece: Int32Array;
+  /** @internal per-detector window state, reused by every scan */ readonly scratch: { curStart: Int32Array; curEnd: Int32Array; toLineEnd: Uint8Array };
 }
 
 /** Compiles detectors once; reuse the result for every file. */
@@ -64,11 +68,10 @@ export function createRuleset(detectors: readonly Detector[]): Ruleset {
   });
   const before = Int32Array.from(detectors.map((d) => d.window?.before ?? DEFAULT_BEFORE));
   const after = Int32Array.from(detectors.map((d) => d.window?.after ?? (d.multiline ? MULTILINE_AFTER : DEFAULT_AFTER)));
+  // How far each pattern reads around an attempt (the text is latin1, one character per byte).
   const reach = detectors.map((d) => {
     const r = patternReach(d.pattern.source);
-    // With `u` or `v` one character may be two UTF-16 code units of the latin1 text... never more.
-    const wide = /[uv]/.test(d.pattern.flags) ? 2 : 1;
-    return { ahead: Math.min(r.ahead * wide, UNBOUNDED_REACH), behind: Math.min(r.behind * wide, UNBOUNDED_REACH) };
+    return { ahead: Math.min(r.ahead, UNBOUNDED_REACH), behind: Math.min(r.behind, UNBOUNDED_REACH) };
   });
   // `verify` hooks may look around a match as far as the detector's window reaches around a keyword.
   const marginBefore = Int32Array.from(detectors.map((_, i) => Math.max(reach[i]!.behind, before[i]!, 64) + 64));
@@ -88,6 +91,7 @@ export function createRuleset(detectors: readonly Detector[]): Ruleset {
     marginBefore,
     marginAfter,
     piece: Int32Array.from(detectors.map((_, i) => Math.max(PIECE_MIN, 4 * (marginBefore[i]! + marginAfter[i]!)))),
+    scratch: { curStart: new Int32Array(detectors.length), curEnd: new Int32Array(detectors.length), toLineEnd: new Uint8Array(detectors.length) },
   };
 }
 
@@ -118,16 +122,19 @@ export interface ScanBytesResult {
 
 const NL = 10;
 
+const EMPTY = new Int32Array(0);
+
 /** Candidates as parallel integer columns: a buffer made of secrets costs 12 bytes per match. */
 class Candidates {
   length = 0;
-  detector: Int32Array = new Int32Array(64);
-  start: Int32Array = new Int32Array(64);
-  end: Int32Array = new Int32Array(64);
+  // Allocated on the first match: most buffers have none.
+  detector: Int32Array = EMPTY;
+  start: Int32Array = EMPTY;
+  end: Int32Array = EMPTY;
   push(d: number, s: number, e: number): void {
     if (this.length === this.detector.length) {
       const grow = (a: Int32Array): Int32Array => {
-        const b = new Int32Array(a.length * 2);
+        const b = new Int32Array(Math.max(64, a.length * 2));
         b.set(a);
         return b;
       };
@@ -149,67 +156,83 @@ export function scanBytes(input: Uint8Array, ruleset: Ruleset, options: ScanByte
   const dCount = ruleset.detectors.length;
   // Per detector: list of merged windows [s0, e0, s1, e1, ...].
   const windows: number[][] = new Array(dCount);
-  const curStart = new Int32Array(dCount).fill(-1);
-  const curEnd = new Int32Array(dCount).fill(-1);
+  // Per-detector state of the current window, in scratch arrays the ruleset owns (a scan never
+  // yields, so no two use them at once): allocating them per buffer costs more than small files do.
+  const { curStart, curEnd, toLineEnd } = ruleset.scratch;
+  curStart.fill(-1);
+  curEnd.fill(-1);
+  toLineEnd.fill(0);
   const { before, after, multiline, byKeyword } = ruleset;
 
   // The line around a hit, from a cursor that only moves forward: hits arrive in order of their
-  // end, and a keyword holds no newline, so a later hit never sits on an earlier line. Each line
-  // is searched once, however many hits it holds.
+  // end, and a keyword holds no newline, so a later hit never sits on an earlier line. Each byte
+  // is searched at most twice (back to a new line's start, forward to its end), however many
+  // hits a line holds; lines without a hit are never searched one by one.
   let lnStart = 0;
-  let lnEnd = -1; // index of the newline ending the line at lnStart (n if none); -1: not searched
+  let lnEnd = -1; // the newline ending the line that starts at lnStart (n if none)
   let hitOffset = -1;
   let hitLs = 0;
   let hitLe = 0;
   const lineAround = (offset: number): void => {
     hitOffset = offset;
-    if (offset < lnStart) {
+    if (offset > lnEnd) {
+      // The newline before `offset` is at or after the old lnEnd, so this reads only new bytes.
+      lnStart = bytes.lastIndexOf(NL, offset) + 1;
+      const le = bytes.indexOf(NL, offset);
+      lnEnd = le === -1 ? n : le;
+    } else if (offset < lnStart) {
       // Only a keyword that holds a newline (a custom one) can get here.
       hitLs = bytes.lastIndexOf(NL, offset) + 1;
       const le = bytes.indexOf(NL, offset);
       hitLe = le === -1 ? n : le;
       return;
     }
-    while (lnEnd < offset) {
-      lnStart = lnEnd + 1;
-      const le = lnStart >= n ? -1 : bytes.indexOf(NL, lnStart);
-      lnEnd = le === -1 ? n : le;
-    }
     hitLs = lnStart;
     hitLe = lnEnd;
+  };
+
+  // Grows (or starts) detector d's window for a hit at `offset`: the slow path, kept out of the
+  // per-hit callback so that stays small.
+  const extend = (d: number, offset: number): void => {
+    let e = offset + after[d]!;
+    if (e > n) e = n;
+    if (multiline[d] === 0) {
+      if (hitOffset !== offset) lineAround(offset);
+      if (hitLe < e) e = hitLe;
+    }
+    const cs = curStart[d]!;
+    const ce = curEnd[d]!;
+    // Nothing to do once the window is cut at the line's end. (A hit inside a window must still
+    // extend it: a match that starts at this keyword may run past the window's end.)
+    if (e <= ce && offset >= cs) return;
+    let s = offset - before[d]!;
+    if (s < 0) s = 0;
+    if (multiline[d] === 0 && hitLs > s) s = hitLs;
+    // Do not start a window in the middle of a token: a lookbehind would see a false boundary.
+    // (Only where the start counts: a new window, or one that moves back.)
+    if (cs === -1 || s > ce || s < cs) {
+      for (let guard = 0; s > 0 && guard < 64 && isTokenByte(bytes[s - 1]!); guard++) s--;
+    }
+    if (cs !== -1 && s <= ce) {
+      if (e > ce) curEnd[d] = e;
+      // Hits arrive by end offset, so a longer keyword may start before the current window.
+      if (s < cs) curStart[d] = s;
+    } else {
+      if (cs !== -1) (windows[d] ??= []).push(cs, ce);
+      curStart[d] = s;
+      curEnd[d] = e;
+    }
+    // A single-line window never spans lines, so once it reaches its line's end no later hit inside can grow it.
+    toLineEnd[d] = multiline[d] === 0 && curEnd[d] === hitLe ? 1 : 0;
   };
 
   ruleset.prefilter.scan(bytes, (kw, offset) => {
     const ds = byKeyword[kw]!;
     for (let j = 0; j < ds.length; j++) {
       const d = ds[j]!;
-      if (offset < curEnd[d]! && offset >= curStart[d]!) continue; // EXPERIMENT
-      let e = offset + after[d]!;
-      if (e > n) e = n;
-      if (multiline[d] === 0) {
-        if (hitOffset !== offset) lineAround(offset);
-        if (hitLe < e) e = hitLe;
-      }
-      // Inside this detector's window, and it already reaches as far after this hit as the hit needs.
-      // (A hit inside must still extend it: a match starting at this keyword may run past its end.)
-      if (e <= curEnd[d]! && offset >= curStart[d]!) continue;
-      let s = offset - before[d]!;
-      if (s < 0) s = 0;
-      if (multiline[d] === 0 && hitLs > s) s = hitLs;
-      // Do not start a window in the middle of a token: a lookbehind would see a false boundary.
-      // (Only where the start counts: a new window, or one that moves back.)
-      if (curStart[d] === -1 || s > curEnd[d]! || s < curStart[d]!) {
-        for (let guard = 0; s > 0 && guard < 64 && isTokenByte(bytes[s - 1]!); guard++) s--;
-      }
-      if (curStart[d] !== -1 && s <= curEnd[d]!) {
-        if (e > curEnd[d]!) curEnd[d] = e;
-        // Hits arrive by end offset, so a longer keyword may start before the current window.
-        if (s < curStart[d]!) curStart[d] = s;
-      } else {
-        if (curStart[d] !== -1) (windows[d] ??= []).push(curStart[d]!, curEnd[d]!);
-        curStart[d] = s;
-        curEnd[d] = e;
-      }
+      // Inside this detector's window, which already reaches as far after this hit as it may need.
+      if (offset >= curStart[d]! && (offset + after[d]! <= curEnd[d]! || (toLineEnd[d] === 1 && offset < curEnd[d]!))) continue;
+      extend(d, offset);
     }
   });
 
@@ -235,7 +258,7 @@ export function scanBytes(input: Uint8Array, ruleset: Ruleset, options: ScanByte
       for (let own = ws; own < we; own += piece) {
         const ownEnd = Math.min(own + piece, we);
         if (cursor >= ownEnd) continue;
-        cursor = matchIn(bytes, ruleset, d, Math.max(ws, cursor - mb), Math.min(we, ownEnd + ma), cursor, ownEnd, candidates);
+        cursor = matchIn(bytes, ruleset, d, Math.max(ws, cursor - mb), Math.min(we, ownEnd + ma), cursor, ownEnd, candidates, we, ma);
       }
     }
   }
@@ -246,8 +269,26 @@ export function scanBytes(input: Uint8Array, ruleset: Ruleset, options: ScanByte
 /**
  * Runs detector `d`'s regex over `bytes[ts, te)`, trying start positions from `from` and keeping
  * matches that start before `until`. Returns where the next attempt would start (at least `until`).
+ *
+ * When `te` is a piece's cut and not the window's end (`hardEnd`), a match that runs into the cut
+ * may be an artefact of it (`$` and `\b` match there, a `{0,n}` stops there). Such a match that
+ * starts within the last `margin` bytes is not kept: its start is returned, so the next piece,
+ * which carries at least a piece more text, tries it again. One that starts earlier is longer than
+ * the pattern's reach (unbounded patterns are capped) and is dropped. Each start is deferred at
+ * most once, so the work stays linear.
  */
-function matchIn(bytes: Buffer, ruleset: Ruleset, d: number, ts: number, te: number, from: number, until: number, out: Candidates): number {
+function matchIn(
+  bytes: Buffer,
+  ruleset: Ruleset,
+  d: number,
+  ts: number,
+  te: number,
+  from: number,
+  until: number,
+  out: Candidates,
+  hardEnd = te,
+  margin = 0,
+): number {
   const detector = ruleset.detectors[d]!;
   const re = ruleset.regexes[d]!;
   const text = bytes.toString('latin1', ts, te);
@@ -259,6 +300,12 @@ function matchIn(bytes: Buffer, ruleset: Ruleset, d: number, ts: number, te: num
     if (m.index >= stop) break;
     if (m[0].length === 0) {
       re.lastIndex++;
+      next = re.lastIndex;
+      continue;
+    }
+    if (te < hardEnd && ts + m.index + m[0].length >= te) {
+      if (ts + m.index >= te - margin) return ts + m.index;
+      // Longer than the pattern's reach: no piece can judge it; a secret is never this long.
       next = re.lastIndex;
       continue;
     }
