@@ -29,7 +29,7 @@
 import { createCipheriv, createDecipheriv, generateKeyPairSync, randomBytes, randomUUID, scryptSync, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { ErrorCode, isKeywardenError, KeywardenError, UnsupportedError } from '../errors.js';
-import { AuditLog, canonicalJson, type AuditEventInput } from '../store/audit.js';
+import { AuditLog, canonicalJson, type AuditEventInput, type AuditProblemReport, type AuditRecord } from '../store/audit.js';
 import { createCheckpointSigner } from '../store/checkpoint.js';
 import { IDEMPOTENCY_SCHEMA, runIdempotentSync } from '../store/idempotency.js';
 import { openDatabase, toStoreError, type SqliteDatabase } from '../store/sqlite.js';
@@ -80,7 +80,11 @@ export interface LocalBackendOptions {
 export const MIN_PASSPHRASE_LENGTH = 12;
 
 type KdfParams = { alg: 'direct' } | ({ alg: 'scrypt'; salt: string } & ScryptCost);
-type MetaIO = { get: (k: string) => string | undefined; put?: (k: string, v: string) => void };
+/**
+ * `used`: the keystore already holds keys or audit history. A KDF record or check value missing
+ * from such a keystore was deleted, never "not yet written".
+ */
+type MetaIO = { get: (k: string) => string | undefined; put?: (k: string, v: string) => void; used: boolean };
 
 /** Every spec in the shared vocabulary. */
 const SPECS: readonly KeySpec[] = KEY_SPECS;
@@ -278,6 +282,134 @@ function parseKdf(text: string): KdfParams {
   return { alg: 'scrypt', salt: o.salt, ...cost };
 }
 
+function metaDeleted(what: string): KeywardenError {
+  return new KeywardenError(
+    ErrorCode.KEYSTORE_TAMPERED,
+    `The keystore holds keys or audit records but no ${what}: it was deleted from the file, which is tampering. Nothing was checked or changed.`,
+    { fault: 'backend', hint: 'Restore the keystore from a backup, then run "keywarden audit verify --checkpoint" with your latest export.' },
+  );
+}
+
+const exists = (db: SqliteDatabase, table: string): boolean =>
+  db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
+
+/** Tables whose rows only a keystore with a KDF record can have written. */
+const USED_TABLES = ['keys', 'key_versions', 'aliases', 'shred_pending', 'idempotency', 'audit_log', 'audit_head', 'audit_checkpoint', 'audit_meta'];
+
+/** True when the keystore holds anything besides its meta rows: keys, versions, aliases or audit history. */
+function keystoreUsed(db: SqliteDatabase): boolean {
+  return USED_TABLES.some((t) => exists(db, t) && db.prepare(`SELECT 1 FROM "${t}" LIMIT 1`).get() !== undefined);
+}
+
+interface ExpectedKey {
+  seq: number;
+  /** version -> seq of the record that made it */
+  versions: Map<number, number>;
+  state: string;
+  stateSeq: number;
+  destroyedSeq: number;
+  destructionAt: string | null;
+  rotation: { automatic: number; periodDays: number | null; seq: number };
+}
+
+/**
+ * Cross-checks the keystore's own tables against its (verified) audit log: every key, version,
+ * state and alias must be what the records leave it at, and everything the records made must
+ * still be there. A cut log (records gone, state kept) or a keystore edited by hand fails here.
+ * Assumes the log was there from the keystore's creation, as it is for every keystore this
+ * version creates.
+ */
+export function keystoreStateProblem(db: SqliteDatabase, records: readonly AuditRecord[]): AuditProblemReport | undefined {
+  const keys = new Map<string, ExpectedKey>();
+  const aliases = new Map<string, { keyId: string; seq: number }>();
+  for (const r of records) {
+    if (r.backend !== 'local' || !r.keyId || (r.outcome !== 'succeeded' && r.outcome !== 'pending')) continue;
+    const d = r.details;
+    if (r.operation === 'create') {
+      if (!keys.has(r.keyId)) {
+        keys.set(r.keyId, {
+          seq: r.seq,
+          versions: new Map([[1, r.seq]]),
+          state: 'enabled',
+          stateSeq: r.seq,
+          destroyedSeq: 0,
+          destructionAt: null,
+          rotation: { automatic: 0, periodDays: null, seq: r.seq },
+        });
+      }
+      if (typeof d.alias === 'string') aliases.set(d.alias, { keyId: r.keyId, seq: r.seq });
+      continue;
+    }
+    const k = keys.get(r.keyId);
+    if (!k) continue;
+    if (r.operation === 'rotate' && typeof d.version === 'number') k.versions.set(d.version, r.seq);
+    if (typeof d.state === 'string') {
+      k.state = d.state;
+      k.stateSeq = r.seq;
+    }
+    // Every verb but destroy reports the key's destruction date (or none) after it.
+    if (r.operation !== 'destroy') k.destructionAt = typeof d.destructionAt === 'string' ? d.destructionAt : null;
+    if (r.operation === 'set-rotation') {
+      const period = typeof d.periodDays === 'number' ? d.periodDays : null;
+      k.rotation = d.automatic === true ? { automatic: 1, periodDays: period ?? 365, seq: r.seq } : { automatic: 0, periodDays: period, seq: r.seq };
+    }
+    if (r.operation === 'destroy') {
+      if (!k.destroyedSeq) k.destroyedSeq = r.seq;
+      for (const [a, v] of aliases) if (v.keyId === r.keyId) aliases.delete(a);
+    }
+    if (r.operation === 'move-alias' && typeof d.alias === 'string') aliases.set(d.alias, { keyId: r.keyId, seq: r.seq });
+  }
+  const rows = <T>(table: string, sql: string): T[] => (exists(db, table) ? (db.prepare(sql).all() as T[]) : []);
+  const keyRows = rows<{ id: string; state: string; current_version: number; destruction_at: string | null; rotation_automatic: number; rotation_period_days: number | null }>(
+    'keys',
+    'SELECT id, state, current_version, destruction_at, rotation_automatic, rotation_period_days FROM keys ORDER BY id',
+  );
+  const versionRows = rows<{ key_id: string; version: number; state: string }>('key_versions', 'SELECT key_id, version, state FROM key_versions ORDER BY key_id, version');
+  const aliasRows = rows<{ alias: string; key_id: string }>('aliases', 'SELECT alias, key_id FROM aliases ORDER BY alias');
+  const next = records.length + 1;
+  const unrecorded = (message: string): AuditProblemReport => ({ seq: next, problem: 'unrecorded', message: `${message}: the audit records of it were cut, or the keystore was edited by hand.` });
+  const mismatch = (seq: number, message: string): AuditProblemReport => ({ seq, problem: 'state-mismatch', message: `${message}: the keystore was edited by hand.` });
+
+  const haveKeys = new Map(keyRows.map((k) => [k.id, k]));
+  for (const k of keyRows) {
+    const e = keys.get(k.id);
+    if (!e) return unrecorded(`Key ${k.id} is in the keystore, but no audit record created it`);
+    if (k.state !== e.state) return unrecorded(`Key ${k.id} is ${k.state}, but its last audit record (${e.stateSeq}) leaves it ${e.state}`);
+    const top = Math.max(...e.versions.keys());
+    if (k.current_version !== top) return unrecorded(`Key ${k.id} is at version ${k.current_version}, but its audit records end at version ${top}`);
+    if (k.destruction_at !== e.destructionAt) {
+      return unrecorded(`Key ${k.id} is due for destruction at ${k.destruction_at ?? 'no date'}, but its audit records say ${e.destructionAt ?? 'no date'}`);
+    }
+    if (k.rotation_automatic !== e.rotation.automatic || k.rotation_period_days !== e.rotation.periodDays) {
+      return unrecorded(`Key ${k.id}'s rotation settings differ from what its last set-rotation record (${e.rotation.seq}) left`);
+    }
+  }
+  const haveVersions = new Set<string>();
+  for (const v of versionRows) {
+    haveVersions.add(`${v.key_id}\0${v.version}`);
+    const e = keys.get(v.key_id);
+    if (!e) return unrecorded(`Key ${v.key_id} has version ${v.version} in the keystore, but no audit record created the key`);
+    if (!e.versions.has(v.version)) return unrecorded(`Version ${v.version} of key ${v.key_id} is in the keystore, but no audit record made it`);
+    if (v.state === 'destroyed' && !e.destroyedSeq) return unrecorded(`Version ${v.version} of key ${v.key_id} is destroyed, but no audit record destroyed it`);
+    if (v.state !== 'destroyed' && e.destroyedSeq) return mismatch(e.destroyedSeq, `Record ${e.destroyedSeq} destroyed key ${v.key_id}, but its version ${v.version} is not destroyed`);
+  }
+  for (const a of aliasRows) {
+    const e = aliases.get(a.alias);
+    if (!e || e.keyId !== a.key_id) return unrecorded(`The alias ${a.alias} names key ${a.key_id}, but no audit record gave it that key`);
+  }
+  for (const [id, e] of keys) {
+    if (!haveKeys.has(id)) return mismatch(e.seq, `Record ${e.seq} created key ${id}, but the keystore has no such key`);
+    for (const [version, seq] of e.versions) {
+      if (!haveVersions.has(`${id}\0${version}`)) return mismatch(seq, `Record ${seq} made version ${version} of key ${id}, but the keystore has no such version`);
+    }
+  }
+  const haveAliases = new Map(aliasRows.map((a) => [a.alias, a.key_id]));
+  for (const [alias, e] of aliases) {
+    if (haveAliases.get(alias) !== e.keyId) return mismatch(e.seq, `Record ${e.seq} pointed the alias ${alias} at key ${e.keyId}, but the keystore's alias does not`);
+  }
+  return undefined;
+}
+
 /** The additional data of the v2 check value: the exact KDF parameters, so none can change unnoticed. */
 const checkAad = (params: KdfParams): Buffer => Buffer.from(`kek-check-v2:${canonicalJson(params)}`);
 
@@ -289,7 +421,7 @@ const checkAad = (params: KdfParams): Buffer => Buffer.from(`kek-check-v2:${cano
 function unlock(meta: MetaIO, options: LocalBackendOptions): Buffer {
   let kdfText = meta.get('kdf');
   if (kdfText === undefined) {
-    if (!meta.put) throw new KeywardenError(ErrorCode.KEYSTORE_TAMPERED, 'The keystore has no key-derivation record.', { fault: 'backend' });
+    if (!meta.put || meta.used) throw metaDeleted('key-derivation record');
     if (options.kek) kdfText = JSON.stringify({ alg: 'direct' });
     else {
       if ([...options.passphrase!].length < MIN_PASSPHRASE_LENGTH) {
@@ -324,7 +456,10 @@ function unlock(meta: MetaIO, options: LocalBackendOptions): Buffer {
   }
   const check = meta.get('kek_check');
   if (check === undefined) {
-    if (!meta.put) throw new KeywardenError(ErrorCode.KEYSTORE_TAMPERED, 'The keystore has no KEK check value.', { fault: 'backend' });
+    if (!meta.put || meta.used) {
+      kek.fill(0);
+      throw metaDeleted('KEK check value');
+    }
     meta.put('kek_check', CHECK_V2 + seal(kek, KEK_CHECK, checkAad(params)).toString('base64'));
     return kek;
   }
@@ -371,6 +506,8 @@ export class LocalBackend implements KeyBackend {
     this.actor = options.actor ?? 'local';
     this.auditLog = new AuditLog(db, false, {
       signer: createCheckpointSigner(kek),
+      guardHead: true,
+      stateCheck: (records) => keystoreStateProblem(db, records),
       ...(options.checkpointEvery !== undefined ? { checkpointEvery: options.checkpointEvery } : {}),
     });
   }
@@ -385,7 +522,7 @@ export class LocalBackend implements KeyBackend {
         .transaction((): Buffer => {
           const get = (k: string): string | undefined => (db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined)?.v;
           const put = (k: string, v: string): void => void db.prepare('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v').run(k, v);
-          return unlock({ get, put }, options);
+          return unlock({ get, put, used: keystoreUsed(db) }, options);
         })
         .immediate();
       return new LocalBackend(db, kek, options);
@@ -398,8 +535,10 @@ export class LocalBackend implements KeyBackend {
   /**
    * Opens only the keystore's audit log, for `audit verify` (read-only: nothing is created, a
    * deleted keystore stays deleted) and `audit checkpoint`. The checkpoint key is derived from
-   * the KEK, so this needs the passphrase too. Returns `undefined` when the file does not exist.
-   * A keystore whose KDF record is gone (emptied by hand) opens as a log with no trusted key.
+   * the KEK, so this needs the passphrase too. Returns `undefined` when the file does not exist,
+   * or holds nothing at all (no KDF record, no keys, no audit history: never used, or emptied).
+   * A keystore with keys or audit history but no KDF record or check value was tampered with
+   * (`KW_KEYSTORE_TAMPERED`): it never opens as an unsigned log.
    */
   static openAuditLog(options: Omit<LocalBackendOptions, 'scrypt' | 'now'> & { readonly: boolean }): AuditLog | undefined {
     if (!existsSync(options.path)) return undefined;
@@ -409,13 +548,21 @@ export class LocalBackend implements KeyBackend {
       const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
       const get = (k: string): string | undefined =>
         hasMeta ? (db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined)?.v : undefined;
-      if (get('kdf') === undefined || get('kek_check') === undefined) {
-        return new AuditLog(db, true, { readonly: options.readonly });
+      const used = keystoreUsed(db);
+      if (get('kdf') === undefined && get('kek_check') === undefined && !used) {
+        db.close();
+        return undefined;
       }
-      const kek = unlock({ get }, options);
+      const kek = unlock({ get, used }, options);
       const signer = createCheckpointSigner(kek);
       kek.fill(0);
-      return new AuditLog(db, true, { signer, readonly: options.readonly, ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}) });
+      return new AuditLog(db, true, {
+        signer,
+        guardHead: true,
+        stateCheck: (records) => keystoreStateProblem(db, records),
+        readonly: options.readonly,
+        ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
+      });
     } catch (e) {
       db.close();
       throw e;
@@ -530,6 +677,8 @@ export class LocalBackend implements KeyBackend {
     try {
       this.auditLog.append(input);
     } catch (e) {
+      // A tampered log is refused as such: appending (and signing) on top would vouch for it.
+      if (isKeywardenError(e) && e.code === ErrorCode.AUDIT_BROKEN) throw e;
       throw new KeywardenError(ErrorCode.AUDIT_WRITE_FAILED, `The audit record could not be written, so the ${input.operation} was not done.`, {
         fault: 'backend',
         retryable: isKeywardenError(e) && e.retryable,
@@ -547,7 +696,7 @@ export class LocalBackend implements KeyBackend {
     try {
       return await run();
     } catch (e) {
-      if (isKeywardenError(e) && e.code === ErrorCode.AUDIT_WRITE_FAILED) throw e;
+      if (isKeywardenError(e) && (e.code === ErrorCode.AUDIT_WRITE_FAILED || e.code === ErrorCode.AUDIT_BROKEN)) throw e;
       this.appendAudit({
         ...this.auditBase(verb, options),
         keyId: target,

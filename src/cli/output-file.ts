@@ -9,7 +9,7 @@
  * too; the content goes to a new file created next to the target (O_EXCL | O_NOFOLLOW) and is
  * renamed over it, which replaces a path and never follows one.
  */
-import { accessSync, closeSync, constants, fstatSync, lstatSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { ErrorCode, KeywardenError } from '../errors.js';
@@ -25,6 +25,8 @@ export interface PrepareOutputOptions {
   what: string;
   /** The scanned repository or folder: a target inside it must stay inside it. */
   root: string;
+  /** File mode of a newly written file. Default 0o644; 0o600 for anything private. */
+  mode?: number;
 }
 
 export function prepareOutputFile(file: string, cwd: string, options: PrepareOutputOptions): OutputFile {
@@ -50,14 +52,16 @@ export function prepareOutputFile(file: string, cwd: string, options: PrepareOut
   const rootReal = realOr(options.root);
   const lexicallyInside = isInside(path.resolve(options.root), abs) || isInside(rootReal, abs);
   const realDir = realOr(dir);
-  if (lexicallyInside && !isInside(rootReal, realDir)) throw usage('its folder is a symbolic link that leads out of the scanned tree');
+  if (lexicallyInside && !isInside(rootReal, realDir)) throw usage(`its folder is a symbolic link that leads out of ${options.root}`);
   return {
     path: abs,
     write(text) {
       const tmp = path.join(realDir, `.${path.basename(abs)}.${randomBytes(6).toString('hex')}.tmp`);
       let fd: number | undefined;
       try {
-        fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+        fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.mode ?? 0o644);
+        // The mode given to open() is masked by the umask; a private file must be private whatever it is.
+        if (options.mode !== undefined) fchmodSync(fd, options.mode);
         if (!fstatSync(fd).isFile()) throw usage('the temporary file is not a regular file');
         const bytes = Buffer.from(text, 'utf8');
         let at = 0;

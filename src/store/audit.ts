@@ -75,14 +75,21 @@ export type AuditProblem =
   | 'checkpoint-forged'
   /** The chain up to a signed checkpoint hashes to something else: it was rewritten. */
   | 'rewritten'
-  /** More records than `checkpointEvery` since the last checkpoint: checkpoints were removed. */
+  /**
+   * With a trusted key: the head is not covered by a signed checkpoint (more than
+   * `checkpointEvery - 1` records after the latest one, or records and no checkpoint at all).
+   */
   | 'checkpoint-missing'
   /** The log is not the one an exported checkpoint was made of (deleted and recreated). */
   | 'log-replaced'
   /** No log where one must be (an exported checkpoint says it had records). */
   | 'log-missing'
   /** Intents with no outcome: key operations whose result the log does not know. */
-  | 'unreconciled';
+  | 'unreconciled'
+  /** The keystore holds a key, version, state or alias that no audit record accounts for. */
+  | 'unrecorded'
+  /** Audit records describe a key, version, state or alias the keystore does not have. */
+  | 'state-mismatch';
 
 export interface AuditVerifyResult {
   ok: boolean;
@@ -122,9 +129,16 @@ export interface AuditVerifyOptions {
   trustedKey?: Buffer;
   /** An exported checkpoint, kept where the database writer cannot reach. */
   anchor?: SignedCheckpoint;
-  /** With a trusted key: more records than this after the latest checkpoint means checkpoints were removed. */
+  /**
+   * With a trusted key: the writer signs a checkpoint in the same transaction as every this-many-th
+   * record, so at most `checkpointEvery - 1` records may follow the latest checkpoint (a run killed
+   * before its final checkpoint); that many or more means checkpoints were removed.
+   */
   checkpointEvery?: number;
 }
+
+/** The first problem found, as `AuditVerifyResult.firstBad`. */
+export type AuditProblemReport = NonNullable<AuditVerifyResult['firstBad']>;
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -158,8 +172,12 @@ export function hashRecord(r: Omit<AuditRecord, 'hash'>): string {
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }
 
-/** The checkpoint interval: a signed checkpoint every this many records. */
-export const DEFAULT_CHECKPOINT_EVERY = 32;
+/**
+ * The checkpoint interval: a signed checkpoint in the same transaction as every this-many-th
+ * record. 1: every record commits with a checkpoint of itself, so a process killed at any point
+ * leaves the head signed, and a head that no valid checkpoint covers is always tampering.
+ */
+export const DEFAULT_CHECKPOINT_EVERY = 1;
 
 /**
  * Checks a sequence of records in the order given, and the checkpoints and exported checkpoint
@@ -256,16 +274,6 @@ export function verifyRecords(
       );
     }
   }
-  const every = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
-  const latest = stored.at(-1)?.count ?? 0;
-  if (options.trustedKey && count - latest > every) {
-    return bad(
-      latest + 1,
-      'checkpoint-missing',
-      `No signed checkpoint covers records ${latest + 1} to ${count} (one is made every ${every}): checkpoints were removed.`,
-    );
-  }
-
   const a = options.anchor;
   if (a) {
     if (options.trustedKey && !options.trustedKey.equals(Buffer.from(a.publicKey, 'base64'))) {
@@ -293,6 +301,21 @@ export function verifyRecords(
       );
     }
   }
+  const every = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
+  const latest = stored.at(-1)?.count ?? 0;
+  // After the export: it names what was cut or rewritten more precisely than a missing checkpoint.
+  // The periodic checkpoint commits with every `every`-th record, so a killed run leaves at most
+  // `every - 1` unsigned records behind the latest one; `every` or more were unsigned by hand.
+  if (options.trustedKey && count > 0 && count - latest >= every) {
+    return bad(
+      latest + 1,
+      'checkpoint-missing',
+      every === 1
+        ? `No signed checkpoint covers records ${latest + 1} to ${count} (every record is signed when it is written): checkpoints were removed.`
+        : `No signed checkpoint covers records ${latest + 1} to ${count} (one is made with every ${every}th record): checkpoints were removed.`,
+    );
+  }
+
   if (intents.size) {
     const first = Math.min(...intents);
     return bad(
@@ -403,6 +426,17 @@ export interface AuditLogOptions {
   checkpointEvery?: number;
   /** Open for verification only: no schema is created; a log that is not there reads as empty. */
   readonly?: boolean;
+  /**
+   * Every record of this log was written with the signer present (the local keystore's log).
+   * Then a head that no valid checkpoint covers is tampering, and nothing is appended or signed
+   * on top of it (`KW_AUDIT_BROKEN`): a later honest run must not vouch for a forged history.
+   */
+  guardHead?: boolean;
+  /**
+   * Checks the state the records describe against state kept outside the log (the keystore's
+   * keys, versions, states and aliases). Called by `verify` once the chain and checkpoints hold.
+   */
+  stateCheck?: (records: readonly AuditRecord[]) => AuditProblemReport | undefined;
 }
 
 export class AuditLog {
@@ -410,6 +444,8 @@ export class AuditLog {
   private readonly signer: CheckpointSigner | undefined;
   readonly checkpointEvery: number;
   private readonly hasTables: boolean;
+  private readonly guardHead: boolean;
+  private readonly stateCheck: AuditLogOptions['stateCheck'];
 
   /** Opens (creating if needed, mode 0600) the audit log in a SQLite file. */
   static open(path: string, options: AuditLogOptions = {}): AuditLog {
@@ -422,6 +458,8 @@ export class AuditLog {
     options: AuditLogOptions = {},
   ) {
     this.signer = options.signer;
+    this.guardHead = options.guardHead === true && options.signer !== undefined;
+    this.stateCheck = options.stateCheck;
     this.checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
     if (!Number.isInteger(this.checkpointEvery) || this.checkpointEvery < 1) {
       throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'checkpointEvery must be a whole number of records, at least 1.', { fault: 'internal' });
@@ -436,7 +474,10 @@ export class AuditLog {
       const have = new Set((db.pragma('table_xinfo(audit_log)') as { name: string }[]).map((c) => c.name));
       for (const [name, decl] of Object.entries(LATER_COLUMNS)) if (!have.has(name)) db.exec(`ALTER TABLE audit_log ADD COLUMN ${name} ${decl}`);
       db.exec('CREATE INDEX IF NOT EXISTS audit_log_intent ON audit_log (intent_seq) WHERE intent_seq IS NOT NULL');
-      db.prepare('INSERT INTO audit_meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO NOTHING').run('log_id', randomUUID());
+      // The id is made with the log. A log that has records or checkpoints but lost its id does
+      // not get a new one: its checkpoints then fail (signed with the old id) and verify says so.
+      const used = db.prepare('SELECT 1 FROM audit_log UNION ALL SELECT 1 FROM audit_checkpoint UNION ALL SELECT 1 FROM audit_head LIMIT 1').get() !== undefined;
+      if (!used) db.prepare('INSERT INTO audit_meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO NOTHING').run('log_id', randomUUID());
     }).immediate();
   }
 
@@ -456,6 +497,7 @@ export class AuditLog {
       return this.db
         .transaction((): AuditRecord => {
           const head = this.db.prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get() as { seq: number; hash: string } | undefined;
+          if (this.guardHead) this.assertHeadSigned(head ?? { seq: 0, hash: GENESIS_HASH });
           const seq = (head?.seq ?? 0) + 1;
           const prevHash = head?.hash ?? GENESIS_HASH;
           const time = (input.time ?? new Date()).toISOString();
@@ -487,6 +529,33 @@ export class AuditLog {
     }
   }
 
+  /**
+   * For a log that is signed from its first record: the head row must be the last record and be
+   * covered by a checkpoint that verifies under this log's key and id. Constant time (one row
+   * each, one signature): the full chain is `verify`'s job; this only keeps an honest run from
+   * signing on top of a history someone rewrote and unsigned.
+   */
+  private assertHeadSigned(head: { seq: number; hash: string }): void {
+    const broken = (why: string): KeywardenError =>
+      new KeywardenError(ErrorCode.AUDIT_BROKEN, `The audit log was altered (${why}), so nothing was recorded or signed on top of it.`, {
+        fault: 'backend',
+        hint: 'Run "keywarden audit verify" (with --checkpoint and your latest export) and restore the keystore from a backup.',
+      });
+    const last = this.db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+    if (head.seq === 0) {
+      if (last || this.db.prepare('SELECT 1 FROM audit_checkpoint LIMIT 1').get()) throw broken('its head row is gone');
+      return;
+    }
+    if (!last || last.seq !== head.seq || last.hash !== head.hash) throw broken('its head row does not match its last record');
+    const c = this.db.prepare('SELECT count, head_hash, time, signature FROM audit_checkpoint ORDER BY count DESC LIMIT 1').get() as
+      | { count: number; head_hash: string; time: string; signature: string }
+      | undefined;
+    if (!c || c.count !== head.seq || c.head_hash !== head.hash) throw broken('no signed checkpoint covers its head');
+    if (!checkSignature({ logId: this.logId(), count: c.count, headHash: c.head_hash, time: c.time, signature: c.signature }, this.signer!.publicKey)) {
+      throw broken('its latest checkpoint does not verify under this log\'s key and id');
+    }
+  }
+
   private insertCheckpoint(count: number, headHash: string, time: string): StoredCheckpoint {
     const signer = this.signer!;
     const signature = signer.sign({ logId: this.logId(), count, headHash, time });
@@ -512,6 +581,7 @@ export class AuditLog {
       return this.db
         .transaction((): SignedCheckpoint => {
           const head = this.head();
+          if (this.guardHead && head.seq > 0) this.assertHeadSigned(head);
           const latest = this.checkpoints().at(-1);
           const c = latest && latest.count === head.seq ? latest : this.insertCheckpoint(head.seq, head.hash, time.toISOString());
           return this.exportable(c);
@@ -627,13 +697,26 @@ export class AuditLog {
    */
   verify(options: Pick<AuditVerifyOptions, 'trustedKey' | 'anchor'> = {}): AuditVerifyResult {
     const trustedKey = options.trustedKey ?? this.signer?.publicKey;
-    return verifyRecords(this.records(), this.head(), {
-      logId: this.logId(),
-      checkpoints: this.checkpoints(),
+    const records = [...this.records()];
+    const checkpoints = this.checkpoints();
+    const logId = this.logId();
+    const result = verifyRecords(records, this.head(), {
+      logId,
+      checkpoints,
       checkpointEvery: this.checkpointEvery,
       ...(trustedKey ? { trustedKey } : {}),
       ...(options.anchor ? { anchor: options.anchor } : {}),
     });
+    const fail = (firstBad: AuditProblemReport): AuditVerifyResult => ({ ...result, ok: false, firstBad });
+    // The id is written with the log; records without one mean its identity row was deleted.
+    if (logId === '' && (records.length > 0 || checkpoints.length > 0) && (result.ok || result.firstBad?.problem === 'checkpoint-forged')) {
+      return fail({ seq: 1, problem: 'log-replaced', message: 'The log has records but no log id: its identity row was deleted, so no checkpoint can vouch for it.' });
+    }
+    if (this.stateCheck && (result.ok || result.firstBad?.problem === 'unreconciled')) {
+      const p = this.stateCheck(records);
+      if (p) return fail(p);
+    }
+    return result;
   }
 
   /** Writes one JSON record per line; returns the number written. */

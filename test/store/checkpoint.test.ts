@@ -64,6 +64,59 @@ describe('signed checkpoints', () => {
     expect(log.verify().firstBad).toMatchObject({ problem: 'checkpoint-missing' });
   });
 
+  it('at most N-1 records may trail the latest checkpoint (a killed run); exactly N unsigned is checkpoint-missing', () => {
+    fill(7);
+    // Checkpoint at 4 (in the append transaction); 3 trail it, as a run killed before its final checkpoint leaves.
+    expect(log.checkpoints().map((c) => c.count)).toEqual([4]);
+    expect(log.verify()).toMatchObject({ ok: true, count: 7 });
+    log.db.exec('DROP TRIGGER audit_checkpoint_no_delete; DELETE FROM audit_checkpoint');
+    expect(log.verify().firstBad).toMatchObject({ seq: 1, problem: 'checkpoint-missing' });
+    const fresh = AuditLog.open(join(dir, 'four.db'), { signer, checkpointEvery: 4 });
+    for (let i = 0; i < 4; i++) fresh.append({ actor: 't', backend: 'local', operation: 'rotate', outcome: 'succeeded' });
+    fresh.db.exec('DROP TRIGGER audit_checkpoint_no_delete; DELETE FROM audit_checkpoint');
+    expect(fresh.verify().firstBad).toMatchObject({ seq: 1, problem: 'checkpoint-missing' });
+    fresh.db.exec("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 4; UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_log WHERE seq = 3)");
+    expect(fresh.verify()).toMatchObject({ ok: true, count: 3 });
+    fresh.close();
+  });
+
+  it('by default every record commits with a checkpoint of itself, so the head is always signed', () => {
+    const every = AuditLog.open(join(dir, 'every.db'), { signer });
+    for (let i = 0; i < 3; i++) every.append({ actor: 't', backend: 'local', operation: 'rotate', outcome: 'succeeded' });
+    expect(every.checkpoints().map((c) => c.count)).toEqual([1, 2, 3]);
+    expect(every.verify()).toMatchObject({ ok: true, checkpoints: { verified: 3, latest: 3 } });
+    every.db.exec('DROP TRIGGER audit_checkpoint_no_delete; DELETE FROM audit_checkpoint WHERE count = 3');
+    expect(every.verify().firstBad).toMatchObject({ seq: 3, problem: 'checkpoint-missing' });
+    every.close();
+  });
+
+  it('guardHead: nothing is appended or signed on top of a head no valid checkpoint covers', () => {
+    const g = AuditLog.open(join(dir, 'guard.db'), { signer, guardHead: true });
+    g.append({ actor: 't', backend: 'local', operation: 'rotate', outcome: 'succeeded' });
+    g.append({ actor: 't', backend: 'local', operation: 'rotate', outcome: 'succeeded' });
+    g.db.exec('DROP TRIGGER audit_checkpoint_no_delete; DELETE FROM audit_checkpoint WHERE count = 2');
+    const rec = { actor: 't', backend: 'local', operation: 'rotate', outcome: 'succeeded' } as const;
+    expect(() => g.append(rec)).toThrow(expect.objectContaining({ code: ErrorCode.AUDIT_BROKEN }));
+    expect(() => g.checkpoint()).toThrow(expect.objectContaining({ code: ErrorCode.AUDIT_BROKEN }));
+    expect(g.head().seq).toBe(2);
+    // A checkpoint under another key, or for another log id, does not count either.
+    const forger = createCheckpointSigner(randomBytes(32));
+    const h = g.head();
+    const time = new Date().toISOString();
+    g.db.prepare('INSERT INTO audit_checkpoint VALUES (?, ?, ?, ?, ?)').run(2, h.hash, time, signer.publicKey.toString('base64'), forger.sign({ logId: g.logId(), count: 2, headHash: h.hash, time }));
+    expect(() => g.append(rec)).toThrow(expect.objectContaining({ code: ErrorCode.AUDIT_BROKEN }));
+    g.close();
+  });
+
+  it('a log whose id row was deleted gets no new id on reopen, and verify names it', () => {
+    fill(4);
+    log.db.exec("DELETE FROM audit_meta WHERE k = 'log_id'");
+    const again = AuditLog.open(join(dir, 'audit.db'), { signer, checkpointEvery: 4 });
+    expect(again.logId()).toBe('');
+    expect(again.verify().firstBad).toMatchObject({ problem: 'log-replaced' });
+    again.close();
+  });
+
   it('refuses empty, truncated, garbled and unsigned exports with KW_CHECKPOINT_INVALID', () => {
     fill(4);
     const good = JSON.stringify(log.checkpoint());

@@ -9,7 +9,7 @@
  * (naming the first problem); 2 for bad input (an empty, truncated or garbled checkpoint file).
  * It never creates a log: a deleted one is reported as missing.
  */
-import { lstatSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { openAuditLogFor, resolveBackendConfig, type BackendSettings, type OpenedAuditLog } from '../../backends/open-backend.js';
@@ -17,6 +17,7 @@ import { ErrorCode, KeywardenError } from '../../errors.js';
 import { parseAuditJsonl, verifyMissingLog, verifyRecords, type AuditRecord, type AuditVerifyResult } from '../../store/audit.js';
 import { parseCheckpoint, type SignedCheckpoint } from '../../store/checkpoint.js';
 import type { CliIO } from '../main.js';
+import { prepareOutputFile, type OutputFile } from '../output-file.js';
 import { readBackendConfig } from './read-backend-config.js';
 
 interface AuditFlags {
@@ -79,21 +80,20 @@ function formatVerify(v: AuditVerifyResult, source: string): string {
   return `Audit log BROKEN at record ${bad.seq} (${bad.problem}): ${bad.message}\n  ${v.count} records checked. (${source})\n${cpLine}${anchor}`;
 }
 
-/** Writes a file without following a symlink planted where it goes. */
-function writeOut(io: CliIO, file: string, text: string): void {
-  const path = resolve(io.cwd ?? process.cwd(), file);
-  try {
-    if (lstatSync(path).isSymbolicLink()) {
-      throw new KeywardenError(ErrorCode.USAGE, `${file} is a symbolic link; refusing to write through it.`, { fault: 'user', location: { file } });
-    }
-  } catch (e) {
-    if (e instanceof KeywardenError) throw e;
-  }
-  try {
-    writeFileSync(path, text, { mode: 0o600 });
-  } catch (e) {
-    throw new KeywardenError(ErrorCode.USAGE, `Could not write ${file}.`, { fault: 'user', cause: e, location: { file } });
-  }
+/**
+ * Checks an output path before any work (exit 2 for a symlink, a FIFO or other special file, a
+ * missing folder, or a folder inside the working folder that is a symlink leading out of it),
+ * through the shared writer: a new file next to the target, renamed over it, so neither a
+ * symlink nor a hard link planted there is written through.
+ */
+function prepareOut(io: CliIO, file: string, what: string): OutputFile {
+  const cwd = io.cwd ?? process.cwd();
+  return prepareOutputFile(file, cwd, { what, root: cwd, mode: 0o600 });
+}
+
+/** Writes the prepared file (owner-only: `prepareOut` asks for 0600). */
+function writeOut(out: OutputFile, text: string): void {
+  out.write(text);
 }
 
 export function registerAuditCommand(program: Command, io: CliIO, setExit: (code: number) => void): void {
@@ -148,7 +148,18 @@ export function registerAuditCommand(program: Command, io: CliIO, setExit: (code
         result = verifyRecords(parseAuditJsonl(readInput(io, flags.file, 'audit export')), undefined, anchor ? { anchor } : {});
         source = flags.file;
       } else {
-        const log = openLog(flags, io, { readonly: true, needKey: true });
+        let log: OpenedAuditLog;
+        try {
+          log = openLog(flags, io, { readonly: true, needKey: true });
+        } catch (e) {
+          // A keystore that lost its KDF record or check value is a failed verification (exit 1),
+          // with its typed error; never an unsigned pass, never "bad input".
+          if (!(e instanceof KeywardenError) || (e.code !== ErrorCode.KEYSTORE_TAMPERED && e.code !== ErrorCode.AUDIT_BROKEN)) throw e;
+          if (flags.format === 'json') io.stdout(`${JSON.stringify({ ok: false, error: e.toJSON() }, null, 2)}\n`);
+          io.stderr(`keywarden: ${e.message} [${e.code}]${e.hint ? `\n  hint: ${e.hint}` : ''}\n`);
+          setExit(1);
+          return;
+        }
         try {
           source = log.path;
           if (!log.audit) {
@@ -171,6 +182,7 @@ export function registerAuditCommand(program: Command, io: CliIO, setExit: (code
   addCommon(audit.command('checkpoint').description('Sign a checkpoint of the log head now; with --export, write the latest one to a file or stdout.'))
     .option('--export [file]', 'write the signed checkpoint (JSON) to FILE, or to standard output when no FILE or "-"')
     .action((flags: AuditFlags & { export?: string | boolean }) => {
+      const out = typeof flags.export === 'string' && flags.export !== '-' ? prepareOut(io, flags.export, 'checkpoint (--export)') : undefined;
       const log = openLog(flags, io, { readonly: false, needKey: true });
       try {
         if (!log.audit) throw new KeywardenError(ErrorCode.PATH_NOT_FOUND, `There is no audit log at ${log.path}.`, { fault: 'user' });
@@ -179,8 +191,8 @@ export function registerAuditCommand(program: Command, io: CliIO, setExit: (code
         if (flags.export === undefined) {
           io.stdout(flags.format === 'json' ? text : `Signed checkpoint: ${c.count} records, head ${c.headHash.slice(0, 16)}… at ${c.time}\n`);
         } else if (flags.export === true || flags.export === '-') io.stdout(text);
-        else if (typeof flags.export === 'string') {
-          writeOut(io, flags.export, text);
+        else if (out && typeof flags.export === 'string') {
+          writeOut(out, text);
           io.stderr(`Wrote the checkpoint of ${c.count} records to ${flags.export}. Keep it where the database writer cannot reach.\n`);
         }
         setExit(0);
@@ -192,12 +204,13 @@ export function registerAuditCommand(program: Command, io: CliIO, setExit: (code
   addCommon(audit.command('export').description('Write the audit log as JSON Lines, one record per line, in chain order.'))
     .option('-o, --output <file>', 'write to a file (mode 0600) instead of standard output')
     .action((flags: AuditFlags & { output?: string }) => {
+      const out = flags.output ? prepareOut(io, flags.output, 'audit export (-o)') : undefined;
       const log = openLog(flags, io, { readonly: true, needKey: false });
       try {
         const lines: string[] = [];
         const n = log.audit?.exportJsonl((l) => lines.push(l)) ?? 0;
-        if (flags.output) {
-          writeOut(io, flags.output, lines.join(''));
+        if (out && flags.output) {
+          writeOut(out, lines.join(''));
           io.stderr(`Exported ${n} audit records to ${flags.output}.\n`);
         } else io.stdout(lines.join(''));
         setExit(0);
