@@ -110,6 +110,11 @@ export interface ScanBytesOptions {
   lineMap?: ArrayLike<number>;
   /** Honour inline allow comments (default true). */
   inlineAllow?: boolean;
+  /**
+   * Keep only findings that touch one of these (real, 1-based, ascending) lines: the lines a git
+   * range added. Applied before the `MAX_FINDINGS` cap, so old secrets cannot crowd out a new one.
+   */
+  onlyLines?: Uint32Array;
 }
 
 export interface ScanBytesResult {
@@ -370,6 +375,7 @@ function finish(bytes: Buffer, ruleset: Ruleset, options: ScanBytesOptions, all:
     }
     const startColumn = lines.columnOf(s);
     const endLine = lines.seek(Math.max(s, end[c]! - 1));
+    if (options.onlyLines && !touchesLine(options.onlyLines, realLine(options, startLine), realLine(options, endLine))) continue;
     emitted.push(c);
     pos.push(startLine, startColumn, endLine, lines.columnOf(end[c]!));
   }
@@ -404,6 +410,18 @@ function finish(bytes: Buffer, ruleset: Ruleset, options: ScanBytesOptions, all:
 }
 
 const CONFIDENCE_RANK = { high: 3, medium: 2, low: 1 } as const;
+
+/** True if one of the ascending `lines` lies in [first, last]. */
+export function touchesLine(lines: Uint32Array, first: number, last: number): boolean {
+  let lo = 0;
+  let hi = lines.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (lines[mid]! < first) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < lines.length && lines[lo]! <= last;
+}
 
 function realLine(options: ScanBytesOptions, zeroBased: number): number {
   if (options.lineMap) return options.lineMap[zeroBased] ?? zeroBased + 1;

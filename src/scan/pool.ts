@@ -23,6 +23,8 @@ export interface UnitItem {
   file: string;
   content: Uint8Array;
   lineMap?: Int32Array;
+  /** Keep only findings touching these 1-based lines (what a git range added to a text blob). */
+  addedLines?: Uint32Array;
 }
 
 export type WorkerTask =

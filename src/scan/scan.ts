@@ -113,7 +113,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
         const metas = batch;
         batch = [];
         batchBytes = 0;
-        const items: UnitItem[] = metas.map((u) => ({ file: u.file, content: u.content }));
+        const items: UnitItem[] = metas.map((u) => ({ file: u.file, content: u.content, ...(u.addedLines ? { addedLines: u.addedLines } : {}) }));
         await limit.add(pool.run({ kind: 'units', items }).then((r) => acc.add(r, metas)));
       };
       for await (const u of units) {

@@ -137,3 +137,56 @@ describe('a hostile .git/config', () => {
     expect(w.findings.map((f) => f.file)).toEqual(expect.arrayContaining(['tracked.env', 'untracked.env']));
   });
 });
+
+describe('the index cannot make files submodules', () => {
+  it('a gitlink over a regular file or a folder without a .git is scanned like untracked files (with and without --recurse-submodules)', async () => {
+    const k = [awsKey(), awsKey()];
+    const root = repo({ README: 'hi\n' });
+    mkdirSync(path.join(root, 'vendor'));
+    writeFileSync(path.join(root, 'vendor', 'creds.env'), `aws_access_key_id = ${k[0]}\n`);
+    writeFileSync(path.join(root, 'top.env'), `aws_access_key_id = ${k[1]}\n`);
+    const head = git(root, 'rev-parse', 'HEAD').trim();
+    git(root, 'update-index', '--add', '--cacheinfo', `160000,${head},top.env`);
+    git(root, 'update-index', '--add', '--cacheinfo', `160000,${head},vendor`);
+    // The attack works on plain git: neither path is listed as a file.
+    expect(git(root, 'ls-files', '--others')).toBe('');
+    for (const recurseSubmodules of [false, true]) {
+      const r = await scan({ path: root, detectors, workers: 0, recurseSubmodules });
+      expect(r.findings.map((f) => f.file)).toEqual(['top.env', 'vendor/creds.env']);
+      expect(r.summary.skipped).toBe(0);
+    }
+  });
+});
+
+describe('folders named .git', () => {
+  it('.GIT and .Git are scanned in git listing as by the walker; a .git folder that is no repository is scanned too', async () => {
+    const k = [awsKey(), awsKey(), awsKey()];
+    const root = repo({ README: 'hi\n' });
+    for (const d of ['app/.git', 'app/.GIT', 'app/.Git']) mkdirSync(path.join(root, d), { recursive: true });
+    writeFileSync(path.join(root, 'app', '.git', 'config'), `[remote "origin"]\n  url = https://x@example.test/?key=${k[0]}\n`);
+    writeFileSync(path.join(root, 'app', '.GIT', 'creds'), `aws_access_key_id = ${k[1]}\n`);
+    writeFileSync(path.join(root, 'app', '.Git', 'creds'), `aws_access_key_id = ${k[2]}\n`);
+    const want = ['app/.GIT/creds', 'app/.Git/creds', 'app/.git/config'];
+    const listed = await scan({ path: root, detectors, workers: 0 });
+    expect(listed.findings.map((f) => f.file)).toEqual(want);
+    expect(listed.summary.skipped).toBe(0);
+    const walked = await scan({ path: root, detectors, workers: 0, gitignore: false });
+    expect(walked.findings.map((f) => f.file)).toEqual(want);
+    expect(walked.summary.skipped).toBe(0);
+  });
+
+  it('a real nested repository keeps its git directory out, counted, in both listings', async () => {
+    const k = awsKey();
+    const root = repo({ README: 'hi\n' });
+    const nested = path.join(root, 'tools');
+    mkdirSync(nested);
+    git(nested, 'init', '-q');
+    git(nested, 'config', 'remote.origin.url', `https://example.test/?key=${k}`);
+    const listed = await scan({ path: root, detectors, workers: 0 });
+    expect(listed.findings).toEqual([]);
+    expect(listed.summary.skippedBy).toEqual({ submodule: 1 });
+    const walked = await scan({ path: root, detectors, workers: 0, gitignore: false });
+    expect(walked.findings).toEqual([]);
+    expect(walked.summary.skippedBy).toEqual({ submodule: 1 });
+  });
+});

@@ -22,6 +22,7 @@ import { ErrorCode, KeywardenError } from '../../errors.js';
 import { firstLine, gitMissing, runGit, spawnGit } from '../../git/run-git.js';
 import { displayName } from '../display-name.js';
 import { classifyContent } from './read-file.js';
+import { touchesLine } from '../engine.js';
 
 export interface GitBlobUnit {
   /** Path in the repository as shown in findings (see `displayName`). */
@@ -395,16 +396,7 @@ function forEachLine(b: Buffer, fn: (start: number, end: number) => void): void 
 }
 
 /** True if a finding on lines [start, end] touches an added line. */
-export function touchesAddedLine(added: Uint32Array, start: number, end: number): boolean {
-  let lo = 0;
-  let hi = added.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (added[mid]! < start) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < added.length && added[lo]! <= end;
-}
+export const touchesAddedLine = touchesLine;
 
 /**
  * A pull reader over a byte stream in paused mode: reads exactly what is asked, and skips by

@@ -1,16 +1,22 @@
 /**
- * Reads one file (or takes one buffer) for the scanner, and decides how its bytes are read:
+ * Reads one file (or takes one buffer) for the scanner, and decides how its bytes are read. A kind
+ * only adds views of the bytes, never takes one away, so no first bytes (a forged BOM, magic bytes)
+ * can hide what follows:
  *
- * - text (UTF-8 or anything else that is mostly printable, a stray NUL included) is scanned as is;
- * - UTF-16 (a BOM, or the zero-byte pattern of ASCII in UTF-16) is decoded to UTF-8 first, and
- *   lines and columns count in the decoded text;
- * - images, audio and video (known by their magic bytes, never by their extension) are skipped as
- *   `binary` and counted;
- * - every other binary (SQLite files, compiled bundles, archives) is scanned for printable runs as
- *   `strings` does: runs of >= 8 printable ASCII bytes, and UTF-16LE runs of >= 8 such characters.
- *   Such findings are on line 1, and their columns are 1 + the byte offset in the file. The members
- *   of a zip archive (stored or deflated) are scanned too, each by the same rules (nested
- *   archives only for printable runs), their findings naming the `member`.
+ * - text (UTF-8 or anything else that is mostly printable, a stray NUL included) is scanned as is,
+ *   and where it holds a NUL, for UTF-16 runs too, placed on the raw line they start on;
+ * - UTF-16 (a BOM followed by plausible UTF-16, or the zero-byte pattern of ASCII in UTF-16) is
+ *   decoded to UTF-8 first, lines and columns counting in the decoded text; and scanned for
+ *   printable runs too (ASCII behind a forged BOM, UTF-16 of the other byte order or alignment);
+ * - images, audio, video and every other binary (SQLite files, compiled bundles, archives) are
+ *   scanned for printable runs as `strings` does: runs of >= 8 printable ASCII bytes, and UTF-16
+ *   runs (either byte order) of >= 8 such characters. Such findings are on line 1, and their columns
+ *   are 1 + the byte offset in the file. A secret two views see is reported once.
+ * - archives are unpacked, wherever their first bytes are (a zip is found from its end, so one
+ *   behind a self-extracting stub is too): zip members (stored or deflated) and gzip content are
+ *   scanned by the same rules, an archive among them once more, their findings naming the
+ *   `member`. All of a file's expansion shares one budget of `maxFileSize` bytes, charged for every
+ *   attempt; what is cut or left out is counted (`too-large`) and warned (`KW_ARCHIVE_PARTIAL`).
  *
  * Files are opened safely, because a tree is hostile input: the path is `lstat`ed first and only a
  * regular file is opened, with `O_NOFOLLOW | O_NONBLOCK`, then `fstat`ed again (same inode, still
@@ -22,7 +28,7 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
-import { inflateRawSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync, inflateRawSync } from 'node:zlib';
 import { scanBytes, type Ruleset } from '../engine.js';
 import { displayName } from '../display-name.js';
 import { escapeName } from '../format/text.js';
@@ -141,7 +147,8 @@ export function scanFile(abs: string, rel: string, ruleset: Ruleset, options: Re
     if (!st.isFile() || st.ino !== lst.ino || st.dev !== lst.dev) return skippedResult({ file: rel, reason: 'unreadable', detail: 'changed while read' });
     const size = st.size;
     if (size > options.maxFileSize) return skippedResult({ file: rel, reason: 'too-large', detail: String(size) });
-    if (size <= CHUNK_SIZE) {
+    if (size <= CHUNK_SIZE || isArchiveFile(fd, size)) {
+      // Whole: small enough, or an archive (at most maxFileSize) whose members are read from its end.
       const buf = scratchOf(size);
       const got = readFully(fd, buf, 0, size, 0);
       return scanWhole(buf.subarray(0, got), rel, ruleset, options);
@@ -188,6 +195,16 @@ export function readEntryText(abs: string, maxFileSize: number): string | undefi
   } catch {
     return undefined;
   }
+}
+
+/** Whether a big file is an archive: zip or gzip magic first, or a zip's directory record last. */
+function isArchiveFile(fd: number, size: number): boolean {
+  const head = Buffer.alloc(4);
+  readFully(fd, head, 0, 4, 0);
+  if (isZipMagic(head) || (head[0] === 0x1f && head[1] === 0x8b && head[2] === 8)) return true;
+  const n = Math.min(size, EOCD_SEARCH);
+  const tail = Buffer.allocUnsafe(n);
+  return endsLikeZip(tail.subarray(0, readFully(fd, tail, 0, n, size - n)));
 }
 
 function readFully(fd: number, buf: Buffer, offset: number, length: number, position: number): number {
@@ -248,11 +265,14 @@ export function classifyContent(head: Uint8Array): ContentKind {
   const b = head.length > SNIFF ? head.subarray(0, SNIFF) : head;
   const n = b.length;
   if (n >= 2) {
-    if (b[0] === 0xff && b[1] === 0xfe && !(n >= 4 && b[2] === 0 && b[3] === 0)) return 'utf16le';
-    if (b[0] === 0xfe && b[1] === 0xff) return 'utf16be';
+    // A BOM is two bytes anyone can put in front of anything: trusted only when what follows reads as UTF-16.
+    if (b[0] === 0xff && b[1] === 0xfe && !(n >= 4 && b[2] === 0 && b[3] === 0) && plausibleUtf16(b.subarray(2), false)) return 'utf16le';
+    if (b[0] === 0xfe && b[1] === 0xff && plausibleUtf16(b.subarray(2), true)) return 'utf16be';
   }
   // The common case, decided by two native calls: no NUL and valid UTF-8 is text.
   if (b.indexOf(0) === -1 && isUtf8(trimIncomplete(b))) return 'text';
+  // Archives are never text (their members are read by their own rules), whatever their stored members hold.
+  if (isZipMagic(b) || isGzipMagic(b)) return 'binary';
   const u16 = utf16Pattern(b);
   if (u16) return u16;
   let suspicious = 0;
@@ -264,6 +284,34 @@ export function classifyContent(head: Uint8Array): ContentKind {
   if (!isUtf8(trimIncomplete(b))) suspicious += invalidUtf8Bytes(b);
   if (suspicious * 10 <= n) return 'text';
   return isMedia(b) ? 'media' : 'binary';
+}
+
+/**
+ * Whether bytes after a BOM read as UTF-16: not ASCII or UTF-8 text (which has no NUL, and real
+ * UTF-16 of any ASCII character has one), and at most one code unit in ten a control character,
+ * a lone surrogate, private use or a non-character.
+ */
+function plausibleUtf16(b: Uint8Array, be: boolean): boolean {
+  if (b.length < 2) return true;
+  if (b.indexOf(0) === -1 && isUtf8(trimIncomplete(b))) return false;
+  let units = 0;
+  let bad = 0;
+  const unitAt = (i: number): number => (be ? (b[i]! << 8) | b[i + 1]! : b[i]! | (b[i + 1]! << 8));
+  for (let i = 0; i + 1 < b.length; i += 2) {
+    const u = unitAt(i);
+    units++;
+    if (u < 0x20) {
+      if (u !== 9 && u !== 10 && u !== 12 && u !== 13 && u !== 0x1b) bad++;
+    } else if (u >= 0x7f && u <= 0x9f) bad++;
+    else if (u >= 0xd800 && u <= 0xdbff) {
+      const next = i + 3 < b.length ? unitAt(i + 2) : -1;
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        i += 2;
+        units++;
+      } else if (next !== -1) bad++;
+    } else if ((u >= 0xdc00 && u <= 0xdfff) || (u >= 0xe000 && u <= 0xf8ff) || u === 0xfffe || u === 0xffff) bad++;
+  }
+  return bad * 10 <= units;
 }
 
 /** ASCII text in UTF-16 without a BOM: most code units are (printable ASCII, 0) in one byte order. */
@@ -364,11 +412,20 @@ interface WindowResult {
   lines: number;
 }
 
-/** One window: the whole content (first and last), or a chunk of a stream with its overlap. */
+/**
+ * One window: the whole content (first and last), or a chunk of a stream with its overlap.
+ *
+ * A kind only adds views of the bytes, never takes one away, so no first bytes can hide what
+ * follows: text is scanned as it is, and where it holds a NUL, for UTF-16 runs too (placed on the
+ * raw line they start on, so a text finding's line is always a raw `\n` line); UTF-16 is scanned
+ * decoded and for printable runs (ASCII, and UTF-16 of either byte order and alignment); media and
+ * other binaries for printable runs. A secret two views see is reported once, as the first saw it.
+ */
 function scanWindow(bytes: Buffer, kind: ContentKind, ctx: WindowContext): WindowResult {
   const allow: { inlineAllow?: false } = ctx.inlineAllow ? {} : { inlineAllow: false };
   const emitFrom = ctx.first ? 0 : CHUNK_MARGIN;
   const emitTo = ctx.last ? bytes.length : CHUNK_SIZE + CHUNK_MARGIN;
+  const inWindow = (h: RunHit): boolean => h.start >= emitFrom && h.start < emitTo;
   if (kind === 'text') {
     const r = scanBytes(bytes, ctx.ruleset, {
       file: ctx.file,
@@ -377,7 +434,13 @@ function scanWindow(bytes: Buffer, kind: ContentKind, ctx: WindowContext): Windo
       ...(ctx.last ? {} : { emitTo }),
       ...allow,
     });
-    return { findings: r.findings, suppressed: r.suppressed, lines: ctx.last ? 0 : countNewlines(bytes, 0, CHUNK_SIZE) };
+    const lines = ctx.last ? 0 : countNewlines(bytes, 0, CHUNK_SIZE);
+    // The common case ends here: one more native call.
+    if (bytes.indexOf(0) === -1) return { findings: r.findings, suppressed: r.suppressed, lines };
+    const u = utf16RunHits(bytes, ctx, allow);
+    const place = rawLinePlacer(bytes, ctx);
+    const extra = u.hits.filter(inWindow).map(place);
+    return { findings: mergeViews(r.findings, extra), suppressed: r.suppressed + u.suppressed, lines };
   }
   if (kind === 'utf16le' || kind === 'utf16be') {
     const start = ctx.first && hasBom(bytes, kind) ? 2 : 0;
@@ -401,35 +464,88 @@ function scanWindow(bytes: Buffer, kind: ContentKind, ctx: WindowContext): Windo
       ...(ctx.last ? {} : { emitTo: bytesBefore(unit(emitTo)) }),
       ...allow,
     });
-    return { findings: r.findings, suppressed: r.suppressed, lines: ctx.last ? 0 : countNewlines(decoded, 0, bytesBefore(unit(CHUNK_SIZE))) };
+    // What the decoding cannot show: ASCII behind a forged BOM, UTF-16 of the other order or alignment.
+    const p = scanPrintableRuns(bytes, ctx, allow, inWindow);
+    return {
+      findings: mergeViews(r.findings, p.findings),
+      suppressed: r.suppressed + p.suppressed,
+      lines: ctx.last ? 0 : countNewlines(decoded, 0, bytesBefore(unit(CHUNK_SIZE))),
+    };
   }
-  if (kind === 'media') return { findings: [], suppressed: 0, lines: 0 };
-  const r = scanPrintableRuns(bytes, ctx, allow);
-  const findings: Finding[] = [];
-  for (const f of r.findings) {
-    const offset = f.startColumn - 1; // within the window, set by scanPrintableRuns
-    if (offset < emitFrom || offset >= emitTo) continue;
-    f.startColumn += ctx.base;
-    f.endColumn += ctx.base;
-    findings.push(f);
-  }
-  return { findings, suppressed: r.suppressed, lines: 0 };
+  // Media too: real PNG text chunks, EXIF comments and MP4 metadata hold secrets, and magic bytes are forgeable.
+  const r = scanPrintableRuns(bytes, ctx, allow, inWindow);
+  return { findings: r.findings, suppressed: r.suppressed, lines: 0 };
 }
 
 function hasBom(b: Buffer, kind: 'utf16le' | 'utf16be'): boolean {
   return kind === 'utf16le' ? b[0] === 0xff && b[1] === 0xfe : b[0] === 0xfe && b[1] === 0xff;
 }
 
+/** A finding of a printable-run view, with the byte offsets (in the window) of its secret. */
+interface RunHit {
+  f: Finding;
+  start: number;
+  end: number;
+}
+
+const viewKey = (f: Finding): string => `${f.ruleId}\0${f.fingerprint}`;
+
+/** The first view's findings, and the others' that it did not report (same rule, same secret). */
+function mergeViews(primary: Finding[], extra: Finding[]): Finding[] {
+  if (!extra.length) return primary;
+  const seen = new Set(primary.map(viewKey));
+  const out = [...primary];
+  for (const f of extra) {
+    const k = viewKey(f);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(f);
+  }
+  return out;
+}
+
+/** Places run hits of a text window on the raw line (and byte column) their secret starts on. */
+function rawLinePlacer(bytes: Buffer, ctx: Pick<WindowContext, 'lineMap' | 'lineOffset'>): (h: RunHit) => Finding {
+  const starts = lineStarts(bytes);
+  const lineOf = (offset: number): number => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const lineNo = (i: number): number => (ctx.lineMap ? (ctx.lineMap[i] ?? i + 1) : i + 1 + ctx.lineOffset);
+  return ({ f, start, end }) => {
+    const a = lineOf(start);
+    const b = lineOf(Math.max(start, end - 1));
+    return { ...f, startLine: lineNo(a), startColumn: start - starts[a]! + 1, endLine: lineNo(b), endColumn: Math.max(end, start + 1) - starts[b]! + 1 };
+  };
+}
+
 /**
- * Printable runs of a binary, as `strings` finds them (>= 8 printable ASCII bytes; and UTF-16LE
- * runs of >= 8 such characters, at either byte alignment). Findings come back on line 1 with
- * columns of 1 + their byte offset in `bytes`.
+ * Printable runs of a binary, as `strings` finds them (>= 8 printable ASCII bytes; and UTF-16 runs
+ * of >= 8 such characters, little- or big-endian, at either byte alignment). Findings come back on
+ * line 1 with columns of 1 + their byte offset in the file (`ctx.base` + the offset in `bytes`),
+ * only those `keep` keeps.
  */
-function scanPrintableRuns(bytes: Buffer, ctx: { ruleset: Ruleset; file: string }, allow: { inlineAllow?: false }): { findings: Finding[]; suppressed: number } {
-  const file = ctx.file;
+function scanPrintableRuns(
+  bytes: Buffer,
+  ctx: { ruleset: Ruleset; file: string; base: number },
+  allow: { inlineAllow?: false },
+  keep: (h: RunHit) => boolean,
+): { findings: Finding[]; suppressed: number } {
+  const a = asciiRunHits(bytes, ctx, allow);
+  const u = utf16RunHits(bytes, ctx, allow);
+  const place = ({ f, start, end }: RunHit): Finding => onLineOne(f, ctx.base + start, ctx.base + end);
+  return { findings: mergeViews(a.hits.filter(keep).map(place), u.hits.filter(keep).map(place)), suppressed: a.suppressed + u.suppressed };
+}
+
+/** ASCII runs: the same bytes, every byte outside a long run turned into a newline, so offsets stay those of the file and a key block stored with its newlines keeps its lines. */
+function asciiRunHits(bytes: Buffer, ctx: { ruleset: Ruleset; file: string }, allow: { inlineAllow?: false }): { hits: RunHit[]; suppressed: number } {
   const n = bytes.length;
-  // ASCII runs: the same bytes, every byte outside a long run turned into a newline, so offsets
-  // stay those of the file and a key block stored with its newlines keeps its lines.
   const runs = Buffer.allocUnsafe(n);
   bytes.copy(runs);
   let runStart = 0;
@@ -441,40 +557,60 @@ function scanPrintableRuns(bytes: Buffer, ctx: { ruleset: Ruleset; file: string 
     runStart = i + 1;
   }
   if (n > runStart && n - runStart < MIN_RUN) runs.fill(10, runStart, n);
-  const a = scanBytes(runs, ctx.ruleset, { file, ...allow });
+  const a = scanBytes(runs, ctx.ruleset, { file: ctx.file, ...allow });
   let starts: number[] | undefined;
   const offsetOf = (line: number, column: number): number => {
     starts ??= lineStarts(runs);
     return starts[line - 1]! + column - 1;
   };
-  const findings: Finding[] = a.findings.map((f) => onLineOne(f, offsetOf(f.startLine, f.startColumn), offsetOf(f.endLine, f.endColumn)));
-  let suppressed = a.suppressed;
+  return { hits: a.findings.map((f) => ({ f, start: offsetOf(f.startLine, f.startColumn), end: offsetOf(f.endLine, f.endColumn) })), suppressed: a.suppressed };
+}
 
-  // UTF-16LE runs: decoded into one line each, remembering where each run began.
+/**
+ * UTF-16 runs, little- and big-endian, at both byte alignments: each decoded into one line,
+ * remembering the offset of its first character's low byte. One hit per secret and place.
+ */
+function utf16RunHits(bytes: Buffer, ctx: { ruleset: Ruleset; file: string }, allow: { inlineAllow?: false }): { hits: RunHit[]; suppressed: number } {
+  const n = bytes.length;
+  const printable = (c: number): boolean => (c >= 0x20 && c <= 0x7e) || c === 9;
   const text: number[] = [];
   const runOrigin: number[] = [];
+  const addRun = (first: number, end: number): void => {
+    runOrigin.push(first);
+    for (let k = first; k < end; k += 2) text.push(bytes[k]!);
+    text.push(10);
+  };
   for (let parity = 0; parity < 2; parity++) {
-    let s = parity;
+    let le = parity; // start of the current little-endian run (pairs c, 0)
+    let be = parity; // and big-endian (pairs 0, c)
     let i = parity;
     for (; i + 1 < n; i += 2) {
-      const c = bytes[i]!;
-      if (bytes[i + 1] === 0 && ((c >= 0x20 && c <= 0x7e) || c === 9)) continue;
-      if (i - s >= 2 * MIN_RUN) addRun(s, i);
-      s = i + 2;
+      const x = bytes[i]!;
+      const y = bytes[i + 1]!;
+      if (!(y === 0 && printable(x))) {
+        if (i - le >= 2 * MIN_RUN) addRun(le, i);
+        le = i + 2;
+      }
+      if (!(x === 0 && printable(y))) {
+        if (i - be >= 2 * MIN_RUN) addRun(be + 1, i + 1);
+        be = i + 2;
+      }
     }
-    if (i - s >= 2 * MIN_RUN) addRun(s, i);
+    if (i - le >= 2 * MIN_RUN) addRun(le, i);
+    if (i - be >= 2 * MIN_RUN) addRun(be + 1, i + 1);
   }
-  function addRun(s: number, e: number): void {
-    runOrigin.push(s);
-    for (let k = s; k < e; k += 2) text.push(bytes[k]!);
-    text.push(10);
+  if (!runOrigin.length) return { hits: [], suppressed: 0 };
+  const u = scanBytes(Buffer.from(text), ctx.ruleset, { file: ctx.file, ...allow });
+  const hits: RunHit[] = [];
+  const seen = new Set<string>();
+  for (const f of u.findings) {
+    const start = runOrigin[f.startLine - 1]! + 2 * (f.startColumn - 1);
+    const key = `${viewKey(f)}\0${start}`;
+    if (seen.has(key)) continue; // the same characters seen as both byte orders
+    seen.add(key);
+    hits.push({ f, start, end: runOrigin[f.endLine - 1]! + 2 * (f.endColumn - 1) });
   }
-  if (runOrigin.length) {
-    const u = scanBytes(Buffer.from(text), ctx.ruleset, { file, ...allow });
-    for (const f of u.findings) findings.push(onLineOne(f, runOrigin[f.startLine - 1]! + 2 * (f.startColumn - 1), runOrigin[f.endLine - 1]! + 2 * (f.endColumn - 1)));
-    suppressed += u.suppressed;
-  }
-  return { findings, suppressed };
+  return { hits, suppressed: u.suppressed };
 }
 
 function onLineOne(f: Finding, start: number, end: number): Finding {
@@ -501,88 +637,323 @@ function countNewlines(b: Buffer, from: number, to: number): number {
   return n;
 }
 
-/** Scans content held whole: one window, zip members included. */
+/** What one file may expand to, all its archives' members together, and what was left out. */
+interface ArchiveBudget {
+  /** Output bytes still allowed (every attempt is charged, kept or not). */
+  left: number;
+  cut: string[];
+  notes: Map<string, number>;
+}
+
+/** Archives are unpacked this deep: a file's members, and the members of an archive among them. */
+const MAX_ARCHIVE_DEPTH = 2;
+
+/** Scans content held whole: one window, archive members included. */
 function scanWhole(
   bytes: Buffer,
   file: string,
   ruleset: Ruleset,
   options: { inlineAllow?: boolean; maxFileSize?: number },
   lineMap?: ArrayLike<number>,
-  nested = false,
+  depth = 0,
+  budget: ArchiveBudget = { left: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE, cut: [], notes: new Map() },
 ): FileScanResult {
-  // An archive is unpacked whatever its first bytes look like (stored text members can look like text).
-  const zip = !nested && isZip(bytes);
-  const kind = zip ? 'binary' : classifyContent(bytes);
-  if (kind === 'media') return { findings: [], suppressed: 0, bytes: 0, scanned: false, skipped: { file, reason: 'binary' }, warnings: [] };
-  const warnings: ScanWarning[] = kind === 'text' && !isUtf8(bytes) ? [invalidUtf8(file)] : [];
-  const ctx: WindowContext = { ruleset, file, inlineAllow: options.inlineAllow ?? true, base: 0, first: true, last: true, lineOffset: 0, ...(lineMap && kind !== 'binary' ? { lineMap } : {}) };
+  const kind = classifyContent(bytes);
+  const warnings: ScanWarning[] = kind === 'text' && depth === 0 && !isUtf8(bytes) ? [invalidUtf8(file)] : [];
+  const ctx: WindowContext = { ruleset, file, inlineAllow: options.inlineAllow ?? true, base: 0, first: true, last: true, lineOffset: 0, ...(lineMap && kind !== 'binary' && kind !== 'media' ? { lineMap } : {}) };
   const r = scanWindow(bytes, kind, ctx);
   let findings = r.findings;
   let suppressed = r.suppressed;
-  if (zip) {
-    const z = scanZipMembers(bytes, file, ruleset, options);
-    // A stored member's secret is also a printable run of the archive: report it in the member.
-    const inMembers = new Set(z.findings.map((f) => f.fingerprint));
-    findings = [...findings.filter((f) => !inMembers.has(f.fingerprint)), ...z.findings];
-    suppressed += z.suppressed;
-    warnings.push(...z.warnings);
+  // An archive is unpacked whatever its first bytes look like (a self-extracting stub can be text).
+  const zip = findZip(bytes);
+  const gzip = !zip && isGzipMagic(bytes);
+  if (zip || gzip) {
+    if (depth >= MAX_ARCHIVE_DEPTH) note(budget, 'nested too deep to unpack (scanned for printable runs)');
+    else {
+      const z = zip ? scanZipMembers(bytes, zip, file, ruleset, options, depth, budget) : scanGzip(bytes, file, ruleset, options, depth, budget);
+      // A text container keeps its contract: every finding on a raw line (the member's data start).
+      const place = kind === 'text' ? rawLinePlacer(bytes, { lineOffset: 0, ...(lineMap ? { lineMap } : {}) }) : undefined;
+      const inMembers = z.findings.map(({ f, at }) => (place ? { ...place({ f, start: at, end: at + 1 }), member: f.member! } : f));
+      // A stored member's secret is also a printable run of the archive: report it in the member.
+      const fps = new Set(inMembers.map((f) => f.fingerprint));
+      findings = [...findings.filter((f) => !fps.has(f.fingerprint)), ...inMembers];
+      suppressed += z.suppressed;
     }
-  return { findings, suppressed, bytes: bytes.length, scanned: true, warnings };
+  }
+  const result: FileScanResult = { findings, suppressed, bytes: bytes.length, scanned: true, warnings };
+  if (depth === 0 && (budget.cut.length || budget.notes.size)) {
+    warnings.push(archivePartial(file, budget));
+    if (budget.cut.length) result.skipped = { file, reason: 'too-large', detail: 'archive members over the size limit' };
+  }
+  return result;
+}
+
+function note(budget: ArchiveBudget, what: string): void {
+  budget.notes.set(what, (budget.notes.get(what) ?? 0) + 1);
+}
+
+function archivePartial(file: string, budget: ArchiveBudget): ScanWarning {
+  const parts: string[] = [];
+  if (budget.cut.length) {
+    const names = budget.cut.slice(0, 3).map(escapeName).join(', ');
+    parts.push(`${budget.cut.length} member(s) cut or left out at the size limit (${names}${budget.cut.length > 3 ? ', …' : ''}); raise --max-file-size to scan more`);
+  }
+  for (const [what, count] of budget.notes) parts.push(`${count} member(s) ${what}`);
+  return { code: 'KW_ARCHIVE_PARTIAL', message: `${escapeName(file)} is an archive not scanned in full: ${parts.join('; ')}.`, file };
 }
 
 // ---------------------------------------------------------------------------------------------
-// Zip members
+// Archive members
 // ---------------------------------------------------------------------------------------------
 
-function isZip(b: Buffer): boolean {
-  return b.length >= 22 && b[0] === 0x50 && b[1] === 0x4b && ((b[2] === 3 && b[3] === 4) || (b[2] === 5 && b[3] === 6));
+/** A member's finding, with the offset of the member's data in the container. */
+interface MemberFinding {
+  f: Finding & { member: string };
+  at: number;
+}
+
+interface MembersResult {
+  findings: MemberFinding[];
+  suppressed: number;
+}
+
+function isZipMagic(b: Uint8Array): boolean {
+  return b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && ((b[2] === 3 && b[3] === 4) || (b[2] === 5 && b[3] === 6));
+}
+
+function isGzipMagic(b: Uint8Array): boolean {
+  return b.length >= 18 && b[0] === 0x1f && b[1] === 0x8b && b[2] === 8;
+}
+
+const EOCD = Buffer.from([0x50, 0x4b, 5, 6]);
+/** The end-of-central-directory record is in the last 22 bytes + the longest comment. */
+const EOCD_SEARCH = 22 + 0xffff;
+
+/**
+ * The central directory of a zip, found from the end as unzip finds it, so an archive behind a
+ * prefix (a self-extracting stub, a shell-stub jar) is one too: `shift` is the prefix's length,
+ * added to every offset the archive records.
+ */
+function findZip(b: Buffer): { count: number; cd: number; shift: number } | undefined {
+  if (b.length < 22) return undefined;
+  const from = Math.max(0, b.length - EOCD_SEARCH);
+  const tail = b.subarray(from);
+  let t = tail.lastIndexOf(EOCD, tail.length - 22);
+  for (let tries = 0; t >= 0 && tries < 16; tries++, t = t > 0 ? tail.lastIndexOf(EOCD, t - 1) : -1) {
+    const i = from + t;
+    const count = b.readUInt16LE(i + 10);
+    const cdSize = b.readUInt32LE(i + 12);
+    const cdOffset = b.readUInt32LE(i + 16);
+    const shift = i - cdSize - cdOffset;
+    if (shift < 0) continue;
+    if (count === 0) return isZipMagic(b) ? { count, cd: i, shift } : undefined;
+    const cd = cdOffset + shift;
+    if (cd + 46 <= b.length && b.readUInt32LE(cd) === 0x02014b50) return { count, cd, shift };
+  }
+  return undefined;
+}
+
+/** An end-of-central-directory record ends these bytes (its comment runs to the last byte). */
+function endsLikeZip(b: Buffer): boolean {
+  const from = Math.max(0, b.length - EOCD_SEARCH);
+  const tail = b.subarray(from);
+  for (let t = tail.lastIndexOf(EOCD, tail.length - 22), tries = 0; t >= 0 && tries < 16; t = t > 0 ? tail.lastIndexOf(EOCD, t - 1) : -1, tries++) {
+    if (t + 22 + tail.readUInt16LE(t + 20) === tail.length) return true;
+  }
+  return false;
+}
+
+/**
+ * Inflates at most `limit` bytes; `cut` when there was more. The first bytes of a stream that
+ * inflates past the limit come from ever longer prefixes of its input (a deflate byte inflates to
+ * at most 1,032), so the cost stays a few times the limit.
+ */
+function inflateBounded(data: Buffer, gzip: boolean, limit: number, declared?: number): { out: Buffer; cut: boolean; corrupt: boolean } {
+  const run = (input: Buffer): Buffer =>
+    (gzip ? gunzipSync : inflateRawSync)(input, { maxOutputLength: Math.max(1, limit), finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  const tooLarge = (e: unknown): boolean => (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+  const first = Math.max(64, Math.floor(limit / 1032));
+  if (data.length <= first || declared === undefined || declared <= limit) {
+    try {
+      return { out: run(data), cut: false, corrupt: false };
+    } catch (e) {
+      if (!tooLarge(e)) return { out: Buffer.alloc(0), cut: false, corrupt: true };
+    }
+  }
+  let best: Buffer = Buffer.alloc(0);
+  for (let p = first; ; p *= 2) {
+    const n = Math.min(p, data.length);
+    try {
+      best = run(data.subarray(0, n));
+    } catch (e) {
+      return { out: best, cut: tooLarge(e), corrupt: !tooLarge(e) };
+    }
+    if (n === data.length) return { out: best, cut: false, corrupt: false };
+    if (best.length >= limit) return { out: best.subarray(0, limit), cut: true, corrupt: false };
+  }
+}
+
+/** Charges an inflation to the budget: a cut used all of it; a failed one what it may have made. */
+function charge(budget: ArchiveBudget, limit: number, x: { out: Buffer; cut: boolean; corrupt: boolean }, input: number): void {
+  if (x.cut) budget.left = 0;
+  else if (x.corrupt) budget.left = Math.max(0, limit - Math.max(x.out.length, Math.min(limit, 1032 * input + 1024)));
+  else budget.left = limit - x.out.length;
+}
+
+/** Scans expanded member content at the next depth; charges the budget for what was expanded. */
+function scanMember(
+  content: Buffer,
+  name: string,
+  at: number,
+  file: string,
+  ruleset: Ruleset,
+  options: { inlineAllow?: boolean; maxFileSize?: number },
+  depth: number,
+  budget: ArchiveBudget,
+  out: MembersResult,
+): void {
+  const r = scanWhole(content, file, ruleset, options, undefined, depth + 1, budget);
+  for (const f of r.findings) out.findings.push({ f: { ...f, member: f.member === undefined ? name : `${name}!/${f.member}` }, at });
+  out.suppressed += r.suppressed;
 }
 
 /**
  * The stored and deflated members of a zip archive, from its central directory; each is scanned
- * by the rules of a file (nested archives for printable runs only). Encrypted members, zip64 and
- * other methods are left to the archive's own printable runs. Everything inflated together stays
- * under the size limit, so a zip bomb costs no more than a big file.
+ * by the rules of a file (an archive among them unpacked once more). Every member of a file, at
+ * any depth, shares one budget of `maxFileSize` expanded bytes, charged for every attempt; each
+ * local header is expanded once and no two members may claim more compressed bytes than the
+ * archive holds, so overlapping entries and zip bombs cost no more than a big file. What is left
+ * out (over the budget, encrypted, zip64, other methods, corrupt) is noted for a warning.
  */
-function scanZipMembers(b: Buffer, file: string, ruleset: Ruleset, options: { inlineAllow?: boolean; maxFileSize?: number }): { findings: Finding[]; suppressed: number; warnings: ScanWarning[] } {
-  const out = { findings: [] as Finding[], suppressed: 0, warnings: [] as ScanWarning[] };
-  let eocd = -1;
-  for (let i = b.length - 22; i >= Math.max(0, b.length - 22 - 0xffff); i--) {
-    if (b.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
+function scanZipMembers(
+  b: Buffer,
+  zip: { count: number; cd: number; shift: number },
+  file: string,
+  ruleset: Ruleset,
+  options: { inlineAllow?: boolean; maxFileSize?: number },
+  depth: number,
+  budget: ArchiveBudget,
+): MembersResult {
+  const out: MembersResult = { findings: [], suppressed: 0 };
+  interface Entry {
+    name: string;
+    flags: number;
+    method: number;
+    compSize: number;
+    size: number;
+    local: number;
+  }
+  const entries: Entry[] = [];
+  let p = zip.cd;
+  let k = 0;
+  for (; k < zip.count && p + 46 <= b.length && b.readUInt32LE(p) === 0x02014b50; k++) {
+    if (entries.length === MAX_ZIP_MEMBERS) {
+      note(budget, `past the first ${MAX_ZIP_MEMBERS} of an archive not read`);
       break;
     }
-  }
-  if (eocd < 0) return out;
-  const count = Math.min(b.readUInt16LE(eocd + 10), MAX_ZIP_MEMBERS);
-  let p = b.readUInt32LE(eocd + 16);
-  let budget = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
-  for (let k = 0; k < count && p + 46 <= b.length && b.readUInt32LE(p) === 0x02014b50; k++) {
-    const flags = b.readUInt16LE(p + 8);
-    const method = b.readUInt16LE(p + 10);
-    const compSize = b.readUInt32LE(p + 20);
-    const size = b.readUInt32LE(p + 24);
     const nameLen = b.readUInt16LE(p + 28);
-    const next = p + 46 + nameLen + b.readUInt16LE(p + 30) + b.readUInt16LE(p + 32);
-    const local = b.readUInt32LE(p + 42);
-    const name = displayName(b.subarray(p + 46, Math.min(b.length, p + 46 + nameLen)));
-    p = next;
-    if (flags & 1 || (method !== 0 && method !== 8) || name.endsWith('/')) continue;
-    if (local + 30 > b.length || b.readUInt32LE(local) !== 0x04034b50) continue;
-    const dataStart = local + 30 + b.readUInt16LE(local + 26) + b.readUInt16LE(local + 28);
-    if (dataStart + compSize > b.length || size > budget) continue;
-    let content: Buffer;
-    try {
-      content = method === 0 ? b.subarray(dataStart, dataStart + compSize) : inflateRawSync(b.subarray(dataStart, dataStart + compSize), { maxOutputLength: Math.max(1, budget) });
-    } catch {
-      continue; // corrupt or larger than it says: its printable runs were scanned with the archive
+    entries.push({
+      name: displayName(b.subarray(p + 46, Math.min(b.length, p + 46 + nameLen))),
+      flags: b.readUInt16LE(p + 8),
+      method: b.readUInt16LE(p + 10),
+      compSize: b.readUInt32LE(p + 20),
+      size: b.readUInt32LE(p + 24),
+      local: b.readUInt32LE(p + 42) + zip.shift,
+    });
+    p += 46 + nameLen + b.readUInt16LE(p + 30) + b.readUInt16LE(p + 32);
+  }
+  // Small members first: a padding member cannot use the budget up before a small secret is read.
+  entries.sort((x, y) => x.compSize - y.compSize);
+  const expanded = new Set<number>();
+  let inputLeft = b.length;
+  for (const e of entries) {
+    if (e.name.endsWith('/') && e.size === 0) continue;
+    if (expanded.has(e.local)) continue; // another entry for the same bytes: already scanned
+    expanded.add(e.local);
+    if (e.flags & 1) {
+      note(budget, 'encrypted, not scanned');
+      continue;
     }
-    budget -= content.length;
-    const r = scanWhole(content, file, ruleset, options, undefined, true);
-    for (const f of r.findings) out.findings.push({ ...f, member: name });
-    out.suppressed += r.suppressed;
+    if (e.compSize === 0xffffffff || e.size === 0xffffffff) {
+      note(budget, 'in zip64 form, not scanned (the archive was scanned for printable runs)');
+      continue;
+    }
+    if (e.method !== 0 && e.method !== 8) {
+      note(budget, `compressed with method ${e.method}, not scanned`);
+      continue;
+    }
+    if (e.local + 30 > b.length || b.readUInt32LE(e.local) !== 0x04034b50) {
+      note(budget, 'without a local header, not scanned');
+      continue;
+    }
+    const dataStart = e.local + 30 + b.readUInt16LE(e.local + 26) + b.readUInt16LE(e.local + 28);
+    if (dataStart + e.compSize > b.length) {
+      note(budget, 'cut short, not scanned');
+      continue;
+    }
+    if (e.compSize > inputLeft) {
+      note(budget, 'overlapping others, not scanned');
+      continue;
+    }
+    inputLeft -= e.compSize;
+    if (budget.left <= 0) {
+      budget.cut.push(e.name);
+      continue;
+    }
+    const data = b.subarray(dataStart, dataStart + e.compSize);
+    let content: Buffer;
+    if (e.method === 0) {
+      content = data.length > budget.left ? data.subarray(0, budget.left) : data;
+      if (content.length < data.length) budget.cut.push(e.name);
+      budget.left -= content.length;
+    } else {
+      const limit = budget.left;
+      const x = inflateBounded(data, false, limit, e.size);
+      charge(budget, limit, x, data.length);
+      if (x.cut) budget.cut.push(e.name);
+      if (x.corrupt) note(budget, 'corrupt, not scanned in full');
+      content = x.out;
+      if (!content.length) continue;
+    }
+    scanMember(content, e.name, dataStart, file, ruleset, options, depth, budget, out);
   }
   return out;
+}
+
+/** The content of a gzip file (every member of it), scanned as a file is, within the budget. */
+function scanGzip(
+  b: Buffer,
+  file: string,
+  ruleset: Ruleset,
+  options: { inlineAllow?: boolean; maxFileSize?: number },
+  depth: number,
+  budget: ArchiveBudget,
+): MembersResult {
+  const out: MembersResult = { findings: [], suppressed: 0 };
+  const base = file.slice(file.lastIndexOf('/') + 1);
+  const name = gzipName(b) ?? (base.replace(/\.tgz$/i, '.tar').replace(/\.gz$/i, '') || 'content');
+  if (budget.left <= 0) {
+    budget.cut.push(name);
+    return out;
+  }
+  const limit = budget.left;
+  const x = inflateBounded(b, true, limit);
+  charge(budget, limit, x, b.length);
+  if (x.cut) budget.cut.push(name);
+  if (x.corrupt) note(budget, 'corrupt, not scanned in full');
+  scanMember(x.out, name, 0, file, ruleset, options, depth, budget, out);
+  return out;
+}
+
+/** The original file name a gzip header records (FNAME), if any. */
+function gzipName(b: Buffer): string | undefined {
+  const flags = b[3]!;
+  if (!(flags & 8)) return undefined;
+  let p = 10;
+  if (flags & 4) p += 2 + b.readUInt16LE(10);
+  const end = b.indexOf(0, p);
+  if (end < 0 || end - p > 1024) return undefined;
+  return end > p ? displayName(b.subarray(p, end)) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -613,6 +984,7 @@ export type ChunkScannerOptions = Pick<ReadFileOptions, 'inlineAllow'> & Partial
  */
 export function createChunkScanner(rel: string, ruleset: Ruleset, options: ChunkScannerOptions): ChunkScanner {
   const cap = CHUNK_SIZE + CHUNK_OVERLAP;
+  const maxWhole = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
   let buf = Buffer.allocUnsafe(64 * 1024);
   let len = 0;
   let base = 0;
@@ -622,13 +994,14 @@ export function createChunkScanner(rel: string, ruleset: Ruleset, options: Chunk
   let first = true;
   let ended = false;
   let warnedUtf8 = false;
+  /** An archive is held whole (up to the size limit), so its members can be read. */
+  let whole = false;
   const findings: Finding[] = [];
   const warnings: ScanWarning[] = [];
   let suppressed = 0;
 
   const flush = (last: boolean): void => {
-      kind ??= classifyContent(buf.subarray(0, len));
-    if (kind === 'media') return;
+    kind ??= classifyContent(buf.subarray(0, len));
     const window = buf.subarray(0, len);
     if (kind === 'text' && !warnedUtf8 && !isUtf8(trimIncomplete(skipContinuation(window)))) {
       warnedUtf8 = true;
@@ -644,24 +1017,26 @@ export function createChunkScanner(rel: string, ruleset: Ruleset, options: Chunk
     push(chunk) {
       if (ended) throw new Error('push after end');
       total += chunk.length;
-      if (kind === 'media') return;
       let i = 0;
       while (i < chunk.length) {
-        if (len === cap) {
+        if (len === cap && first && !whole && (isZipMagic(buf) || isGzipMagic(buf))) whole = true;
+        const limit = whole ? maxWhole : cap;
+        if (whole && len >= limit) return; // past the size limit: the caller counts it
+        if (len === cap && !whole) {
           flush(false);
-          if ((kind as ContentKind | undefined) === 'media') return;
           // The next window starts CHUNK_SIZE further on, so it re-reads the overlap.
           buf.copy(buf, 0, CHUNK_SIZE, cap);
           len = CHUNK_OVERLAP;
           base += CHUNK_SIZE;
           first = false;
         }
-        if (buf.length < Math.min(cap, len + chunk.length - i)) {
-          const grown = Buffer.allocUnsafe(Math.min(cap, Math.max(buf.length * 2, len + chunk.length - i)));
+        const room = whole ? limit : cap;
+        if (buf.length < Math.min(room, len + chunk.length - i)) {
+          const grown = Buffer.allocUnsafe(Math.min(room, Math.max(buf.length * 2, len + chunk.length - i)));
           buf.copy(grown, 0, 0, len);
           buf = grown;
         }
-        const n = Math.min(chunk.length - i, cap - len);
+        const n = Math.min(chunk.length - i, room - len);
         buf.set(chunk.subarray(i, i + n), len);
         len += n;
         i += n;
@@ -675,7 +1050,14 @@ export function createChunkScanner(rel: string, ruleset: Ruleset, options: Chunk
         return { ...r, bytes: r.scanned ? total : 0 };
       }
       flush(true);
-      if (kind === 'media') return { findings: [], suppressed: 0, bytes: 0, scanned: false, skipped: { file: rel, reason: 'binary' }, warnings: [] };
+      // An archive behind a prefix is known only from its end: too late to read its members.
+      if (endsLikeZip(buf.subarray(0, len))) {
+        warnings.push({
+          code: 'KW_ARCHIVE_PARTIAL',
+          message: `${escapeName(rel)} ends like a zip archive behind a prefix; it is larger than one window, so its members were not unpacked (it was scanned for printable runs).`,
+          file: rel,
+        });
+      }
       return { findings, suppressed, bytes: total, scanned: true, warnings };
     },
   };

@@ -12,12 +12,17 @@
  *   where `a` is now a symlink) is reported as `outside-root`, never opened. Symlinks themselves
  *   are listed and scanned as their target path (`scanFile` never follows one);
  * - FIFOs, sockets and devices are listed as `special` and never opened;
- * - submodules and embedded repositories are listed as `submodule` unless `recurseSubmodules`;
+ * - submodules and embedded repositories are listed as `submodule` unless `recurseSubmodules`; but
+ *   only a real one: a gitlink in the index (which is attacker content) whose path is a file, or a
+ *   folder with no `.git` of its own, is listed and scanned like untracked files;
+ * - only git directories are left out: the repository's own, and those of nested repositories
+ *   (`HEAD`, `objects/` and `refs/`, or a `gitdir:` file). A folder merely named `.git`, and
+ *   `.GIT` or `.Git`, is scanned like any other, by git's listing and the walker alike;
  * - git runs only through the hardened runner (`src/git/run-git.ts`), and what is ignored comes
  *   only from the tree's own `.gitignore` files: neither `core.excludesFile` nor
  *   `.git/info/exclude` can hide a file.
  */
-import { closeSync, constants, openSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
@@ -68,9 +73,14 @@ export async function* listTree(root: string, options: ListTreeOptions = {}): As
   }
   const useGitignore = options.gitignore ?? true;
   if (useGitignore && (await isInsideWorkTree(real))) {
-    const ctx: GitContext = { rootBytes: Buffer.from(real), dirs: new Map(), recurse: options.recurseSubmodules ?? false };
+    const ctx: GitContext = { rootBytes: Buffer.from(real), dirs: new Map(), recurse: options.recurseSubmodules ?? false, pending: [] };
+    queueDotGit(ctx, '');
     const out = new Batcher();
     for await (const e of gitListFiles(ctx, real, Buffer.alloc(0))) {
+      const full = out.add(e);
+      if (full) yield full;
+    }
+    for await (const e of drainPending(ctx)) {
       const full = out.add(e);
       if (full) yield full;
     }
@@ -105,6 +115,8 @@ interface GitContext {
   /** Directory (relative to the root, latin1 of its bytes) → resolves inside the root. */
   dirs: Map<string, boolean>;
   recurse: boolean;
+  /** Folders named `.git` that are not git directories, met while listing: walked like untracked files. */
+  pending: Buffer[];
 }
 
 /**
@@ -124,11 +136,13 @@ async function* gitListFiles(ctx: GitContext, dir: string, prefix: Buffer): Asyn
     const mode = rec.toString('latin1', 0, rec.indexOf(32));
     if (mode === '160000') yield* nestedRepository(ctx, prefix, name, 'submodule');
     else yield entryFor(ctx, Buffer.concat([prefix, name]));
+    if (ctx.pending.length) yield* drainPending(ctx);
   }
   for await (const name of gitRecords(dir, ['ls-files', '-z', '--others', '--exclude-per-directory=.gitignore', '--', '.'])) {
     // A directory in the listing is a repository of its own that git does not descend into.
     if (name[name.length - 1] === 0x2f) yield* nestedRepository(ctx, prefix, name.subarray(0, -1), 'embedded repository');
     else yield entryFor(ctx, Buffer.concat([prefix, name]));
+    if (ctx.pending.length) yield* drainPending(ctx);
   }
 }
 
@@ -141,11 +155,33 @@ async function* nestedRepository(ctx: GitContext, prefix: Buffer, name: Buffer, 
     yield { abs: skippedEntry(bad), rel };
     return;
   }
-  if (!ctx.recurse) {
-    yield { abs: skippedEntry('submodule', what), rel };
+  const abs = Buffer.concat([ctx.rootBytes, SLASH, relBytes]);
+  let st;
+  try {
+    st = lstatSync(abs, { throwIfNoEntry: false });
+  } catch {
+    st = undefined;
+  }
+  if (st && !st.isDirectory()) {
+    // The index says gitlink, the work tree holds a file (or a symlink): it is scanned as one.
+    yield entryFor(ctx, relBytes);
     return;
   }
-  const abs = Buffer.concat([ctx.rootBytes, SLASH, relBytes]);
+  if (st && !isGitDir(Buffer.concat([abs, SLASH, GIT]))) {
+    // Not a repository of its own, whatever the index says: its files are the parent's.
+    let any = false;
+    for await (const batch of walk(abs, true, rel)) {
+      for (const e of batch) {
+        any = true;
+        yield e;
+      }
+    }
+    if (any) return;
+  }
+  if (!ctx.recurse || !st) {
+    yield { abs: skippedEntry('submodule', ctx.recurse ? 'not checked out' : what), rel };
+    return;
+  }
   // Only a checked-out repository of its own: an empty submodule directory belongs to the parent.
   const dir = isUtf8(abs) ? abs.toString('utf8') : undefined;
   let own = false;
@@ -176,7 +212,8 @@ function entryFor(ctx: GitContext, relBytes: Buffer): TreeEntry {
  */
 function checkPath(ctx: GitContext, relBytes: Buffer, self: boolean): 'outside-root' | undefined {
   const parts = relBytes.toString('latin1').split('/');
-  if (parts.some((p) => p === '' || p === '.' || p === '..' || p.toLowerCase() === '.git')) return 'outside-root';
+  // git never lists a `.git` component; a hostile index can (a folder named `.git` is walked instead).
+  if (parts.some((p) => p === '' || p === '.' || p === '..' || p === '.git')) return 'outside-root';
   const last = self ? parts.length : parts.length - 1;
   let dir = '';
   for (let i = 0; i < last; i++) {
@@ -185,10 +222,60 @@ function checkPath(ctx: GitContext, relBytes: Buffer, self: boolean): 'outside-r
     if (ok === undefined) {
       ok = resolvesInside(ctx.rootBytes, Buffer.concat([ctx.rootBytes, SLASH, Buffer.from(dir, 'latin1')]));
       ctx.dirs.set(dir, ok);
+      if (ok) queueDotGit(ctx, dir);
     }
     if (!ok) return 'outside-root';
   }
   return undefined;
+}
+
+/**
+ * git skips every folder named `.git` without a word; one that is not a git directory (a folder
+ * holding a `config` with a token in a URL) is walked instead. Checked once per listed directory.
+ */
+function queueDotGit(ctx: GitContext, dir: string): void {
+  const rel = dir ? Buffer.concat([Buffer.from(dir, 'latin1'), SLASH, GIT]) : GIT;
+  const abs = Buffer.concat([ctx.rootBytes, SLASH, rel]);
+  let st;
+  try {
+    st = lstatSync(abs, { throwIfNoEntry: false });
+  } catch {
+    return;
+  }
+  if (st?.isDirectory() && !isGitDir(abs)) ctx.pending.push(rel);
+}
+
+async function* drainPending(ctx: GitContext): AsyncGenerator<TreeEntry> {
+  while (ctx.pending.length) {
+    const rel = ctx.pending.shift()!;
+    const abs = Buffer.concat([ctx.rootBytes, SLASH, rel]);
+    for await (const batch of walk(isUtf8(abs) ? abs.toString('utf8') : abs, true, displayName(rel))) yield* batch;
+  }
+}
+
+/**
+ * A git directory as git tells one (`HEAD`, `objects/`, `refs/`), or a `gitdir:` file pointing at
+ * one. Never follows a symlink at `p` itself.
+ */
+export function isGitDir(p: Buffer): boolean {
+  try {
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (!st) return false;
+    if (st.isFile()) {
+      const fd = openSync(p, NOFOLLOW);
+      try {
+        const head = Buffer.alloc(8);
+        return readSync(fd, head, 0, 8, 0) === 8 && head.toString('latin1') === 'gitdir: ';
+      } finally {
+        closeSync(fd);
+      }
+    }
+    if (!st.isDirectory()) return false;
+    const at = (name: string): ReturnType<typeof lstatSync> => lstatSync(Buffer.concat([p, SLASH, Buffer.from(name)]), { throwIfNoEntry: false });
+    return !!at('HEAD')?.isFile() && !!at('objects')?.isDirectory() && !!at('refs')?.isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function resolvesInside(root: Buffer, p: Buffer): boolean {
@@ -248,8 +335,9 @@ interface Frame {
 
 const NOFOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
-async function* walk(root: string, useGitignore: boolean): AsyncGenerator<TreeEntry[]> {
-  const stack: Frame[] = [{ dir: root, rel: '', rules: [] }];
+/** Files under `root`, named `relRoot/...` (a subfolder met while listing with git, or the scan root). */
+async function* walk(root: string | Buffer, useGitignore: boolean, relRoot = ''): AsyncGenerator<TreeEntry[]> {
+  const stack: Frame[] = [{ dir: root, rel: relRoot, rules: [] }];
   let batch: TreeEntry[] = [];
   while (stack.length) {
     const frame = stack.pop()!;
@@ -277,7 +365,12 @@ async function* walk(root: string, useGitignore: boolean): AsyncGenerator<TreeEn
       }
     }
     for (const e of entries) {
-      if (e.name.equals(GIT)) continue;
+      // A git directory is left out (the scan root's own silently, a nested repository's counted); a
+      // folder or file that only has the name is scanned.
+      if (e.name.equals(GIT) && isGitDir(childBuffer(frame.dir, e.name))) {
+        if (frame.dir !== root) batch.push({ abs: skippedEntry('submodule', 'git directory'), rel: frame.rel ? `${frame.rel}/.git` : '.git' });
+        continue;
+      }
       const name = displayName(e.name);
       const rel = frame.rel ? `${frame.rel}/${name}` : name;
       const isDir = e.isDirectory(); // a symlink to a directory is not one: never descended into
@@ -308,6 +401,11 @@ function childPath(dir: string | Buffer, name: Buffer): string | Buffer {
   if (typeof dir === 'string' && isUtf8(name)) return dir.endsWith(path.sep) ? `${dir}${name.toString('utf8')}` : `${dir}${path.sep}${name.toString('utf8')}`;
   const d = typeof dir === 'string' ? Buffer.from(dir) : dir;
   return Buffer.concat([d, SEP, name]);
+}
+
+function childBuffer(dir: string | Buffer, name: Buffer): Buffer {
+  const p = childPath(dir, name);
+  return typeof p === 'string' ? Buffer.from(p) : p;
 }
 
 function isIgnored(rules: Frame['rules'], rel: string, isDir: boolean): boolean {
