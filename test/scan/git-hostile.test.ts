@@ -130,6 +130,20 @@ describe('scan --git on a hostile range', () => {
     expect(r.findings.map((f) => [f.startLine, f.fingerprint])).toEqual([[5, sha(fresh)]]);
   });
 
+  it('old secrets cannot crowd a new one out of the per-file findings cap', async () => {
+    const { repo } = newRepo();
+    const old = Array.from({ length: 10_050 }, () => `AWS_ACCESS_KEY_ID=${awsKey()}`).join('\n');
+    const c1 = commit(repo, { 'fixtures.env': `${old}\n` });
+    const fresh = awsKey();
+    const c2 = commit(repo, { 'fixtures.env': `${old}\nAWS_ACCESS_KEY_ID=${fresh}\n` });
+    const r = await scan({ path: repo, git: { range: `${c1}..${c2}` }, workers: 0 });
+    expect(r.findings.map((f) => f.fingerprint)).toEqual([sha(fresh)]);
+    // In a tree scan the cap holds and says so.
+    const t = await scan({ path: repo, workers: 0 });
+    expect(t.findings).toHaveLength(10_000);
+    expect(t.warnings.map((w) => w.code)).toContain('KW_TOO_MANY_FINDINGS');
+  }, 60_000);
+
   it('scans names that are not UTF-8 or hold newlines, and counts submodules', async () => {
     const { repo, base } = newRepo();
     const key = awsKey();

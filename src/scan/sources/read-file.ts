@@ -29,7 +29,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { constants as zlibConstants, gunzipSync, inflateRawSync } from 'node:zlib';
-import { scanBytes, type Ruleset } from '../engine.js';
+import { MAX_FINDINGS, scanBytes, type Ruleset } from '../engine.js';
 import { displayName } from '../display-name.js';
 import { escapeName } from '../format/text.js';
 import type { Finding, ScanWarning, SkipReason, Skipped } from '../types.js';
@@ -38,9 +38,9 @@ export const DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024;
 /** Files above this are read in chunks of this size. */
 export const CHUNK_SIZE = 8 * 1024 * 1024;
 /** Bytes shared by consecutive chunks; larger than any detector window plus the longest secret. */
-export const CHUNK_OVERLAP = 64 * 1024;
+export const CHUNK_OVERLAP = 256 * 1024;
 /** Findings are emitted from this far into a chunk's overlap, so a keyword just before still counts. */
-const CHUNK_MARGIN = 32 * 1024;
+const CHUNK_MARGIN = 128 * 1024;
 /** How much of the start decides text, UTF-16, media or binary (git sniffs as much). */
 const SNIFF = 8000;
 /** A printable run shorter than this in a binary is noise, as for `strings`. */
@@ -241,12 +241,21 @@ export function invalidUtf8(file: string): ScanWarning {
 
 /** Scans a buffer that did not come from a file on disk (a git blob, added lines, stdin). */
 export function scanUnit(
-  item: { file: string; content: Uint8Array; lineMap?: ArrayLike<number> },
+  item: { file: string; content: Uint8Array; lineMap?: ArrayLike<number>; addedLines?: Uint32Array },
   ruleset: Ruleset,
   options: Pick<ReadFileOptions, 'inlineAllow'> & Partial<Pick<ReadFileOptions, 'maxFileSize'>>,
 ): FileScanResult {
   const bytes = Buffer.from(item.content.buffer, item.content.byteOffset, item.content.byteLength);
-  return scanWhole(bytes, item.file, ruleset, options, item.lineMap);
+  return scanWhole(bytes, item.file, ruleset, options, item.lineMap, 0, undefined, item.addedLines);
+}
+
+/** Findings past the engine's cap in one file: said, never silent. */
+function tooManyFindings(file: string, dropped: number): ScanWarning {
+  return {
+    code: 'KW_TOO_MANY_FINDINGS',
+    message: `${escapeName(file)} holds more than ${MAX_FINDINGS} findings; the ${dropped} least severe were not reported.`,
+    file,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -403,11 +412,15 @@ interface WindowContext {
   last: boolean;
   lineOffset: number;
   lineMap?: ArrayLike<number>;
+  /** Text only: keep the findings that touch these lines (what a git range added). */
+  onlyLines?: Uint32Array;
 }
 
 interface WindowResult {
   findings: Finding[];
   suppressed: number;
+  /** Findings past the engine's per-buffer cap, not reported. */
+  dropped?: number;
   /** Newlines (of the decoded text) before the next window's start, `CHUNK_SIZE` further on. */
   lines: number;
 }
@@ -432,15 +445,16 @@ function scanWindow(bytes: Buffer, kind: ContentKind, ctx: WindowContext): Windo
       ...(ctx.lineMap ? { lineMap: ctx.lineMap } : { lineOffset: ctx.lineOffset }),
       ...(ctx.first ? {} : { emitFrom }),
       ...(ctx.last ? {} : { emitTo }),
+      ...(ctx.onlyLines ? { onlyLines: ctx.onlyLines } : {}),
       ...allow,
     });
     const lines = ctx.last ? 0 : countNewlines(bytes, 0, CHUNK_SIZE);
     // The common case ends here: one more native call.
-    if (bytes.indexOf(0) === -1) return { findings: r.findings, suppressed: r.suppressed, lines };
+    if (bytes.indexOf(0) === -1) return { findings: r.findings, suppressed: r.suppressed, lines, dropped: r.dropped };
     const u = utf16RunHits(bytes, ctx, allow);
     const place = rawLinePlacer(bytes, ctx);
     const extra = u.hits.filter(inWindow).map(place);
-    return { findings: mergeViews(r.findings, extra), suppressed: r.suppressed + u.suppressed, lines };
+    return { findings: mergeViews(r.findings, extra), suppressed: r.suppressed + u.suppressed, lines, dropped: r.dropped };
   }
   if (kind === 'utf16le' || kind === 'utf16be') {
     const start = ctx.first && hasBom(bytes, kind) ? 2 : 0;
@@ -469,6 +483,7 @@ function scanWindow(bytes: Buffer, kind: ContentKind, ctx: WindowContext): Windo
     return {
       findings: mergeViews(r.findings, p.findings),
       suppressed: r.suppressed + p.suppressed,
+      dropped: r.dropped,
       lines: ctx.last ? 0 : countNewlines(decoded, 0, bytesBefore(unit(CHUNK_SIZE))),
     };
   }
@@ -657,11 +672,13 @@ function scanWhole(
   lineMap?: ArrayLike<number>,
   depth = 0,
   budget: ArchiveBudget = { left: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE, cut: [], notes: new Map() },
+  onlyLines?: Uint32Array,
 ): FileScanResult {
   const kind = classifyContent(bytes);
   const warnings: ScanWarning[] = kind === 'text' && depth === 0 && !isUtf8(bytes) ? [invalidUtf8(file)] : [];
-  const ctx: WindowContext = { ruleset, file, inlineAllow: options.inlineAllow ?? true, base: 0, first: true, last: true, lineOffset: 0, ...(lineMap && kind !== 'binary' && kind !== 'media' ? { lineMap } : {}) };
+  const ctx: WindowContext = { ruleset, file, inlineAllow: options.inlineAllow ?? true, base: 0, first: true, last: true, lineOffset: 0, ...(lineMap && kind !== 'binary' && kind !== 'media' ? { lineMap } : {}), ...(onlyLines && kind === 'text' ? { onlyLines } : {}) };
   const r = scanWindow(bytes, kind, ctx);
+  if (r.dropped) warnings.push(tooManyFindings(file, r.dropped));
   let findings = r.findings;
   let suppressed = r.suppressed;
   // An archive is unpacked whatever its first bytes look like (a self-extracting stub can be text).
@@ -999,6 +1016,7 @@ export function createChunkScanner(rel: string, ruleset: Ruleset, options: Chunk
   const findings: Finding[] = [];
   const warnings: ScanWarning[] = [];
   let suppressed = 0;
+  let dropped = 0;
 
   const flush = (last: boolean): void => {
     kind ??= classifyContent(buf.subarray(0, len));
@@ -1010,6 +1028,7 @@ export function createChunkScanner(rel: string, ruleset: Ruleset, options: Chunk
     const r = scanWindow(window, kind, { ruleset, file: rel, inlineAllow: options.inlineAllow ?? true, base, first, last, lineOffset });
     findings.push(...r.findings);
     suppressed += r.suppressed;
+    dropped += r.dropped ?? 0;
     lineOffset += r.lines;
   };
 
@@ -1058,6 +1077,7 @@ export function createChunkScanner(rel: string, ruleset: Ruleset, options: Chunk
           file: rel,
         });
       }
+      if (dropped) warnings.push(tooManyFindings(rel, dropped));
       return { findings, suppressed, bytes: total, scanned: true, warnings };
     },
   };
