@@ -130,8 +130,9 @@ export interface Finding {
 
 /**
  * Why a file or blob was not scanned. Counted in the summary, never silent.
- * - `binary`: an image, audio or video file (known by its magic bytes); other binaries are scanned
- *   for printable runs;
+ * - `binary`: kept for compatibility; no source reports it any more (every binary, media files
+ *   included, is scanned for printable runs, and archives are unpacked within the size budget);
+ * - `too-large`: over `maxFileSize` (or archive members cut at the budget, with a warning);
  * - `special`: a FIFO, socket or device, never opened;
  * - `submodule`: a submodule or an embedded repository (scanned with `recurseSubmodules`);
  * - `outside-root`: a listed path whose directory resolves outside the scan root (through a
