@@ -23,7 +23,7 @@ const args = process.argv.slice(2);
 const scale = Number(args[args.indexOf('--scale') + 1] ?? 1) || 1;
 const writeDocs = !args.includes('--no-docs');
 const work = path.join(repoRoot, 'bench/.work/git-modes');
-const bin = path.join(repoRoot, 'dist/cli/main.js');
+const bin = path.join(repoRoot, 'bin/keywarden.js');
 const gitleaks = path.join(repoRoot, '.tools/bin/gitleaks');
 const MB = 1_000_000;
 const HEADING = '#### Git modes';
@@ -69,7 +69,8 @@ const inputs: Input[] = [
     build(dir, secret) {
       const files = Math.max(4, Math.round(200 * scale));
       const line = 'const value = compute(alpha, beta) + other.token_count; // a comment with a keyword: secret\n';
-      for (let i = 0; i < files; i++) writeRepeated(path.join(dir, `f${i}.js`), line, MB, i === files - 1 ? `GITHUB_TOKEN=${secret}\n` : '');
+      // Distinct files (each its own blob): the history scans every one, as the range does.
+      for (let i = 0; i < files; i++) writeRepeated(path.join(dir, `f${i}.js`), `// module ${i}\n${line}`, MB, i === files - 1 ? `GITHUB_TOKEN=${secret}\n` : '');
       git(dir, 'add', '.');
       git(dir, 'commit', '-qm', 'big');
       return { range: 'HEAD~1..HEAD', bytes: files * MB };
@@ -96,14 +97,14 @@ interface Row {
 }
 
 async function run(label: string, cmd: string, argv: string[], cwd: string, out: string, found: () => boolean | undefined): Promise<Row['runs'][number]> {
-  const m = await measure({ cmd, args: argv, cwd, env, stdoutFile: out, stderrFile: `${out}.err`, timeoutSeconds: TIMEOUT });
+  const m = await measure({ cmd, args: argv, cwd, env, stdoutFile: `${out}.stdout`, stderrFile: `${out}.stderr`, timeoutSeconds: TIMEOUT });
   const r = { label, m, found: m.timedOut ? undefined : found() };
   process.stderr.write(`  ${label}: ${m.wallSeconds.toFixed(2)} s, ${m.peakRssMB.toFixed(0)} MB${m.timedOut ? ' (stopped)' : ''}, planted ${r.found ? 'found' : 'not found'}\n`);
   return r;
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(bin)) throw new Error('dist/ is missing: npm run build first');
+  if (!existsSync(path.join(repoRoot, 'dist/cli/main.js'))) throw new Error('dist/ is missing: npm run build first');
   const haveGitleaks = existsSync(gitleaks);
   const kinds = await loadSecretKinds(repoRoot, 'git-modes');
   const pat = kinds.find((k) => k.detectorId === 'github-pat-classic')!;

@@ -3,24 +3,15 @@
  * key policy that tries to switch detection off.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main.js';
-import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
+import { awsKeys, git } from '../helpers/git-repo.js';
 
-const rng = createRng('scan-hostile-cli');
-const awsKey = (): string => {
-  for (;;) {
-    const s = secretGenerators['aws-access-key-id']!(rng).secret;
-    if (s.startsWith('AKIA')) return s;
-  }
-};
+const awsKey = awsKeys('scan-hostile-cli');
 let dir: string;
 let n = 0;
-const env = { ...process.env, GIT_AUTHOR_NAME: 'M', GIT_AUTHOR_EMAIL: 'm@example.test', GIT_COMMITTER_NAME: 'M', GIT_COMMITTER_EMAIL: 'm@example.test' };
-const git = (cwd: string, ...args: string[]): string => execFileSync('git', ['-c', 'core.hooksPath=/dev/null', ...args], { cwd, encoding: 'utf8', env });
 
 async function run(cwd: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';

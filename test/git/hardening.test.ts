@@ -12,11 +12,10 @@ import path from 'node:path';
 import { scan } from '../../src/scan/scan.js';
 import { gitArgv, gitEnv, runGit } from '../../src/git/run-git.js';
 import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
+import { git } from '../helpers/git-repo.js';
 
 let dir: string;
 let n = 0;
-const env = { ...process.env, GIT_AUTHOR_NAME: 'M', GIT_AUTHOR_EMAIL: 'm@example.test', GIT_COMMITTER_NAME: 'M', GIT_COMMITTER_EMAIL: 'm@example.test' };
-const git = (cwd: string, ...args: string[]): string => execFileSync('git', ['-c', 'core.hooksPath=/dev/null', ...args], { cwd, encoding: 'utf8', env });
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'kw-githard-'));

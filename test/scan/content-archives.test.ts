@@ -13,16 +13,10 @@ import { scan } from '../../src/scan/scan.js';
 import { createRuleset } from '../../src/scan/engine.js';
 import { selectDetectors } from '../../src/scan/select-detectors.js';
 import { createChunkScanner } from '../../src/scan/sources/read-file.js';
-import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
+import { awsKeys } from '../helpers/git-repo.js';
 
 const detectors = { include: ['aws-access-key-id'] };
-const rng = createRng('content-archives');
-const awsKey = (): string => {
-  for (;;) {
-    const s = secretGenerators['aws-access-key-id']!(rng).secret;
-    if (s.startsWith('AKIA')) return s;
-  }
-};
+const awsKey = awsKeys('content-archives');
 let dir: string;
 let n = 0;
 beforeAll(() => {

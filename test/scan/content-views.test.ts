@@ -5,7 +5,6 @@
  * repositories; every secret from the generators.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,19 +13,11 @@ import { scan } from '../../src/scan/scan.js';
 import { createRuleset } from '../../src/scan/engine.js';
 import { selectDetectors } from '../../src/scan/select-detectors.js';
 import { CHUNK_SIZE, classifyContent, createChunkScanner, scanUnit } from '../../src/scan/sources/read-file.js';
-import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
+import { awsKeys, git } from '../helpers/git-repo.js';
 
 const detectors = { include: ['aws-access-key-id'] };
 const ruleset = createRuleset(selectDetectors(detectors));
-const rng = createRng('content-views');
-const awsKey = (): string => {
-  for (;;) {
-    const s = secretGenerators['aws-access-key-id']!(rng).secret;
-    if (s.startsWith('AKIA')) return s;
-  }
-};
-const env = { ...process.env, GIT_AUTHOR_NAME: 'Eve', GIT_AUTHOR_EMAIL: 'e@example.test', GIT_COMMITTER_NAME: 'Eve', GIT_COMMITTER_EMAIL: 'e@example.test' };
-const git = (cwd: string, ...args: string[]): string => execFileSync('git', ['-c', 'core.hooksPath=/dev/null', ...args], { cwd, encoding: 'utf8', env });
+const awsKey = awsKeys('content-views');
 
 let dir: string;
 let n = 0;

@@ -10,21 +10,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { scan } from '../../src/scan/scan.js';
-import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
+import { awsKeys, git } from '../helpers/git-repo.js';
 
 let dir: string;
 let n = 0;
-const env = { ...process.env, GIT_AUTHOR_NAME: 'Mallory', GIT_AUTHOR_EMAIL: 'm@example.test', GIT_COMMITTER_NAME: 'Mallory', GIT_COMMITTER_EMAIL: 'm@example.test' };
-const git = (cwd: string, ...args: string[]): string => execFileSync('git', ['-c', 'core.hooksPath=/dev/null', ...args], { cwd, encoding: 'utf8', env });
 const sha = (s: string): string => `sha256:${createHash('sha256').update(s).digest('hex')}`;
-const rng = createRng('git-hostile');
-/** A fresh fake AWS access key id (AKIA + 16). */
-const awsKey = (): string => {
-  for (;;) {
-    const s = secretGenerators['aws-access-key-id']!(rng).secret;
-    if (s.startsWith('AKIA')) return s;
-  }
-};
+const awsKey = awsKeys('git-hostile');
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'kw-hostile-'));

@@ -11,16 +11,10 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { scan } from '../../src/scan/scan.js';
 import { main } from '../../src/cli/main.js';
-import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
+import { awsKeys } from '../helpers/git-repo.js';
 
 const detectors = { include: ['aws-access-key-id'] };
-const rng = createRng('tree-git');
-const awsKey = (): string => {
-  for (;;) {
-    const s = secretGenerators['aws-access-key-id']!(rng).secret;
-    if (s.startsWith('AKIA')) return s;
-  }
-};
+const awsKey = awsKeys('tree-git');
 const env = { ...process.env, GIT_AUTHOR_NAME: 'Eve', GIT_AUTHOR_EMAIL: 'e@example.test', GIT_COMMITTER_NAME: 'Eve', GIT_COMMITTER_EMAIL: 'e@example.test' };
 const git = (cwd: string, ...args: string[]): string =>
   execFileSync('git', ['-c', 'core.hooksPath=/dev/null', '-c', 'protocol.file.allow=always', ...args], { cwd, encoding: 'utf8', env });

@@ -10,18 +10,10 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { scan } from '../../src/scan/scan.js';
-import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
+import { awsKeys, git } from '../helpers/git-repo.js';
 
 const detectors = { include: ['aws-access-key-id'] };
-const rng = createRng('tree-links');
-const awsKey = (): string => {
-  for (;;) {
-    const s = secretGenerators['aws-access-key-id']!(rng).secret;
-    if (s.startsWith('AKIA')) return s;
-  }
-};
-const env = { ...process.env, GIT_AUTHOR_NAME: 'Eve', GIT_AUTHOR_EMAIL: 'e@example.test', GIT_COMMITTER_NAME: 'Eve', GIT_COMMITTER_EMAIL: 'e@example.test' };
-const git = (cwd: string, ...args: string[]): string => execFileSync('git', ['-c', 'core.hooksPath=/dev/null', ...args], { cwd, encoding: 'utf8', env });
+const awsKey = awsKeys('tree-links');
 
 let dir: string;
 let outside: string;

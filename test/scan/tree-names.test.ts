@@ -4,7 +4,6 @@
  * name can neither forge a line nor drive the terminal. Real files, real git repositories.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,18 +11,10 @@ import { scan } from '../../src/scan/scan.js';
 import { formatText } from '../../src/scan/format/text.js';
 import { fileUri, formatSarif } from '../../src/scan/format/sarif.js';
 import { selectDetectors } from '../../src/scan/select-detectors.js';
-import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
+import { awsKeys, git } from '../helpers/git-repo.js';
 
 const detectors = { include: ['aws-access-key-id'] };
-const rng = createRng('tree-names');
-const awsKey = (): string => {
-  for (;;) {
-    const s = secretGenerators['aws-access-key-id']!(rng).secret;
-    if (s.startsWith('AKIA')) return s;
-  }
-};
-const env = { ...process.env, GIT_AUTHOR_NAME: 'Eve', GIT_AUTHOR_EMAIL: 'e@example.test', GIT_COMMITTER_NAME: 'Eve', GIT_COMMITTER_EMAIL: 'e@example.test' };
-const git = (cwd: string, ...args: string[]): string => execFileSync('git', ['-c', 'core.hooksPath=/dev/null', ...args], { cwd, encoding: 'utf8', env });
+const awsKey = awsKeys('tree-names');
 
 let dir: string;
 let n = 0;
