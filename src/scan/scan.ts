@@ -9,7 +9,7 @@ import { applyBaseline, type Baseline } from './baseline.js';
 import { createScanPool, defaultPoolSize, type UnitItem } from './pool.js';
 import type { FileScanResult } from './sources/read-file.js';
 import { createChunkScanner, DEFAULT_MAX_FILE_SIZE } from './sources/read-file.js';
-import { createRuleset } from './engine.js';
+import { createRuleset, type Ruleset } from './engine.js';
 import { listTree } from './sources/tree.js';
 import { countCommits, readHistory, readRange, resolveRange, touchesAddedLine, type GitBlobUnit, type GitRange, type GitSkip } from './sources/git.js';
 import { selectDetectors, type DetectorSelection } from './select-detectors.js';
@@ -122,6 +122,11 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
           acc.skip({ file: u.file, reason: 'ignored-path' });
           continue;
         }
+        if (u.stream) {
+          // Read to its end here, before the next unit: it shares the git process with them.
+          acc.add([await scanStream(u.stream.chunks, u.file, options, read.maxFileSize, acc)], [u]);
+          continue;
+        }
         batch.push(u);
         batchBytes += u.content.length;
         if (batch.length >= TASK_FILES * 4 || batchBytes >= TASK_BYTES) await send();
@@ -178,7 +183,7 @@ async function scanStream(
   maxSize: number,
   acc: Accumulator,
 ): Promise<FileScanResult> {
-  const scanner = createChunkScanner(file, createRuleset(selectDetectors(options.detectors)), {
+  const scanner = createChunkScanner(file, (acc.streamRuleset ??= createRuleset(selectDetectors(options.detectors))), {
     maxFileSize: maxSize,
     ...(options.inlineAllow === false ? { inlineAllow: false } : {}),
   });
@@ -252,6 +257,8 @@ class Accumulator {
   suppressed = 0;
   discovered = 0;
   commits = 0;
+  /** The ruleset for content scanned in this thread (streams), made on first use. */
+  streamRuleset: Ruleset | undefined;
   /** Findings of merge commits: kept unless a merged commit of the range has the same one. */
   private readonly mergeFindings: Finding[] = [];
   constructor(private readonly options: ScanOptions) {}

@@ -121,6 +121,27 @@ describe('scan --git on a hostile range', () => {
     expect(r.findings.map((f) => [f.startLine, f.fingerprint])).toEqual([[5, sha(fresh)]]);
   });
 
+  it('streams a big blob (history, an added file) with exact lines, and still diffs a modified one', async () => {
+    const { repo, base } = newRepo();
+    const [k1, k2, k3] = [awsKey(), awsKey(), awsKey()];
+    const filler = `${'x'.repeat(99)}\n`;
+    const lines = Array.from({ length: 200_000 }, () => filler); // 20 MB: streamed in windows
+    lines[83_885] = `AWS_ACCESS_KEY_ID=${k1}\n`; // around the first window's end (8 MiB)
+    lines[199_999] = `AWS_ACCESS_KEY_ID=${k2}\n`;
+    const c1 = commit(repo, { 'big.txt': lines.join('') });
+    for (const git of [{ range: `${base}..${c1}` }, { history: true as const }]) {
+      const r = await scan({ path: repo, git, workers: 0 });
+      expect(r.findings.map((f) => [f.startLine, f.fingerprint])).toEqual([
+        [83_886, sha(k1)],
+        [200_000, sha(k2)],
+      ]);
+    }
+    lines[100_000] = `AWS_ACCESS_KEY_ID=${k3}\n`;
+    const c2 = commit(repo, { 'big.txt': lines.join('') });
+    const r = await scan({ path: repo, git: { range: `${c1}..${c2}` }, workers: 0 });
+    expect(r.findings.map((f) => [f.startLine, f.fingerprint])).toEqual([[100_001, sha(k3)]]);
+  }, 60_000);
+
   it('old secrets cannot crowd a new one out of the per-file findings cap', async () => {
     const { repo } = newRepo();
     const old = Array.from({ length: 10_050 }, () => `AWS_ACCESS_KEY_ID=${awsKey()}`).join('\n');

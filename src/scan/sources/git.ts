@@ -12,8 +12,9 @@
  * - In a range, the whole new blob is scanned (detectors see the context) and a finding is kept
  *   when it touches a line the range added. Added lines are counted as a multiset of line
  *   hashes, linear in the size of both blobs whatever their content.
- * - Blobs over the size limit are skipped by their header and never buffered; memory holds one
- *   blob (two in a range: old and new) at a time.
+ * - Blobs over the size limit are skipped by their header and never buffered. A big blob whose
+ *   every line counts (history, a file the range adds) is streamed in chunks; otherwise memory
+ *   holds one blob (two for a file a range modifies: old and new) at a time.
  * - Every git call goes through `src/git/run-git.ts` (no repository-configured command runs).
  */
 import { createHash } from 'node:crypto';
@@ -24,11 +25,20 @@ import { displayName } from '../display-name.js';
 import { classifyContent } from './read-file.js';
 import { touchesLine } from '../engine.js';
 
+/** Blobs over this are streamed when every line of them counts (the chunk scanner's window). */
+export const STREAM_OVER = 8 * 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
+
 export interface GitBlobUnit {
   /** Path in the repository as shown in findings (see `displayName`). */
   file: string;
-  /** The blob's bytes: the new version of the file (range) or the blob (history). */
+  /** The blob's bytes: the new version of the file (range) or the blob (history). Empty when `stream` is set. */
   content: Buffer;
+  /**
+   * A big blob, streamed: read `chunks` to the end before asking for the next unit (they come
+   * from the same git process). Memory holds one chunk, whatever the blob's size.
+   */
+  stream?: { size: number; chunks: AsyncGenerator<Buffer> };
   /**
    * Range only: 1-based lines of `content` that the range added, ascending. A finding is kept
    * when it touches one of them. Absent: every line counts (a new file, or a binary blob).
@@ -279,7 +289,8 @@ async function* readBlobs(repo: string, commits: CommitChanges[], options: ReadR
   feed();
   const reader = new ByteReader(p.stdout);
   // Reads the next object; undefined when it is missing or larger than `limit` (then skipped unread).
-  const next = async (limit: number): Promise<{ bytes: Buffer | undefined; size: number; missing: boolean }> => {
+  // `streamOver`: an object larger than this is left in the reader (`streamed`) for the caller.
+  const next = async (limit: number, streamOver = Infinity): Promise<{ bytes: Buffer | undefined; size: number; missing: boolean; streamed?: boolean }> => {
     const header = await reader.readLine(4096);
     if (header === null) throw new KeywardenError(ErrorCode.GIT_FAILED, 'git cat-file stopped early; the scan is incomplete.', { fault: 'internal' });
     const parts = header.toString('latin1').split(' ');
@@ -290,6 +301,7 @@ async function* readBlobs(repo: string, commits: CommitChanges[], options: ReadR
       await reader.skip(size + 1);
       return { bytes: undefined, size, missing: false };
     }
+    if (size > streamOver) return { bytes: undefined, size, missing: false, streamed: true };
     const bytes = await reader.read(size);
     await reader.skip(1); // the newline after the object
     return { bytes, size, missing: false };
@@ -313,7 +325,24 @@ async function* readBlobs(repo: string, commits: CommitChanges[], options: ReadR
           old = o.bytes;
           oldKnown = true;
         }
-        const n = await next(options.maxSize);
+        // A big blob whose every line counts (history, a new file) is streamed, never held whole.
+        const n = await next(options.maxSize, old === undefined ? STREAM_OVER : Infinity);
+        if (n.streamed) {
+          let left = n.size;
+          const chunks = async function* (): AsyncGenerator<Buffer> {
+            while (left > 0) {
+              const c = await reader.chunk(left);
+              if (!c) return;
+              left -= c.length;
+              yield c;
+            }
+          };
+          const unit: GitBlobUnit = { file, content: EMPTY, stream: { size: n.size, chunks: chunks() }, commit: c.commit, ...who };
+          if (mode === 'range' && c.parents > 1) unit.merge = true;
+          yield unit;
+          await reader.skip(left + 1); // what the consumer left, and the newline after the object
+          continue;
+        }
         if (n.missing) {
           options.onSkip({ file, commit: c.commit, reason: 'unreadable', detail: 'missing object' });
           continue;
@@ -478,6 +507,16 @@ class ByteReader {
   async read(n: number): Promise<Buffer> {
     while (this.len < n && (await this.fill()));
     return this.take(Math.min(n, this.len));
+  }
+  /** The next buffered bytes, at most `max` of them, as they came (no copy); null at the end. */
+  async chunk(max: number): Promise<Buffer | null> {
+    if (this.len === 0 && !(await this.fill())) return null;
+    const c = this.chunks[0]!;
+    const k = Math.min(c.length, max);
+    if (k === c.length) this.chunks.shift();
+    else this.chunks[0] = c.subarray(k);
+    this.len -= k;
+    return c.subarray(0, k);
   }
   async skip(n: number): Promise<void> {
     let left = n;
