@@ -11,6 +11,7 @@ import type { Finding, Severity } from '../scan/types.js';
 import { ACTIONS, type ActionType, VISIBILITIES, type Visibility } from './dsl/ast.js';
 import { PolicyError } from './dsl/policy-error.js';
 import { SEVERITIES } from '../scan/types.js';
+import { lineColumnOf } from '../util/line-column.js';
 
 export interface AccessGrant {
   principal: string;
@@ -391,7 +392,7 @@ export function parseInputJson(text: string, options: ParseInputOptions = {}): u
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
       if (++depth > maxDepth) {
-        const { line, column } = lineColumn(text, i);
+        const { line, column } = lineColumnOf(text, i);
         throw new KeywardenError(ErrorCode.INPUT_TOO_DEEP, `The input ${name} nests arrays and objects more than ${maxDepth} levels deep (at line ${line}, column ${column}).`, {
           fault: 'user',
           hint: 'An input document (schemas/input.schema.json) nests a few levels; check how it was generated.',
@@ -417,12 +418,3 @@ export function inputTooLarge(name: string, maxBytes: number): KeywardenError {
   });
 }
 
-function lineColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let start = 0;
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
-    line++;
-    start = i + 1;
-  }
-  return { line, column: offset - start + 1 };
-}

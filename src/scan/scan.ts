@@ -9,9 +9,10 @@ import { applyBaseline, type Baseline } from './baseline.js';
 import { createScanPool, defaultPoolSize, type UnitItem } from './pool.js';
 import type { FileScanResult } from './sources/read-file.js';
 import { createChunkScanner, DEFAULT_MAX_FILE_SIZE } from './sources/read-file.js';
-import { createRuleset, type Ruleset } from './engine.js';
+import { createRuleset, touchesLine, type Ruleset } from './engine.js';
+import { escapeName } from './format/text.js';
 import { listTree } from './sources/tree.js';
-import { countCommits, readHistory, readRange, resolveRange, touchesAddedLine, type GitBlobUnit, type GitRange, type GitSkip } from './sources/git.js';
+import { countCommits, readHistory, readRange, resolveRange, type GitBlobUnit, type GitRange, type GitSkip } from './sources/git.js';
 import { selectDetectors, type DetectorSelection } from './select-detectors.js';
 import type { Finding, ScanResult, ScanWarning, SkipReason, Skipped } from './types.js';
 
@@ -98,7 +99,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
         acc.add([await scanStream(options.content.stream, file, options, read.maxFileSize, acc)], [{ file }]);
       }
     } else if (options.git) {
-      const onSkip = (s: GitSkip): void => acc.skip({ file: s.file, reason: s.reason as SkipReason, detail: s.detail ?? s.commit });
+      const onSkip = (s: GitSkip): void => acc.skip({ file: s.file, reason: s.reason, detail: s.detail ?? s.commit });
       let units: AsyncGenerator<GitBlobUnit>;
       if ('range' in options.git) {
         const range = typeof options.git.range === 'string' ? await resolveRange(root, options.git.range) : options.git.range;
@@ -231,7 +232,7 @@ async function readBounded(
 function tooLargeStream(file: string, maxSize: number): ScanWarning {
   return {
     code: 'KW_INPUT_TRUNCATED',
-    message: `${file === '-' ? 'Standard input' : file} is larger than the size limit; only its first ${maxSize} bytes were scanned. Raise --max-file-size to scan more.`,
+    message: `${file === '-' ? 'Standard input' : escapeName(file)} is larger than the size limit; only its first ${maxSize} bytes were scanned. Raise --max-file-size to scan more.`,
     file,
   };
 }
@@ -293,7 +294,7 @@ class Accumulator {
       this.warnings.push(...r.warnings);
       for (const f of r.findings) {
         // A range keeps what touches an added line; a merge's repeat of a merged commit's finding goes.
-        if (meta.addedLines && !touchesAddedLine(meta.addedLines, f.startLine, f.endLine)) continue;
+        if (meta.addedLines && !touchesLine(meta.addedLines, f.startLine, f.endLine)) continue;
         if (meta.commit) {
           f.commit = meta.commit;
           if (meta.author !== undefined) f.author = meta.author;

@@ -15,6 +15,7 @@
 import type { SecretLintCoreConfig, SecretLintCoreResultMessage } from '@secretlint/types';
 import { fingerprintSecret, redactSecret } from './redact.js';
 import type { Confidence, Finding, Severity } from './types.js';
+import { lineIndexOf, lineStarts } from '../util/line-column.js';
 
 /** A finding from secretlint: the `Finding` shape without git metadata. */
 export type SecretlintFinding = Omit<Finding, 'commit' | 'author' | 'authorEmail' | 'date'> & {
@@ -131,20 +132,8 @@ function extname(file: string): string {
   return dot <= 0 ? (base.startsWith('.') ? base : '') : base.slice(dot);
 }
 
-function lineStarts(text: string): number[] {
-  const starts = [0];
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-  return starts;
-}
-
 /** 1-based line and column (UTF-16 units) of a string offset. */
 function locate(starts: number[], offset: number): { line: number; column: number } {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return { line: lo + 1, column: offset - starts[lo]! + 1 };
+  const line = lineIndexOf(starts, offset);
+  return { line: line + 1, column: offset - starts[line]! + 1 };
 }

@@ -247,6 +247,16 @@ export function verifyRecords(
     return bad(seq, 'truncated', `Record ${seq} is missing: the log ends at ${count} but its head says ${head.seq}.`);
   }
 
+  // A checkpoint (stored or exported) vouches for its count of records and the hash at that count.
+  const against = (cp: { count: number; headHash: string }, subject: string, object: string): ReturnType<typeof bad> | undefined => {
+    if (cp.count > count) {
+      return bad(count + 1, 'truncated', `Records ${count + 1} to ${cp.count} are missing: ${subject} vouches for ${cp.count} records, the log has ${count}.`);
+    }
+    if (hashAt.get(cp.count) !== cp.headHash) {
+      return bad(cp.count, 'rewritten', `The chain up to record ${cp.count} does not match ${object}: the log was rewritten.`);
+    }
+    return undefined;
+  };
   for (const c of stored) {
     if (trustedKey) {
       const body = { logId: options.logId ?? '', count: c.count, headHash: c.headHash, time: c.time, signature: c.signature };
@@ -259,20 +269,8 @@ export function verifyRecords(
       }
       verified++;
     }
-    if (c.count > count) {
-      return bad(
-        count + 1,
-        'truncated',
-        `Records ${count + 1} to ${c.count} are missing: a signed checkpoint vouches for ${c.count} records, the log has ${count}.`,
-      );
-    }
-    if (hashAt.get(c.count) !== c.headHash) {
-      return bad(
-        c.count,
-        'rewritten',
-        `The chain up to record ${c.count} does not match its signed checkpoint: the log was rewritten.`,
-      );
-    }
+    const broken = against(c, 'a signed checkpoint', 'its signed checkpoint');
+    if (broken) return broken;
   }
   const a = options.anchor;
   if (a) {
@@ -286,20 +284,8 @@ export function verifyRecords(
         `This is not the log the exported checkpoint was made of (it had ${a.count} records): the log was deleted or replaced.`,
       );
     }
-    if (a.count > count) {
-      return bad(
-        count + 1,
-        'truncated',
-        `Records ${count + 1} to ${a.count} are missing: the exported checkpoint vouches for ${a.count} records, the log has ${count}.`,
-      );
-    }
-    if (hashAt.get(a.count) !== a.headHash) {
-      return bad(
-        a.count,
-        'rewritten',
-        `The chain up to record ${a.count} does not match the exported checkpoint: the log was rewritten.`,
-      );
-    }
+    const broken = against(a, 'the exported checkpoint', 'the exported checkpoint');
+    if (broken) return broken;
   }
   const every = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
   const latest = stored.at(-1)?.count ?? 0;

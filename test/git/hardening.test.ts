@@ -12,7 +12,7 @@ import path from 'node:path';
 import { scan } from '../../src/scan/scan.js';
 import { gitArgv, gitEnv, runGit } from '../../src/git/run-git.js';
 import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
-import { git } from '../helpers/git-repo.js';
+import { git, initRepo } from '../helpers/git-repo.js';
 
 let dir: string;
 let n = 0;
@@ -33,12 +33,7 @@ function trap(name: string): { script: string; marker: string } {
 
 function repoWith(config: Record<string, string>, files: Record<string, string> = {}): { repo: string; base: string } {
   const repo = path.join(dir, `r${n++}`);
-  mkdirSync(repo);
-  git(repo, 'init', '-q', '-b', 'main');
-  writeFileSync(path.join(repo, 'README.md'), 'hello\n');
-  git(repo, 'add', '.');
-  git(repo, 'commit', '-qm', 'base');
-  const base = git(repo, 'rev-parse', 'HEAD').trim();
+  const base = initRepo(repo);
   for (const [k, v] of Object.entries(files)) writeFileSync(path.join(repo, k), v);
   git(repo, 'add', '-A');
   git(repo, 'commit', '-qm', 'change', '--allow-empty');

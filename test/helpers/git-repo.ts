@@ -3,6 +3,8 @@
  * fresh fake AWS access key ids (`AKIA` + 16, from the fixture generators, never pasted).
  */
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
 
 export const gitTestEnv: NodeJS.ProcessEnv = {
@@ -27,4 +29,14 @@ export function awsKeys(seed: string): () => string {
       if (s.startsWith('AKIA')) return s;
     }
   };
+}
+
+/** Makes `repo` a repository on `main` with one clean commit (a README); returns that commit. */
+export function initRepo(repo: string): string {
+  mkdirSync(repo, { recursive: true });
+  git(repo, 'init', '-q', '-b', 'main');
+  writeFileSync(path.join(repo, 'README.md'), 'hello\n');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-qm', 'base');
+  return git(repo, 'rev-parse', 'HEAD').trim();
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { scan } from '../../src/scan/scan.js';
-import { awsKeys, git } from '../helpers/git-repo.js';
+import { awsKeys, git, initRepo } from '../helpers/git-repo.js';
 
 let dir: string;
 let n = 0;
@@ -25,12 +25,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** A repo with one clean commit; returns its path and the base commit. */
 function newRepo(): { repo: string; base: string } {
   const repo = path.join(dir, `r${n++}`);
-  mkdirSync(repo);
-  git(repo, 'init', '-q', '-b', 'main');
-  writeFileSync(path.join(repo, 'README.md'), 'hello\n');
-  git(repo, 'add', '.');
-  git(repo, 'commit', '-qm', 'base');
-  return { repo, base: git(repo, 'rev-parse', 'HEAD').trim() };
+  return { repo, base: initRepo(repo) };
 }
 
 function commit(repo: string, files: Record<string, string | Buffer>, message = 'change'): string {

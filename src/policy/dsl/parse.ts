@@ -12,6 +12,7 @@ import type { Loc, PolicyAst } from './ast.js';
 import { buildAst, type PathSeg, type PolicyProblem } from './build-ast.js';
 import { PolicyError, policyProblem } from './policy-error.js';
 import { COMPARISON_PATTERN, DATE_PATTERN, DURATION_PATTERN, NAME_PATTERN, POLICY_SCHEMA } from './schema.js';
+import { lineColumnOf } from '../../util/line-column.js';
 
 export interface ParsePolicyOptions {
   /** Shown in every location; also the base for `extends:` paths. Default `policy.yml`. */
@@ -231,13 +232,8 @@ function prescan(text: string, maxDepth: number, maxAliases: number): { line: nu
 }
 
 function position(text: string, offset: number): { line: number; col: number } {
-  let line = 1;
-  let start = 0;
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
-    line++;
-    start = i + 1;
-  }
-  return { line, col: offset - start + 1 };
+  const { line, column } = lineColumnOf(text, offset);
+  return { line, col: column };
 }
 
 const firstLine = (s: string): string => (s.split('\n')[0] ?? s).replace(/ at line \d+, column \d+:?$/, '').slice(0, 200);

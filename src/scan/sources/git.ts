@@ -23,7 +23,6 @@ import { ErrorCode, KeywardenError } from '../../errors.js';
 import { firstLine, gitMissing, runGit, spawnGit } from '../../git/run-git.js';
 import { displayName } from '../display-name.js';
 import { classifyContent } from './read-file.js';
-import { touchesLine } from '../engine.js';
 
 /** Blobs over this are streamed when every line of them counts (the chunk scanner's window). */
 export const STREAM_OVER = 8 * 1024 * 1024;
@@ -423,9 +422,6 @@ function forEachLine(b: Buffer, fn: (start: number, end: number) => void): void 
   }
   if (start < b.length) fn(start, b.length);
 }
-
-/** True if a finding on lines [start, end] touches an added line. */
-export const touchesAddedLine = touchesLine;
 
 /**
  * A pull reader over a byte stream in paused mode: reads exactly what is asked, and skips by

@@ -33,6 +33,7 @@ import { MAX_FINDINGS, scanBytes, type Ruleset } from '../engine.js';
 import { displayName } from '../display-name.js';
 import { escapeName } from '../format/text.js';
 import type { Finding, ScanWarning, SkipReason, Skipped } from '../types.js';
+import { lineIndexOf, lineStarts } from '../../util/line-column.js';
 
 export const DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024;
 /** Files above this are read in chunks of this size. */
@@ -522,16 +523,7 @@ function mergeViews(primary: Finding[], extra: Finding[]): Finding[] {
 /** Places run hits of a text window on the raw line (and byte column) their secret starts on. */
 function rawLinePlacer(bytes: Buffer, ctx: Pick<WindowContext, 'lineMap' | 'lineOffset'>): (h: RunHit) => Finding {
   const starts = lineStarts(bytes);
-  const lineOf = (offset: number): number => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  };
+  const lineOf = (offset: number): number => lineIndexOf(starts, offset);
   const lineNo = (i: number): number => (ctx.lineMap ? (ctx.lineMap[i] ?? i + 1) : i + 1 + ctx.lineOffset);
   return ({ f, start, end }) => {
     const a = lineOf(start);
@@ -632,15 +624,6 @@ function onLineOne(f: Finding, start: number, end: number): Finding {
   return { ...f, startLine: 1, startColumn: start + 1, endLine: 1, endColumn: Math.max(end, start + 1) + 1 };
 }
 
-function lineStarts(b: Buffer): number[] {
-  const starts = [0];
-  let i = b.indexOf(10);
-  while (i !== -1) {
-    starts.push(i + 1);
-    i = b.indexOf(10, i + 1);
-  }
-  return starts;
-}
 
 function countNewlines(b: Buffer, from: number, to: number): number {
   let n = 0;
