@@ -14,7 +14,9 @@
  *   backend cannot tell), and `audit verify` reports intents that are still open.
  *
  * Reads and envelope operations are not recorded: they are not key-management operations and
- * would flood the chain.
+ * would flood the chain. `matchLeak` and `getPublicKey` are reads and pass through; the
+ * optional `revokeVersion` is a mutation like the others. The optional verbs exist on the wrapper
+ * only when the inner backend has them, so a caller can still test for them.
  *
  * Security: the record takes ids, states, versions, the idempotency key and the caller's
  * reason. Error messages are not recorded, only codes, so foreign text cannot leak in.
@@ -31,7 +33,9 @@ import type {
   EncryptOptions,
   EncryptResult,
   KeyBackend,
+  KeyMatch,
   KeyState,
+  LeakEvidence,
   ManagedKey,
   MutationOptions,
   MutationResult,
@@ -104,6 +108,9 @@ export class AuditedBackend implements KeyBackend {
   readonly capabilities: KeyBackend['capabilities'];
   /** True when the inner backend writes its records in its own transactions, into this log. */
   readonly atomic: boolean;
+  readonly matchLeak?: (evidence: LeakEvidence) => Promise<KeyMatch | undefined>;
+  readonly revokeVersion?: (ref: string, version: number, options: MutationOptions) => Promise<MutationResult>;
+  readonly getPublicKey?: (ref: string) => Promise<Uint8Array>;
 
   constructor(
     readonly inner: KeyBackend,
@@ -113,6 +120,12 @@ export class AuditedBackend implements KeyBackend {
     this.name = inner.name;
     this.capabilities = inner.capabilities;
     this.atomic = (inner as Partial<{ auditLog: AuditLog }>).auditLog === audit;
+    if (inner.matchLeak) this.matchLeak = (evidence) => inner.matchLeak!(evidence);
+    if (inner.getPublicKey) this.getPublicKey = (ref) => inner.getPublicKey!(ref);
+    if (inner.revokeVersion) {
+      this.revokeVersion = (ref, version, options) =>
+        this.record('revoke-version', ref, options, { revokedVersion: version }, (o) => inner.revokeVersion!(ref, version, o));
+    }
   }
 
   private withActor(options: MutationOptions): MutationOptions {
@@ -180,6 +193,7 @@ export class AuditedBackend implements KeyBackend {
             state: r.state,
             ...(r.version !== undefined ? { version: r.version } : {}),
             ...(r.destructionAt ? { destructionAt: r.destructionAt } : {}),
+            ...(r.revokedVersion !== undefined ? { revokedVersion: r.revokedVersion } : {}),
           },
         },
         true,
@@ -264,6 +278,11 @@ export class AuditedBackend implements KeyBackend {
     if (STATE_AFTER[intent.operation]) applied = key.state === STATE_AFTER[intent.operation];
     else if (intent.operation === 'set-rotation') applied = key.rotation.automatic === intent.details.automatic;
     else if (intent.operation === 'move-alias' && typeof intent.details.alias === 'string') applied = key.aliases.includes(intent.details.alias);
+    else if (intent.operation === 'revoke-version' && typeof intent.details.revokedVersion === 'number') {
+      const v = key.versions.find((x) => x.version === intent.details.revokedVersion);
+      // A destroyed version no longer says whether it was revoked first.
+      if (v && v.state !== 'destroyed') applied = v.state === 'revoked';
+    }
     if (applied === undefined) return { outcome: 'unknown', keyId: key.id, details };
     return { outcome: applied ? 'succeeded' : 'not-applied', keyId: key.id, details };
   }
@@ -275,7 +294,8 @@ export class AuditedBackend implements KeyBackend {
     return this.inner.describe(ref);
   }
   create(input: CreateKeyInput, options: MutationOptions): Promise<MutationResult> {
-    return this.record('create', null, options, { spec: input.spec, alias: input.alias ?? null }, (o) => this.inner.create(input, o));
+    const details = { spec: input.spec, alias: input.alias ?? null, ...(input.exportable ? { exportable: true } : {}) };
+    return this.record('create', null, options, details, (o) => this.inner.create(input, o));
   }
   rotate(ref: string, options: MutationOptions): Promise<MutationResult> {
     return this.record('rotate', ref, options, {}, (o) => this.inner.rotate(ref, o));

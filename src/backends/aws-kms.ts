@@ -11,6 +11,14 @@
  * - The SDK's own retries are off (`maxAttempts: 1`): errors are translated to typed errors
  *   and retried by `withRetry`, so one policy governs backoff everywhere.
  * - Idempotency is kept by Keywarden (`IdempotencyStore`), since these KMS verbs take no token.
+ * - Leak matching (`matchLeak`) works on a finding's `public-key` identity only: each asymmetric
+ *   key's public key (`GetPublicKey`, SPKI DER) is hashed and compared, cached per instance
+ *   (a KMS key's key pair never changes). KMS private keys never leave KMS, so a match means
+ *   *imported* key material (`Origin: EXTERNAL`) leaked from wherever it was made, or that a
+ *   copy was kept outside; symmetric and HMAC material cannot be recognised (never exported, no
+ *   public half). A match is `revocable: 'key'`: KMS keys have no per-version revocation, so the
+ *   pipeline disables the key and replaces it. Disabled and pending-deletion keys refuse
+ *   `GetPublicKey` and are not matched. Keys cannot be created `exportable`.
  */
 import {
   CancelKeyDeletionCommand,
@@ -26,6 +34,7 @@ import {
   GenerateDataKeyCommand,
   GetKeyPolicyCommand,
   GetKeyRotationStatusCommand,
+  GetPublicKeyCommand,
   KMSClient,
   ListAliasesCommand,
   ListGrantsCommand,
@@ -42,6 +51,7 @@ import {
   type KeyUsageType,
   type RotationsListEntry,
 } from '@aws-sdk/client-kms';
+import { createHash } from 'node:crypto';
 import { ErrorCode, KeywardenError, UnsupportedError } from '../errors.js';
 import { SqliteIdempotencyStore, type IdempotencyStore } from '../store/idempotency.js';
 import { openDatabase } from '../store/sqlite.js';
@@ -56,9 +66,11 @@ import type {
   EncryptOptions,
   EncryptResult,
   KeyBackend,
+  KeyMatch,
   KeySpec,
   KeyState,
   KeyUsage,
+  LeakEvidence,
   ManagedKey,
   MutationOptions,
   MutationResult,
@@ -124,6 +136,13 @@ function fromAwsState(s: string | undefined): KeyState {
   }
 }
 
+const FINGERPRINT = /^sha256:[0-9a-f]{64}$/;
+
+/** Key specs with a public half: everything but symmetric and HMAC keys. */
+function hasPublicKey(spec: string | undefined): boolean {
+  return spec !== undefined && spec !== 'SYMMETRIC_DEFAULT' && !spec.startsWith('HMAC_');
+}
+
 function defaultUsage(spec: KeySpec): KeyUsage {
   if (spec === 'AES_256' || spec === 'AES_128') return 'encrypt-decrypt';
   if (spec.startsWith('HMAC_')) return 'generate-verify-mac';
@@ -148,6 +167,8 @@ export class AwsKmsBackend implements KeyBackend {
   private readonly scope: string;
   private readonly locks = new KeyedMutex();
   private readonly ownsIdem: { close(): void } | undefined;
+  /** Key id -> `sha256:` of its public key's SPKI DER, or null for keys without one (never refetched). */
+  private readonly spkiHashes = new Map<string, string | null>();
 
   constructor(private readonly options: AwsKmsBackendOptions) {
     this.client =
@@ -317,6 +338,7 @@ export class AwsKmsBackend implements KeyBackend {
     if (Array.isArray(input.policy)) {
       throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'aws-kms takes the key policy as a JSON policy document.', { fault: 'user' });
     }
+    if (input.exportable) throw new UnsupportedError(this.name, 'create exportable keys', 'KMS key material never leaves KMS; use the local keystore for exportable keys.');
     const alias = input.alias;
     if (alias !== undefined && !/^alias\/[a-zA-Z0-9/_-]+$/.test(alias)) {
       throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, `"${alias}" is not a KMS alias: it must start with alias/ and use letters, digits, / _ -.`, { fault: 'user' });
@@ -458,6 +480,73 @@ export class AwsKmsBackend implements KeyBackend {
       }
       return this.result(keyId);
     });
+  }
+
+  /** SPKI DER of an asymmetric key's public key. */
+  async getPublicKey(ref: string): Promise<Uint8Array> {
+    const md = await this.metadata(ref);
+    if (!hasPublicKey(md.KeySpec)) throw new UnsupportedError(this.name, `give a public key for a ${md.KeySpec ?? 'symmetric'} key`, 'Only asymmetric keys have one.');
+    const out = await this.call('get public key', md.KeyId, () => this.client.send(new GetPublicKeyCommand({ KeyId: md.KeyId! })));
+    if (!out.PublicKey) throw new KeywardenError(ErrorCode.BACKEND_FAILED, `aws-kms returned no public key for ${md.KeyId}.`, { fault: 'backend' });
+    return out.PublicKey;
+  }
+
+  /** `sha256:` of a key's public key, from the cache or KMS; null when it has none; undefined when KMS refuses it now (disabled, pending deletion). */
+  private async spkiHash(keyId: string): Promise<string | null | undefined> {
+    if (this.spkiHashes.has(keyId)) return this.spkiHashes.get(keyId);
+    const md = await this.metadata(keyId);
+    // AWS-managed keys are not Keywarden's (see inventory); keys without a public half never match.
+    if (md.KeyManager === 'AWS' || !hasPublicKey(md.KeySpec)) {
+      this.spkiHashes.set(keyId, null);
+      return null;
+    }
+    if (fromAwsState(md.KeyState) !== 'enabled') return undefined;
+    try {
+      const out = await this.call('get public key', keyId, () => this.client.send(new GetPublicKeyCommand({ KeyId: keyId })));
+      if (!out.PublicKey) return undefined;
+      const hash = `sha256:${createHash('sha256').update(out.PublicKey).digest('hex')}`;
+      this.spkiHashes.set(keyId, hash);
+      return hash;
+    } catch (e) {
+      if (e instanceof KeywardenError && (e.code === ErrorCode.KEY_STATE || e.code === ErrorCode.KEY_NOT_FOUND || e.code === ErrorCode.UNSUPPORTED)) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Matches a private key found by the scanner (its `public-key` identity) against every
+   * asymmetric key of the account and region. See the module docblock for what a match means.
+   */
+  async matchLeak(evidence: LeakEvidence): Promise<KeyMatch | undefined> {
+    if (!FINGERPRINT.test(evidence.fingerprint)) {
+      throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'A leak fingerprint is "sha256:" and 64 lower-case hex digits.', { fault: 'user' });
+    }
+    const want = evidence.identity?.kind === 'public-key' ? evidence.identity.id : undefined;
+    if (!want || !FINGERPRINT.test(want)) return undefined;
+    const ids: string[] = [];
+    let marker: string | undefined;
+    do {
+      const out = await this.call('list keys', undefined, () => this.client.send(new ListKeysCommand({ ...(marker ? { Marker: marker } : {}) })));
+      ids.push(...(out.Keys ?? []).map((k) => k.KeyId!).filter(Boolean));
+      marker = out.Truncated ? out.NextMarker : undefined;
+    } while (marker);
+    // Cached keys first (no calls), then the rest a few at a time.
+    for (const id of ids) {
+      if (this.spkiHashes.get(id) === want) return this.keyMatch(id);
+    }
+    const rest = ids.filter((id) => !this.spkiHashes.has(id));
+    for (let i = 0; i < rest.length; i += 4) {
+      const batch = rest.slice(i, i + 4);
+      const hashes = await Promise.all(batch.map((id) => this.spkiHash(id)));
+      const hit = batch.find((_, j) => hashes[j] === want);
+      if (hit) return this.keyMatch(hit);
+    }
+    return undefined;
+  }
+
+  private async keyMatch(keyId: string): Promise<KeyMatch> {
+    const aliases = (await this.aliasesOf(keyId)).map((a) => a.AliasName!).filter(Boolean).sort();
+    return { keyId, aliases, how: 'public-key', revocable: 'key' };
   }
 
   /** KMS destroys keys itself when the window ends. */

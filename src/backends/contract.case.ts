@@ -8,7 +8,7 @@
  *   skip: [{ reason: 'the local keystore supports every verb', tests: ['unsupported verb is typed'] }],
  * });
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, type KeywardenError } from '../errors.js';
 import type { KeyBackend, KeySpec, ManagedKey, MutationOptions } from './port.js';
@@ -39,6 +39,8 @@ export const CONTRACT_TESTS = [
   'access policy is normalised',
   'unsupported verb is typed',
   'no key material in results or errors',
+  'matchLeak: an unknown fingerprint matches nothing',
+  'matchLeak: a known public key matches its key',
 ] as const;
 export type ContractTest = (typeof CONTRACT_TESTS)[number];
 
@@ -56,6 +58,8 @@ export interface ContractOptions {
   unsupported?: { what: string; run: (backend: KeyBackend) => Promise<unknown> };
   /** How many concurrent rotations to fire. Default 4. */
   concurrency?: number;
+  /** The asymmetric spec for the leak-matching cases. Default ECC_NIST_P256. */
+  asymmetricSpec?: KeySpec;
 }
 
 const CANARY = `KW-CANARY-${randomBytes(12).toString('hex')}`;
@@ -364,6 +368,37 @@ export function runBackendContract(name: string, createBackend: () => Promise<Ke
       const dkHex = Buffer.from(dk.plaintext).toString('hex');
       const dkB64 = Buffer.from(dk.plaintext).toString('base64');
       for (const needle of [CANARY, canary.toString('base64'), canary.toString('hex'), dkHex, dkB64]) expect(text).not.toContain(needle);
+    });
+
+    const sha = (data: string | Uint8Array): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+    const needsMatchLeak = (): NonNullable<KeyBackend['matchLeak']> => {
+      if (!backend.matchLeak) throw new Error(`${name} has no matchLeak: implement it, or skip the matchLeak cases with a reason`);
+      return backend.matchLeak.bind(backend);
+    };
+
+    test('matchLeak: an unknown fingerprint matches nothing', async () => {
+      const matchLeak = needsMatchLeak();
+      await newKey();
+      expect(await matchLeak({ fingerprint: sha(randomBytes(32)), type: 'generic-secret' })).toBeUndefined();
+      expect(await matchLeak({ fingerprint: sha(randomBytes(32)), type: 'private-key', identity: { kind: 'public-key', id: sha(randomBytes(32)) } })).toBeUndefined();
+      expect(await matchLeak({ fingerprint: sha(randomBytes(32)), type: 'keywarden-key', identity: { kind: 'keywarden-key', id: 'lk-none:1' } })).toBeUndefined();
+      await expect(matchLeak({ fingerprint: 'not-a-fingerprint', type: 'generic-secret' })).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+    });
+
+    test('matchLeak: a known public key matches its key', async () => {
+      const matchLeak = needsMatchLeak();
+      if (!backend.getPublicKey) throw new Error(`${name} has no getPublicKey: implement it, or skip this case with a reason`);
+      const alias = newAlias();
+      const { keyId } = await backend.create({ spec: options.asymmetricSpec ?? 'ECC_NIST_P256', alias }, opts('create'));
+      const spki = await backend.getPublicKey(keyId);
+      const id = sha(spki);
+      // The secret itself (a private key text) is unknown to the backend: only its public half matches.
+      const m = await matchLeak({ fingerprint: sha(randomBytes(32)), type: 'private-key', identity: { kind: 'public-key', id } });
+      expect(m).toMatchObject({ keyId, how: 'public-key' });
+      expect(m!.aliases).toContain(alias);
+      expect(['version', 'key']).toContain(m!.revocable);
+      // Twice (a backend may cache): same answer.
+      expect(await matchLeak({ fingerprint: sha(randomBytes(32)), type: 'private-key', identity: { kind: 'public-key', id } })).toMatchObject({ keyId });
     });
   });
 }

@@ -25,14 +25,57 @@
  *   (which keeps old page images in the WAL or the file) it stays `pending-destruction`, and
  *   the next `completeDueDestructions` finishes it.
  * - No key material or plaintext appears in an error, a result or a log.
+ *
+ * Leak matching (`matchLeak`): each version's material gets keyed fingerprints, stored in
+ * `key_fingerprints`, so a secret the scanner found can be recognised as that version without
+ * the keystore holding anything that helps an attacker:
+ *
+ *     K_match = HKDF-SHA256(ikm = KEK, salt = "keywarden/local", info = "leak-match hmac-sha256 v1", 32 bytes)
+ *     row     = HMAC-SHA256(K_match, SHA-256(UTF-8 text of one encoding of the material))
+ *
+ * The inner SHA-256 is exactly the digest in a finding's fingerprint (`sha256:<hex>` of the secret
+ * as found), so `matchLeak` computes HMAC-SHA256(K_match, <the 32 bytes that hex spells>) and looks
+ * it up: it never needs the secret. Encodings fingerprinted per version (every form `exportKey`
+ * can produce, and the usual ways such a value is pasted): the export token; base64 (padded and
+ * unpadded), base64url (unpadded), hex (lower and upper case) of the raw material, or, for RSA and
+ * EC keys, of the PKCS#8 DER; for RSA and EC keys also the PKCS#8 PEM text as exported (with and
+ * without its final newline, and with CRLF line ends). Separately, for RSA and EC keys, the
+ * public key: HMAC-SHA256(K_match, SHA-256(SPKI DER)), matched against a finding's `public-key`
+ * identity (so a private key found in any encoding the scanner can read is recognised too).
+ * Without the KEK a fingerprint reveals nothing and cannot be tested against a guess; a keystore
+ * opened with another KEK matches nothing (fails closed). Fingerprints are computed at create
+ * and rotate, in the same transaction, and backfilled at open for versions made before they
+ * existed. They outlive crypto-shredding (a leak of a destroyed key is still recognised).
+ *
+ * Export (`exportKey`): only keys created `exportable` (fixed at creation, and confirmed
+ * against the key's create record in the audit log), only enabled keys and usable versions;
+ * each export writes an `export` audit record (never the material) in the transaction that reads
+ * it, so an export no audit record could take does not happen.
+ *
+ * Revocation (`revokeVersion`): a version's `revoked_at` is set, permanently; the version then
+ * neither encrypts, decrypts nor exports, while its fingerprints keep recognising it.
  */
-import { createCipheriv, createDecipheriv, generateKeyPairSync, randomBytes, randomUUID, scryptSync, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  hkdfSync,
+  randomBytes,
+  randomUUID,
+  scryptSync,
+  timingSafeEqual,
+} from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { ErrorCode, isKeywardenError, KeywardenError, UnsupportedError } from '../errors.js';
 import { AuditLog, canonicalJson, type AuditEventInput, type AuditProblemReport, type AuditRecord } from '../store/audit.js';
 import { createCheckpointSigner } from '../store/checkpoint.js';
 import { IDEMPOTENCY_SCHEMA, runIdempotentSync } from '../store/idempotency.js';
 import { openDatabase, toStoreError, type SqliteDatabase } from '../store/sqlite.js';
+import { encodeKeywardenToken } from '../scan/detectors/keywarden.js';
 import type {
   AccessRule,
   BackendCapabilities,
@@ -42,9 +85,12 @@ import type {
   EncryptOptions,
   EncryptResult,
   KeyBackend,
+  KeyMatch,
   KeySpec,
   KeyState,
   KeyUsage,
+  KeyVersionState,
+  LeakEvidence,
   ManagedKey,
   MutationOptions,
   MutationResult,
@@ -111,7 +157,8 @@ CREATE TABLE IF NOT EXISTS keys (
   description TEXT,
   tags TEXT NOT NULL DEFAULT '{}',
   access TEXT NOT NULL DEFAULT '[]',
-  current_version INTEGER NOT NULL
+  current_version INTEGER NOT NULL,
+  exportable INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS key_versions (
   key_id TEXT NOT NULL REFERENCES keys (id),
@@ -119,12 +166,32 @@ CREATE TABLE IF NOT EXISTS key_versions (
   created_at TEXT NOT NULL,
   state TEXT NOT NULL CHECK (state IN ('enabled', 'destroyed')),
   sealed BLOB,
+  revoked_at TEXT,
   PRIMARY KEY (key_id, version)
 );
 CREATE TABLE IF NOT EXISTS aliases (alias TEXT PRIMARY KEY, key_id TEXT NOT NULL REFERENCES keys (id));
 -- Keys whose material is overwritten but whose old page images may still sit in the WAL.
 CREATE TABLE IF NOT EXISTS shred_pending (key_id TEXT PRIMARY KEY REFERENCES keys (id), shredded_at TEXT NOT NULL);
+-- Keyed fingerprints of each version's material (see the module docblock): never the material or its plain hash.
+CREATE TABLE IF NOT EXISTS key_fingerprints (
+  key_id TEXT NOT NULL REFERENCES keys (id),
+  version INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('material', 'public-key')),
+  encoding TEXT NOT NULL,
+  digest BLOB NOT NULL,
+  PRIMARY KEY (key_id, version, kind, encoding)
+);
+CREATE INDEX IF NOT EXISTS key_fingerprints_digest ON key_fingerprints (digest);
 `;
+
+/** Columns later versions added to tables an older keystore already has: added at open. */
+const ADDED_COLUMNS: readonly { table: string; column: string; ddl: string }[] = [
+  { table: 'keys', column: 'exportable', ddl: 'ALTER TABLE keys ADD COLUMN exportable INTEGER NOT NULL DEFAULT 0' },
+  { table: 'key_versions', column: 'revoked_at', ddl: 'ALTER TABLE key_versions ADD COLUMN revoked_at TEXT' },
+];
+
+const hasColumn = (db: SqliteDatabase, table: string, column: string): boolean =>
+  (db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[]).some((c) => c.name === column);
 
 interface KeyRow {
   id: string;
@@ -140,6 +207,7 @@ interface KeyRow {
   tags: string;
   access: string;
   current_version: number;
+  exportable: number;
 }
 
 interface VersionRow {
@@ -147,7 +215,103 @@ interface VersionRow {
   created_at: string;
   state: 'enabled' | 'destroyed';
   sealed: Buffer | null;
+  revoked_at: string | null;
 }
+
+/** What `exportKey` can write: the token (any spec), base64 or hex of the material, PEM (RSA and EC keys). */
+export type ExportFormat = 'token' | 'base64' | 'hex' | 'pem';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['token', 'base64', 'hex', 'pem'];
+
+export interface ExportKeyRequest {
+  /** Default: the current version. */
+  version?: number;
+  format: ExportFormat;
+}
+
+export interface ExportedKey {
+  keyId: string;
+  version: number;
+  spec: KeySpec;
+  format: ExportFormat;
+  /**
+   * The key material, encoded: a secret. For AES/HMAC keys base64/hex are of the raw key, for
+   * RSA/EC keys of the PKCS#8 DER; `pem` is PKCS#8 PEM.
+   */
+  material: string;
+}
+
+/** `KW_KEY_STATE`: the key was not created exportable, so its material never leaves the keystore. */
+export class KeyNotExportableError extends KeywardenError {
+  override readonly name = 'KeyNotExportableError';
+  constructor(keyId: string) {
+    super(ErrorCode.KEY_STATE, `Key ${keyId} was not created exportable, so its material cannot be exported.`, {
+      fault: 'user',
+      details: { backend: 'local', keyId, verb: 'export', exportable: false },
+      hint: 'Exportability is fixed at creation: create a new key with --exportable and move the alias to it.',
+    });
+  }
+}
+
+/** `KW_KEY_STATE`: the version was revoked (its material leaked); nothing uses it any more. */
+export class KeyVersionRevokedError extends KeywardenError {
+  override readonly name = 'KeyVersionRevokedError';
+  constructor(keyId: string, version: number, verb: string) {
+    super(ErrorCode.KEY_STATE, `Version ${version} of key ${keyId} is revoked, so it cannot ${verb}.`, {
+      fault: 'user',
+      details: { backend: 'local', keyId, version, verb, versionState: 'revoked' },
+      hint: 'Rotate the key to add a usable version; data sealed by the revoked version must be restored from elsewhere.',
+    });
+  }
+}
+
+/** `destroyed` wins over `revoked`: a revoked version that was then shredded has no material left. */
+const versionState = (v: Pick<VersionRow, 'state' | 'revoked_at'>): KeyVersionState => (v.state === 'destroyed' ? 'destroyed' : v.revoked_at !== null ? 'revoked' : 'enabled');
+
+const isAsymmetric = (spec: KeySpec): boolean => spec.startsWith('RSA_') || spec.startsWith('ECC_');
+
+// ---- leak-matching fingerprints ---------------------------------------------------------------
+
+/** K_match: HKDF from the KEK, with its own salt and label (the checkpoint key uses others). */
+function deriveMatchKey(kek: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', kek, 'keywarden/local', 'leak-match hmac-sha256 v1', 32));
+}
+
+const keyed = (matchKey: Buffer, sha256: Buffer): Buffer => createHmac('sha256', matchKey).update(sha256).digest();
+const sha256 = (data: string | Buffer): Buffer => createHash('sha256').update(data).digest();
+
+interface FingerprintRow {
+  kind: 'material' | 'public-key';
+  encoding: string;
+  digest: Buffer;
+}
+
+/** The PKCS#8 PEM text `exportKey` writes for an RSA or EC key. */
+function pkcs8Pem(der: Buffer): string {
+  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }).toString();
+}
+
+function spkiOf(der: Buffer): Buffer {
+  return createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' });
+}
+
+/** Every encoding fingerprinted for one version (see the module docblock), keyed. */
+function fingerprintsOf(matchKey: Buffer, keyId: string, version: number, spec: KeySpec, material: Buffer): FingerprintRow[] {
+  const texts: [string, string][] = [['token', encodeKeywardenToken({ keyId, version, spec, material })]];
+  const b64 = material.toString('base64');
+  const hex = material.toString('hex');
+  texts.push(['base64', b64], ['base64-unpadded', b64.replace(/=+$/, '')], ['base64url', material.toString('base64url')], ['hex', hex], ['hex-upper', hex.toUpperCase()]);
+  const out: FingerprintRow[] = [];
+  if (isAsymmetric(spec)) {
+    const pem = pkcs8Pem(material);
+    const trimmed = pem.trimEnd();
+    texts.push(['pem', pem], ['pem-trimmed', trimmed], ['pem-crlf', trimmed.replace(/\n/g, '\r\n')]);
+    out.push({ kind: 'public-key', encoding: 'spki', digest: keyed(matchKey, sha256(spkiOf(material))) });
+  }
+  for (const [encoding, text] of texts) out.push({ kind: 'material', encoding, digest: keyed(matchKey, sha256(text)) });
+  return out;
+}
+
+const FINGERPRINT = /^sha256:([0-9a-f]{64})$/;
 
 function defaultUsage(spec: KeySpec): KeyUsage {
   if (spec.startsWith('AES_')) return 'encrypt-decrypt';
@@ -294,7 +458,7 @@ const exists = (db: SqliteDatabase, table: string): boolean =>
   db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
 
 /** Tables whose rows only a keystore with a KDF record can have written. */
-const USED_TABLES = ['keys', 'key_versions', 'aliases', 'shred_pending', 'idempotency', 'audit_log', 'audit_head', 'audit_checkpoint', 'audit_meta'];
+const USED_TABLES = ['keys', 'key_versions', 'aliases', 'shred_pending', 'key_fingerprints', 'idempotency', 'audit_log', 'audit_head', 'audit_checkpoint', 'audit_meta'];
 
 /** True when the keystore holds anything besides its meta rows: keys, versions, aliases or audit history. */
 function keystoreUsed(db: SqliteDatabase): boolean {
@@ -310,6 +474,10 @@ interface ExpectedKey {
   destroyedSeq: number;
   destructionAt: string | null;
   rotation: { automatic: number; periodDays: number | null; seq: number };
+  /** Whether the create record made it exportable. */
+  exportable: boolean;
+  /** version -> seq of the record that revoked it */
+  revoked: Map<number, number>;
 }
 
 /**
@@ -317,7 +485,8 @@ interface ExpectedKey {
  * state and alias must be what the records leave it at, and everything the records made must
  * still be there. A cut log (records gone, state kept) or a keystore edited by hand fails here.
  * Assumes the log was there from the keystore's creation, as it is for every keystore this
- * version creates.
+ * version creates. Exportability and version revocations are checked too: a key made exportable
+ * by hand, or a revocation undone by hand (a leaked version brought back), fails here.
  */
 export function keystoreStateProblem(db: SqliteDatabase, records: readonly AuditRecord[]): AuditProblemReport | undefined {
   const keys = new Map<string, ExpectedKey>();
@@ -335,14 +504,18 @@ export function keystoreStateProblem(db: SqliteDatabase, records: readonly Audit
           destroyedSeq: 0,
           destructionAt: null,
           rotation: { automatic: 0, periodDays: null, seq: r.seq },
+          exportable: d.exportable === true,
+          revoked: new Map(),
         });
       }
       if (typeof d.alias === 'string') aliases.set(d.alias, { keyId: r.keyId, seq: r.seq });
       continue;
     }
     const k = keys.get(r.keyId);
-    if (!k) continue;
+    // An export changes nothing in the keystore.
+    if (!k || r.operation === 'export') continue;
     if (r.operation === 'rotate' && typeof d.version === 'number') k.versions.set(d.version, r.seq);
+    if (r.operation === 'revoke-version' && typeof d.revokedVersion === 'number' && !k.revoked.has(d.revokedVersion)) k.revoked.set(d.revokedVersion, r.seq);
     if (typeof d.state === 'string') {
       k.state = d.state;
       k.stateSeq = r.seq;
@@ -360,11 +533,22 @@ export function keystoreStateProblem(db: SqliteDatabase, records: readonly Audit
     if (r.operation === 'move-alias' && typeof d.alias === 'string') aliases.set(d.alias, { keyId: r.keyId, seq: r.seq });
   }
   const rows = <T>(table: string, sql: string): T[] => (exists(db, table) ? (db.prepare(sql).all() as T[]) : []);
-  const keyRows = rows<{ id: string; state: string; current_version: number; destruction_at: string | null; rotation_automatic: number; rotation_period_days: number | null }>(
-    'keys',
-    'SELECT id, state, current_version, destruction_at, rotation_automatic, rotation_period_days FROM keys ORDER BY id',
+  // A keystore from before these columns, read without migrating it (audit verify is read-only), has none.
+  const exportable = exists(db, 'keys') && hasColumn(db, 'keys', 'exportable') ? 'exportable' : '0 AS exportable';
+  const revokedAt = exists(db, 'key_versions') && hasColumn(db, 'key_versions', 'revoked_at') ? 'revoked_at' : 'NULL AS revoked_at';
+  const keyRows = rows<{
+    id: string;
+    state: string;
+    current_version: number;
+    destruction_at: string | null;
+    rotation_automatic: number;
+    rotation_period_days: number | null;
+    exportable: number;
+  }>('keys', `SELECT id, state, current_version, destruction_at, rotation_automatic, rotation_period_days, ${exportable} FROM keys ORDER BY id`);
+  const versionRows = rows<{ key_id: string; version: number; state: string; revoked_at: string | null }>(
+    'key_versions',
+    `SELECT key_id, version, state, ${revokedAt} FROM key_versions ORDER BY key_id, version`,
   );
-  const versionRows = rows<{ key_id: string; version: number; state: string }>('key_versions', 'SELECT key_id, version, state FROM key_versions ORDER BY key_id, version');
   const aliasRows = rows<{ alias: string; key_id: string }>('aliases', 'SELECT alias, key_id FROM aliases ORDER BY alias');
   const next = records.length + 1;
   const unrecorded = (message: string): AuditProblemReport => ({ seq: next, problem: 'unrecorded', message: `${message}: the audit records of it were cut, or the keystore was edited by hand.` });
@@ -383,6 +567,9 @@ export function keystoreStateProblem(db: SqliteDatabase, records: readonly Audit
     if (k.rotation_automatic !== e.rotation.automatic || k.rotation_period_days !== e.rotation.periodDays) {
       return unrecorded(`Key ${k.id}'s rotation settings differ from what its last set-rotation record (${e.rotation.seq}) left`);
     }
+    if ((k.exportable === 1) !== e.exportable) {
+      return mismatch(e.seq, `Record ${e.seq} created key ${k.id} ${e.exportable ? 'exportable' : 'not exportable'}, but the keystore says otherwise`);
+    }
   }
   const haveVersions = new Set<string>();
   for (const v of versionRows) {
@@ -392,6 +579,11 @@ export function keystoreStateProblem(db: SqliteDatabase, records: readonly Audit
     if (!e.versions.has(v.version)) return unrecorded(`Version ${v.version} of key ${v.key_id} is in the keystore, but no audit record made it`);
     if (v.state === 'destroyed' && !e.destroyedSeq) return unrecorded(`Version ${v.version} of key ${v.key_id} is destroyed, but no audit record destroyed it`);
     if (v.state !== 'destroyed' && e.destroyedSeq) return mismatch(e.destroyedSeq, `Record ${e.destroyedSeq} destroyed key ${v.key_id}, but its version ${v.version} is not destroyed`);
+    const revokedSeq = e.revoked.get(v.version);
+    if (v.revoked_at !== null && revokedSeq === undefined) return unrecorded(`Version ${v.version} of key ${v.key_id} is revoked, but no audit record revoked it`);
+    if (v.revoked_at === null && revokedSeq !== undefined) {
+      return mismatch(revokedSeq, `Record ${revokedSeq} revoked version ${v.version} of key ${v.key_id}, but the keystore's version is not revoked`);
+    }
   }
   for (const a of aliasRows) {
     const e = aliases.get(a.alias);
@@ -479,6 +671,41 @@ function unlock(meta: MetaIO, options: LocalBackendOptions): Buffer {
 }
 
 /**
+ * Computes the leak-matching fingerprints of every version that has material but none yet: the
+ * versions of a keystore made before fingerprints existed. A version whose material does not open
+ * is left alone (and fails loudly where it is used, as before).
+ */
+function backfillFingerprints(db: SqliteDatabase, kek: Buffer): void {
+  const missing = db
+    .prepare(
+      `SELECT v.key_id, v.version, v.sealed, k.spec FROM key_versions v JOIN keys k ON k.id = v.key_id
+       WHERE v.sealed IS NOT NULL AND v.state != 'destroyed'
+         AND NOT EXISTS (SELECT 1 FROM key_fingerprints f WHERE f.key_id = v.key_id AND f.version = v.version)`,
+    )
+    .all() as { key_id: string; version: number; sealed: Buffer; spec: KeySpec }[];
+  if (missing.length === 0) return;
+  const matchKey = deriveMatchKey(kek);
+  try {
+    for (const v of missing) {
+      const material = unseal(kek, v.sealed, versionAad(v.key_id, v.version));
+      if (!material) continue;
+      try {
+        insertFingerprints(db, v.key_id, v.version, fingerprintsOf(matchKey, v.key_id, v.version, v.spec, material));
+      } finally {
+        material.fill(0);
+      }
+    }
+  } finally {
+    matchKey.fill(0);
+  }
+}
+
+function insertFingerprints(db: SqliteDatabase, keyId: string, version: number, rows: readonly FingerprintRow[]): void {
+  const insert = db.prepare('INSERT INTO key_fingerprints (key_id, version, kind, encoding, digest) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
+  for (const r of rows) insert.run(keyId, version, r.kind, r.encoding, r.digest);
+}
+
+/**
  * @example
  * const backend = LocalBackend.open({ path: '.keywarden/keystore.db', passphrase: process.env.KEYWARDEN_LOCAL_PASSPHRASE });
  * const { keyId } = await backend.create({ spec: 'AES_256', alias: 'alias/app' }, { idempotencyKey: 'setup-1' });
@@ -496,12 +723,15 @@ export class LocalBackend implements KeyBackend {
   private closed = false;
   /** The keystore's own audit log, in the same database file: see the module docblock. */
   readonly auditLog: AuditLog;
+  /** K_match (see the module docblock); wiped at close. */
+  private readonly matchKey: Buffer;
 
   private constructor(
     private readonly db: SqliteDatabase,
     private readonly kek: Buffer,
     options: LocalBackendOptions,
   ) {
+    this.matchKey = deriveMatchKey(kek);
     this.now = options.now ?? (() => new Date());
     this.actor = options.actor ?? 'local';
     this.auditLog = new AuditLog(db, false, {
@@ -522,7 +752,16 @@ export class LocalBackend implements KeyBackend {
         .transaction((): Buffer => {
           const get = (k: string): string | undefined => (db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined)?.v;
           const put = (k: string, v: string): void => void db.prepare('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v').run(k, v);
-          return unlock({ get, put, used: keystoreUsed(db) }, options);
+          const key = unlock({ get, put, used: keystoreUsed(db) }, options);
+          try {
+            // Migrations of a keystore made by an older version, under the same write lock.
+            for (const c of ADDED_COLUMNS) if (!hasColumn(db, c.table, c.column)) db.exec(c.ddl);
+            backfillFingerprints(db, key);
+          } catch (e) {
+            key.fill(0);
+            throw e;
+          }
+          return key;
         })
         .immediate();
       return new LocalBackend(db, kek, options);
@@ -585,10 +824,10 @@ export class LocalBackend implements KeyBackend {
 
   private toManaged(row: KeyRow): ManagedKey {
     const aliases = (this.db.prepare('SELECT alias FROM aliases WHERE key_id = ? ORDER BY alias').all(row.id) as { alias: string }[]).map((a) => a.alias);
-    const versions = (this.db.prepare('SELECT version, created_at, state FROM key_versions WHERE key_id = ? ORDER BY version').all(row.id) as VersionRow[]).map((v) => ({
+    const versions = (this.db.prepare('SELECT version, created_at, state, revoked_at FROM key_versions WHERE key_id = ? ORDER BY version').all(row.id) as VersionRow[]).map((v) => ({
       version: v.version,
       createdAt: v.created_at,
-      state: v.state,
+      state: versionState(v),
       current: v.version === row.current_version,
     }));
     return {
@@ -730,7 +969,12 @@ export class LocalBackend implements KeyBackend {
     // Generated outside the transaction: RSA generation is slow and must not hold the write lock.
     const policy = input.policy;
     const material = generateMaterial(input.spec);
-    const details = { spec: input.spec, alias: input.alias ?? null };
+    if (input.exportable !== undefined && typeof input.exportable !== 'boolean') {
+      throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'exportable is true or false.', { fault: 'user' });
+    }
+    const exportable = input.exportable === true;
+    // `exportable` only when true, so the records of ordinary keys keep their shape.
+    const details = { spec: input.spec, alias: input.alias ?? null, ...(exportable ? { exportable: true } : {}) };
     try {
       return await this.recorded('create', input.alias ?? '(no alias)', options, details, () => this.mutate('create', input.alias ?? '(no alias)', options, () => {
         if (input.alias !== undefined) this.assertAliasFree(input.alias);
@@ -740,9 +984,9 @@ export class LocalBackend implements KeyBackend {
           { principal: 'local:keystore-holder', effect: 'allow', operations: ['*'], actions: ['*'], source: 'keystore', conditional: false },
         ];
         this.db
-          .prepare('INSERT INTO keys (id, spec, usage, state, created_at, description, tags, access, current_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)')
-          .run(id, input.spec, usage, 'enabled', now, input.description ?? null, JSON.stringify(input.tags ?? {}), JSON.stringify(access));
-        this.insertVersion(id, 1, now, material);
+          .prepare('INSERT INTO keys (id, spec, usage, state, created_at, description, tags, access, current_version, exportable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)')
+          .run(id, input.spec, usage, 'enabled', now, input.description ?? null, JSON.stringify(input.tags ?? {}), JSON.stringify(access), exportable ? 1 : 0);
+        this.insertVersion(id, input.spec, 1, now, material);
         if (input.alias !== undefined) this.db.prepare('INSERT INTO aliases (alias, key_id) VALUES (?, ?)').run(input.alias, id);
         return { keyId: id, state: 'enabled', version: 1 };
       }, { details }));
@@ -762,10 +1006,12 @@ export class LocalBackend implements KeyBackend {
     }
   }
 
-  private insertVersion(keyId: string, version: number, createdAt: string, material: Buffer): void {
+  /** Seals a new version's material and stores its leak-matching fingerprints, in the caller's transaction. */
+  private insertVersion(keyId: string, spec: KeySpec, version: number, createdAt: string, material: Buffer): void {
     this.db
       .prepare("INSERT INTO key_versions (key_id, version, created_at, state, sealed) VALUES (?, ?, ?, 'enabled', ?)")
       .run(keyId, version, createdAt, seal(this.kek, material, versionAad(keyId, version)));
+    insertFingerprints(this.db, keyId, version, fingerprintsOf(this.matchKey, keyId, version, spec, material));
   }
 
   async rotate(ref: string, options: MutationOptions): Promise<MutationResult> {
@@ -783,7 +1029,7 @@ export class LocalBackend implements KeyBackend {
         if (row.state !== 'enabled') throw stateError(row.id, row.state, 'rotate', row.state === 'disabled' ? 'Enable it first.' : undefined);
         const version = row.current_version + 1;
         const now = this.now().toISOString();
-        this.insertVersion(row.id, version, now, material);
+        this.insertVersion(row.id, row.spec, version, now, material);
         this.db.prepare('UPDATE keys SET current_version = ?, last_rotated_at = ? WHERE id = ?').run(version, now, row.id);
         return { keyId: row.id, state: row.state, version };
       });
@@ -948,10 +1194,164 @@ export class LocalBackend implements KeyBackend {
     return out;
   }
 
+  // ---- leaks: match, revoke, export -------------------------------------------------------
+
+  /**
+   * Recognises a leaked secret as a version of one of this keystore's keys, from the finding's
+   * fingerprint (keyed lookup of the SHA-256 digest it carries, see the module docblock) or, for
+   * a private key, its `public-key` identity. A `keywarden-key` identity (the key id a token
+   * claims) is never trusted by itself: only the material fingerprint confirms a token.
+   */
+  async matchLeak(evidence: LeakEvidence): Promise<KeyMatch | undefined> {
+    this.assertOpen();
+    const digest = FINGERPRINT.exec(evidence.fingerprint)?.[1];
+    if (!digest) throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'A leak fingerprint is "sha256:" and 64 lower-case hex digits.', { fault: 'user' });
+    const find = (kind: FingerprintRow['kind'], sha: Buffer): { key_id: string; version: number } | undefined =>
+      this.db.prepare('SELECT key_id, version FROM key_fingerprints WHERE kind = ? AND digest = ? ORDER BY key_id, version LIMIT 1').get(kind, keyed(this.matchKey, sha)) as
+        | { key_id: string; version: number }
+        | undefined;
+    let how: KeyMatch['how'] = 'material';
+    let hit = find('material', Buffer.from(digest, 'hex'));
+    const spki = evidence.identity?.kind === 'public-key' ? FINGERPRINT.exec(evidence.identity.id ?? '')?.[1] : undefined;
+    if (!hit && spki) {
+      hit = find('public-key', Buffer.from(spki, 'hex'));
+      how = 'public-key';
+    }
+    if (!hit) return undefined;
+    const row = this.row(hit.key_id);
+    if (!row) return undefined;
+    const v = this.db.prepare('SELECT state, revoked_at FROM key_versions WHERE key_id = ? AND version = ?').get(row.id, hit.version) as
+      | Pick<VersionRow, 'state' | 'revoked_at'>
+      | undefined;
+    const aliases = (this.db.prepare('SELECT alias FROM aliases WHERE key_id = ? ORDER BY alias').all(row.id) as { alias: string }[]).map((a) => a.alias);
+    return { keyId: row.id, version: hit.version, aliases, how, revocable: 'version', ...(v ? { versionState: versionState(v) } : {}) };
+  }
+
+  /**
+   * Revokes one version (its material leaked): from then on it neither encrypts, decrypts nor
+   * exports. Revoking the current version is allowed (stop the bleeding first): the key then has
+   * no usable current version until `rotate` adds one. Works on enabled, disabled and
+   * pending-destruction keys; a destroyed key or version has nothing left to revoke. Idempotent,
+   * and recorded in the same transaction; revoking a revoked version again changes nothing.
+   */
+  async revokeVersion(ref: string, version: number, options: MutationOptions): Promise<MutationResult> {
+    this.assertOpen();
+    if (!Number.isSafeInteger(version) || version < 1) {
+      throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'A key version is a whole number from 1.', { fault: 'user', details: { version } });
+    }
+    const details = { revokedVersion: version };
+    return this.recorded('revoke-version', ref, options, details, () =>
+      this.mutate(
+        'revoke-version',
+        `${ref}#${version}`,
+        options,
+        () => {
+          const row = this.mustRow(ref);
+          if (row.state === 'destroyed') throw stateError(row.id, row.state, 'have a version revoked', 'Its material was shredded: nothing is left to revoke.');
+          const v = this.db.prepare('SELECT state, revoked_at FROM key_versions WHERE key_id = ? AND version = ?').get(row.id, version) as
+            | Pick<VersionRow, 'state' | 'revoked_at'>
+            | undefined;
+          if (!v) {
+            throw new KeywardenError(ErrorCode.KEY_NOT_FOUND, `Key ${row.id} has no version ${version}.`, { fault: 'user', details: { backend: 'local', keyId: row.id, version } });
+          }
+          if (v.state === 'destroyed') throw stateError(row.id, row.state, `have version ${version} revoked`, 'That version was shredded already.');
+          if (v.revoked_at === null) {
+            this.db.prepare('UPDATE key_versions SET revoked_at = ? WHERE key_id = ? AND version = ?').run(this.now().toISOString(), row.id, version);
+          }
+          return { ...this.result(row), revokedVersion: version };
+        },
+        { details },
+      ),
+    );
+  }
+
+  /**
+   * Exports a version's material (a secret: the caller prints it once and forgets it). Only for
+   * keys created `exportable`, in the `enabled` state, and versions neither revoked nor
+   * destroyed; otherwise a typed `KW_KEY_STATE` (`KeyNotExportableError`,
+   * `KeyVersionRevokedError`). Writes an `export` audit record (key, version, format; never the
+   * material) in the transaction that reads the material: no record, no export. A refused
+   * export is recorded as failed.
+   *
+   * @example
+   * const { material } = await backend.exportKey('alias/app', { format: 'token' }, { actor: 'cli:alice' });
+   */
+  async exportKey(ref: string, request: ExportKeyRequest, options: Pick<MutationOptions, 'actor' | 'reason'> = {}): Promise<ExportedKey> {
+    this.assertOpen();
+    const format = request.format;
+    const details = { format: String(format), version: request.version ?? null };
+    try {
+      if (!EXPORT_FORMATS.includes(format)) {
+        throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, `Unknown export format "${String(format)}"; use ${EXPORT_FORMATS.join(', ')}.`, { fault: 'user' });
+      }
+      if (request.version !== undefined && (!Number.isSafeInteger(request.version) || request.version < 1)) {
+        throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'A key version is a whole number from 1.', { fault: 'user' });
+      }
+      return this.db
+        .transaction((): ExportedKey => {
+          const row = this.mustRow(ref);
+          if (row.exportable !== 1 || !this.createdExportable(row.id)) throw new KeyNotExportableError(row.id);
+          if (row.state !== 'enabled') throw stateError(row.id, row.state, 'be exported', row.state === 'disabled' ? 'Enable it first.' : undefined);
+          if (format === 'pem' && !isAsymmetric(row.spec)) {
+            throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, `A ${row.spec} key has no PEM form; export it as token, base64 or hex.`, { fault: 'user' });
+          }
+          const version = request.version ?? row.current_version;
+          const material = this.material(row.id, version, 'be exported');
+          try {
+            const text =
+              format === 'token'
+                ? encodeKeywardenToken({ keyId: row.id, version, spec: row.spec, material })
+                : format === 'base64'
+                  ? material.toString('base64')
+                  : format === 'hex'
+                    ? material.toString('hex')
+                    : pkcs8Pem(material);
+            this.appendAudit({ ...this.auditBase('export', options), keyId: row.id, outcome: 'succeeded', details: { format, version } });
+            return { keyId: row.id, version, spec: row.spec, format, material: text };
+          } finally {
+            material.fill(0);
+          }
+        })
+        .immediate();
+    } catch (e) {
+      if (isKeywardenError(e) && (e.code === ErrorCode.AUDIT_WRITE_FAILED || e.code === ErrorCode.AUDIT_BROKEN)) throw e;
+      this.appendAudit({
+        ...this.auditBase('export', options),
+        keyId: this.row(ref)?.id ?? ref,
+        outcome: 'failed',
+        errorCode: isKeywardenError(e) ? e.code : ErrorCode.INTERNAL,
+        details,
+      });
+      throw toStoreError(e, 'export');
+    }
+  }
+
+  /** The key's create record in the (hash-chained) log says exportable: a flag set by hand in the table is not enough. */
+  private createdExportable(keyId: string): boolean {
+    return this.auditLog.list({ keyId, operation: 'create' }).some((r) => r.outcome === 'succeeded' && r.details.exportable === true);
+  }
+
+  /** SPKI DER of an RSA or EC key's current version (public; works for a revoked version too). */
+  async getPublicKey(ref: string): Promise<Uint8Array> {
+    this.assertOpen();
+    const row = this.mustRow(ref);
+    if (!isAsymmetric(row.spec)) throw new UnsupportedError(this.name, `give a public key for a ${row.spec} key`, 'Only RSA and EC keys have one.');
+    const material = this.material(row.id, row.current_version, 'give its public key', true);
+    try {
+      return spkiOf(material);
+    } finally {
+      material.fill(0);
+    }
+  }
+
   // ---- envelope encryption --------------------------------------------------------------
 
-  private material(keyId: string, version: number): Buffer {
-    const v = this.db.prepare('SELECT version, created_at, state, sealed FROM key_versions WHERE key_id = ? AND version = ?').get(keyId, version) as VersionRow | undefined;
+  /** A version's material, for `verb`; refuses a revoked version unless `allowRevoked` (public-key derivation). */
+  private material(keyId: string, version: number, verb = 'use', allowRevoked = false): Buffer {
+    const v = this.db.prepare('SELECT version, created_at, state, sealed, revoked_at FROM key_versions WHERE key_id = ? AND version = ?').get(keyId, version) as
+      | VersionRow
+      | undefined;
+    if (v && v.state !== 'destroyed' && v.revoked_at !== null && !allowRevoked) throw new KeyVersionRevokedError(keyId, version, verb);
     if (!v || v.state === 'destroyed' || !v.sealed) {
       throw new KeywardenError(ErrorCode.DECRYPT_FAILED, `Version ${version} of key ${keyId} is not available (destroyed or unknown).`, {
         fault: 'user',
@@ -982,7 +1382,7 @@ export class LocalBackend implements KeyBackend {
   async encrypt(ref: string, plaintext: Uint8Array, options: EncryptOptions = {}): Promise<EncryptResult> {
     this.assertOpen();
     const row = this.usable(ref, 'encrypt');
-    const dek = this.material(row.id, row.current_version);
+    const dek = this.material(row.id, row.current_version, 'encrypt');
     try {
       const header = this.header(row.id, row.current_version);
       const iv = randomBytes(12);
@@ -1008,7 +1408,7 @@ export class LocalBackend implements KeyBackend {
     const row = this.row(keyId);
     if (!row) throw keyNotFound(keyId);
     this.usable(row.id, 'decrypt');
-    const dek = this.material(row.id, version);
+    const dek = this.material(row.id, version, 'decrypt');
     try {
       const d = createDecipheriv(row.spec === 'AES_128' ? 'aes-128-gcm' : 'aes-256-gcm', dek, buf.subarray(headerLen, headerLen + 12));
       d.setAAD(Buffer.concat([buf.subarray(0, headerLen), Buffer.from(canonicalJson(options.context ?? {}))]));
@@ -1041,6 +1441,7 @@ export class LocalBackend implements KeyBackend {
       this.auditLog.checkpointIfMoved(this.now());
     } finally {
       this.kek.fill(0);
+      this.matchKey.fill(0);
       this.db.close();
     }
   }

@@ -1,10 +1,15 @@
 /**
  * Builds the configured backend, wrapped so every mutating verb lands in the audit log.
  *
- * Precedence: explicit settings (CLI flags) over environment variables over the policy
- * file's `backend:` block over the default (`local`). Secrets — the keystore passphrase or
- * KEK and the PKCS#11 PIN — come only from the environment, never from flags or the file:
- * flags show up in process listings and the file is committed.
+ * One configuration, `ResolvedBackendConfig`. Precedence: explicit settings (CLI flags) over
+ * environment variables over the policy's `backend:` block (validated by the policy schema: only
+ * `kind` and `region`) over the default (`local`).
+ *
+ * What a committed policy may not say: the keystore path, the AWS endpoint and the PKCS#11 module
+ * are machine settings, from flags or the environment only. A repository's file must not make
+ * Keywarden load a shared library (code execution), send signed AWS requests to a host it names
+ * (a replayable signature), or open a file of its choosing. Secrets — the keystore passphrase or
+ * KEK and the PKCS#11 PIN — come only from the environment: flags show up in process listings.
  *
  * Where the audit log lives: the local keystore keeps it in the keystore file itself, so a key
  * operation and its record commit in one SQLite transaction (see local.ts for why an attached
@@ -25,8 +30,14 @@ import { AwsKmsBackend } from './aws-kms.js';
 import { LocalBackend, readLocalKekFromEnv } from './local.js';
 import { Pkcs11Backend } from './pkcs11.js';
 
-export const BACKEND_KINDS = ['local', 'aws-kms', 'pkcs11'] as const;
-export type BackendKind = (typeof BACKEND_KINDS)[number];
+export { BACKEND_KINDS, type BackendKind } from '../model/backend-kinds.js';
+import { BACKEND_KINDS, type BackendKind } from '../model/backend-kinds.js';
+
+/** The policy's `backend:` block, as the schema allows it. */
+export interface PolicyBackendBlock {
+  kind: BackendKind;
+  region?: string;
+}
 
 export interface BackendSettings {
   kind?: string;
@@ -54,12 +65,14 @@ export interface ResolvedBackendConfig {
 export function resolveBackendConfig(
   flags: BackendSettings,
   env: NodeJS.ProcessEnv,
-  file: Record<string, string | number | boolean> | undefined,
+  file: PolicyBackendBlock | undefined,
   options: { cwd: string; stateDir?: string; /** Only the audit log is wanted: backend secrets are not needed. */ auditOnly?: boolean },
 ): ResolvedBackendConfig {
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-  const pick = (flag: string | undefined, envNames: string[], fileKey: string): string | undefined =>
-    flag ?? envNames.map((n) => str(env[n])).find((v) => v !== undefined) ?? str(file?.[fileKey]);
+  // Only `kind` and `region` can come from the policy file (see the module comment).
+  const fromFile: Partial<Record<string, string>> = { kind: file?.kind, region: file?.region };
+  const pick = (flag: string | undefined, envNames: string[], fileKey?: 'kind' | 'region'): string | undefined =>
+    flag ?? envNames.map((n) => str(env[n])).find((v) => v !== undefined) ?? (fileKey ? str(fromFile[fileKey]) : undefined);
   const stateDir = resolve(options.cwd, options.stateDir ?? str(env.KEYWARDEN_STATE_DIR) ?? '.keywarden');
   const kind = pick(flags.kind, ['KEYWARDEN_BACKEND'], 'kind') ?? 'local';
   const problems: string[] = [];
@@ -67,12 +80,12 @@ export function resolveBackendConfig(
   const cfg: ResolvedBackendConfig = {
     kind: kind as BackendKind,
     stateDir,
-    keystore: resolve(options.cwd, pick(flags.keystore, ['KEYWARDEN_KEYSTORE'], 'keystore') ?? join(stateDir, 'keystore.db')),
+    keystore: resolve(options.cwd, pick(flags.keystore, ['KEYWARDEN_KEYSTORE']) ?? join(stateDir, 'keystore.db')),
   };
   const region = pick(flags.region, ['KEYWARDEN_AWS_REGION', 'AWS_REGION', 'AWS_DEFAULT_REGION'], 'region');
-  const endpoint = pick(flags.endpoint, ['KEYWARDEN_AWS_ENDPOINT'], 'endpoint');
-  const library = pick(flags.library, ['KEYWARDEN_PKCS11_LIBRARY'], 'library');
-  const token = pick(flags.token, ['KEYWARDEN_PKCS11_TOKEN'], 'token');
+  const endpoint = pick(flags.endpoint, ['KEYWARDEN_AWS_ENDPOINT']);
+  const library = pick(flags.library, ['KEYWARDEN_PKCS11_LIBRARY']);
+  const token = pick(flags.token, ['KEYWARDEN_PKCS11_TOKEN']);
   if (region) cfg.region = region;
   if (endpoint) cfg.endpoint = endpoint;
   if (library) cfg.library = library;
@@ -80,12 +93,9 @@ export function resolveBackendConfig(
   // Only the log is wanted (audit commands): no connection is made, so none of these is needed.
   const connecting = !options.auditOnly;
   if (connecting && kind === 'aws-kms' && !region) problems.push('aws-kms needs a region (--region, AWS_REGION, or backend.region)');
-  if (connecting && kind === 'pkcs11' && !library) problems.push('pkcs11 needs a module (--pkcs11-library, KEYWARDEN_PKCS11_LIBRARY, or backend.library)');
-  if (connecting && kind === 'pkcs11' && !token) problems.push('pkcs11 needs a token label (--pkcs11-token, KEYWARDEN_PKCS11_TOKEN, or backend.token)');
+  if (connecting && kind === 'pkcs11' && !library) problems.push('pkcs11 needs a module (--pkcs11-library or KEYWARDEN_PKCS11_LIBRARY)');
+  if (connecting && kind === 'pkcs11' && !token) problems.push('pkcs11 needs a token label (--pkcs11-token or KEYWARDEN_PKCS11_TOKEN)');
   if (connecting && kind === 'pkcs11' && !env.KEYWARDEN_PKCS11_PIN) problems.push('pkcs11 needs KEYWARDEN_PKCS11_PIN in the environment');
-  for (const secretKey of ['pin', 'passphrase', 'kek', 'secret', 'secretAccessKey', 'password']) {
-    if (file && secretKey in file) problems.push(`backend.${secretKey} must not be in the policy file; use the environment`);
-  }
   if (problems.length) {
     throw new KeywardenError(ErrorCode.CONFIG_INVALID, `The backend configuration is incomplete: ${problems.join('; ')}.`, { fault: 'config', details: { problems } });
   }

@@ -15,8 +15,15 @@
  * - Version numbers are reserved in a `BEGIN IMMEDIATE` transaction before the token object
  *   is generated, so two processes rotating one key never mint the same CKA_ID; a failed
  *   generation releases its reservation.
+ * - Leak matching (`matchLeak`) works on a finding's `public-key` identity: the token's public
+ *   key objects (CKO_PUBLIC_KEY) that belong to Keywarden's keys are read (RSA: modulus and
+ *   exponent; EC: CKA_EC_PARAMS and CKA_EC_POINT), turned into SPKI DER, hashed and compared;
+ *   hashes are cached per instance (a token object's public key never changes). The private
+ *   halves are non-extractable, so a match means a key pair made elsewhere and imported leaked
+ *   from its origin. `revocable: 'key'`: the pipeline disables the key and rotates it. Keys
+ *   cannot be created `exportable`.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, type JsonWebKey } from 'node:crypto';
 import * as graphene from 'graphene-pk11';
 import { ErrorCode, KeywardenError, UnsupportedError } from '../errors.js';
 import { canonicalJson } from '../store/audit.js';
@@ -31,9 +38,11 @@ import type {
   EncryptOptions,
   EncryptResult,
   KeyBackend,
+  KeyMatch,
   KeySpec,
   KeyState,
   KeyUsage,
+  LeakEvidence,
   ManagedKey,
   MutationOptions,
   MutationResult,
@@ -57,6 +66,61 @@ export interface Pkcs11BackendOptions {
 const SPECS: readonly KeySpec[] = ['AES_256', 'AES_128', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521'];
 const CURVES: Partial<Record<KeySpec, string>> = { ECC_NIST_P256: 'secp256r1', ECC_NIST_P384: 'secp384r1', ECC_NIST_P521: 'secp521r1' };
 const CT_MAGIC = Buffer.from('KWP1');
+const FINGERPRINT = /^sha256:[0-9a-f]{64}$/;
+const CKA_EC_PARAMS = 0x180;
+const CKA_EC_POINT = 0x181;
+/** JWK curve names and coordinate sizes of the curves whose CKA_EC_PARAMS we recognise. */
+const JWK_CURVES: readonly { name: string; crv: string; size: number }[] = [
+  { name: 'secp256r1', crv: 'P-256', size: 32 },
+  { name: 'secp384r1', crv: 'P-384', size: 48 },
+  { name: 'secp521r1', crv: 'P-521', size: 66 },
+];
+
+const b64url = (b: Buffer): string => b.toString('base64url');
+
+/** The bytes of a DER OCTET STRING, or undefined when `buf` is not exactly one. */
+function derOctets(buf: Buffer): Buffer | undefined {
+  if (buf.length < 2 || buf[0] !== 0x04) return undefined;
+  let len = buf[1]!;
+  let at = 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n < 1 || n > 2 || buf.length < 2 + n) return undefined;
+    len = n === 1 ? buf[2]! : buf.readUInt16BE(2);
+    at = 2 + n;
+  }
+  return buf.length === at + len ? buf.subarray(at) : undefined;
+}
+
+/**
+ * SPKI DER of a token public key object, or undefined for a kind we cannot read. RSA: modulus and
+ * exponent; EC: the named curve from CKA_EC_PARAMS and the uncompressed point from CKA_EC_POINT
+ * (DER-wrapped, as PKCS#11 says, or raw, as some tokens return it).
+ */
+function publicKeySpki(o: graphene.SessionObject): Buffer | undefined {
+  const type = o.getAttribute('keyType') as number;
+  let jwk: JsonWebKey;
+  if (type === graphene.KeyType.RSA) {
+    const a = o.getAttribute({ modulus: null, publicExponent: null }) as { modulus: Buffer; publicExponent: Buffer };
+    const strip = (b: Buffer): Buffer => {
+      let i = 0;
+      while (i < b.length - 1 && b[i] === 0) i++;
+      return b.subarray(i);
+    };
+    jwk = { kty: 'RSA', n: b64url(strip(a.modulus)), e: b64url(strip(a.publicExponent)) };
+  } else if (type === graphene.KeyType.EC) {
+    // By number: CKA_EC_PARAMS has two names in graphene (paramsEC, paramsECDSA), and a read by name answers with the other one.
+    const a = { paramsEC: o.getAttribute(CKA_EC_PARAMS) as Buffer, pointEC: o.getAttribute(CKA_EC_POINT) as Buffer };
+    const curve = JWK_CURVES.find((c) => graphene.NamedCurve.getByName(c.name).value.equals(a.paramsEC));
+    if (!curve) return undefined;
+    const raw = a.pointEC.length === 1 + 2 * curve.size && a.pointEC[0] === 0x04 ? a.pointEC : derOctets(a.pointEC);
+    if (!raw || raw.length !== 1 + 2 * curve.size || raw[0] !== 0x04) return undefined;
+    jwk = { kty: 'EC', crv: curve.crv, x: b64url(raw.subarray(1, 1 + curve.size)), y: b64url(raw.subarray(1 + curve.size)) };
+  } else {
+    return undefined;
+  }
+  return createPublicKey({ key: jwk, format: 'jwk' }).export({ format: 'der', type: 'spki' });
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS pkcs11_keys (
@@ -221,6 +285,8 @@ export class Pkcs11Backend implements KeyBackend {
   private readonly idem: SqliteIdempotencyStore;
   private readonly now: () => Date;
   private closed = false;
+  /** CKA_ID (hex) of a public key object -> `sha256:` of its SPKI DER, or null when unreadable. */
+  private readonly spkiHashes = new Map<string, string | null>();
 
   private constructor(
     private readonly options: Pkcs11BackendOptions,
@@ -472,6 +538,7 @@ export class Pkcs11Backend implements KeyBackend {
       throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, `A ${input.spec} key cannot be used for ${usage}.`, { fault: 'user' });
     }
     if (input.policy !== undefined) throw new UnsupportedError(this.name, 'take a per-key access policy', 'Token access is governed by its PINs.');
+    if (input.exportable) throw new UnsupportedError(this.name, 'create exportable keys', 'Keys are generated non-extractable on the token; use the local keystore for exportable keys.');
     return this.mutate('create', input.alias ?? '(no alias)', options, () => {
       if (input.alias !== undefined) this.assertLabelFree(input.alias);
       const keyId = randomBytes(8).toString('hex');
@@ -608,6 +675,73 @@ export class Pkcs11Backend implements KeyBackend {
       );
     }
     return out;
+  }
+
+  // ---- leaks -------------------------------------------------------------------------------
+
+  /** The public key objects of Keywarden's keys on this token: CKA_ID, key id, version. */
+  private publicObjects(): { o: graphene.SessionObject; idHex: string; keyId: string; version: number }[] {
+    const known = new Set(
+      (this.db.prepare("SELECT key_id FROM pkcs11_keys WHERE token = ? AND state != 'destroyed'").all(this.token) as { key_id: string }[]).map((r) => r.key_id),
+    );
+    const out: { o: graphene.SessionObject; idHex: string; keyId: string; version: number }[] = [];
+    const found = this.session.find({ class: graphene.ObjectClass.PUBLIC_KEY });
+    for (let i = 0; i < found.length; i++) {
+      const o = found.items(i);
+      const id = o.getAttribute('id') as Buffer;
+      if (id.length !== 12) continue;
+      const keyId = id.subarray(0, 8).toString('hex');
+      if (known.has(keyId)) out.push({ o, idHex: id.toString('hex'), keyId, version: id.readUInt32BE(8) });
+    }
+    return out;
+  }
+
+  /** Matches a private key found by the scanner (its `public-key` identity) against the token's key pairs. */
+  async matchLeak(evidence: LeakEvidence): Promise<KeyMatch | undefined> {
+    this.assertOpen();
+    if (!FINGERPRINT.test(evidence.fingerprint)) {
+      throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'A leak fingerprint is "sha256:" and 64 lower-case hex digits.', { fault: 'user' });
+    }
+    const want = evidence.identity?.kind === 'public-key' ? evidence.identity.id : undefined;
+    if (!want || !FINGERPRINT.test(want)) return undefined;
+    try {
+      for (const p of this.publicObjects()) {
+        let hash = this.spkiHashes.get(p.idHex);
+        if (hash === undefined) {
+          const spki = publicKeySpki(p.o);
+          hash = spki ? `sha256:${createHash('sha256').update(spki).digest('hex')}` : null;
+          this.spkiHashes.set(p.idHex, hash);
+        }
+        if (hash !== want) continue;
+        const row = this.mustRow(p.keyId);
+        return {
+          keyId: p.keyId,
+          version: p.version,
+          aliases: row.label === this.defaultLabel(p.keyId) ? [] : [row.label],
+          how: 'public-key',
+          revocable: 'key',
+        };
+      }
+    } catch (e) {
+      throw translate(e, 'match a leak');
+    }
+    return undefined;
+  }
+
+  /** SPKI DER of an RSA or EC key's current version, read from its public key object. */
+  async getPublicKey(ref: string): Promise<Uint8Array> {
+    this.assertOpen();
+    const row = this.mustRow(ref);
+    if (row.spec.startsWith('AES_')) throw new UnsupportedError(this.name, `give a public key for a ${row.spec} key`, 'Only RSA and EC keys have one.');
+    const version = this.current(row.key_id);
+    try {
+      const pub = this.objects(row.key_id, version).find((o) => o.class === graphene.ObjectClass.PUBLIC_KEY);
+      const spki = pub ? publicKeySpki(pub) : undefined;
+      if (!spki) throw new KeywardenError(ErrorCode.KEY_STATE, `Version ${version} of key ${row.key_id} has no readable public key on the token.`, { fault: 'backend', details: { backend: this.name, keyId: row.key_id, version } });
+      return spki;
+    } catch (e) {
+      throw translate(e, 'read a public key', row.key_id);
+    }
   }
 
   // ---- envelope encryption --------------------------------------------------------------

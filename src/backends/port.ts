@@ -13,114 +13,13 @@
  *   returns the first result (`replayed: true`) and does nothing twice.
  * - Errors are `KeywardenError`s with stable codes; throttling and transient faults are
  *   `retryable`, permanent ones are not.
+ * - Leak matching (`matchLeak`) never receives a secret, only a finding's fingerprint and
+ *   public identity; backends opt in to it, to `revokeVersion` and to `getPublicKey`.
  */
 
-/** Key specs, in the AWS KMS vocabulary the policy DSL also uses. */
-export const KEY_SPECS = [
-  'AES_256',
-  'AES_128',
-  'HMAC_256',
-  'HMAC_384',
-  'HMAC_512',
-  'RSA_2048',
-  'RSA_3072',
-  'RSA_4096',
-  'ECC_NIST_P256',
-  'ECC_NIST_P384',
-  'ECC_NIST_P521',
-  'ECC_SECG_P256K1',
-] as const;
-export type KeySpec = (typeof KEY_SPECS)[number];
-
-export function isKeySpec(s: string): s is KeySpec {
-  return (KEY_SPECS as readonly string[]).includes(s);
-}
-
-export function isSymmetricSpec(spec: KeySpec): boolean {
-  return spec === 'AES_256' || spec === 'AES_128';
-}
-
-export type KeyUsage = 'encrypt-decrypt' | 'sign-verify' | 'generate-verify-mac' | 'key-agreement';
-
-/** `destroyed` keys stay listed (their record is kept for the audit); their material is gone. */
-export type KeyState = 'enabled' | 'disabled' | 'pending-destruction' | 'destroyed';
-
-/**
- * Normalised operations: what a principal may do with a key. Vendor actions map onto these
- * (`kms:Decrypt` → `decrypt`, `kms:*` → `*`), so the policy engine judges every backend alike.
- */
-export const USE_OPERATIONS = ['encrypt', 'decrypt', 'generate-data-key', 'sign', 'verify', 'mac'] as const;
-/** Operations that administer the key rather than use it; used to judge separation of duties. */
-export const ADMIN_OPERATIONS = [
-  'rotate',
-  'disable',
-  'enable',
-  'schedule-destruction',
-  'cancel-destruction',
-  'manage-access',
-  'manage-aliases',
-  'tag',
-  'create-grant',
-] as const;
-export const OPERATIONS = [...USE_OPERATIONS, 'describe', ...ADMIN_OPERATIONS, '*'] as const;
-export type Operation = (typeof OPERATIONS)[number];
-
-/** One row of a key's access policy: a principal, an effect and the operations it covers. */
-export interface AccessRule {
-  /** An ARN, `*` for anyone, or a backend-specific principal such as `pkcs11:token/<label>:user`. */
-  principal: string;
-  effect: 'allow' | 'deny';
-  operations: Operation[];
-  /** The vendor's own action names, kept so a policy can forbid `kms:*` literally. */
-  actions: string[];
-  /** Where the rule came from. */
-  source: 'key-policy' | 'grant' | 'keystore' | 'token';
-  /** True when the vendor rule carries conditions Keywarden did not evaluate. */
-  conditional: boolean;
-  /** The policy statement id or the grant id. */
-  ref?: string;
-}
-
-export interface KeyVersion {
-  /** 1-based, increasing. */
-  version: number;
-  createdAt: string;
-  state: 'enabled' | 'destroyed';
-  current: boolean;
-}
-
-export interface RotationSetting {
-  /** The backend rotates the key by itself on a schedule. */
-  automatic: boolean;
-  periodDays?: number;
-  /** Whether `rotate` can add a version in place; when false, rotate by replacement. */
-  inPlace: boolean;
-}
-
-export interface ManagedKey {
-  backend: string;
-  /** The backend's own id (KMS key id, keystore id, PKCS#11 CKA_ID prefix). */
-  id: string;
-  arn?: string;
-  /** Aliases (KMS) or labels (PKCS#11, local); the first is the primary name. */
-  aliases: string[];
-  description?: string;
-  /** `OTHER` for a vendor spec outside `KEY_SPECS`; `vendorSpec` then holds its name. */
-  spec: KeySpec | 'OTHER';
-  vendorSpec?: string;
-  usage: KeyUsage;
-  state: KeyState;
-  createdAt: string;
-  lastRotatedAt?: string;
-  rotation: RotationSetting;
-  /** Known versions, oldest first. Backends that cannot list versions report what they know. */
-  versions: KeyVersion[];
-  currentVersion: number;
-  /** When destruction is pending: the time the backend (or Keywarden) will destroy the key. */
-  destructionAt?: string;
-  tags: Record<string, string>;
-  access: AccessRule[];
-}
+export * from '../model/keys.js';
+import type { CredentialIdentity } from '../model/finding.js';
+import type { AccessRule, KeySpec, KeyState, KeyUsage, KeyVersionState, ManagedKey } from '../model/keys.js';
 
 /** Every mutating verb takes one. */
 export interface MutationOptions {
@@ -144,7 +43,8 @@ export type MutationVerb =
   | 'schedule-destruction'
   | 'cancel-destruction'
   | 'destroy'
-  | 'move-alias';
+  | 'move-alias'
+  | 'revoke-version';
 
 /** What a mutating verb returns: small, serialisable, and free of key material. */
 export interface MutationResult {
@@ -154,6 +54,8 @@ export interface MutationResult {
   /** The current version after the verb. */
   version?: number;
   destructionAt?: string;
+  /** `revoke-version`: the version that was revoked (`version` stays the current one). */
+  revokedVersion?: number;
   /** True when this result is the stored result of an earlier call with the same idempotency key. */
   replayed: boolean;
 }
@@ -167,6 +69,42 @@ export interface CreateKeyInput {
   tags?: Record<string, string>;
   /** Backend-specific access policy; the local keystore takes `AccessRule[]`, aws-kms a policy JSON string. */
   policy?: AccessRule[] | string;
+  /**
+   * The key's material may be exported (as Vault transit's `exportable`): fixed at creation,
+   * never changeable later. Only the local keystore supports it (`LocalBackend.exportKey`); KMS
+   * and HSM backends refuse `true` with `KW_UNSUPPORTED`, their material never leaves them.
+   */
+  exportable?: boolean;
+}
+
+/**
+ * What the scanner knows about a leaked secret, handed to `matchLeak`. Never the secret itself:
+ * only what a `Finding` carries.
+ */
+export interface LeakEvidence {
+  /** The finding's fingerprint: `sha256:` + hex SHA-256 of the secret's UTF-8 text as found. */
+  fingerprint: string;
+  /** The finding's public identity, when its detector gave one (`public-key`, `keywarden-key`, …). */
+  identity?: CredentialIdentity;
+  /** The finding's credential type (`private-key`, `keywarden-key`, …). */
+  type: string;
+}
+
+/** A leaked secret recognised as (a version of) a managed key. */
+export interface KeyMatch {
+  keyId: string;
+  /** The version whose material leaked, when the backend knows it. */
+  version?: number;
+  aliases: string[];
+  /**
+   * - `material`: the secret is an encoding of the key's material (keyed fingerprint match);
+   * - `public-key`: the secret is a private key whose public half is this key's public key.
+   */
+  how: 'material' | 'public-key';
+  /** What the backend can do about it: revoke just the version (`revokeVersion`) or only the whole key (disable, replace). */
+  revocable: 'version' | 'key';
+  /** The matched version's state now (a version already revoked needs nothing more). */
+  versionState?: KeyVersionState;
 }
 
 export interface RotationInput {
@@ -240,6 +178,26 @@ export interface KeyBackend {
   encrypt(ref: string, plaintext: Uint8Array, options?: EncryptOptions): Promise<EncryptResult>;
   decrypt(ciphertext: Uint8Array, options?: EncryptOptions): Promise<DecryptResult>;
   generateDataKey(ref: string, options?: EncryptOptions & { bytes?: number }): Promise<DataKeyResult>;
+
+  /**
+   * Optional (context stage): is this leaked secret one of this backend's keys? Read-only, not
+   * audited. Takes the finding's fingerprint and identity, never the secret. Undefined when
+   * nothing matches, including when the backend cannot tell (it fails closed: no false match).
+   * A malformed fingerprint is `KW_INVALID_ARGUMENT`.
+   */
+  matchLeak?(evidence: LeakEvidence): Promise<KeyMatch | undefined>;
+  /**
+   * Optional: revokes one version of a key (its material leaked) while the others stay usable.
+   * Revoking the current version is allowed, and leaves the key without a usable current version
+   * until `rotate` adds one. Idempotent like every mutation; revoking a revoked version again is
+   * a no-op. Backends that can only act on the whole key (`KeyMatch.revocable: 'key'`) lack it.
+   */
+  revokeVersion?(ref: string, version: number, options: MutationOptions): Promise<MutationResult>;
+  /**
+   * Optional: the public key of an asymmetric key's current version, as SPKI DER (public, safe to
+   * print). `KW_UNSUPPORTED` for a symmetric key.
+   */
+  getPublicKey?(ref: string): Promise<Uint8Array>;
 
   close(): Promise<void>;
 }

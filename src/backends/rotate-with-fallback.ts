@@ -15,16 +15,26 @@ export type RotateWithFallbackResult =
   | { mode: 'in-place'; keyId: string; version?: number; replayed: boolean }
   | { mode: 'replacement'; oldKeyId: string; newKeyId: string; movedAliases: string[]; replayed: boolean };
 
-export async function rotateWithFallback(backend: KeyBackend, ref: string, options: MutationOptions): Promise<RotateWithFallbackResult> {
-  try {
-    const r = await backend.rotate(ref, options);
-    return { mode: 'in-place', keyId: r.keyId, ...(r.version !== undefined ? { version: r.version } : {}), replayed: r.replayed };
-  } catch (e) {
-    if (!isKeywardenError(e) || e.code !== ErrorCode.UNSUPPORTED) throw e;
+export async function rotateWithFallback(
+  backend: KeyBackend,
+  ref: string,
+  options: MutationOptions & {
+    /** Replace even where the backend could rotate in place: the key is disabled (its private half leaked). */
+    replace?: boolean;
+  },
+): Promise<RotateWithFallbackResult> {
+  if (!options.replace) {
+    try {
+      const r = await backend.rotate(ref, options);
+      return { mode: 'in-place', keyId: r.keyId, ...(r.version !== undefined ? { version: r.version } : {}), replayed: r.replayed };
+    } catch (e) {
+      if (!isKeywardenError(e) || e.code !== ErrorCode.UNSUPPORTED) throw e;
+    }
   }
   const old = await backend.describe(ref);
   if (old.spec === 'OTHER') throw new UnsupportedError(backend.name, `replace a ${old.vendorSpec ?? 'vendor-specific'} key`);
-  const step = (s: string): MutationOptions => ({ ...options, idempotencyKey: `${options.idempotencyKey}:${s}` });
+  const { replace: _replace, ...mutation } = options;
+  const step = (s: string): MutationOptions => ({ ...mutation, idempotencyKey: `${options.idempotencyKey}:${s}` });
   const created = await backend.create(
     {
       spec: old.spec,

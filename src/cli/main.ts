@@ -1,13 +1,13 @@
 /**
  * The `keywarden` command. This is the one place that turns errors into exit codes:
  * 0 clean, 1 something was found (or a check failed), 2 usage or configuration error,
- * 3 a backend or internal failure.
+ * 3 a backend or internal failure, 4 (respond) acted, but some step failed.
  */
 import { Command, CommanderError } from 'commander';
 import { isKeywardenError, type KeywardenError } from '../errors.js';
 import { VERSION } from '../version.js';
 
-export const ExitCode = { OK: 0, FOUND: 1, USAGE: 2, FAILURE: 3 } as const;
+export const ExitCode = { OK: 0, FOUND: 1, USAGE: 2, FAILURE: 3, PARTIAL: 4 } as const;
 
 export interface CliIO {
   stdout: (s: string) => void;
@@ -27,6 +27,8 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   keys: () => import('./commands/keys.js').then((m) => m.registerKeysCommand),
   audit: () => import('./commands/audit.js').then((m) => m.registerAuditCommand),
   policy: () => import('./commands/policy.js').then((m) => m.registerPolicyCommand),
+  respond: () => import('./commands/respond.js').then((m) => m.registerRespondCommand),
+  hook: () => import('./commands/hook.js').then((m) => m.registerHookCommand),
 };
 
 export async function createProgram(io: CliIO, setExit: (code: number) => void, argv: readonly string[] = []): Promise<Command> {

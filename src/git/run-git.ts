@@ -17,6 +17,7 @@
  * Keywarden. `test/git/hardening.test.ts` plants each kind and checks that none runs.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { isAbsolute } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ErrorCode, KeywardenError } from '../errors.js';
 
@@ -117,10 +118,26 @@ function gitStalled(args: readonly string[], ms: number): KeywardenError {
   );
 }
 
-function startGit(repo: string, args: readonly string[], stdin: boolean): GitChild {
+/**
+ * Options every call takes. `indexFile`: the index git reads instead of `.git/index`, for a hook
+ * that git started with `GIT_INDEX_FILE` (`git commit -a` and `git commit <paths>` stage into a
+ * temporary index). An absolute path; it is the only `GIT_` variable that ever reaches git.
+ */
+export interface GitCallOptions {
+  indexFile?: string;
+}
+
+function startGit(repo: string, args: readonly string[], stdin: boolean, call: GitCallOptions = {}): GitChild {
+  const env = gitEnv();
+  if (call.indexFile !== undefined) {
+    if (!isAbsolute(call.indexFile) || /[\0\n\r]/.test(call.indexFile)) {
+      throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'The index file for git must be an absolute path.', { fault: 'internal' });
+    }
+    env.GIT_INDEX_FILE = call.indexFile;
+  }
   return spawn('git', gitArgv(repo, args), {
     stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    env: gitEnv(),
+    env,
     shell: false,
     windowsHide: true,
   }) as GitChild;
@@ -151,8 +168,8 @@ function watch(p: GitChild, args: readonly string[], ms: number): { touch: () =>
  * watchdog stops the child if it shows no sign of life (`gitIdleTimeoutMs`): the caller's next
  * read from stdout then fails with `KW_GIT_FAILED`.
  */
-export function spawnGit(repo: string, args: readonly string[], options: { stdin?: boolean } = {}): GitChild {
-  const p = startGit(repo, args, Boolean(options.stdin));
+export function spawnGit(repo: string, args: readonly string[], options: { stdin?: boolean } & GitCallOptions = {}): GitChild {
+  const p = startGit(repo, args, Boolean(options.stdin), options);
   const w = watch(p, args, gitIdleTimeoutMs());
   // 'readable' (not 'data': that would switch the stream to flowing mode under its reader).
   p.stdout.on('readable', w.touch);
@@ -172,10 +189,10 @@ const MAX_STDERR = 16 * 1024;
  * Runs git to completion and returns its output as bytes (names in it may not be UTF-8).
  * `maxStdout` bounds memory: past it the child is killed and the call fails.
  */
-export function runGit(repo: string, args: readonly string[], options: { maxStdout?: number; input?: string } = {}): Promise<GitResult> {
+export function runGit(repo: string, args: readonly string[], options: { maxStdout?: number; input?: string } & GitCallOptions = {}): Promise<GitResult> {
   const max = options.maxStdout ?? 64 * 1024 * 1024;
   return new Promise((resolve, reject) => {
-    const p = startGit(repo, args, options.input !== undefined);
+    const p = startGit(repo, args, options.input !== undefined, options);
     const w = watch(p, args, gitIdleTimeoutMs());
     const chunks: Buffer[] = [];
     let size = 0;

@@ -6,7 +6,7 @@
  * @example
  * engine.setKeyInventory(policyKeysFrom(await backend.inventory()));
  */
-import type { ManagedKey } from '../backends/port.js';
+import type { ManagedKey } from '../model/keys.js';
 import type { ManagedKeyInput } from './input.js';
 
 /** Backends whose `aliases` are labels (PKCS#11 CKA_LABEL, local keystore names), matched by `match.label` as well. */

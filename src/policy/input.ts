@@ -7,10 +7,11 @@
  */
 import { Ajv } from 'ajv';
 import { ErrorCode, KeywardenError } from '../errors.js';
-import type { Finding, Severity } from '../scan/types.js';
-import { ACTIONS, type ActionType, VISIBILITIES, type Visibility } from './dsl/ast.js';
+import type { Finding } from '../model/finding.js';
+import { ACTIONS, type ActionType } from '../model/decision.js';
+import { VISIBILITIES, type Visibility } from './dsl/ast.js';
 import { PolicyError } from './dsl/policy-error.js';
-import { SEVERITIES } from '../scan/types.js';
+import { SEVERITIES } from '../model/finding.js';
 import { lineColumnOf } from '../util/line-column.js';
 
 export interface AccessGrant {
@@ -53,45 +54,7 @@ export interface PolicyInput {
   facts?: ConfigFact[];
 }
 
-export interface DecisionLocation {
-  file?: string;
-  line?: number;
-  column?: number;
-  path: string;
-}
-
-export interface DecisionSubject {
-  kind: 'key' | 'key-config' | 'finding' | 'file' | 'config' | (string & {});
-  id?: string;
-  backend?: string;
-  aliases?: string[];
-  file?: string;
-  line?: number;
-  column?: number;
-  fingerprint?: string;
-  type?: string;
-}
-
-export interface Violation {
-  rule: string;
-  message: string;
-  severity: Severity;
-  policy: DecisionLocation;
-  subject: DecisionSubject;
-}
-
-export interface DecisionAction {
-  type: ActionType;
-  rule: string;
-  severity: Severity;
-  policy: DecisionLocation;
-  subject: DecisionSubject;
-}
-
-export interface Decision {
-  violations: Violation[];
-  actions: DecisionAction[];
-}
+export type { Decision, DecisionAction, DecisionLocation, DecisionSubject, Violation } from '../model/decision.js';
 
 const RFC3339 = '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$';
 const str = { type: 'string' } as const;
@@ -148,6 +111,17 @@ export const INPUT_SCHEMA = {
           author: str,
           authorEmail: str,
           date: str,
+          identity: {
+            type: 'object',
+            required: ['kind'],
+            description: "The credential's public identity (an access key ID, a public key's SPKI SHA-256, a token kind); never the secret.",
+            properties: {
+              kind: { type: 'string', maxLength: 64 },
+              id: { type: 'string', maxLength: 200 },
+              subtype: { type: 'string', maxLength: 64 },
+              sshFingerprint: { type: 'string', maxLength: 100 },
+            },
+          },
         },
       },
     },

@@ -12,6 +12,7 @@
  * is read from disk by the caller.
  */
 import { DEFAULT_POLICY_FILE } from './default-file.js';
+import type { PolicyAst } from './dsl/ast.js';
 import { getSecretsConfig, type SecretsConfig } from './dsl/secrets.js';
 import { readPolicy } from './engine/load.js';
 import { createGitPolicySource } from './source.js';
@@ -52,10 +53,23 @@ export interface SecretsAtRevision {
  * const { config, warning } = await readSecretsAtRevision(repo, range.base, range.head);
  */
 export async function readSecretsAtRevision(repo: string, base: string | undefined, head: string, file: string = DEFAULT_POLICY_FILE): Promise<SecretsAtRevision> {
+  const at = await readPolicyAtRevision(repo, base, head, file);
+  return { config: at.ast ? getSecretsConfig(at.ast) : undefined, untracked: at.untracked, ...(at.warning ? { warning: at.warning } : {}) };
+}
+
+export interface PolicyAtRevision {
+  /** The whole policy at the base revision; undefined when the base has none. */
+  ast: PolicyAst | undefined;
+  warning?: ScanWarning;
+  untracked: boolean;
+}
+
+/** The whole policy a range is judged by: the base revision's (detection settings and decisions alike). */
+export async function readPolicyAtRevision(repo: string, base: string | undefined, head: string, file: string = DEFAULT_POLICY_FILE): Promise<PolicyAtRevision> {
   const at = await readFileAtRevisions(repo, base, head, file);
-  const config = base && at.base !== undefined ? getSecretsConfig(await readPolicy(file, { source: createGitPolicySource(repo, base) })) : undefined;
-  if (!at.changed) return { config, untracked: at.untracked };
-  return { config, untracked: at.untracked, warning: changedInRange(file, base, 'its detection settings') };
+  const ast = base && at.base !== undefined ? await readPolicy(file, { source: createGitPolicySource(repo, base) }) : undefined;
+  if (!at.changed) return { ast, untracked: at.untracked };
+  return { ast, untracked: at.untracked, warning: changedInRange(file, base, 'its detection settings and rules') };
 }
 
 /** The warning for a configuration file the range changes. */

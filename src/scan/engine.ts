@@ -13,15 +13,17 @@
  * window; lines, columns and inline allows come from one forward pass over the kept findings
  * (never a decode or search from the line start per finding). A hit inside a window still
  * extends it, so a keyword near a window's end cannot cut off the secret after it.
- * Memory is bounded too: candidates are three integers each, and at most `MAX_FINDINGS` findings
- * leave a buffer (the most severe; the rest are counted in `dropped`).
+ * Memory is bounded too: candidates are three integers each (six for a detector with `identify`),
+ * and at most `MAX_FINDINGS` findings leave a buffer (the most severe; the rest are counted in
+ * `dropped`). A detector's `identify` hook runs once per reported finding, after overlaps, allows
+ * and the cap are resolved: its match is found again from where it started (see `identityOf`).
  */
 import { Buffer } from 'node:buffer';
 import { createPrefilter, type Prefilter } from './prefilter.js';
 import { fingerprintSecret, redactSecret } from './redact.js';
 import { shannonEntropy } from './entropy.js';
 import { patternReach } from './detectors/pattern-reach.js';
-import type { Detector, Finding, LinearPattern, Severity } from './types.js';
+import type { CredentialIdentity, Detector, Finding, LinearPattern, MatchContext, Severity } from './types.js';
 
 const DEFAULT_BEFORE = 256;
 const DEFAULT_AFTER = 512;
@@ -136,6 +138,28 @@ class Candidates {
   detector: Int32Array = EMPTY;
   start: Int32Array = EMPTY;
   end: Int32Array = EMPTY;
+  // For detectors with `identify` only (allocated on the first such match; other rows unused):
+  // the text the match was found in and where it started, so the kept ones can find it again.
+  textStart: Int32Array = EMPTY;
+  textEnd: Int32Array = EMPTY;
+  matchAt: Int32Array = EMPTY;
+  /** Records where candidate `length - 1` was matched (call right after its `push`). */
+  pushMatch(ts: number, te: number, at: number): void {
+    if (this.matchAt.length < this.detector.length) {
+      const widen = (a: Int32Array): Int32Array => {
+        const b = new Int32Array(this.detector.length);
+        b.set(a);
+        return b;
+      };
+      this.textStart = widen(this.textStart);
+      this.textEnd = widen(this.textEnd);
+      this.matchAt = widen(this.matchAt);
+    }
+    const i = this.length - 1;
+    this.textStart[i] = ts;
+    this.textEnd[i] = te;
+    this.matchAt[i] = at;
+  }
   push(d: number, s: number, e: number): void {
     if (this.length === this.detector.length) {
       const grow = (a: Int32Array): Int32Array => {
@@ -323,6 +347,7 @@ function matchIn(
     if (detector.minEntropy !== undefined && shannonEntropy(secret) < detector.minEntropy) continue;
     if (detector.verify && !detector.verify(secret, { match: m, text, index: rel })) continue;
     out.push(d, ts + rel, ts + rel + secretLatin1.length);
+    if (detector.identify) out.pushMatch(ts, te, ts + m.index);
   }
   return Math.max(until, ts + next);
 }
@@ -391,6 +416,7 @@ function finish(bytes: Buffer, ruleset: Ruleset, options: ScanBytesOptions, all:
     const c = emitted[i]!;
     const d = ruleset.detectors[detector[c]!]!;
     const secret = bytes.toString('utf8', start[c]!, end[c]!);
+    const identity = d.identify ? identityOf(bytes, ruleset, detector[c]!, all, c, secret) : undefined;
     findings.push({
       ruleId: d.id,
       type: d.type,
@@ -404,9 +430,61 @@ function finish(bytes: Buffer, ruleset: Ruleset, options: ScanBytesOptions, all:
       endColumn: pos[i * 4 + 3]!,
       fingerprint: fingerprintSecret(secret),
       redacted: redactSecret(secret),
+      ...(identity ? { identity } : {}),
     });
   }
   return { findings, suppressed, dropped };
+}
+
+/**
+ * Detector `di`'s `identify` for candidate `c`. Its context is built only if the hook reads it
+ * (most derive the identity from the secret alone): the match is found again by one attempt where
+ * it started, over the text the pattern can read around it (as `matchIn` bounds a piece), so it
+ * is the same match; if it is not (a match longer than the pattern's reach), reading the context
+ * throws and there is no identity. The hook then sees the detector's window around the match,
+ * across lines even for a single-line detector (an access key ID on the line before its secret
+ * key), never the whole buffer. A hook that throws gives no identity: it cannot break the scan.
+ */
+function identityOf(bytes: Buffer, ruleset: Ruleset, di: number, all: Candidates, c: number, secret: string): CredentialIdentity | undefined {
+  const at = all.matchAt[c]!;
+  const s = all.start[c]!;
+  const e = all.end[c]!;
+  const rs = Math.max(all.textStart[c]!, at - ruleset.marginBefore[di]!);
+  const re = Math.min(all.textEnd[c]!, Math.max(e, at + ruleset.marginAfter[di]!));
+  let built: MatchContext | undefined;
+  const context = (): MatchContext => {
+    if (built) return built;
+    const text = bytes.toString('latin1', rs, re);
+    const rx = ruleset.regexes[di]!;
+    rx.lastIndex = at - rs;
+    const m = rx.exec(text);
+    if (m === null || m.index !== at - rs) throw new Error('match not found again');
+    const secretLatin1 = m.groups?.secret ?? (m.length > 1 && m[1] !== undefined ? m[1] : m[0]);
+    if (!secretLatin1 || rs + secretIndex(m, secretLatin1) !== s || secretLatin1.length !== e - s) throw new Error('match not found again');
+    let ws = Math.max(0, Math.min(rs, at - ruleset.before[di]!));
+    for (let guard = 0; ws > 0 && guard < 64 && isTokenByte(bytes[ws - 1]!); guard++) ws--;
+    const we = Math.min(bytes.length, Math.max(re, at + m[0].length + ruleset.after[di]!));
+    const wide = ws === rs && we === re ? text : bytes.toString('latin1', ws, we);
+    m.index = at - ws;
+    built = { match: m, text: wide, index: s - ws };
+    return built;
+  };
+  const ctx: MatchContext = {
+    get match() {
+      return context().match;
+    },
+    get text() {
+      return context().text;
+    },
+    get index() {
+      return context().index;
+    },
+  };
+  try {
+    return ruleset.detectors[di]!.identify!(secret, ctx) ?? undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const CONFIDENCE_RANK = { high: 3, medium: 2, low: 1 } as const;
@@ -515,31 +593,3 @@ class LineCursor {
   }
 }
 
-export interface ScanTextOptions {
-  detectors?: readonly Detector[];
-  ruleset?: Ruleset;
-  file?: string;
-  inlineAllow?: boolean;
-}
-
-let defaultRuleset: Ruleset | undefined;
-
-/** Sets the ruleset `scanText` uses when none is given (the built-in catalogue, set by the SDK). */
-export function setDefaultRuleset(ruleset: Ruleset): void {
-  defaultRuleset = ruleset;
-}
-
-/**
- * Scans a string. Convenience over `scanBytes` for tests and SDK users.
- *
- * @example
- * const findings = scanText(source, { detectors: builtinDetectors, file: 'config.js' });
- */
-export function scanText(text: string, options: ScanTextOptions = {}): Finding[] {
-  const ruleset = options.ruleset ?? (options.detectors ? createRuleset(options.detectors) : defaultRuleset);
-  if (!ruleset) throw new Error('scanText needs detectors: pass { detectors } or import the SDK entry point');
-  return scanBytes(Buffer.from(text, 'utf8'), ruleset, {
-    file: options.file ?? '-',
-    ...(options.inlineAllow === undefined ? {} : { inlineAllow: options.inlineAllow }),
-  }).findings;
-}

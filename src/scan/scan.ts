@@ -13,6 +13,7 @@ import { createRuleset, touchesLine, type Ruleset } from './engine.js';
 import { escapeName } from './format/text.js';
 import { listTree } from './sources/tree.js';
 import { countCommits, readHistory, readRange, resolveRange, type GitBlobUnit, type GitRange, type GitSkip } from './sources/git.js';
+import { readStaged } from './sources/staged.js';
 import { selectDetectors, type DetectorSelection } from './select-detectors.js';
 import type { Finding, ScanResult, ScanWarning, SkipReason, Skipped } from './types.js';
 
@@ -28,10 +29,11 @@ export interface ScanOptions {
   /** The directory or file to scan, or the repository for git scans. Default: the current directory. */
   path?: string;
   /**
-   * Scan what a range (`A..B`, or one resolved with `resolveRange`) added, merges included, or
-   * every blob of the history.
+   * Scan what a range (`A..B`, or one resolved with `resolveRange`) added, merges included,
+   * every blob of the history, or what the index adds against HEAD (`staged`; `indexFile` is the
+   * index to read, as a hook's `GIT_INDEX_FILE` names it).
    */
-  git?: { range: string | GitRange } | { history: true };
+  git?: { range: string | GitRange } | { history: true } | { staged: true; indexFile?: string };
   /**
    * Scan this content instead of files (shown as `file`, default `-`): a buffer, or a stream read
    * in bounded memory (chunk by chunk) up to `maxFileSize`, past which the rest is counted as
@@ -105,6 +107,11 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
         const range = typeof options.git.range === 'string' ? await resolveRange(root, options.git.range) : options.git.range;
         acc.commits = await countCommits(root, range);
         units = readRange(root, range, { maxSize: read.maxFileSize, onSkip });
+      } else if ('staged' in options.git) {
+        // No commit to name: a skip's detail is only what git said.
+        const stagedSkip = (s: GitSkip): void => acc.skip({ file: s.file, reason: s.reason, ...(s.detail ? { detail: s.detail } : {}) });
+        const indexFile = options.git.indexFile;
+        units = readStaged(root, { maxSize: read.maxFileSize, onSkip: stagedSkip, ...(indexFile ? { indexFile } : {}) });
       } else {
         units = readHistory(root, { maxSize: read.maxFileSize, onSkip, onCommits: (n) => (acc.commits = n) });
       }
@@ -170,7 +177,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
       suppressed: acc.suppressed + baselined.length,
       skipped: acc.skippedCount,
       skippedBy: acc.skippedBy,
-      ...(options.git ? { commits: acc.commits } : {}),
+      ...(options.git && !('staged' in options.git) ? { commits: acc.commits } : {}),
       durationMs: Math.round(performance.now() - started),
     },
   };

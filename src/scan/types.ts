@@ -4,10 +4,9 @@
  * fingerprint and a redacted preview leave the code that matched it.
  */
 
-export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
-export type Confidence = 'high' | 'medium' | 'low';
-
-export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
+import type { Confidence, CredentialIdentity, Finding, Severity } from '../model/finding.js';
+export type { Confidence, CredentialIdentity, Finding, Severity } from '../model/finding.js';
+export { SEVERITIES } from '../model/finding.js';
 
 /**
  * A pattern compiled by a linear-time engine (custom detectors from a policy: RE2 semantics, so
@@ -66,6 +65,12 @@ export interface Detector {
    */
   readonly verify?: (secret: string, ctx: MatchContext) => boolean;
   /**
+   * The credential's public identity (an access key ID, a public-key fingerprint, a token kind),
+   * derived from the secret and its match. Runs where the secret is, in the scan worker; must be
+   * pure, and must return only what is safe to print. Undefined when there is none.
+   */
+  readonly identify?: (secret: string, ctx: MatchContext) => CredentialIdentity | undefined;
+  /**
    * Detectors with lower priority lose when two findings overlap (a generic rule loses to a
    * specific one). Default 10; generic rules use 0.
    */
@@ -85,47 +90,6 @@ export interface CustomDetectorSpec {
   confidence?: Confidence;
   keywords?: string[];
   minEntropy?: number;
-}
-
-export interface Finding {
-  ruleId: string;
-  type: string;
-  title: string;
-  severity: Severity;
-  confidence: Confidence;
-  /**
-   * Path relative to the scan root, with forward slashes. `-` for standard input. Names are bytes:
-   * a valid UTF-8 name is shown as it is (control characters included: JSON escapes them, and the
-   * text output escapes them so a name cannot forge lines or drive a terminal); in a name that is
-   * not valid UTF-8 every byte outside a valid sequence is written `\xNN` and a backslash `\\`
-   * (`displayName` in `display-name.ts`). SARIF percent-encodes the bytes this stands for.
-   */
-  file: string;
-  /**
-   * For a finding inside an archive (a zip member): the member's path in the archive, shown like
-   * `file`; lines and columns then count in the member's content.
-   */
-  member?: string;
-  /**
-   * 1-based. In a UTF-16 file, of the decoded text. In a binary scanned for printable runs (as
-   * `strings` does), always 1, and the columns are 1 + the byte offset in the file.
-   */
-  startLine: number;
-  /** 1-based, in UTF-16 code units of the line (as editors and SARIF count). */
-  startColumn: number;
-  endLine: number;
-  /** 1-based, exclusive. */
-  endColumn: number;
-  /** `sha256:` + hex SHA-256 of the secret. */
-  fingerprint: string;
-  /** A preview such as `AKIA…Z7QX`; never more than 8 characters of the secret. */
-  redacted: string;
-  /** For git scans: the commit that added the line. */
-  commit?: string;
-  author?: string;
-  authorEmail?: string;
-  /** ISO 8601 commit date. */
-  date?: string;
 }
 
 /**

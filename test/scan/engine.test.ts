@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { createPrefilter } from '../../src/scan/prefilter.js';
-import { createRuleset, scanBytes, scanText } from '../../src/scan/engine.js';
+import { createRuleset, scanBytes } from '../../src/scan/engine.js';
+import { scanText } from '../../src/scan/scan-text.js';
 import type { Detector } from '../../src/scan/types.js';
 
 // Synthetic token shapes only: these detectors exist for the engine's own tests.

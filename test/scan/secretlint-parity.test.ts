@@ -5,7 +5,8 @@
  * bridge keeps raw secrets out of its output.
  */
 import { describe, expect, it } from 'vitest';
-import { createRuleset, scanText } from '../../src/scan/engine.js';
+import { createRuleset } from '../../src/scan/engine.js';
+import { scanText } from '../../src/scan/scan-text.js';
 import { builtinDetectors } from '../../src/scan/detectors/index.js';
 import { runSecretlint, secretlintRuleNames, type SecretlintFinding } from '../../src/scan/secretlint-bridge.js';
 import type { Finding } from '../../src/scan/types.js';

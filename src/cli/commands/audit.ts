@@ -12,18 +12,18 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { openAuditLogFor, resolveBackendConfig, type BackendSettings, type OpenedAuditLog } from '../../backends/open-backend.js';
+import type { BackendSettings, OpenedAuditLog } from '../../backends/open-backend.js';
 import { ErrorCode, KeywardenError } from '../../errors.js';
 import { parseAuditJsonl, verifyMissingLog, verifyRecords, type AuditRecord, type AuditVerifyResult } from '../../store/audit.js';
 import { parseCheckpoint, type SignedCheckpoint } from '../../store/checkpoint.js';
 import type { CliIO } from '../main.js';
 import { prepareOutputFile, type OutputFile } from '../output-file.js';
-import { readBackendConfig } from './read-backend-config.js';
+import { compose } from '../../compose.js';
 
 interface AuditFlags {
   stateDir?: string;
   backend?: string;
-  config: string;
+  config?: string;
   keystore?: string;
   format: 'text' | 'json';
 }
@@ -32,21 +32,19 @@ function addCommon(cmd: Command): Command {
   return cmd
     .option('--state-dir <dir>', 'where the state and remote backends\' audit log live (default .keywarden)')
     .option('--backend <kind>', 'whose log: local (in the keystore) or aws-kms / pkcs11 (state-dir/audit.db)')
-    .option('--config <file>', 'policy file whose backend: block to read', '.github/keywarden.yml')
+    .option('--config <file>', 'policy file whose backend: block to read (default: .github/keywarden.yml, if present)')
     .option('--keystore <file>', 'local: the keystore file that holds the log')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'));
 }
 
-function openLog(flags: AuditFlags, io: CliIO, options: { readonly: boolean; needKey: boolean }): OpenedAuditLog {
+async function openLog(flags: AuditFlags, io: CliIO, options: { readonly: boolean; needKey: boolean }): Promise<OpenedAuditLog> {
   const cwd = io.cwd ?? process.cwd();
-  const env = io.env ?? process.env;
   const settings: BackendSettings = {
     ...(flags.backend ? { kind: flags.backend } : {}),
     ...(flags.keystore ? { keystore: flags.keystore } : {}),
   };
-  const file = readBackendConfig(resolve(cwd, flags.config));
-  const cfg = resolveBackendConfig(settings, env, file, { cwd, auditOnly: true, ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
-  return openAuditLogFor(cfg, env, options);
+  const c = compose({ cwd, env: io.env ?? process.env, backend: settings, ...(flags.config ? { policyFile: flags.config } : {}), auditOnly: true, ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
+  return c.auditLog(options);
 }
 
 function readInput(io: CliIO, file: string, what: string): string {
@@ -104,7 +102,7 @@ export function registerAuditCommand(program: Command, io: CliIO, setExit: (code
     .option('--operation <op>', 'only this operation (rotate, disable, …)')
     .option('--after <seq>', 'only records after this sequence number')
     .option('--limit <n>', 'at most this many records')
-    .action((flags: AuditFlags & { key?: string; operation?: string; after?: string; limit?: string }) => {
+    .action(async (flags: AuditFlags & { key?: string; operation?: string; after?: string; limit?: string }) => {
       const num = (v: string | undefined, name: string): number | undefined => {
         if (v === undefined) return undefined;
         const n = Number(v);
@@ -113,7 +111,7 @@ export function registerAuditCommand(program: Command, io: CliIO, setExit: (code
       };
       const after = num(flags.after, '--after');
       const limit = num(flags.limit, '--limit');
-      const log = openLog(flags, io, { readonly: true, needKey: false });
+      const log = await openLog(flags, io, { readonly: true, needKey: false });
       try {
         const records =
           log.audit?.list({
@@ -137,7 +135,7 @@ export function registerAuditCommand(program: Command, io: CliIO, setExit: (code
   )
     .option('--file <jsonl>', 'verify a JSONL export instead of the live log')
     .option('--checkpoint <file>', 'an exported checkpoint (audit checkpoint --export) the log must still match')
-    .action((flags: AuditFlags & { file?: string; checkpoint?: string }) => {
+    .action(async (flags: AuditFlags & { file?: string; checkpoint?: string }) => {
       // Bad input is refused before anything is judged: exit 2, never a pass.
       const anchor: SignedCheckpoint | undefined = flags.checkpoint
         ? parseCheckpoint(readInput(io, flags.checkpoint, 'checkpoint file'), flags.checkpoint)
@@ -150,7 +148,7 @@ export function registerAuditCommand(program: Command, io: CliIO, setExit: (code
       } else {
         let log: OpenedAuditLog;
         try {
-          log = openLog(flags, io, { readonly: true, needKey: true });
+          log = await openLog(flags, io, { readonly: true, needKey: true });
         } catch (e) {
           // A keystore that lost its KDF record or check value is a failed verification (exit 1),
           // with its typed error; never an unsigned pass, never "bad input".
@@ -181,9 +179,9 @@ export function registerAuditCommand(program: Command, io: CliIO, setExit: (code
 
   addCommon(audit.command('checkpoint').description('Sign a checkpoint of the log head now; with --export, write the latest one to a file or stdout.'))
     .option('--export [file]', 'write the signed checkpoint (JSON) to FILE, or to standard output when no FILE or "-"')
-    .action((flags: AuditFlags & { export?: string | boolean }) => {
+    .action(async (flags: AuditFlags & { export?: string | boolean }) => {
       const out = typeof flags.export === 'string' && flags.export !== '-' ? prepareOut(io, flags.export, 'checkpoint (--export)') : undefined;
-      const log = openLog(flags, io, { readonly: false, needKey: true });
+      const log = await openLog(flags, io, { readonly: false, needKey: true });
       try {
         if (!log.audit) throw new KeywardenError(ErrorCode.PATH_NOT_FOUND, `There is no audit log at ${log.path}.`, { fault: 'user' });
         const c = log.audit.checkpoint();
@@ -203,9 +201,9 @@ export function registerAuditCommand(program: Command, io: CliIO, setExit: (code
 
   addCommon(audit.command('export').description('Write the audit log as JSON Lines, one record per line, in chain order.'))
     .option('-o, --output <file>', 'write to a file (mode 0600) instead of standard output')
-    .action((flags: AuditFlags & { output?: string }) => {
+    .action(async (flags: AuditFlags & { output?: string }) => {
       const out = flags.output ? prepareOut(io, flags.output, 'audit export (-o)') : undefined;
-      const log = openLog(flags, io, { readonly: true, needKey: false });
+      const log = await openLog(flags, io, { readonly: true, needKey: false });
       try {
         const lines: string[] = [];
         const n = log.audit?.exportJsonl((l) => lines.push(l)) ?? 0;

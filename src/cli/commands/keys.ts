@@ -11,18 +11,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { openBackend, resolveBackendConfig, type BackendSettings, type OpenedBackend } from '../../backends/open-backend.js';
+import type { BackendSettings, OpenedBackend } from '../../backends/open-backend.js';
 import { isKeySpec, type KeyBackend, type ManagedKey, type MutationOptions, type MutationResult } from '../../backends/port.js';
 import { rotateWithFallback, type RotateWithFallbackResult } from '../../backends/rotate-with-fallback.js';
-import { ErrorCode, KeywardenError } from '../../errors.js';
+import { ErrorCode, KeywardenError, UnsupportedError } from '../../errors.js';
+import { EXPORT_FORMATS, LocalBackend, type ExportFormat } from '../../backends/local.js';
 import type { CliIO } from '../main.js';
-import { readBackendConfig } from './read-backend-config.js';
+import { compose } from '../../compose.js';
 
 interface CommonFlags {
   backend?: string;
-  config: string;
+  config?: string;
   stateDir?: string;
   keystore?: string;
   region?: string;
@@ -41,7 +41,7 @@ interface MutationFlags extends CommonFlags {
 function addCommon(cmd: Command): Command {
   return cmd
     .option('--backend <kind>', 'local, aws-kms or pkcs11 (default: KEYWARDEN_BACKEND, then the policy file, then local)')
-    .option('--config <file>', 'policy file whose backend: block to read', '.github/keywarden.yml')
+    .option('--config <file>', 'policy file whose backend: block to read (default: .github/keywarden.yml, if present)')
     .option('--state-dir <dir>', 'where the keystore, state and audit log live (default .keywarden)')
     .option('--keystore <file>', 'local: the keystore file')
     .option('--region <region>', 'aws-kms: the region')
@@ -58,7 +58,7 @@ function addMutation(cmd: Command): Command {
     .option('--actor <name>', 'who is acting; recorded in the audit log (default: the OS user)');
 }
 
-function open(flags: CommonFlags, io: CliIO, actor: string): OpenedBackend {
+async function open(flags: CommonFlags, io: CliIO, actor: string): Promise<OpenedBackend> {
   const cwd = io.cwd ?? process.cwd();
   const env = io.env ?? process.env;
   const settings: BackendSettings = {
@@ -69,9 +69,9 @@ function open(flags: CommonFlags, io: CliIO, actor: string): OpenedBackend {
     ...(flags.pkcs11Library ? { library: flags.pkcs11Library } : {}),
     ...(flags.pkcs11Token ? { token: flags.pkcs11Token } : {}),
   };
-  const file = readBackendConfig(resolve(cwd, flags.config));
-  const cfg = resolveBackendConfig(settings, env, file, { cwd, ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
-  return openBackend(cfg, env, actor);
+  const c = compose({ cwd, env, actor, backend: settings, ...(flags.config ? { policyFile: flags.config } : {}), ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
+  // The backend's own close() ends everything this command opened.
+  return c.backend();
 }
 
 function actorOf(flags: MutationFlags, io: CliIO): string {
@@ -84,7 +84,7 @@ function actorOf(flags: MutationFlags, io: CliIO): string {
 }
 
 async function withBackend<T>(flags: CommonFlags, io: CliIO, actor: string, fn: (b: KeyBackend) => Promise<T>): Promise<T> {
-  const opened = open(flags, io, actor);
+  const opened = await open(flags, io, actor);
   try {
     const settled = await opened.backend.reconcile();
     for (const r of settled) {
@@ -191,12 +191,22 @@ export function registerKeysCommand(program: Command, io: CliIO, setExit: (code:
     .option('--alias <alias>', 'alias (aws-kms: alias/…) or label')
     .option('--description <text>', 'description')
     .option('--tag <key=value...>', 'tags')
-    .action(async (flags: MutationFlags & { spec: string; alias?: string; description?: string; tag?: string[] }) => {
+    .option('--exportable', 'local: allow "keys export" of its material (fixed at creation)')
+    .action(async (flags: MutationFlags & { spec: string; alias?: string; description?: string; tag?: string[]; exportable?: boolean }) => {
       if (!isKeySpec(flags.spec)) throw new KeywardenError(ErrorCode.USAGE, `Unknown key spec "${flags.spec}".`, { fault: 'user' });
       const spec = flags.spec;
       const o = mutationOptions(flags, 'create', io);
       const r = await withBackend(flags, io, o.actor!, (b) =>
-        b.create({ spec, ...(flags.alias ? { alias: flags.alias } : {}), ...(flags.description ? { description: flags.description } : {}), tags: parseTags(flags.tag) }, o),
+        b.create(
+          {
+            spec,
+            ...(flags.alias ? { alias: flags.alias } : {}),
+            ...(flags.description ? { description: flags.description } : {}),
+            tags: parseTags(flags.tag),
+            ...(flags.exportable ? { exportable: true } : {}),
+          },
+          o,
+        ),
       );
       io.stdout(flags.format === 'json' ? json({ ...r, idempotencyKey: o.idempotencyKey }) : formatMutation(r, 'create', o.idempotencyKey));
       setExit(0);
@@ -249,6 +259,8 @@ export function registerKeysCommand(program: Command, io: CliIO, setExit: (code:
     });
   simple('cancel-destroy', 'cancelDestruction', 'Cancel a scheduled destruction; the key comes back disabled.');
 
+  registerExport(keys, io, setExit);
+
   addCommon(keys.command('purge-due').description('Destroy keys whose waiting window has ended (local and pkcs11; KMS does this itself).')).action(async (flags: CommonFlags) => {
     const r = await withBackend(flags, io, 'cli', (b) => b.completeDueDestructions());
     const line = (x: MutationResult): string =>
@@ -260,6 +272,43 @@ export function registerKeysCommand(program: Command, io: CliIO, setExit: (code:
           ? r.map(line).join('')
           : 'Nothing is due.\n',
     );
+    setExit(0);
+  });
+}
+
+/**
+ * `keys export <key>`: prints an exportable local key's material to stdout and nothing else
+ * (one warning line on stderr, no secret in it). The keystore writes the `export` audit record,
+ * never the material. Other backends refuse: their material never leaves them.
+ */
+function registerExport(keys: Command, io: CliIO, setExit: (code: number) => void): void {
+  const cmd = addCommon(keys.command('export').description('Print the material of a key created with --exportable (local keystore only; audited). The output is a secret.'))
+    .argument('<key>', 'key id or alias')
+    .option('--key-version <n>', 'the version to export (default: the current one)')
+    .option('--reason <text>', 'why; recorded in the audit log')
+    .option('--actor <name>', 'who is acting; recorded in the audit log (default: the OS user)');
+  // The common -f/--format (text|json) becomes the material's format here.
+  const format = cmd.options.find((o) => o.long === '--format');
+  if (format) {
+    format.choices([...EXPORT_FORMATS]).default('token');
+    format.description = 'token (recognisable, checksummed), base64, hex or pem (RSA/EC keys)';
+    // The option's default was stored when it was added; store the new one.
+    cmd.setOptionValueWithSource('format', 'token', 'default');
+  }
+  cmd.action(async (ref: string, flags: Omit<MutationFlags, 'format'> & { format: ExportFormat; keyVersion?: string }) => {
+    let version: number | undefined;
+    if (flags.keyVersion !== undefined) {
+      version = Number(flags.keyVersion);
+      if (!Number.isSafeInteger(version) || version < 1) throw new KeywardenError(ErrorCode.USAGE, '--key-version takes a whole number from 1.', { fault: 'user' });
+    }
+    const actor = actorOf(flags as unknown as MutationFlags, io);
+    const exported = await withBackend(flags as unknown as CommonFlags, io, actor, async (b) => {
+      const local = (b as Partial<{ inner: KeyBackend }>).inner ?? b;
+      if (!(local instanceof LocalBackend)) throw new UnsupportedError(b.name, 'export key material', 'Only keys of the local keystore created with --exportable can be exported.');
+      return local.exportKey(ref, { format: flags.format, ...(version !== undefined ? { version } : {}) }, { actor, ...(flags.reason ? { reason: flags.reason } : {}) });
+    });
+    io.stderr(`warning: the output is secret key material (key ${exported.keyId} version ${exported.version}); do not commit or log it.\n`);
+    io.stdout(`${exported.material}\n`);
     setExit(0);
   });
 }

@@ -21,6 +21,7 @@ interface ScanFlags {
   config?: string | false;
   git?: string;
   history?: boolean;
+  staged?: boolean;
   stdin?: boolean;
   stdinName?: string;
   format: 'text' | 'json' | 'sarif';
@@ -49,6 +50,7 @@ export function registerScanCommand(program: Command, io: CliIO, setExit: (code:
     .argument('[path]', 'directory or file to scan (the repository for --git/--history)', '.')
     .option('--git <range>', 'scan only the lines added in a revision range, e.g. main..HEAD')
     .option('--history', 'scan every commit of the repository, each blob once')
+    .option('--staged', 'scan only the lines the index adds against HEAD (what the next commit records)')
     .option('--stdin', 'scan standard input')
     .option('--stdin-name <name>', 'file name to report for standard input', '-')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
@@ -82,19 +84,28 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
     for (const d of builtinDetectors) io.stdout(`${d.id.padEnd(36)} ${d.type.padEnd(24)} ${d.severity.padEnd(9)} ${d.title}\n`);
     return 0;
   }
-  const modes = [flags.git !== undefined, Boolean(flags.history), Boolean(flags.stdin)].filter(Boolean).length;
-  if (modes > 1) throw usage('Use only one of --git, --history and --stdin.');
+  const modes = [flags.git !== undefined, Boolean(flags.history), Boolean(flags.staged), Boolean(flags.stdin)].filter(Boolean).length;
+  if (modes > 1) throw usage('Use only one of --git, --history, --staged and --stdin.');
   if (flags.updateBaseline && !flags.baseline) throw usage('--update-baseline needs --baseline FILE.');
   const root = path.resolve(cwd, target);
   // A range is judged by the settings of its base revision, never by what it pushes: the policy
   // and the baseline are read at the base when the repository tracks them.
   const range = flags.git !== undefined ? await resolveRange(root, flags.git) : undefined;
-  const inRepo = range ? await repoRelative(root) : undefined;
+  // --staged: the same rule with HEAD as the base and the index's changes as the range's (see
+  // hooks/staged-settings.ts). GIT_INDEX_FILE is the index a hook's `git commit -a` stages into.
+  const staged = flags.staged ? await import('../../hooks/staged-settings.js') : undefined;
+  const stagedAt = staged ? await staged.resolveStagedSettingsBase(root, stagedIndexEnv(io, cwd)) : undefined;
+  const inRepo = range || stagedAt ? await repoRelative(root) : undefined;
   const notes: ScanWarning[] = [];
   const baselinePath = flags.baseline ? path.resolve(cwd, flags.baseline) : undefined;
   let baseline: Baseline | undefined;
-  const baselineRel = range && baselinePath && !flags.updateBaseline ? inRepo?.(baselinePath) : undefined;
-  if (range && baselineRel !== undefined) {
+  const baselineRel = (range || stagedAt) && baselinePath && !flags.updateBaseline ? inRepo?.(baselinePath) : undefined;
+  if (stagedAt && staged && baselineRel !== undefined) {
+    const at = await staged.readFileAtStaged(stagedAt, baselineRel);
+    if (at.untracked) baseline = readBaselineFile(baselinePath!, false);
+    else if (at.base !== undefined) baseline = parseBaseline(at.base, baselineRel);
+    if (at.changed && !at.untracked) notes.push(staged.changedInIndex(baselineRel, stagedAt.head, 'the secrets it accepts'));
+  } else if (range && baselineRel !== undefined) {
     const { readFileAtRevisions, changedInRange } = await import('../../policy/secrets-at-revision.js');
     const at = await readFileAtRevisions(root, range.base, range.head, baselineRel);
     if (at.untracked) baseline = readBaselineFile(baselinePath!, false);
@@ -106,10 +117,10 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
   const baselineOut = flags.updateBaseline && flags.baseline ? prepareOutputFile(flags.baseline, cwd, { what: 'baseline', root }) : undefined;
 
   let policy: SecretsConfig | undefined;
-  const policyRel = range && flags.config !== false ? (flags.config === undefined ? DEFAULT_POLICY_FILE : inRepo?.(path.resolve(cwd, flags.config))) : undefined;
-  if (range && policyRel !== undefined) {
+  const policyRel = (range || stagedAt) && flags.config !== false ? (flags.config === undefined ? DEFAULT_POLICY_FILE : inRepo?.(path.resolve(cwd, flags.config))) : undefined;
+  if ((range || stagedAt) && policyRel !== undefined) {
     const { readSecretsAtRevision } = await import('../../policy/secrets-at-revision.js');
-    const at = await readSecretsAtRevision(root, range.base, range.head, policyRel);
+    const at = stagedAt && staged ? await staged.readSecretsAtStaged(stagedAt, policyRel) : await readSecretsAtRevision(root, range!.base, range!.head, policyRel);
     if (at.untracked && flags.config !== undefined) policy = await readSecretsConfig(flags.config, root, cwd, false);
     else policy = at.config;
     if (at.warning) notes.push(at.warning);
@@ -137,6 +148,7 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
   };
   if (range) options.git = { range };
   if (flags.history) options.git = { history: true };
+  if (stagedAt) options.git = { staged: true, ...(stagedAt.indexFile ? { indexFile: stagedAt.indexFile } : {}) };
   if (flags.stdin) options.content = { stream: (io.stdin ?? process.stdin) as AsyncIterable<Buffer | string>, file: flags.stdinName ?? '-' };
 
   const color = flags.color ?? (Boolean(io.isTTY) && !io.env?.NO_COLOR);
@@ -211,6 +223,12 @@ function realOr(p: string): string {
   } catch {
     return path.resolve(p);
   }
+}
+
+/** The index git named for a hook (`GIT_INDEX_FILE`, relative to the directory it runs in). */
+function stagedIndexEnv(io: CliIO, cwd: string): string | undefined {
+  const f = io.env?.GIT_INDEX_FILE;
+  return f ? path.resolve(cwd, f) : undefined;
 }
 
 function stripSummary(report: string): string {

@@ -16,7 +16,7 @@
  *   can be, and only the rest go through `glob.match`;
  * - subject objects and messages are built only for the violations that are produced.
  */
-import { ADMIN_OPERATIONS as KEY_ADMIN_OPERATIONS, USE_OPERATIONS as KEY_USE_OPERATIONS } from '../../backends/port.js';
+import { ADMIN_OPERATIONS as KEY_ADMIN_OPERATIONS, USE_OPERATIONS as KEY_USE_OPERATIONS } from '../../model/keys.js';
 import type { Bound, KeyRule, LeakRule, Loc, PolicyAst, PolicyException } from '../dsl/ast.js';
 import { globShape } from '../dsl/syntax.js';
 

@@ -14,11 +14,10 @@ export interface Loc {
   path: string;
 }
 
-export const ACTIONS = ['revoke', 'rotate', 'open-pr', 'open-issue', 'fail-check', 'notify'] as const;
-export type ActionType = (typeof ACTIONS)[number];
-
-export const BACKEND_KINDS = ['local', 'aws-kms', 'pkcs11', 'gcp-kms', 'azure-key-vault', 'vault'] as const;
-export type BackendKind = (typeof BACKEND_KINDS)[number];
+export { ACTIONS, type ActionType } from '../../model/decision.js';
+export { BACKEND_KINDS, type BackendKind } from '../../model/backend-kinds.js';
+import type { ActionType } from '../../model/decision.js';
+import type { BackendKind } from '../../model/backend-kinds.js';
 
 export const REFERENCE_SOURCES = ['env', 'kms', 'secret-manager', 'vault', 'file'] as const;
 export type ReferenceSource = (typeof REFERENCE_SOURCES)[number];

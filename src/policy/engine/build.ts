@@ -18,7 +18,7 @@ import { type Capabilities, restrictCapabilities } from '../compile/capabilities
 import type { CompiledPolicy } from '../compile/compile-policy.js';
 import { type ModuleOrigin, mapOpaErrors, type OpaError } from '../compile/map-opa-errors.js';
 import { PolicyError } from '../dsl/policy-error.js';
-import { findOpa, opaVersion, PROJECT_ROOT, runOpa } from './opa-cli.js';
+import { findOpa, opaVersion, runOpa } from './opa-cli.js';
 
 /** A hand-written Rego module that joins the bundle (from the repo's `policies/` folder). */
 export interface RegoModule {
@@ -32,7 +32,11 @@ export interface BuildPolicyOptions {
   modules?: readonly RegoModule[];
   opa?: string;
   env?: NodeJS.ProcessEnv;
-  /** Disk cache folder; `false` disables the disk cache. Default `.cache/keywarden/policy` in the project. */
+  /**
+   * Disk cache folder, chosen by the caller (the composition root: `KEYWARDEN_CACHE_DIR`, else the
+   * user's cache folder), never derived from where the package is installed. Absent or `false`:
+   * the in-memory cache only.
+   */
   cacheDir?: string | false;
 }
 
@@ -86,7 +90,7 @@ export async function buildPolicy(options: BuildPolicyOptions): Promise<BuiltPol
 
   const hit = memory.get(hash);
   if (hit) return { ...base, wasm: hit, cached: 'memory' };
-  const cacheDir = options.cacheDir === false ? undefined : (options.cacheDir ?? join(PROJECT_ROOT, '.cache', 'keywarden', 'policy'));
+  const cacheDir = options.cacheDir === false ? undefined : options.cacheDir;
   const cacheFile = cacheDir ? join(cacheDir, `${hash}.wasm`) : undefined;
   if (cacheFile) {
     const disk = await readFile(cacheFile).catch(() => undefined);

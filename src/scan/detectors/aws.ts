@@ -1,8 +1,11 @@
 /**
  * AWS credentials: access key IDs, secret access keys named as such, and a secret key written
  * right after an access key ID (the pair, whatever the names around it).
+ *
+ * Identity: the access key ID, which AWS treats as public and its IAM API takes to deactivate a
+ * key. A secret key found alone gets the ID written next to it, when that is unambiguous.
  */
-import type { Detector } from '../types.js';
+import type { CredentialIdentity, Detector, MatchContext } from '../types.js';
 import { classCount, isHex, isKnownExample, isPlaceholder, shannonEntropy } from './util.js';
 
 const DOCS = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html';
@@ -15,6 +18,49 @@ export function isPlausibleAwsSecret(secret: string): boolean {
   return shannonEntropy(secret) >= 4.0;
 }
 
+const ACCESS_KEY_ID = /^(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}$/;
+const ACCESS_KEY_ID_IN_TEXT = /(?<![A-Za-z0-9/+])(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Za-z0-9/+=])/g;
+/** Lines before (and after) a lone secret key that may hold its access key ID. */
+const NEIGHBOUR_LINES = 2;
+
+/** The identity of an access key ID (one the detectors' `verify` already accepted: only its shape is checked). */
+function accessKeyIdentity(id: string): CredentialIdentity | undefined {
+  return ACCESS_KEY_ID.test(id) ? { kind: 'aws-access-key', id } : undefined;
+}
+
+/** An ID in the text around a match, which no `verify` has seen: not a documented example or placeholder. */
+function plausibleAccessKeyId(id: string): boolean {
+  return !isKnownExample(id) && !isPlaceholder(id.slice(4));
+}
+
+/**
+ * The access key ID written next to a lone secret key: on its line or the `NEIGHBOUR_LINES` lines
+ * around it, the nearest before if any, else after. Several different IDs on the chosen side
+ * (two profiles, two pairs) make it ambiguous: none then, rather than a guess that could revoke
+ * the wrong key.
+ */
+export function nearbyAccessKeyId(ctx: MatchContext, secretLength: number): CredentialIdentity | undefined {
+  const { text, index } = ctx;
+  let lo = index;
+  for (let k = 0; k <= NEIGHBOUR_LINES && lo > 0; k++) lo = text.lastIndexOf('\n', lo - 1);
+  lo = lo < 0 ? 0 : lo;
+  let hi = index + secretLength - 1;
+  for (let k = 0; k <= NEIGHBOUR_LINES && hi !== -1 && hi < text.length; k++) hi = text.indexOf('\n', hi + 1);
+  hi = hi === -1 ? text.length : Math.min(hi, text.length);
+  const before = new Set<string>();
+  const after = new Set<string>();
+  ACCESS_KEY_ID_IN_TEXT.lastIndex = lo;
+  const region = text.slice(0, hi);
+  let m: RegExpExecArray | null;
+  while ((m = ACCESS_KEY_ID_IN_TEXT.exec(region)) !== null) {
+    if (!plausibleAccessKeyId(m[0])) continue;
+    if (m.index + m[0].length <= index) before.add(m[0]);
+    else if (m.index >= index + secretLength) after.add(m[0]);
+  }
+  const side = before.size > 0 ? before : after;
+  return side.size === 1 ? accessKeyIdentity([...side][0]!) : undefined;
+}
+
 export const awsAccessKeyId: Detector = {
   id: 'aws-access-key-id',
   type: 'aws-access-key',
@@ -25,6 +71,8 @@ export const awsAccessKeyId: Detector = {
   // IDs are base32 (A–Z, 2–7) after a four-letter prefix; user keys AKIA, STS ASIA, ABIA/ACCA.
   pattern: /(?<![A-Za-z0-9/+])((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})(?![A-Za-z0-9/+=])/,
   verify: (s) => !isKnownExample(s) && !isPlaceholder(s.slice(4)),
+  // The ID is the secret here, and it is public.
+  identify: (s) => accessKeyIdentity(s),
   docs: DOCS,
 };
 
@@ -39,6 +87,7 @@ export const awsSecretAccessKey: Detector = {
   pattern:
     /(?:aws)?[_.-]?secret[_.-]?(?:access)?[_.-]?key(?:[_.-]?id)?["'`]?\s{0,4}(?::=|=>|=|:)\s{0,4}["'`]?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/i,
   verify: (s) => isPlausibleAwsSecret(s),
+  identify: (s, ctx) => nearbyAccessKeyId(ctx, s.length),
   docs: DOCS,
 };
 
@@ -55,6 +104,8 @@ export const awsCredentialPair: Detector = {
   multiline: true,
   window: { before: 64, after: 512 },
   verify: (s, ctx) => isPlausibleAwsSecret(s) && !isKnownExample(ctx.match[0].slice(0, 20)),
+  // The match starts with the ID (the secret group is the secret key).
+  identify: (_s, ctx) => accessKeyIdentity(ctx.match[0].slice(0, 20)),
   docs: DOCS,
 };
 

@@ -19,6 +19,7 @@ import { githubDetectors } from './github.js';
 import { gitlabDetectors } from './gitlab.js';
 import { googleDetectors } from './google.js';
 import { jwtDetectors } from './jwt.js';
+import { keywardenDetectors } from './keywarden.js';
 import { messagingDetectors } from './messaging.js';
 import { privateKeyDetectors } from './private-key.js';
 import { registryDetectors } from './registries.js';
@@ -35,6 +36,7 @@ export const builtinDetectors: readonly Detector[] = Object.freeze([
   ...googleDetectors,
   ...azureDetectors,
   ...privateKeyDetectors,
+  ...keywardenDetectors,
   ...databaseDetectors,
   ...registryDetectors,
   ...aiDetectors,

@@ -5,8 +5,14 @@
  *
  * The secret is the whole block, BEGIN line to END line. Bodies are checked so that `...`,
  * `<your key>` and other placeholders between real-looking armour lines do not fire.
+ *
+ * Identity: the public half of the key pair (`public-key.ts`): its SPKI SHA-256 and SSH
+ * fingerprint, read from the key (PEM), or from the public key an OpenSSH or PuTTY file keeps in
+ * the clear (so an OpenSSH key encrypted with a passphrase is identified too). An encrypted PEM
+ * key hides its public half: its identity only says `encrypted`. OpenPGP blocks get none.
  */
 import type { Detector } from '../types.js';
+import { opensshPrivateKeyIdentity, pemPrivateKeyIdentity, puttyPrivateKeyIdentity } from './public-key.js';
 import { decodeBase64, shannonEntropy } from './util.js';
 
 const DOCS = 'https://www.rfc-editor.org/rfc/rfc7468';
@@ -18,10 +24,11 @@ const BODY = String.raw`[A-Za-z0-9+/=\s\\]`;
 
 /** The base64 of a PEM body with whitespace and `\n` escapes removed. */
 export function pemBase64(block: string): string {
-  const lines = block.replace(/\\r|\\n/g, '\n').split(/\r?\n/);
+  // Lines may be indented (a YAML block scalar): the END line too.
+  const lines = block.replace(/\\r|\\n/g, '\n').split(/\r?\n/).map((l) => l.trim());
   // Drop armour lines and RFC 1421 headers (`Proc-Type:`, `DEK-Info:`).
   return lines
-    .filter((l) => !l.startsWith('-----') && !/^[A-Za-z-]+:/.test(l.trim()))
+    .filter((l) => !l.startsWith('-----') && !/^[A-Za-z-]+:/.test(l))
     .join('')
     .replace(/\s+/g, '');
 }
@@ -48,6 +55,7 @@ export const privateKeyPem: Detector = {
   ),
   multiline: true,
   verify: (s) => plausibleDerBody(s, 100),
+  identify: (s) => pemPrivateKeyIdentity(s),
   docs: DOCS,
 };
 
@@ -67,6 +75,8 @@ export const privateKeyPemEncrypted: Detector = {
     const b64 = pemBase64(s);
     return /^[A-Za-z0-9+/]+=*$/.test(b64) && b64.length >= 100 && shannonEntropy(b64) >= 4.5;
   },
+  // No public key without the passphrase.
+  identify: () => ({ kind: 'public-key', subtype: 'encrypted' }),
   docs: DOCS,
 };
 
@@ -87,6 +97,7 @@ export const privateKeyOpenssh: Detector = {
     const bytes = decodeBase64(b64);
     return bytes !== undefined && bytes.subarray(0, OPENSSH_MAGIC.length).toString('latin1') === OPENSSH_MAGIC;
   },
+  identify: (s) => opensshPrivateKeyIdentity(s),
   docs: 'https://github.com/openssh/openssh-portable/blob/master/PROTOCOL.key',
 };
 
@@ -103,6 +114,7 @@ export const privateKeyPutty: Detector = {
     /(?<secret>PuTTY-User-Key-File-[23]: [A-Za-z0-9@.-]{3,64}\r?\nEncryption: [A-Za-z0-9-]{1,32}\r?\n(?:(?!PuTTY-User-Key-File-)[^\0]){20,16000}?Private-MAC: [0-9a-fA-F]{40,64})/,
   multiline: true,
   verify: (s) => /\nPrivate-Lines: \d+\r?\n[A-Za-z0-9+/=]{16,}/.test(s),
+  identify: (s) => puttyPrivateKeyIdentity(s),
   docs: 'https://the.earth.li/~sgtatham/putty/0.78/htmldoc/AppendixC.html',
 };
 

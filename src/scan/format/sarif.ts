@@ -2,7 +2,8 @@
  * SARIF 2.1.0 for GitHub code scanning and other viewers. Stays inside GitHub's upload limits
  * (25,000 results per run; 10 MB gzipped, which 25,000 of our small results never reach) and
  * says so in the run's notifications when it had to cut. Carries no raw secret: the message
- * shows the redacted preview and the fingerprint goes in `partialFingerprints`.
+ * shows the redacted preview and the fingerprint goes in `partialFingerprints`; a credential's
+ * public identity, where it has one, goes in the result's `properties.identity`.
  */
 import { Buffer, isUtf8 } from 'node:buffer';
 import type { Log, ReportingDescriptor, Result } from 'sarif';
@@ -89,7 +90,8 @@ function toResult(f: Finding, ruleIndex: number): Result {
       },
     ],
     partialFingerprints: { 'secretFingerprint/v1': f.fingerprint },
-    properties: { type: f.type, confidence: f.confidence, ...(f.commit ? { commit: f.commit } : {}) },
+    // The credential's public identity (an access key ID, a public-key fingerprint): what to revoke.
+    properties: { type: f.type, confidence: f.confidence, ...(f.commit ? { commit: f.commit } : {}), ...(f.identity ? { identity: { ...f.identity } } : {}) },
   };
 }
 

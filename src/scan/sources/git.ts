@@ -118,7 +118,8 @@ export async function countCommits(repo: string, range: GitRange): Promise<numbe
   return r.code === 0 ? Number(r.stdout.toString('utf8').trim()) || 0 : 0;
 }
 
-interface Change {
+/** One changed path of a raw listing (`git log --raw -z`, `git diff-index --raw -z`). */
+export interface Change {
   oldMode: string;
   newMode: string;
   oldBlob: string;
@@ -127,10 +128,13 @@ interface Change {
   path: Buffer;
 }
 
-interface CommitChanges {
+/** The changes of one commit, or (`staged`) of the index against HEAD: then `commit` is empty. */
+export interface CommitChanges {
   commit: string;
   parents: number;
   changes: Change[];
+  /** The index, not a commit: there is no commit object to read an author from. */
+  staged?: boolean;
 }
 
 const ZERO = /^0+$/;
@@ -142,8 +146,17 @@ const HEADER = /^([0-9a-f]{40,64})((?: [0-9a-f]{40,64})*) ?$/;
  * is NUL-separated and a path token is read only right after its metadata, so no name can be
  * taken for anything else.
  */
-async function* logChanges(repo: string, logArgs: string[]): AsyncGenerator<CommitChanges> {
-  const p = spawnGit(repo, ['log', '--raw', '-z', '--no-abbrev', '--no-renames', '--no-ext-diff', '--no-textconv', '--format=%H %P', ...logArgs]);
+function logChanges(repo: string, logArgs: string[]): AsyncGenerator<CommitChanges> {
+  return readRawChanges(repo, ['log', '--raw', '-z', '--no-abbrev', '--no-renames', '--no-ext-diff', '--no-textconv', '--format=%H %P', ...logArgs], null);
+}
+
+/**
+ * Runs a git command that prints a raw NUL-separated listing (`log --raw -z`, or `diff-index
+ * --raw -z` with `first` holding the changes, since it prints no commit headers) and yields each
+ * commit with its changed paths. `indexFile`: the index git reads (`GIT_INDEX_FILE` of a hook).
+ */
+export async function* readRawChanges(repo: string, argv: string[], first: CommitChanges | null, options: { indexFile?: string } = {}): AsyncGenerator<CommitChanges> {
+  const p = spawnGit(repo, argv, options.indexFile ? { indexFile: options.indexFile } : {});
   let stderr = '';
   p.stderr.on('data', (d: Buffer) => {
     if (stderr.length < 16384) stderr += d.toString('utf8');
@@ -152,7 +165,7 @@ async function* logChanges(repo: string, logArgs: string[]): AsyncGenerator<Comm
     p.on('error', (e) => reject(gitMissing(e)));
     p.on('close', (c) => resolve(c ?? 1));
   });
-  let cur: CommitChanges | null = null;
+  let cur: CommitChanges | null = first;
   let pending: Omit<Change, 'path'> | null = null;
   for await (const token of nulTokens(p.stdout)) {
     if (pending) {
@@ -181,7 +194,7 @@ async function* logChanges(repo: string, logArgs: string[]): AsyncGenerator<Comm
   const code = await exited;
   if (code !== 0) {
     if (/does not have any commits/.test(stderr)) return;
-    throw new KeywardenError(ErrorCode.GIT_FAILED, `git log failed (exit ${code}): ${firstLine(stderr)}`, { fault: 'user' });
+    throw new KeywardenError(ErrorCode.GIT_FAILED, `git ${argv[0] ?? ''} failed (exit ${code}): ${firstLine(stderr)}`, { fault: 'user' });
   }
 }
 
@@ -255,11 +268,15 @@ interface Request {
   id: string;
 }
 
-async function* readBlobs(repo: string, commits: CommitChanges[], options: ReadRangeOptions, mode: 'range' | 'history'): AsyncGenerator<GitBlobUnit> {
+/**
+ * The blobs of listed changes through one `git cat-file --batch`, in order: `range` pairs each new
+ * blob with the lines it adds to the old one, `history` yields every blob whole.
+ */
+export async function* readBlobs(repo: string, commits: CommitChanges[], options: ReadRangeOptions, mode: 'range' | 'history'): AsyncGenerator<GitBlobUnit> {
   if (commits.length === 0) return;
   const requests: Request[] = [];
   for (const c of commits) {
-    requests.push({ kind: 'commit', id: c.commit });
+    if (!c.staged) requests.push({ kind: 'commit', id: c.commit });
     for (const ch of c.changes) {
       if (!isBlobMode(ch.newMode) || ZERO.test(ch.newBlob)) continue;
       if (mode === 'range' && ch.status !== 'A' && isBlobMode(ch.oldMode) && !ZERO.test(ch.oldBlob)) requests.push({ kind: 'old', id: ch.oldBlob });
@@ -307,8 +324,8 @@ async function* readBlobs(repo: string, commits: CommitChanges[], options: ReadR
   };
   try {
     for (const c of commits) {
-      const commitObject = await next(1024 * 1024);
-      const who = commitObject.bytes ? parseAuthor(commitObject.bytes) : { author: '', authorEmail: '', date: '' };
+      const commitObject = c.staged ? undefined : await next(1024 * 1024);
+      const who = commitObject?.bytes ? parseAuthor(commitObject.bytes) : { author: '', authorEmail: '', date: '' };
       for (const ch of c.changes) {
         const file = displayName(ch.path);
         if (isSubmodule(ch.newMode)) {

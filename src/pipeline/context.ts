@@ -1,0 +1,57 @@
+/**
+ * The context stage for findings: what each leaked secret is, as far as revocation goes. By its
+ * public identity first (an AWS access key ID → the IAM revoker; a GitHub token → GitHub), then
+ * by asking the backend whether the secret is one of its keys (`matchLeak`: key material by a
+ * keyed fingerprint, a private key by its public key). A finding that matches nothing is still
+ * reported, judged and patched; its target says why it cannot be revoked automatically.
+ */
+import type { KeyBackend } from '../backends/port.js';
+import type { Finding } from '../model/finding.js';
+import type { Target } from './types.js';
+
+export interface MatchDeps {
+  /** The backend, when one is configured and needed; undefined when it could not be opened. */
+  backend?: KeyBackend;
+  /** Why there is no backend (it is locked, unreachable): said in each unmatched target. */
+  backendUnavailable?: string;
+}
+
+export async function matchFindings(findings: readonly Finding[], deps: MatchDeps): Promise<Map<string, Target>> {
+  const out = new Map<string, Target>();
+  for (const f of findings) {
+    if (out.has(f.fingerprint)) continue;
+    out.set(f.fingerprint, await matchOne(f, deps));
+  }
+  return out;
+}
+
+async function matchOne(f: Finding, deps: MatchDeps): Promise<Target> {
+  const id = f.identity;
+  if (id?.kind === 'aws-access-key') {
+    if (id.id) return { kind: 'credential', provider: 'aws-iam', credentialId: id.id };
+    return { kind: 'none', why: 'an AWS secret key without its access key ID nearby; find the key in IAM and deactivate it' };
+  }
+  if (id?.kind === 'github-token') return { kind: 'credential', provider: 'github', ...(id.subtype ? { subtype: id.subtype } : {}) };
+  if (deps.backend?.matchLeak) {
+    const m = await deps.backend.matchLeak({ fingerprint: f.fingerprint, type: f.type, ...(id ? { identity: id } : {}) });
+    if (m) {
+      return {
+        kind: 'managed-key',
+        backend: deps.backend.name,
+        keyId: m.keyId,
+        ...(m.version !== undefined ? { version: m.version } : {}),
+        aliases: m.aliases,
+        revocable: m.revocable,
+        how: m.how,
+      };
+    }
+  }
+  if (!deps.backend && deps.backendUnavailable && (id?.kind === 'keywarden-key' || id?.kind === 'public-key')) {
+    return { kind: 'none', why: `the key backend is not available (${deps.backendUnavailable})` };
+  }
+  if (id?.kind === 'keywarden-key') return { kind: 'none', why: `no key ${id.id ?? ''} with this material in the ${deps.backend?.name ?? 'configured'} keystore` };
+  if (id?.kind === 'public-key') {
+    return { kind: 'none', why: id.id ? `no managed key in the ${deps.backend?.name ?? 'configured'} backend has this public key (${id.id.slice(0, 19)}…)` : 'an encrypted private key: its public key is unknown' };
+  }
+  return { kind: 'none', why: `no revoker knows ${f.type} credentials; rotate it at its provider` };
+}

@@ -1,0 +1,221 @@
+/**
+ * `runPipeline`: the one pipeline every entry point runs —
+ * source → detect → context → decide → plan → act → record.
+ *
+ * - source + detect: the scan of a tree, a git range or the index, with the detection settings
+ *   of the revision that judges it (a range: its base; the index: HEAD);
+ * - context: each finding matched to what can be revoked (`matchFindings`);
+ * - decide: the policy (the same revision's) evaluated on the findings;
+ * - plan: `planResponse`, pure;
+ * - act: `actOnPlan` — revoke, rotate, patch, each recorded before and after in the step store;
+ * - record: every key operation is in the backend's audit log (the audited backend writes it),
+ *   and the run's decision is appended there too.
+ *
+ * A raw secret exists only inside the scan and inside the patch step, which re-reads it from the
+ * repository at the commit it patches and checks its fingerprint.
+ */
+import path from 'node:path';
+import type { OpenedBackend } from '../backends/open-backend.js';
+import type { CredentialRevoker } from '../backends/port.js';
+import type { Composition } from '../compose.js';
+import { isKeywardenError } from '../errors.js';
+import type { Decision } from '../model/decision.js';
+import type { Finding } from '../model/finding.js';
+import type { Visibility } from '../policy/dsl/ast.js';
+import type { PolicyAst } from '../policy/dsl/ast.js';
+import { getSecretsConfig } from '../policy/dsl/secrets.js';
+import { createRuleset } from '../scan/engine.js';
+import { scan, type ScanOptions } from '../scan/scan.js';
+import { selectDetectors, type DetectorSelection } from '../scan/select-detectors.js';
+import { resolveRange, type GitRange } from '../scan/sources/git.js';
+import type { ScanWarning } from '../scan/types.js';
+import { currentBranch, headCommit } from '../scm/local-git.js';
+import type { StepStore } from '../store/steps.js';
+import { actOnPlan } from './act.js';
+import { matchFindings } from './context.js';
+import { makePatch } from './patch.js';
+import { planResponse } from './plan.js';
+import type { PatchReport, PipelineReport, StepResult } from './types.js';
+
+export type PipelineSource = { kind: 'tree' } | { kind: 'range'; range: string } | { kind: 'staged' };
+
+export interface PipelineEvent {
+  /** The repository (or, for a tree, any folder). */
+  path: string;
+  source: PipelineSource;
+  /** Print the plan and change nothing: no backend call, no commit. */
+  dryRun?: boolean;
+  repo?: { name?: string; visibility?: Visibility };
+  /** Extra scan settings from the entry point (flags). */
+  scan?: Pick<ScanOptions, 'maxFileSize' | 'workers' | 'gitignore'> & { ignorePaths?: string[] };
+}
+
+export interface PipelineDeps {
+  composition: Composition;
+  steps: StepStore;
+  onStep?: (r: StepResult) => void;
+}
+
+export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Promise<PipelineReport> {
+  const started = performance.now();
+  const c = deps.composition;
+  const root = path.resolve(c.cwd, event.path);
+  const warnings: ScanWarning[] = [];
+
+  // source: what is scanned, and which revision's policy judges it.
+  const head = await headCommit(root).catch(() => undefined);
+  let range: GitRange | undefined;
+  let ast: PolicyAst | undefined;
+  if (event.source.kind === 'range' || event.source.kind === 'staged') {
+    const { readPolicyAtRevision } = await import('../policy/secrets-at-revision.js');
+    range = event.source.kind === 'range' ? await resolveRange(root, event.source.range) : undefined;
+    const base = range ? range.base : head;
+    if (c.policyRef !== false) {
+      const at = await readPolicyAtRevision(root, base, range ? range.head : (head ?? ''), c.policyRef);
+      ast = at.ast;
+      if (at.warning && event.source.kind === 'range') warnings.push(at.warning);
+    }
+  } else {
+    ast = await c.policy();
+  }
+
+  // detect
+  const secrets = ast ? getSecretsConfig(ast) : undefined;
+  const selection: DetectorSelection = {
+    ...(secrets && !secrets.presets.includes('none') ? { include: secrets.presets } : {}),
+    ...(secrets?.custom.length ? { custom: secrets.custom } : {}),
+    ...(secrets?.presets.includes('none') ? { builtins: false } : {}),
+  };
+  const ignorePaths = [...(secrets?.ignorePaths ?? []), ...(event.scan?.ignorePaths ?? [])];
+  const options: ScanOptions = {
+    path: root,
+    detectors: selection,
+    ...(event.scan?.maxFileSize !== undefined ? { maxFileSize: event.scan.maxFileSize } : {}),
+    ...(event.scan?.workers !== undefined ? { workers: event.scan.workers } : {}),
+    ...(event.scan?.gitignore !== undefined ? { gitignore: event.scan.gitignore } : {}),
+    ...(ignorePaths.length ? { ignorePaths } : {}),
+  };
+  if (range) options.git = { range };
+  if (event.source.kind === 'staged') options.git = { staged: true };
+  const scanned = await scan(options);
+  warnings.push(...scanned.warnings);
+  const findings = scanned.findings;
+
+  // context
+  const opened = findings.length ? await openBackendFor(c, findings) : {};
+  const targets = await matchFindings(findings, {
+    ...(opened.backend ? { backend: opened.backend.backend } : {}),
+    ...(opened.unavailable ? { backendUnavailable: opened.unavailable } : {}),
+  });
+  if (opened.unavailable) warnings.push({ code: 'KW_BACKEND_UNAVAILABLE', message: `The key backend could not be opened, so no managed key was matched: ${opened.unavailable}.` });
+
+  // decide
+  const engine = await c.policyEngine(ast);
+  const branch = (await currentBranch(root).catch(() => undefined)) ?? undefined;
+  const decision: Decision = findings.length
+    ? engine.evaluate({
+        now: c.clock().toISOString(),
+        repo: { name: event.repo?.name ?? path.basename(root), visibility: event.repo?.visibility ?? 'private', files: [...new Set(findings.map((f) => f.file))] },
+        event: { kind: event.source.kind === 'range' ? 'push' : 'local', ...(branch ? { branch } : {}), ...(head ? { sha: range?.head ?? head } : {}) },
+        findings: findings.map(forPolicy),
+        keys: [],
+      })
+    : { violations: [], actions: [] };
+
+  // plan
+  let revokers: CredentialRevoker[] = [];
+  if (findings.some((f) => f.identity?.kind === 'aws-access-key')) revokers = await c.revokers().catch(() => []);
+  const patchBase = range?.head ?? head;
+  const plan = planResponse(decision, findings, targets, {
+    revokers: new Set(revokers.map((r) => r.provider)),
+    canPatch: patchBase !== undefined && event.source.kind !== 'staged',
+    ...(patchBase ? { patchBase } : {}),
+  });
+
+  // act
+  let patch: PatchReport | undefined;
+  const ruleset = createRuleset(selectDetectors(selection));
+  const steps = await actOnPlan(
+    plan,
+    {
+      backend: async () => (await c.backend()).backend,
+      revokers: new Map(revokers.map((r) => [r.provider, r])),
+      steps: deps.steps,
+      clock: c.clock,
+      actor: c.actor,
+      ...(deps.onStep ? { onStep: deps.onStep } : {}),
+      patch: async (step, done) => {
+        const r = await makePatch({ repo: root, base: patchBase!, step, findings, ruleset, done, notDone: plan.notDone });
+        patch = r.report;
+        return r.result;
+      },
+    },
+    { dryRun: Boolean(event.dryRun) },
+  );
+
+  // record: the decision joins the audit log the key operations went to.
+  if (!event.dryRun && opened.backend && findings.length) {
+    try {
+      opened.backend.audit.append({
+        actor: c.actor,
+        backend: opened.backend.backend.name,
+        operation: 'respond',
+        outcome: steps.some((s) => s.status === 'failed') ? 'failed' : 'succeeded',
+        reason: `findings:${new Set(findings.map((f) => f.fingerprint)).size}`,
+        details: {
+          source: describeSource(event.source),
+          fingerprints: [...new Set(findings.map((f) => f.fingerprint))].join(',').slice(0, 4000),
+          steps: steps.map((s) => `${s.step.kind}:${s.status}`).join(','),
+          ...(patch ? { branch: patch.branch, commit: patch.commit } : {}),
+        },
+      });
+    } catch (e) {
+      warnings.push({ code: isKeywardenError(e) ? e.code : 'KW_STORE_FAILED', message: 'The run could not be recorded in the audit log.' });
+    }
+  }
+
+  return {
+    source: describeSource(event.source),
+    findings: findings.map((f) => ({ finding: f, target: targets.get(f.fingerprint)!, actions: actionTypes(decision, f.fingerprint) })),
+    decision,
+    steps,
+    notDone: plan.notDone,
+    ...(patch ? { patch } : {}),
+    warnings,
+    dryRun: Boolean(event.dryRun),
+    summary: { findings: findings.length, files: scanned.summary.files, skipped: scanned.summary.skipped, durationMs: Math.round(performance.now() - started) },
+  };
+}
+
+function describeSource(s: PipelineSource): string {
+  return s.kind === 'range' ? `--git ${s.range}` : s.kind === 'staged' ? '--staged' : 'tree';
+}
+
+function actionTypes(decision: Decision, fingerprint: string): PipelineReport['findings'][number]['actions'] {
+  return [...new Set(decision.actions.filter((a) => a.subject.kind === 'finding' && a.subject.fingerprint === fingerprint).map((a) => a.type))];
+}
+
+/** The finding as the policy input takes it (the schema's fields only). */
+function forPolicy(f: Finding): Finding {
+  const { member: _m, ...rest } = f;
+  return rest;
+}
+
+/**
+ * Opens the backend when a finding could be one of its keys (anything that is not an AWS or a
+ * GitHub credential). A local keystore that does not exist yet is not created for this; a backend
+ * that cannot be opened (locked, unreachable) is reported, and the run goes on without it.
+ */
+async function openBackendFor(c: Composition, findings: readonly Finding[]): Promise<{ backend?: OpenedBackend; unavailable?: string }> {
+  if (!findings.some((f) => f.identity?.kind !== 'aws-access-key' && f.identity?.kind !== 'github-token')) return {};
+  try {
+    const cfg = await c.backendConfig();
+    if (cfg.kind === 'local') {
+      const { existsSync } = await import('node:fs');
+      if (!existsSync(cfg.keystore)) return {};
+    }
+    return { backend: await c.backend() };
+  } catch (e) {
+    return { unavailable: isKeywardenError(e) ? `${e.message} [${e.code}]` : 'internal error' };
+  }
+}

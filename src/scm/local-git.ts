@@ -1,0 +1,134 @@
+/**
+ * The SCM port's local implementation: a git repository on disk. Reads files at a commit and
+ * writes a commit on a new branch **without touching the work tree, the index or the current
+ * branch**: blobs go in with `hash-object -w`, the tree is built in a temporary index file,
+ * `commit-tree` makes the commit and `update-ref` creates the branch only if it does not exist
+ * (old value: zeros). So a user's uncommitted changes can never be lost, and a repository's
+ * hooks never run (git runs only through `git/run-git.ts`, hooks off).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ErrorCode, KeywardenError } from '../errors.js';
+import { firstLine, gitMissing, runGit } from '../git/run-git.js';
+
+export interface FileAtCommit {
+  data: Buffer;
+  /** `100644`, `100755`, `120000` (symlink). */
+  mode: string;
+  oid: string;
+}
+
+export type FileChange = { path: string; content: string; mode?: string } | { path: string; delete: true };
+
+export interface CommitResult {
+  commit: string;
+  branch: string;
+  /** The branch already pointed at an identical commit (a re-run). */
+  replayed: boolean;
+}
+
+const ZERO = '0000000000000000000000000000000000000000';
+const IDENTITY = ['-c', 'user.name=Keywarden', '-c', 'user.email=keywarden@users.noreply.localhost'];
+
+function failed(what: string, stderr: string): KeywardenError {
+  return new KeywardenError(ErrorCode.GIT_FAILED, `git could not ${what}: ${firstLine(stderr) || 'no message'}.`, { fault: 'backend' });
+}
+
+async function git(repo: string, args: string[], options: Parameters<typeof runGit>[2] = {}): Promise<string> {
+  let r;
+  try {
+    r = await runGit(repo, args, options);
+  } catch (e) {
+    if (e instanceof KeywardenError) throw e;
+    throw gitMissing(e);
+  }
+  if (r.code !== 0) throw failed(args[0] === '-c' ? args[args.indexOf('commit-tree')] ?? 'commit' : args[0]!, r.stderr);
+  return r.stdout.toString('utf8');
+}
+
+/** The commit HEAD points at, or undefined in a repository without commits. */
+export async function headCommit(repo: string): Promise<string | undefined> {
+  const r = await runGit(repo, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
+  return r.code === 0 ? r.stdout.toString('utf8').trim() : undefined;
+}
+
+/** The branch HEAD is on, or undefined when detached. */
+export async function currentBranch(repo: string): Promise<string | undefined> {
+  const r = await runGit(repo, ['symbolic-ref', '--quiet', '--short', 'HEAD']);
+  return r.code === 0 ? r.stdout.toString('utf8').trim() || undefined : undefined;
+}
+
+/** A file as recorded in `commit`, or undefined when the commit has no such file. */
+export async function readFileAt(repo: string, commit: string, file: string, maxBytes = 64 * 1024 * 1024): Promise<FileAtCommit | undefined> {
+  const ls = await git(repo, ['ls-tree', '-z', '--full-tree', commit, '--', file]);
+  const entry = ls.split('\0').find(Boolean);
+  if (!entry) return undefined;
+  const m = /^(\d{6}) (blob) ([0-9a-f]{40,64})\t([\s\S]*)$/.exec(entry);
+  if (!m || m[4] !== file) return undefined;
+  const r = await runGit(repo, ['cat-file', 'blob', m[3]!], { maxStdout: maxBytes });
+  if (r.code !== 0) throw failed('read a file', r.stderr);
+  return { data: r.stdout, mode: m[1]!, oid: m[3]! };
+}
+
+/** Tracked text files at `commit` that contain `needle` literally (for references to a replaced key). */
+export async function filesContaining(repo: string, commit: string, needle: string): Promise<string[]> {
+  if (!needle || needle.includes('\n')) return [];
+  const r = await runGit(repo, ['grep', '-z', '-l', '-I', '-F', '-e', needle, commit, '--']);
+  if (r.code === 1) return [];
+  if (r.code !== 0) throw failed('search the repository', r.stderr);
+  const prefix = `${commit}:`;
+  return r.stdout
+    .toString('utf8')
+    .split('\0')
+    .filter(Boolean)
+    .map((s) => (s.startsWith(prefix) ? s.slice(prefix.length) : s));
+}
+
+async function branchTip(repo: string, branch: string): Promise<string | undefined> {
+  const r = await runGit(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`]);
+  return r.code === 0 ? r.stdout.toString('utf8').trim() : undefined;
+}
+
+/**
+ * Commits `changes` on top of `base` and points a new branch at it. When `branch` exists already:
+ * if its tip has the same tree and parent, that commit is returned (`replayed`); otherwise
+ * `-2`, `-3`, … is appended, so no branch is ever moved.
+ */
+export async function commitOnNewBranch(repo: string, input: { base: string; branch: string; message: string; changes: FileChange[] }): Promise<CommitResult> {
+  const check = await runGit(repo, ['check-ref-format', '--branch', input.branch]);
+  if (check.code !== 0) throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, `"${input.branch}" is not a valid branch name.`, { fault: 'user' });
+  const dir = mkdtempSync(path.join(tmpdir(), 'kw-index-'));
+  const indexFile = path.join(dir, 'index');
+  try {
+    await git(repo, ['read-tree', input.base], { indexFile });
+    for (const c of input.changes) {
+      if ('delete' in c) {
+        await git(repo, ['update-index', '--force-remove', '--', c.path], { indexFile });
+        continue;
+      }
+      const oid = (await git(repo, ['hash-object', '-w', '--stdin'], { input: c.content })).trim();
+      await git(repo, ['update-index', '--add', '--cacheinfo', `${c.mode ?? '100644'},${oid},${c.path}`], { indexFile });
+    }
+    const tree = (await git(repo, ['write-tree'], { indexFile })).trim();
+    const baseTree = (await git(repo, ['rev-parse', `${input.base}^{tree}`])).trim();
+    if (tree === baseTree) throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'The remediation changes nothing in the repository.', { fault: 'user' });
+    for (let n = 1; n < 100; n++) {
+      const branch = n === 1 ? input.branch : `${input.branch}-${n}`;
+      const tip = await branchTip(repo, branch);
+      if (tip) {
+        const same = (await git(repo, ['rev-parse', `${tip}^{tree}`, `${tip}^`])).trim().split('\n');
+        if (same[0] === tree && same[1] === input.base) return { commit: tip, branch, replayed: true };
+        continue;
+      }
+      const commit = (await git(repo, [...IDENTITY, 'commit-tree', tree, '-p', input.base, '-F', '-'], { input: input.message })).trim();
+      const r = await runGit(repo, ['update-ref', '-m', 'keywarden: remediation branch', `refs/heads/${branch}`, commit, ZERO]);
+      if (r.code === 0) return { commit, branch, replayed: false };
+      // Another run created the branch in between: look again.
+      if (!(await branchTip(repo, branch))) throw failed('create the branch', r.stderr);
+    }
+    throw new KeywardenError(ErrorCode.GIT_FAILED, `Too many remediation branches named ${input.branch}-N exist; delete old ones.`, { fault: 'user' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
