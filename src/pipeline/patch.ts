@@ -14,6 +14,7 @@ import type { Finding } from '../model/finding.js';
 import { mergeEnvExample, mergeGitignore, patchFile, renderRemediation, updateReferences } from '../remediate/index.js';
 import type { RemediationFinding, SiteOutcomeKind } from '../remediate/types.js';
 import { commitOnNewBranch, filesContaining, readFileAt, type FileChange } from '../scm/local-git.js';
+import type { DecisionLocation } from '../model/decision.js';
 import type { NotDone, PatchReport, Step, StepResult } from './types.js';
 
 export interface PatchInput {
@@ -25,6 +26,8 @@ export interface PatchInput {
   ruleset: Ruleset;
   done: readonly StepResult[];
   notDone: readonly NotDone[];
+  /** Per finding: the rule that demanded its response (revoke before rotate before open-pr) and where it is written. */
+  rules: ReadonlyMap<string, { rule: string; policy: DecisionLocation }>;
 }
 
 const MAX_PATCH_FILE = 8 * 1024 * 1024;
@@ -178,7 +181,7 @@ function summarise(input: PatchInput, outcome: ReadonlyMap<string, SiteOutcomeKi
       ...input.done.filter((d) => d.step.kind !== 'patch' && d.step.fingerprints.includes(f.fingerprint)).map((d) => `${d.step.kind}: ${d.status === 'done' ? d.detail : `${d.status} (${d.code ?? ''}) ${d.detail}`}`),
       ...input.notDone.filter((n) => n.fingerprint === f.fingerprint && n.action !== 'open-pr').map((n) => `${n.action}: ${n.reason}`),
     ];
-    const rule = input.done.find((d) => d.step.fingerprints.includes(f.fingerprint))?.step ?? input.step;
+    const rule = input.rules.get(f.fingerprint) ?? input.step;
     out.push({
       redacted: f.redacted,
       type: f.type,

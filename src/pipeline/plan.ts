@@ -72,7 +72,6 @@ export function planResponse(decision: Decision, findings: readonly Finding[], t
   let patchRule: DecisionAction | undefined;
   const notDone: NotDone[] = [];
   const seen = new Set<string>();
-  const skippedTargets = new Set<string>();
   // Sorted by fingerprint: the plan (and so every id) does not depend on the order of the scan.
   const unique = [...findings].filter((f) => !seen.has(f.fingerprint) && seen.add(f.fingerprint)).sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
 
@@ -90,10 +89,6 @@ export function planResponse(decision: Decision, findings: readonly Finding[], t
           continue;
         }
         if (target.kind === 'credential' && !options.revokers.has(target.provider)) {
-          // Two findings of one credential (an AWS key ID and its secret) are said once.
-          const once = `${type}:${targetKey(target)}`;
-          if (skippedTargets.has(once)) continue;
-          skippedTargets.add(once);
           skip(type, a, target.provider === 'github'
             ? 'not revocable automatically here: GitHub tokens are revoked through GitHub (the Keywarden App does it); revoke it at github.com/settings/tokens'
             : `not revocable automatically here: no ${target.provider} revoker is configured`);

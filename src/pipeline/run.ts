@@ -19,7 +19,7 @@ import type { OpenedBackend } from '../backends/open-backend.js';
 import type { CredentialRevoker } from '../backends/port.js';
 import type { Composition } from '../compose.js';
 import { isKeywardenError } from '../errors.js';
-import type { Decision } from '../model/decision.js';
+import type { Decision, DecisionAction } from '../model/decision.js';
 import type { Finding } from '../model/finding.js';
 import type { Visibility } from '../policy/dsl/ast.js';
 import type { PolicyAst } from '../policy/dsl/ast.js';
@@ -34,7 +34,7 @@ import type { StepStore } from '../store/steps.js';
 import { actOnPlan } from './act.js';
 import { matchFindings } from './context.js';
 import { makePatch } from './patch.js';
-import { planResponse } from './plan.js';
+import { actionsByFinding, planResponse } from './plan.js';
 import type { PatchReport, PipelineReport, StepResult } from './types.js';
 
 export type PipelineSource = { kind: 'tree' } | { kind: 'range'; range: string } | { kind: 'staged' };
@@ -145,7 +145,7 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
       actor: c.actor,
       ...(deps.onStep ? { onStep: deps.onStep } : {}),
       patch: async (step, done) => {
-        const r = await makePatch({ repo: root, base: patchBase!, step, findings, ruleset, done, notDone: plan.notDone });
+        const r = await makePatch({ repo: root, base: patchBase!, step, findings, ruleset, done, notDone: plan.notDone, rules: leadingRules(decision) });
         patch = r.report;
         return r.result;
       },
@@ -185,6 +185,16 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
     dryRun: Boolean(event.dryRun),
     summary: { findings: findings.length, files: scanned.summary.files, skipped: scanned.summary.skipped, durationMs: Math.round(performance.now() - started) },
   };
+}
+
+/** Per finding, the rule that leads its response: the revoke rule, else rotate, else open-pr. */
+function leadingRules(decision: Decision): Map<string, { rule: string; policy: DecisionAction['policy'] }> {
+  const out = new Map<string, { rule: string; policy: DecisionAction['policy'] }>();
+  for (const [fp, actions] of actionsByFinding(decision)) {
+    const a = actions.get('revoke') ?? actions.get('rotate') ?? actions.get('open-pr') ?? [...actions.values()][0];
+    if (a) out.set(fp, { rule: a.rule, policy: a.policy });
+  }
+  return out;
 }
 
 function describeSource(s: PipelineSource): string {

@@ -51,6 +51,23 @@ export function envNameForType(type: string): string {
   return TYPE_NAMES[type] ?? toEnvName(type.replace(/^generic-/, '')) ?? 'SECRET';
 }
 
+/** Detectors whose secret has a conventional variable name (AWS's SDKs read these two). */
+const RULE_NAMES: Record<string, string> = {
+  'aws-access-key-id': 'AWS_ACCESS_KEY_ID',
+  'aws-secret-access-key': 'AWS_SECRET_ACCESS_KEY',
+  'aws-credential-pair': 'AWS_SECRET_ACCESS_KEY',
+};
+
+/** The name a site gives when its context names nothing useful: by detector, then by type. */
+export function envNameForSite(site: { type: string; ruleId: string }): string {
+  return RULE_NAMES[site.ruleId] ?? envNameForType(site.type);
+}
+
+/** True when the detector's secret has a conventional name that beats a generic key such as `value`. */
+export function hasConventionalName(site: { ruleId: string }): boolean {
+  return site.ruleId in RULE_NAMES;
+}
+
 export function isGenericName(name: string): boolean {
   return GENERIC_NAMES.has(name.toLowerCase().replace(/[^a-z0-9]/g, ''));
 }

@@ -7,7 +7,7 @@
  * Terraform's `*.tfvars.json`: values must be literals, so the top-level member holding the
  * secret is removed and the note says to set `TF_VAR_<name>` (Terraform reads it).
  */
-import { envNameForType, isGenericName, joinEnvName, toEnvName } from './env-name.js';
+import { envNameForSite, isGenericName, joinEnvName, toEnvName } from './env-name.js';
 import { applyEdits, endsInEscape, unsupported, type TextEdit } from './sites.js';
 import type { FormatPatch, PatchContext } from './patch-text.js';
 import type { SiteOutcome } from './types.js';
@@ -174,7 +174,7 @@ export function patchJson(ctx: PatchContext): FormatPatch {
     }
     const whole = s.start === at.token.start + 1 && s.end === at.token.end - 1;
     const own = whole && at.key !== undefined ? (isGenericName(at.key) ? joinEnvName(parents.get(at.index), at.key) : toEnvName(at.key)) : undefined;
-    const preferred = own ?? envNameForType(s.site.type);
+    const preferred = own ?? envNameForSite(s.site);
     const name = ctx.namer.nameFor(s.site.fingerprint, preferred);
     edits.push({ start: s.start, end: s.end, text: `\${${name}}`, sites: [s.index], env: [{ name, fingerprint: s.site.fingerprint }] });
     placeholders = true;

@@ -6,7 +6,7 @@
  * elsewhere it is a placeholder that the application must resolve, and the note says so.
  */
 import { lineIndexOf } from '../util/line-column.js';
-import { envNameForType, type EnvNamer } from './env-name.js';
+import { envNameForSite, hasConventionalName, isGenericName, type EnvNamer } from './env-name.js';
 import type { TextEdit, VerifiedSite } from './sites.js';
 import type { SiteOutcome } from './types.js';
 
@@ -65,7 +65,7 @@ export function patchText(ctx: PatchContext, options: TextPatchOptions = {}): Fo
     } else if (options.template && key !== undefined) {
       edits.push({ start: s.start, end: s.end, text: '', sites: [s.index] });
     } else {
-      const name = ctx.namer.nameFor(s.site.fingerprint, key ?? envNameForType(s.site.type));
+      const name = ctx.namer.nameFor(s.site.fingerprint, key !== undefined && !(isGenericName(key) && hasConventionalName(s.site)) ? key : envNameForSite(s.site));
       edits.push({ start: s.start, end: s.end, text: `\${${name}}`, sites: [s.index], env: [{ name, fingerprint: s.site.fingerprint }] });
       placeholders = true;
     }

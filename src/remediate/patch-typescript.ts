@@ -30,7 +30,7 @@
  */
 import { Project, ts } from 'ts-morph';
 import { ErrorCode } from '../errors.js';
-import { envNameForType, isGenericClass, isGenericName, joinEnvName, toEnvName } from './env-name.js';
+import { envNameForSite, isGenericClass, isGenericName, joinEnvName, toEnvName } from './env-name.js';
 import { extensionOf } from './file-kind.js';
 import { applyEdits, endsInEscape, unsupported, type TextEdit, type VerifiedSite } from './sites.js';
 import type { FormatPatch, PatchContext } from './patch-text.js';
@@ -365,7 +365,7 @@ function rewriteLiteral(node: Literal, sites: LiteralSite[], sf: ts.SourceFile, 
   const env: Array<{ name: string; fingerprint: string; at: number }> = [];
   /** The variable's name; `at`: where its reference starts in the edit's text. */
   const nameOf = (s: VerifiedSite, at: number): string => {
-    const name = ctx.namer.nameFor(s.site.fingerprint, (whole ? context : undefined) ?? envNameForType(s.site.type));
+    const name = ctx.namer.nameFor(s.site.fingerprint, (whole ? context : undefined) ?? envNameForSite(s.site));
     env.push({ name, fingerprint: s.site.fingerprint, at });
     return name;
   };

@@ -8,7 +8,7 @@
  * Aliases are never expanded (no `toJS`), so an alias bomb costs only its text.
  */
 import { isCollection, isPair, isScalar, parseAllDocuments, visit, type Document, type Scalar } from 'yaml';
-import { envNameForType, isGenericName, toEnvName } from './env-name.js';
+import { envNameForSite, isGenericName, toEnvName } from './env-name.js';
 import { applyEdits, unsupported, type TextEdit } from './sites.js';
 import type { FormatPatch, PatchContext } from './patch-text.js';
 import type { SiteOutcome } from './types.js';
@@ -99,7 +99,7 @@ export function patchYaml(ctx: PatchContext): FormatPatch {
     } else {
       const [a, b] = at ? innerOf(text, at) : [-1, -1];
       const whole = at !== undefined && ((a === s.start && b === s.end) || isWholeBlock(text, at, s.start, s.end));
-      const preferred = (whole && at?.key !== undefined ? toEnvName(at.key) : undefined) ?? envNameForType(s.site.type);
+      const preferred = (whole && at?.key !== undefined ? toEnvName(at.key) : undefined) ?? envNameForSite(s.site);
       const name = ctx.namer.nameFor(s.site.fingerprint, preferred);
       replacement = `\${${name}}`;
       env = [{ name, fingerprint: s.site.fingerprint }];

@@ -121,7 +121,9 @@ describe('keywarden respond (local keystore)', () => {
     expect(keyFinding.target).toMatchObject({ kind: 'managed-key', backend: 'local', version: 1, revocable: 'version', how: 'material' });
     expect(keyFinding.actions).toEqual(expect.arrayContaining(['revoke', 'rotate', 'open-pr']));
     // The AWS key cannot be revoked without an AWS backend: said, not dropped.
-    expect(report.notDone.filter((n) => n.action === 'revoke').map((n) => n.reason)).toEqual([expect.stringContaining('no aws-iam revoker')]);
+    const awsNotDone = report.notDone.filter((n) => n.action === 'revoke');
+    expect(awsNotDone.length).toBeGreaterThan(0);
+    expect(awsNotDone.every((n) => n.reason.includes('no aws-iam revoker'))).toBe(true);
     // The user's branch, work tree and index are untouched.
     expect(git(repo, 'rev-parse', 'HEAD').trim()).toBe(before);
     expect(git(repo, 'status', '--porcelain')).toBe(status);

@@ -106,7 +106,7 @@ async function runRespond(target: string, flags: RespondFlags, io: CliIO): Promi
             ...(flags.workers !== undefined ? { workers: Number(flags.workers) } : {}),
           },
         },
-        { composition: c, steps },
+        { composition: c, steps, ...crashHook(env) },
       );
       io.stdout(flags.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, cwd, root));
       for (const w of report.warnings.slice(0, 20)) io.stderr(`keywarden: warning: ${w.message} [${w.code}]\n`);
@@ -118,6 +118,22 @@ async function runRespond(target: string, flags: RespondFlags, io: CliIO): Promi
   } finally {
     await c.close();
   }
+}
+
+/**
+ * Fault injection for the crash tests: `KEYWARDEN_TEST_KILL_AFTER=revoke` SIGKILLs this process
+ * right after the first revoke step is recorded as done — the moment between revoke and rotate
+ * that a re-run must finish without doing anything twice. Does nothing unless
+ * KEYWARDEN_TEST_FAULTS=1 is set too, so one stray variable cannot make it fire.
+ */
+function crashHook(env: NodeJS.ProcessEnv): { onStep?: (r: StepResult) => void } {
+  const after = env.KEYWARDEN_TEST_KILL_AFTER;
+  if (!after || env.KEYWARDEN_TEST_FAULTS !== '1') return {};
+  return {
+    onStep: (r) => {
+      if (r.step.kind === after && r.status === 'done') process.kill(process.pid, 'SIGKILL');
+    },
+  };
 }
 
 function safeUser(): string {
@@ -163,7 +179,7 @@ export function formatReport(r: PipelineReport, cwd: string, root: string): stri
     out.push(r.dryRun ? 'Plan' : 'Steps');
     for (const s of r.steps) {
       const tail = s.status === 'failed' ? `failed: ${s.detail} [${s.code ?? ''}]` : s.status === 'planned' ? '' : `${s.detail}${s.replayed ? ' (replayed)' : ''}`;
-      out.push(`  ${MARK[s.status]} ${s.step.kind.padEnd(6)} ${s.step.title}${tail ? `\n             ${tail}` : ''}`);
+      out.push(`  ${MARK[s.status]} ${s.step.title}${tail ? `\n      ${tail}` : ''}`);
     }
     out.push('');
   }
@@ -171,7 +187,9 @@ export function formatReport(r: PipelineReport, cwd: string, root: string): stri
     out.push('Not done here');
     const seen = new Set<string>();
     for (const n of r.notDone) {
-      const k = `${n.fingerprint}:${n.action}:${n.reason}`;
+      // Two findings of one credential (an AWS key ID and its secret) are said once.
+      const t = r.findings.find((x) => x.finding.fingerprint === n.fingerprint)?.target;
+      const k = `${t && t.kind !== 'none' ? JSON.stringify(t) : n.fingerprint}:${n.action}:${n.reason}`;
       if (seen.has(k)) continue;
       seen.add(k);
       const f = r.findings.find((x) => x.finding.fingerprint === n.fingerprint)?.finding;
