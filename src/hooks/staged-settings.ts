@@ -12,7 +12,7 @@
 import { DEFAULT_POLICY_FILE } from '../policy/default-file.js';
 import { getSecretsConfig } from '../policy/dsl/secrets.js';
 import { readPolicy } from '../policy/engine/load.js';
-import type { FileAtRevisions, SecretsAtRevision } from '../policy/secrets-at-revision.js';
+import type { FileAtRevisions, PolicyAtRevision, SecretsAtRevision } from '../policy/secrets-at-revision.js';
 import { createGitPolicySource } from '../policy/source.js';
 import { resolveStagedBase, stagedChangedPaths, type StagedBase } from '../scan/sources/staged.js';
 import type { ScanWarning } from '../scan/types.js';
@@ -39,10 +39,16 @@ export async function readFileAtStaged(s: StagedSettingsBase, file: string): Pro
  * const { config, warning } = await readSecretsAtStaged(await resolveStagedSettingsBase('.'));
  */
 export async function readSecretsAtStaged(s: StagedSettingsBase, file: string = DEFAULT_POLICY_FILE): Promise<SecretsAtRevision> {
+  const at = await readPolicyAtStaged(s, file);
+  return { config: at.ast ? getSecretsConfig(at.ast) : undefined, untracked: at.untracked, ...(at.warning ? { warning: at.warning } : {}) };
+}
+
+/** The whole policy staged changes are judged by: HEAD's (detection settings and decisions alike). */
+export async function readPolicyAtStaged(s: StagedSettingsBase, file: string = DEFAULT_POLICY_FILE): Promise<PolicyAtRevision> {
   const at = await readFileAtStaged(s, file);
-  const config = s.head && at.base !== undefined ? getSecretsConfig(await readPolicy(file, { source: createGitPolicySource(s.repo, s.head) })) : undefined;
-  if (!at.changed) return { config, untracked: at.untracked };
-  return { config, untracked: at.untracked, warning: changedInIndex(file, s.head, 'its detection settings') };
+  const ast = s.head && at.base !== undefined ? await readPolicy(file, { source: createGitPolicySource(s.repo, s.head) }) : undefined;
+  if (!at.changed) return { ast, untracked: at.untracked };
+  return { ast, untracked: at.untracked, warning: changedInIndex(file, s.head, 'its detection settings and rules') };
 }
 
 /** The warning for a settings file the staged changes touch (the code a range's change has). */

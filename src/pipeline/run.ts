@@ -22,12 +22,11 @@ import { isKeywardenError } from '../errors.js';
 import type { Decision, DecisionAction } from '../model/decision.js';
 import type { Finding } from '../model/finding.js';
 import type { Visibility } from '../policy/dsl/ast.js';
-import type { PolicyAst } from '../policy/dsl/ast.js';
-import { getSecretsConfig } from '../policy/dsl/secrets.js';
 import { createRuleset } from '../scan/engine.js';
 import { scan, type ScanOptions } from '../scan/scan.js';
-import { selectDetectors, type DetectorSelection } from '../scan/select-detectors.js';
-import { resolveRange, type GitRange } from '../scan/sources/git.js';
+import { DEFAULT_POLICY_FILE } from '../policy/default-file.js';
+import { prepareScan } from './detect.js';
+import { selectDetectors } from '../scan/select-detectors.js';
 import type { ScanWarning } from '../scan/types.js';
 import { currentBranch, headCommit } from '../scm/local-git.js';
 import type { StepStore } from '../store/steps.js';
@@ -46,6 +45,8 @@ export interface PipelineEvent {
   /** Print the plan and change nothing: no backend call, no commit. */
   dryRun?: boolean;
   repo?: { name?: string; visibility?: Visibility };
+  /** A baseline file (relative to the composition's cwd): accepted secrets, read at the base revision when tracked. */
+  baseline?: string;
   /** Extra scan settings from the entry point (flags). */
   scan?: Pick<ScanOptions, 'maxFileSize' | 'workers' | 'gitignore'> & { ignorePaths?: string[] };
 }
@@ -62,41 +63,24 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
   const root = path.resolve(c.cwd, event.path);
   const warnings: ScanWarning[] = [];
 
-  // source: what is scanned, and which revision's policy judges it.
+  // source + detect: what is scanned, and which revision's policy judges it.
   const head = await headCommit(root).catch(() => undefined);
-  let range: GitRange | undefined;
-  let ast: PolicyAst | undefined;
-  if (event.source.kind === 'range' || event.source.kind === 'staged') {
-    const { readPolicyAtRevision } = await import('../policy/secrets-at-revision.js');
-    range = event.source.kind === 'range' ? await resolveRange(root, event.source.range) : undefined;
-    const base = range ? range.base : head;
-    if (c.policyRef !== false) {
-      const at = await readPolicyAtRevision(root, base, range ? range.head : (head ?? ''), c.policyRef);
-      ast = at.ast;
-      if (at.warning && event.source.kind === 'range') warnings.push(at.warning);
-    }
-  } else {
-    ast = await c.policy();
-  }
-
-  // detect
-  const secrets = ast ? getSecretsConfig(ast) : undefined;
-  const selection: DetectorSelection = {
-    ...(secrets && !secrets.presets.includes('none') ? { include: secrets.presets } : {}),
-    ...(secrets?.custom.length ? { custom: secrets.custom } : {}),
-    ...(secrets?.presets.includes('none') ? { builtins: false } : {}),
-  };
-  const ignorePaths = [...(secrets?.ignorePaths ?? []), ...(event.scan?.ignorePaths ?? [])];
-  const options: ScanOptions = {
-    path: root,
-    detectors: selection,
-    ...(event.scan?.maxFileSize !== undefined ? { maxFileSize: event.scan.maxFileSize } : {}),
-    ...(event.scan?.workers !== undefined ? { workers: event.scan.workers } : {}),
-    ...(event.scan?.gitignore !== undefined ? { gitignore: event.scan.gitignore } : {}),
-    ...(ignorePaths.length ? { ignorePaths } : {}),
-  };
-  if (range) options.git = { range };
-  if (event.source.kind === 'staged') options.git = { staged: true };
+  const prepared = await prepareScan({
+    cwd: c.cwd,
+    root,
+    mode: event.source.kind === 'range' ? { kind: 'range', range: event.source.range } : event.source.kind === 'staged' ? { kind: 'staged' } : { kind: 'tree' },
+    ...(c.policyRef === false ? { config: false as const } : c.policyRef !== DEFAULT_POLICY_FILE ? { config: c.policyRef } : {}),
+    ...(event.baseline ? { baseline: event.baseline } : {}),
+    ...(event.scan?.ignorePaths?.length ? { ignorePaths: event.scan.ignorePaths } : {}),
+    scan: {
+      ...(event.scan?.maxFileSize !== undefined ? { maxFileSize: event.scan.maxFileSize } : {}),
+      ...(event.scan?.workers !== undefined ? { workers: event.scan.workers } : {}),
+      ...(event.scan?.gitignore !== undefined ? { gitignore: event.scan.gitignore } : {}),
+    },
+  });
+  warnings.push(...prepared.notes);
+  const { options, selection, range } = prepared;
+  const ast = prepared.policy;
   const scanned = await scan(options);
   warnings.push(...scanned.warnings);
   const findings = scanned.findings;

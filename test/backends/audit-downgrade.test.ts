@@ -131,7 +131,7 @@ describe('13: a deleted KDF record is tampering, never "unsigned"', () => {
     await build(2);
     expect(await kw('audit', 'checkpoint', '--export', 'cp.json')).toBe(0);
     attack((db) => {
-      for (const t of ['meta', 'aliases', 'key_versions', 'keys', 'idempotency', 'audit_log', 'audit_head', 'audit_checkpoint', 'audit_meta']) db.exec(`DELETE FROM ${t}`);
+      for (const t of ['meta', 'aliases', 'key_fingerprints', 'key_versions', 'keys', 'idempotency', 'audit_log', 'audit_head', 'audit_checkpoint', 'audit_meta']) db.exec(`DELETE FROM ${t}`);
     });
     expect(await kw('audit', 'verify')).toBe(2);
     expect(err).toContain('[KW_PATH_NOT_FOUND]');
@@ -206,7 +206,9 @@ describe('12: the head must be signed, and the keystore must match its records',
       ['version deleted', `DELETE FROM key_versions WHERE key_id = '${keyId}' AND version = 3`, 'state-mismatch'],
       ['key deleted', `DELETE FROM key_versions; DELETE FROM aliases; DELETE FROM keys`, 'state-mismatch'],
       ['key_versions dropped', 'DROP TABLE key_versions', 'state-mismatch'],
-      ['version added', `INSERT INTO key_versions SELECT key_id, 5, created_at, state, sealed FROM key_versions WHERE version = 4; UPDATE keys SET current_version = 5`, 'unrecorded'],
+      ['made exportable by hand', `UPDATE keys SET exportable = 1 WHERE id = '${keyId}'`, 'state-mismatch'],
+      ['version revoked by hand', `UPDATE key_versions SET revoked_at = '2030-01-01T00:00:00.000Z' WHERE key_id = '${keyId}' AND version = 2`, 'unrecorded'],
+      ['version added', `INSERT INTO key_versions (key_id, version, created_at, state, sealed) SELECT key_id, 5, created_at, state, sealed FROM key_versions WHERE version = 4; UPDATE keys SET current_version = 5`, 'unrecorded'],
     ];
     const clean = readFileSync(keystore());
     for (const [name, sql, problem] of cases) {

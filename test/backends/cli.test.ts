@@ -95,21 +95,29 @@ describe('keywarden keys / audit (local backend)', () => {
 
   it('reads backend: from the policy file, lets flags and env override it, and reports all problems at once', async () => {
     mkdirSync(join(cwd, '.github'));
-    writeFileSync(join(cwd, '.github', 'keywarden.yml'), 'version: 1\nbackend: { kind: local, keystore: custom/ks.db }\n');
-    expect(await kw('keys', 'create', '--spec', 'AES_256')).toBe(0);
+    writeFileSync(join(cwd, '.github', 'keywarden.yml'), 'version: 1\nbackend: { kind: aws-kms }\n');
+    expect(await kw('keys', 'list')).toBe(2);
+    expect(err).toContain('aws-kms needs a region');
+    // Flags win over the file.
+    expect(await kw('keys', 'create', '--spec', 'AES_256', '--backend', 'local', '--keystore', 'custom/ks.db')).toBe(0);
     expect(existsSync(join(cwd, 'custom', 'ks.db'))).toBe(true);
 
-    expect(await kw('keys', 'list', '--backend', 'aws-kms')).toBe(2);
-    expect(err).toContain('aws-kms needs a region');
     env.KEYWARDEN_BACKEND = 'pkcs11';
     expect(await kw('keys', 'list')).toBe(2);
     expect(err).toMatch(/pkcs11 needs a module.*needs a token label.*KEYWARDEN_PKCS11_PIN/);
     expect(err).toContain('[KW_CONFIG_INVALID]');
     delete env.KEYWARDEN_BACKEND;
+  });
 
-    writeFileSync(join(cwd, '.github', 'keywarden.yml'), 'backend: { kind: pkcs11, library: /x.so, token: t, pin: "1234" }\n');
-    expect(await kw('keys', 'list')).toBe(2);
-    expect(err).toContain('backend.pin must not be in the policy file');
+  it('refuses machine settings and secrets in a committed policy: a repository cannot pick the module, endpoint, keystore or PIN', async () => {
+    mkdirSync(join(cwd, '.github'));
+    for (const block of ['{ kind: pkcs11, library: /tmp/evil.so }', '{ kind: aws-kms, region: eu-west-1, endpoint: "https://attacker.example" }', '{ kind: local, keystore: /etc/x.db }', '{ kind: pkcs11, pin: "1234" }']) {
+      writeFileSync(join(cwd, '.github', 'keywarden.yml'), `version: 1\nbackend: ${block}\n`);
+      expect(await kw('keys', 'list')).toBe(2);
+      expect(err).toMatch(/\.github\/keywarden\.yml:2:\d+/);
+      expect(err).toContain('KW_POLICY');
+      expect(existsSync('/tmp/evil.so.loaded')).toBe(false);
+    }
   });
 
   it('maps errors to exit codes: missing key 2, locked keystore 2, bad spec 2', async () => {

@@ -140,7 +140,7 @@ function formatDescribe(k: ManagedKey): string {
     `  created:     ${k.createdAt}`,
     `  rotated:     ${k.lastRotatedAt ?? 'never'}`,
     `  rotation:    ${k.rotation.automatic ? `automatic every ${k.rotation.periodDays ?? '?'} days` : 'manual'}${k.rotation.inPlace ? '' : ' (by replacement)'}`,
-    `  versions:    ${k.versions.map((v) => `${v.version}${v.current ? '*' : ''}${v.state === 'destroyed' ? '(destroyed)' : ''}`).join(' ')}`,
+    `  versions:    ${k.versions.map((v) => `${v.version}${v.current ? '*' : ''}${v.state === 'enabled' ? '' : `(${v.state})`}`).join(' ')}`,
   ];
   if (k.description) lines.push(`  description: ${k.description}`);
   const tags = Object.entries(k.tags);

@@ -16,6 +16,7 @@ import { PolicyEvaluator } from '../../policy/engine/evaluator.js';
 import { DEFAULT_POLICY_FILE, readPolicy, readRegoModules } from '../../policy/engine/load.js';
 import { findOpa, runOpa } from '../../policy/engine/opa-cli.js';
 import { inputTooLarge, MAX_INPUT_BYTES, parseInputJson, type Decision } from '../../policy/input.js';
+import { defaultCacheDir } from '../../compose.js';
 import type { CliIO } from '../main.js';
 
 const EXIT = { OK: 0, FOUND: 1, USAGE: 2 } as const;
@@ -86,7 +87,7 @@ export function registerPolicyCommand(program: Command, io: CliIO, setExit: (cod
         }
         const ast = await readPolicy(file, { cwd });
         const compiled = compilePolicy(ast);
-        const built = await buildPolicy({ compiled, modules: await customModules(flags.policies, cwd), opa });
+        const built = await buildPolicy({ compiled, modules: await customModules(flags.policies, cwd), opa, cacheDir: defaultCacheDir(io.env ?? process.env) });
         if (flags.output) await writeOut(resolve(cwd, flags.output), built.wasm);
         const info = { hash: built.hash, entrypoint: built.entrypoint, bytes: built.wasm.length, cached: built.cached, ...(flags.output ? { output: flags.output } : {}) };
         io.stdout(flags.format === 'json' ? `${JSON.stringify(info, null, 2)}\n` : `built ${built.entrypoint}: ${built.wasm.length} bytes, sha256 ${built.hash.slice(0, 12)}${built.cached ? ` (cached, ${built.cached})` : ''}${flags.output ? ` → ${flags.output}` : ''}\n`);
@@ -121,7 +122,7 @@ export function registerPolicyCommand(program: Command, io: CliIO, setExit: (cod
         const ast = await readPolicy(file, { cwd });
         const compiled = compilePolicy(ast);
         const modules = await customModules(flags.policies, cwd);
-        await buildPolicy({ compiled, modules, opa });
+        await buildPolicy({ compiled, modules, opa, cacheDir: defaultCacheDir(io.env ?? process.env) });
         const dir = flags.policies ?? (existsSync(join(cwd, 'policies')) ? 'policies' : undefined);
         const tests = dir ? (await readRegoModules(dir, { cwd, tests: true })).filter((m) => m.path.endsWith('_test.rego')) : [];
         if (tests.length === 0) {
@@ -181,7 +182,12 @@ async function evaluate(file: string, flags: Common & { input: string }, cwd: st
   const ast = await readPolicy(file, { cwd, ...(onFile ? { onFile } : {}) });
   const raw = flags.input === '-' ? await readStdin(io) : await readInputFile(resolve(cwd, flags.input), flags.input);
   const input = parseInputJson(raw, { name: flags.input === '-' ? 'standard input' : flags.input });
-  const built = await buildPolicy({ compiled: compilePolicy(ast), modules: await customModules(flags.policies, cwd), opa: findOpa({ env: io.env ?? process.env }) });
+  const built = await buildPolicy({
+    compiled: compilePolicy(ast),
+    modules: await customModules(flags.policies, cwd),
+    opa: findOpa({ env: io.env ?? process.env }),
+    cacheDir: defaultCacheDir(io.env ?? process.env),
+  });
   const evaluator = await PolicyEvaluator.load(built.wasm, built.entrypoint);
   return { ast, decision: evaluator.evaluate(input) };
 }

@@ -29,6 +29,7 @@ interface RespondFlags {
   dryRun?: boolean;
   format: 'text' | 'json';
   config?: string | false;
+  baseline?: string;
   backend?: string;
   stateDir?: string;
   keystore?: string;
@@ -53,6 +54,7 @@ export function registerRespondCommand(program: Command, io: CliIO, setExit: (co
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-c, --config <file>', `the key policy (default: ${DEFAULT_POLICY_FILE}, if present; else the built-in default)`)
     .option('--no-config', 'ignore the policy file: the built-in default policy applies')
+    .option('--baseline <file>', 'accept the findings recorded in this baseline file (read at the base revision when tracked)')
     .option('--backend <kind>', 'local, aws-kms or pkcs11 (default: KEYWARDEN_BACKEND, then the policy, then local)')
     .option('--state-dir <dir>', 'where the keystore, the step store and the audit log live (default .keywarden)')
     .option('--keystore <file>', 'local: the keystore file')
@@ -100,6 +102,7 @@ async function runRespond(target: string, flags: RespondFlags, io: CliIO): Promi
           path: root,
           source,
           dryRun: Boolean(flags.dryRun),
+          ...(flags.baseline ? { baseline: path.relative(root, path.resolve(cwd, flags.baseline)) } : {}),
           repo: { name: path.basename(root), visibility: (flags.visibility ?? 'private') as Visibility },
           scan: {
             maxFileSize: parseSize(flags.maxFileSize ?? '50MB'),

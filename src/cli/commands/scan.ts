@@ -1,18 +1,14 @@
-/** `keywarden scan`: find leaked keys and credentials in a tree, a git range, history or stdin. */
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { gitTopLevel } from '../../git/run-git.js';
+/** `keywarden scan`: find leaked keys and credentials in a tree, a git range, history or stdin. Thin: flags → prepareScan → scan → present. */
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { ErrorCode, KeywardenError } from '../../errors.js';
-import { createBaseline, formatBaseline, parseBaseline, type Baseline } from '../../scan/baseline.js';
+import { prepareScan, type DetectMode } from '../../pipeline/detect.js';
+import { createBaseline, formatBaseline } from '../../scan/baseline.js';
 import { builtinDetectors } from '../../scan/detectors/index.js';
 import { formatSarif } from '../../scan/format/sarif.js';
 import { formatBytes, formatSummary, formatText } from '../../scan/format/text.js';
-import { scan, type ScanOptions, type ScanProgress } from '../../scan/scan.js';
-import { resolveRange } from '../../scan/sources/git.js';
-import type { ScanWarning } from '../../scan/types.js';
-import { selectDetectors, type DetectorSelection } from '../../scan/select-detectors.js';
-import type { SecretsConfig } from '../../policy/dsl/secrets.js';
+import { scan, type ScanProgress } from '../../scan/scan.js';
+import { selectDetectors } from '../../scan/select-detectors.js';
 import { DEFAULT_POLICY_FILE } from '../../policy/default-file.js';
 import type { CliIO } from '../main.js';
 import { prepareOutputFile } from '../output-file.js';
@@ -88,67 +84,38 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
   if (modes > 1) throw usage('Use only one of --git, --history, --staged and --stdin.');
   if (flags.updateBaseline && !flags.baseline) throw usage('--update-baseline needs --baseline FILE.');
   const root = path.resolve(cwd, target);
-  // A range is judged by the settings of its base revision, never by what it pushes: the policy
-  // and the baseline are read at the base when the repository tracks them.
-  const range = flags.git !== undefined ? await resolveRange(root, flags.git) : undefined;
-  // --staged: the same rule with HEAD as the base and the index's changes as the range's (see
-  // hooks/staged-settings.ts). GIT_INDEX_FILE is the index a hook's `git commit -a` stages into.
-  const staged = flags.staged ? await import('../../hooks/staged-settings.js') : undefined;
-  const stagedAt = staged ? await staged.resolveStagedSettingsBase(root, stagedIndexEnv(io, cwd)) : undefined;
-  const inRepo = range || stagedAt ? await repoRelative(root) : undefined;
-  const notes: ScanWarning[] = [];
-  const baselinePath = flags.baseline ? path.resolve(cwd, flags.baseline) : undefined;
-  let baseline: Baseline | undefined;
-  const baselineRel = (range || stagedAt) && baselinePath && !flags.updateBaseline ? inRepo?.(baselinePath) : undefined;
-  if (stagedAt && staged && baselineRel !== undefined) {
-    const at = await staged.readFileAtStaged(stagedAt, baselineRel);
-    if (at.untracked) baseline = readBaselineFile(baselinePath!, false);
-    else if (at.base !== undefined) baseline = parseBaseline(at.base, baselineRel);
-    if (at.changed && !at.untracked) notes.push(staged.changedInIndex(baselineRel, stagedAt.head, 'the secrets it accepts'));
-  } else if (range && baselineRel !== undefined) {
-    const { readFileAtRevisions, changedInRange } = await import('../../policy/secrets-at-revision.js');
-    const at = await readFileAtRevisions(root, range.base, range.head, baselineRel);
-    if (at.untracked) baseline = readBaselineFile(baselinePath!, false);
-    else if (at.base !== undefined) baseline = parseBaseline(at.base, baselineRel);
-    if (at.changed && !at.untracked) notes.push(changedInRange(baselineRel, range.base, 'the secrets it accepts'));
-  } else if (baselinePath) baseline = readBaselineFile(baselinePath, Boolean(flags.updateBaseline));
   // Where results go is checked before the scan: a bad path is a usage error, not lost work.
   const output = flags.output ? prepareOutputFile(flags.output, cwd, { what: 'report (-o)', root }) : undefined;
   const baselineOut = flags.updateBaseline && flags.baseline ? prepareOutputFile(flags.baseline, cwd, { what: 'baseline', root }) : undefined;
-
-  let policy: SecretsConfig | undefined;
-  const policyRel = (range || stagedAt) && flags.config !== false ? (flags.config === undefined ? DEFAULT_POLICY_FILE : inRepo?.(path.resolve(cwd, flags.config))) : undefined;
-  if ((range || stagedAt) && policyRel !== undefined) {
-    const { readSecretsAtRevision } = await import('../../policy/secrets-at-revision.js');
-    const at = stagedAt && staged ? await staged.readSecretsAtStaged(stagedAt, policyRel) : await readSecretsAtRevision(root, range!.base, range!.head, policyRel);
-    if (at.untracked && flags.config !== undefined) policy = await readSecretsConfig(flags.config, root, cwd, false);
-    else policy = at.config;
-    if (at.warning) notes.push(at.warning);
-  } else {
-    policy = await readSecretsConfig(flags.config, root, cwd, Boolean(flags.stdin));
-  }
-  const selection: DetectorSelection = {
-    ...(flags.detectors ? { include: splitList(flags.detectors) } : policy && !policy.presets.includes('none') ? { include: policy.presets } : {}),
-    ...(flags.excludeDetectors ? { exclude: splitList(flags.excludeDetectors) } : {}),
-    ...(policy?.custom.length ? { custom: policy.custom } : {}),
-    ...(policy?.presets.includes('none') && !flags.detectors ? { builtins: false } : {}),
-  };
-  const ignorePaths = [...(policy?.ignorePaths ?? []), ...(flags.ignorePath ?? [])];
-  const options: ScanOptions = {
-    path: root,
-    detectors: selection,
-    maxFileSize: parseSize(flags.maxFileSize ?? '50MB'),
-    gitignore: flags.gitignore,
-    inlineAllow: flags.inlineAllow,
-    ...(flags.secretlint ? { secretlint: true } : {}),
-    ...(flags.recurseSubmodules ? { recurseSubmodules: true } : {}),
-    ...(ignorePaths.length ? { ignorePaths } : {}),
-    ...(baseline && !flags.updateBaseline ? { baseline } : {}),
-    ...(flags.workers !== undefined ? { workers: parseWorkers(flags.workers) } : {}),
-  };
-  if (range) options.git = { range };
-  if (flags.history) options.git = { history: true };
-  if (stagedAt) options.git = { staged: true, ...(stagedAt.indexFile ? { indexFile: stagedAt.indexFile } : {}) };
+  const mode: DetectMode =
+    flags.git !== undefined
+      ? { kind: 'range', range: flags.git }
+      : flags.history
+        ? { kind: 'history' }
+        : flags.staged
+          ? { kind: 'staged', ...(stagedIndexEnv(io, cwd) ? { indexFile: stagedIndexEnv(io, cwd)! } : {}) }
+          : flags.stdin
+            ? { kind: 'stdin' }
+            : { kind: 'tree' };
+  const { options, notes, selection, baseline, baselinePath } = await prepareScan({
+    cwd,
+    root,
+    mode,
+    ...(flags.config !== undefined ? { config: flags.config } : {}),
+    ...(flags.baseline ? { baseline: flags.baseline } : {}),
+    ...(flags.updateBaseline ? { updateBaseline: true } : {}),
+    ...(flags.detectors ? { detectors: splitList(flags.detectors) } : {}),
+    ...(flags.excludeDetectors ? { excludeDetectors: splitList(flags.excludeDetectors) } : {}),
+    ...(flags.ignorePath?.length ? { ignorePaths: flags.ignorePath } : {}),
+    scan: {
+      maxFileSize: parseSize(flags.maxFileSize ?? '50MB'),
+      gitignore: flags.gitignore,
+      inlineAllow: flags.inlineAllow,
+      ...(flags.secretlint ? { secretlint: true } : {}),
+      ...(flags.recurseSubmodules ? { recurseSubmodules: true } : {}),
+      ...(flags.workers !== undefined ? { workers: parseWorkers(flags.workers) } : {}),
+    },
+  });
   if (flags.stdin) options.content = { stream: (io.stdin ?? process.stdin) as AsyncIterable<Buffer | string>, file: flags.stdinName ?? '-' };
 
   const color = flags.color ?? (Boolean(io.isTTY) && !io.env?.NO_COLOR);
@@ -186,44 +153,8 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
   return result.findings.length > 0 ? 1 : 0;
 }
 
-/**
- * The `secrets:` block of the key policy: an explicit --config must exist; the default file is
- * used only when present. For --stdin there is no tree, so only an explicit --config counts.
- */
-async function readSecretsConfig(config: string | false | undefined, root: string, cwd: string, stdin: boolean): Promise<SecretsConfig | undefined> {
-  if (config === false) return undefined;
-  // Loaded only when a policy is read: the policy parser compiles its schema at import.
-  const load = async (file: string): Promise<SecretsConfig> => {
-    const [{ readPolicy }, { getSecretsConfig }] = await Promise.all([import('../../policy/engine/load.js'), import('../../policy/dsl/secrets.js')]);
-    return getSecretsConfig(await readPolicy(file, { cwd }));
-  };
-  if (config === undefined) {
-    if (stdin) return undefined;
-    const dir = statSync(root, { throwIfNoEntry: false })?.isDirectory() ? root : path.dirname(root);
-    const file = path.join(dir, DEFAULT_POLICY_FILE);
-    if (!existsSync(file)) return undefined;
-    return load(file);
-  }
-  return load(path.resolve(cwd, config));
-}
 
-/** A path's repository-relative POSIX form, or undefined when it lies outside the work tree. */
-async function repoRelative(dir: string): Promise<(abs: string) => string | undefined> {
-  const top = realpathSync(await gitTopLevel(dir));
-  return (abs) => {
-    const rel = path.relative(top, realOr(abs));
-    return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : undefined;
-  };
-}
 
-/** The path with its folder's symlinks resolved; the last component is kept as named (a link is not followed). */
-function realOr(p: string): string {
-  try {
-    return path.join(realpathSync(path.dirname(p)), path.basename(p));
-  } catch {
-    return path.resolve(p);
-  }
-}
 
 /** The index git named for a hook (`GIT_INDEX_FILE`, relative to the directory it runs in). */
 function stagedIndexEnv(io: CliIO, cwd: string): string | undefined {
@@ -243,20 +174,6 @@ function printWarnings(warnings: { code: string; message: string }[], io: CliIO)
   if (warnings.length > MAX) io.stderr(`keywarden: … and ${warnings.length - MAX} more warnings.\n`);
 }
 
-function readBaselineFile(file: string, mayBeMissing: boolean): Baseline | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && mayBeMissing) return undefined;
-    throw new KeywardenError(ErrorCode.BASELINE_INVALID, `Cannot read the baseline file (${code ?? 'error'}).`, {
-      location: { file },
-      hint: 'Create one with `keywarden scan --baseline FILE --update-baseline`.',
-    });
-  }
-  return parseBaseline(text, file);
-}
 
 function splitList(s: string): string[] {
   return s
