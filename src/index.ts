@@ -26,6 +26,7 @@ export { AwsIamAccessKeyRevoker, type AwsIamRevokerOptions } from './backends/aw
 export { AuditedBackend, AuditedRevoker } from './backends/audited.js';
 export { rotateWithFallback } from './backends/rotate-with-fallback.js';
 export { openBackend, resolveBackendConfig, BACKEND_KINDS, type BackendKind } from './backends/open-backend.js';
+export { KeyNotExportableError, KeyVersionRevokedError, type ExportFormat, type ExportedKey } from './backends/local.js';
 export { AuditLog, verifyRecords, parseAuditJsonl, type AuditRecord, type AuditVerifyResult } from './store/audit.js';
 export { createCheckpointSigner, parseCheckpoint, type SignedCheckpoint } from './store/checkpoint.js';
 
@@ -43,3 +44,12 @@ export { resolveRange, type GitRange } from './scan/sources/git.js';
 export { createPolicyEngine, type PolicyEngine, type CreatePolicyEngineOptions } from './policy/engine/policy-engine.js';
 export { policyKeysFrom } from './policy/backend-keys.js';
 export type { PolicyInput, Decision, Violation, DecisionAction, DecisionSubject, ManagedKeyInput, ConfigFact } from './policy/input.js';
+
+// The pipeline: one call from a repository (a tree, a range, the index) to revoked, rotated and patched.
+export { compose, defaultCacheDir, type Composition, type ComposeOptions } from './compose.js';
+export { runPipeline, type PipelineEvent, type PipelineDeps, type PipelineSource } from './pipeline/run.js';
+export { planResponse, type PlanOptions } from './pipeline/plan.js';
+export { prepareScan, type DetectRequest, type PreparedScan } from './pipeline/detect.js';
+export type * from './pipeline/types.js';
+export { SqliteStepStore, type StepStore, type StepRecord } from './store/steps.js';
+export type { CredentialIdentity } from './model/finding.js';

@@ -11,9 +11,10 @@
  * not be covered by the keystore's signed checkpoints that `keywarden audit verify` checks.
  */
 import { existsSync } from 'node:fs';
+import { compose } from '../compose.js';
 import { ErrorCode, KeywardenError, isKeywardenError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
-import { openAuditLogFor, resolveBackendConfig, type ResolvedBackendConfig } from '../backends/open-backend.js';
+import { openAuditLogFor, type ResolvedBackendConfig } from '../backends/open-backend.js';
 import { LocalBackend, readLocalKekFromEnv } from '../backends/local.js';
 import type { AuditRecord } from '../store/audit.js';
 import { ensureStateDir } from '../store/state-dir.js';
@@ -102,8 +103,8 @@ export async function recordBypass(b: BypassRecord): Promise<{ record: AuditReco
   const what = b.hook === 'pre-push' ? 'push' : 'commit';
   let cfg: ResolvedBackendConfig | undefined;
   try {
-    // TODO(lead): policy backend block — pass the policy's `backend:` block once its reader lands.
-    cfg = resolveBackendConfig({}, b.env, undefined, { cwd: b.top, auditOnly: true });
+    // The backend the repository's policy names (at HEAD's work tree), overridden by the environment.
+    cfg = await compose({ cwd: b.top, env: b.env, auditOnly: true }).backendConfig();
     const user = await gitUserEmail(b.top, b.env);
     const fingerprints = [...new Set(b.findings.map((f) => f.fingerprint))].sort();
     const rules = [...new Set(b.findings.map((f) => f.ruleId))].sort();

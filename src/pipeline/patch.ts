@@ -12,6 +12,7 @@ import { scanText } from '../scan/scan-text.js';
 import type { Ruleset } from '../scan/engine.js';
 import type { Finding } from '../model/finding.js';
 import { mergeEnvExample, mergeGitignore, patchFile, renderRemediation, updateReferences } from '../remediate/index.js';
+import { fileKindOf } from '../remediate/file-kind.js';
 import type { RemediationFinding, SiteOutcomeKind } from '../remediate/types.js';
 import { commitOnNewBranch, filesContaining, readFileAt, type FileChange } from '../scm/local-git.js';
 import type { DecisionLocation } from '../model/decision.js';
@@ -70,7 +71,8 @@ export async function makePatch(input: PatchInput): Promise<{ result: Omit<StepR
       continue;
     }
     const text = at.data.toString('utf8');
-    if (!Buffer.from(text, 'utf8').equals(at.data)) {
+    // A key store (.p12, .jks) is binary and is removed all the same (patchFile does it); other non-UTF-8 files are not patched.
+    if (!Buffer.from(text, 'utf8').equals(at.data) && fileKindOf(file, text).kind !== 'remove') {
       notes.push(`${file}: not UTF-8 text; not patched (remove the secret by hand) [KW_PATCH_UNSUPPORTED].`);
       for (const f of findings) outcome.set(f.fingerprint, 'unsupported');
       continue;
