@@ -70,6 +70,7 @@ export const ErrorCode = {
   HOOK_INPUT_INVALID: 'KW_HOOK_INPUT_INVALID',
   BYPASS_REASON_INVALID: 'KW_BYPASS_REASON_INVALID',
   BYPASS_NOT_RECORDED: 'KW_BYPASS_NOT_RECORDED',
+  SECRET_NOT_AT_SOURCE: 'KW_SECRET_NOT_AT_SOURCE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -165,10 +166,3 @@ export function isKeywardenError(e: unknown): e is KeywardenError {
   return e instanceof KeywardenError;
 }
 
-/** Wrap anything thrown by foreign code; the foreign message is kept only as `cause`. */
-export function toKeywardenError(e: unknown, code: ErrorCode = ErrorCode.INTERNAL, message?: string): KeywardenError {
-  if (e instanceof KeywardenError) return e;
-  return new KeywardenError(code, message ?? 'An unexpected internal error occurred. Please report it with the command you ran.', {
-    cause: e,
-  });
-}

@@ -123,7 +123,7 @@ export interface LocalBackendOptions {
 }
 
 /** Shortest passphrase a new keystore accepts, in characters. */
-export const MIN_PASSPHRASE_LENGTH = 12;
+const MIN_PASSPHRASE_LENGTH = 12;
 
 type KdfParams = { alg: 'direct' } | ({ alg: 'scrypt'; salt: string } & ScryptCost);
 /**
@@ -488,7 +488,7 @@ interface ExpectedKey {
  * version creates. Exportability and version revocations are checked too: a key made exportable
  * by hand, or a revocation undone by hand (a leaked version brought back), fails here.
  */
-export function keystoreStateProblem(db: SqliteDatabase, records: readonly AuditRecord[]): AuditProblemReport | undefined {
+function keystoreStateProblem(db: SqliteDatabase, records: readonly AuditRecord[]): AuditProblemReport | undefined {
   const keys = new Map<string, ExpectedKey>();
   const aliases = new Map<string, { keyId: string; seq: number }>();
   for (const r of records) {

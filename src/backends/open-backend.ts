@@ -109,7 +109,7 @@ export interface OpenedBackend {
 }
 
 /** KEYWARDEN_AUDIT_KEY (base64, 32 bytes): the secret remote backends' checkpoints are signed with. */
-export function readAuditSignerFromEnv(env: NodeJS.ProcessEnv): CheckpointSigner | undefined {
+function readAuditSignerFromEnv(env: NodeJS.ProcessEnv): CheckpointSigner | undefined {
   const v = env.KEYWARDEN_AUDIT_KEY;
   if (!v) return undefined;
   const bytes = Buffer.from(v, 'base64');
@@ -124,7 +124,7 @@ export function readAuditSignerFromEnv(env: NodeJS.ProcessEnv): CheckpointSigner
 }
 
 /** The file that holds the configured backend's audit log. */
-export function auditLogPath(cfg: ResolvedBackendConfig): string {
+function auditLogPath(cfg: ResolvedBackendConfig): string {
   return cfg.kind === 'local' ? cfg.keystore : join(cfg.stateDir, 'audit.db');
 }
 

@@ -261,13 +261,6 @@ function opsFor(spec: KeySpec, usage: KeyUsage, enabled: boolean): Operation[] {
   return ['sign', 'verify', ...admin];
 }
 
-export function readPkcs11FromEnv(env: NodeJS.ProcessEnv): Partial<Pick<Pkcs11BackendOptions, 'library' | 'tokenLabel' | 'pin'>> {
-  return {
-    ...(env.KEYWARDEN_PKCS11_LIBRARY ? { library: env.KEYWARDEN_PKCS11_LIBRARY } : {}),
-    ...(env.KEYWARDEN_PKCS11_TOKEN ? { tokenLabel: env.KEYWARDEN_PKCS11_TOKEN } : {}),
-    ...(env.KEYWARDEN_PKCS11_PIN ? { pin: env.KEYWARDEN_PKCS11_PIN } : {}),
-  };
-}
 
 /**
  * @example

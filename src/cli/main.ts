@@ -81,7 +81,7 @@ export async function main(argv: string[], io?: Partial<CliIO>): Promise<number>
   }
 }
 
-export function formatError(e: KeywardenError): string {
+function formatError(e: KeywardenError): string {
   const where = e.location?.file
     ? `${e.location.file}${e.location.line ? `:${e.location.line}${e.location.column ? `:${e.location.column}` : ''}` : ''}: `
     : '';

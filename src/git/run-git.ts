@@ -24,7 +24,7 @@ import { ErrorCode, KeywardenError } from '../errors.js';
 const NULL_DEVICE = process.platform === 'win32' ? 'NUL' : '/dev/null';
 
 /** Overrides that win over the repository's own configuration. */
-export const HARDENING_CONFIG: readonly string[] = [
+const HARDENING_CONFIG: readonly string[] = [
   // commands a repository can configure
   'core.fsmonitor=false',
   `core.hooksPath=${NULL_DEVICE}`,
@@ -105,7 +105,7 @@ export type GitChild = ChildProcessByStdio<Writable, Readable, Readable>;
  * git expects a file (`.git/config`, `.git/HEAD`, a `.gitignore` in the work tree) blocks git
  * forever; the watchdog turns that into a typed failure. `KEYWARDEN_GIT_IDLE_TIMEOUT_MS` overrides it.
  */
-export function gitIdleTimeoutMs(): number {
+function gitIdleTimeoutMs(): number {
   const v = Number(process.env.KEYWARDEN_GIT_IDLE_TIMEOUT_MS);
   return Number.isFinite(v) && v > 0 ? v : 300_000;
 }

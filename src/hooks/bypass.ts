@@ -23,8 +23,8 @@ import type { Finding } from '../scan/types.js';
 import path from 'node:path';
 import type { HookName } from './names.js';
 
-export const MIN_REASON = 3;
-export const MAX_REASON = 500;
+const MIN_REASON = 3;
+const MAX_REASON = 500;
 // C0 and C1 controls, DEL, line and paragraph separators, bidirectional marks and overrides.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
@@ -48,7 +48,7 @@ export async function parseBypassReason(raw: string): Promise<BypassReason> {
 }
 
 /** The git user, as git would name the committer (Keywarden's own git reads no global config). */
-export async function gitUserEmail(top: string, env: NodeJS.ProcessEnv): Promise<string> {
+async function gitUserEmail(top: string, env: NodeJS.ProcessEnv): Promise<string> {
   const clean = (s: string | undefined): string => (s ?? '').replace(CONTROL, '').trim().slice(0, 320);
   if (clean(env.GIT_COMMITTER_EMAIL)) return clean(env.GIT_COMMITTER_EMAIL);
   const files: (string | undefined)[] = [undefined];

@@ -36,7 +36,7 @@ export function keywardenCommand(options: { portable?: boolean; nodePath?: strin
 }
 
 /** This package's launcher, found from this module's own place (dist/hooks or src/hooks). */
-export function packageBin(): string {
+function packageBin(): string {
   const bin = fileURLToPath(new URL('../../bin/keywarden.js', import.meta.url));
   if (!existsSync(bin)) {
     throw new KeywardenError(ErrorCode.HOOK_PATH_REFUSED, 'Cannot find Keywarden\'s bin/keywarden.js next to the running code.', {

@@ -24,8 +24,8 @@ export interface HookTarget {
   inWorkTree: boolean;
 }
 
-export const LEFTHOOK_FILES = ['lefthook.yml', '.lefthook.yml', 'lefthook.yaml', '.lefthook.yaml'];
-export const PRE_COMMIT_FILE = '.pre-commit-config.yaml';
+const LEFTHOOK_FILES = ['lefthook.yml', '.lefthook.yml', 'lefthook.yaml', '.lefthook.yaml'];
+const PRE_COMMIT_FILE = '.pre-commit-config.yaml';
 
 async function configValue(top: string, args: string[]): Promise<string | undefined> {
   const r = await runGit(top, ['config', ...args, '--get', 'core.hooksPath'], { maxStdout: 64 * 1024 });

@@ -1,11 +1,11 @@
 /** The git hooks Keywarden installs, and the hook managers it knows how to add itself to. */
 import { ErrorCode, KeywardenError } from '../errors.js';
 
-export const HOOK_NAMES = ['pre-commit', 'pre-push'] as const;
+const HOOK_NAMES = ['pre-commit', 'pre-push'] as const;
 export type HookName = (typeof HOOK_NAMES)[number];
 
 /** `git`: a script in the hooks folder; the others keep their own configuration. */
-export const HOOK_MANAGERS = ['git', 'husky', 'lefthook', 'pre-commit'] as const;
+const HOOK_MANAGERS = ['git', 'husky', 'lefthook', 'pre-commit'] as const;
 export type HookManager = (typeof HOOK_MANAGERS)[number];
 
 export function assertHookName(name: string): HookName {

@@ -20,7 +20,7 @@ const MAX_LINES = 10_000;
 const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const ZERO = /^0+$/;
 
-export const isObjectId = (s: string): boolean => OID.test(s);
+const isObjectId = (s: string): boolean => OID.test(s);
 export const isZeroId = (s: string): boolean => ZERO.test(s);
 
 function bad(line: number, why: string): KeywardenError {

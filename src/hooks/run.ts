@@ -111,7 +111,7 @@ async function remoteTips(top: string): Promise<string[]> {
  * branch (or an unknown remote commit) every commit of `local` that no remote-tracking ref has,
  * the whole history when there is no remote. Undefined: nothing new is sent.
  */
-export async function pushRange(top: string, u: PushUpdate, tips: () => Promise<string[]>): Promise<GitRange | undefined> {
+async function pushRange(top: string, u: PushUpdate, tips: () => Promise<string[]>): Promise<GitRange | undefined> {
   const local = await revParseCommit(top, u.localSha);
   if (!local) return undefined; // a tag of a tree or a blob: no commit to scan
   const remote = isZeroId(u.remoteSha) ? undefined : await revParseCommit(top, u.remoteSha);

@@ -12,7 +12,7 @@ import type { HookName } from './names.js';
 export const BLOCK_START = '# >>> keywarden >>>';
 export const BLOCK_END = '# <<< keywarden <<<';
 /** The first line of a hook file Keywarden creates. */
-export const OWN_SHEBANG = '#!/bin/sh';
+const OWN_SHEBANG = '#!/bin/sh';
 
 /**
  * The block for `hook`, running `command` (already shell-quoted). It exits with the hook's

@@ -163,7 +163,7 @@ function removeEntry(text: string, file: string, tag: string, find: (doc: Docume
 
 // ---- lefthook ----------------------------------------------------------------------------------
 
-export function lefthookEntry(hook: HookName, command: string): Json {
+function lefthookEntry(hook: HookName, command: string): Json {
   return hook === 'pre-push' ? { run: `${command} hook run pre-push`, use_stdin: true } : { run: `${command} hook run pre-commit` };
 }
 
@@ -213,7 +213,7 @@ export function removeLefthookCommand(text: string, file: string, hook: HookName
 
 // ---- pre-commit framework ----------------------------------------------------------------------
 
-export function preCommitEntry(hook: HookName, command: string): Json {
+function preCommitEntry(hook: HookName, command: string): Json {
   return {
     repo: 'local',
     hooks: [

@@ -5,6 +5,3 @@
 export const BACKEND_KINDS = ['local', 'aws-kms', 'pkcs11'] as const;
 export type BackendKind = (typeof BACKEND_KINDS)[number];
 
-export function isBackendKind(s: string): s is BackendKind {
-  return (BACKEND_KINDS as readonly string[]).includes(s);
-}

@@ -25,9 +25,6 @@ export function isKeySpec(s: string): s is KeySpec {
   return (KEY_SPECS as readonly string[]).includes(s);
 }
 
-export function isSymmetricSpec(spec: KeySpec): boolean {
-  return spec === 'AES_256' || spec === 'AES_128';
-}
 
 export type KeyUsage = 'encrypt-decrypt' | 'sign-verify' | 'generate-verify-mac' | 'key-agreement';
 

@@ -33,7 +33,7 @@ export interface PatchInput {
 
 const MAX_PATCH_FILE = 8 * 1024 * 1024;
 
-export function remediationBranch(fingerprints: readonly string[]): string {
+function remediationBranch(fingerprints: readonly string[]): string {
   const first = [...fingerprints].sort()[0] ?? 'sha256:0';
   return `keywarden/remediate-${first.replace(/^sha256:/, '').slice(0, 12)}`;
 }

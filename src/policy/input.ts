@@ -8,7 +8,7 @@
 import { Ajv } from 'ajv';
 import { ErrorCode, KeywardenError } from '../errors.js';
 import type { Finding } from '../model/finding.js';
-import { ACTIONS, type ActionType } from '../model/decision.js';
+import { ACTIONS } from '../model/decision.js';
 import { VISIBILITIES, type Visibility } from './dsl/ast.js';
 import { PolicyError } from './dsl/policy-error.js';
 import { SEVERITIES } from '../model/finding.js';
@@ -326,14 +326,11 @@ function prepareKey(k: Partial<ManagedKeyInput>): Json {
   return out;
 }
 
-export function isActionType(s: string): s is ActionType {
-  return (ACTIONS as readonly string[]).includes(s);
-}
 
 /** Largest input document `parseInputJson` (and `keywarden policy eval`) accepts. */
 export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 /** Deepest nesting of arrays and objects in an input document (real inputs nest about 6 deep). */
-export const MAX_INPUT_DEPTH = 64;
+const MAX_INPUT_DEPTH = 64;
 
 export interface ParseInputOptions {
   /** Shown in messages. Default `input`. */

@@ -26,7 +26,7 @@ export interface PolicySource {
 }
 
 /** Largest policy file a source reads. */
-export const MAX_POLICY_SOURCE_BYTES = 1024 * 1024;
+const MAX_POLICY_SOURCE_BYTES = 1024 * 1024;
 
 /** Why a source refused a path (`details.reason` of a `KW_PATH_REFUSED` error). */
 export type PathRefusal = 'absolute' | 'escape' | 'invalid' | 'symlink-escape' | 'symlink' | 'not-a-file' | 'submodule' | 'too-large';

@@ -47,7 +47,7 @@ export function toEnvName(raw: string): string | undefined {
 }
 
 /** The name a finding type gives: `aws-access-key` → `AWS_ACCESS_KEY`. */
-export function envNameForType(type: string): string {
+function envNameForType(type: string): string {
   return TYPE_NAMES[type] ?? toEnvName(type.replace(/^generic-/, '')) ?? 'SECRET';
 }
 

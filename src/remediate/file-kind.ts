@@ -23,7 +23,7 @@ const KEY_NAMES = new Set(['id_rsa', 'id_dsa', 'id_ecdsa', 'id_ed25519', 'id_ecd
 const CREDENTIAL_FILES = new Set(['.npmrc', '.pypirc', '.netrc', '_netrc', '.git-credentials']);
 const ENV_TEMPLATE_SUFFIXES = new Set(['example', 'examples', 'sample', 'samples', 'template', 'tpl', 'dist', 'defaults']);
 
-export function basenameOf(path: string): string {
+function basenameOf(path: string): string {
   const i = path.lastIndexOf('/');
   return i === -1 ? path : path.slice(i + 1);
 }

@@ -70,7 +70,7 @@ function scanJson(text: string): Scan {
 }
 
 /** Parses as JSON, or as JSON with comments and trailing commas (tsconfig, VS Code settings). */
-export function jsonParses(text: string): boolean {
+function jsonParses(text: string): boolean {
   try {
     JSON.parse(text);
     return true;

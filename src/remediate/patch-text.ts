@@ -39,7 +39,7 @@ const KEY_BEFORE = [
 const WHOLE_AFTER = /^["']?\s*,?\s*(?:(?:#|\/\/|;).*)?\r?$/;
 
 /** The key of a `key = value` line when the secret is that whole value, else undefined. */
-export function keyOfWholeValue(before: string, after: string): string | undefined {
+function keyOfWholeValue(before: string, after: string): string | undefined {
   if (!WHOLE_AFTER.test(after)) return undefined;
   for (const re of KEY_BEFORE) {
     const m = re.exec(before);

@@ -22,7 +22,7 @@ const ATTRIBUTE = /[A-Za-z_][A-Za-z0-9_-]*[ \t]*=(?!=)/y;
 const HEREDOC = /<<-?([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n/y;
 
 /** The top-level `name = value` assignments of an HCL file: strings, heredocs, comments and brackets skipped. */
-export function topLevelAssignments(text: string): Assignment[] {
+function topLevelAssignments(text: string): Assignment[] {
   const out: Assignment[] = [];
   const n = text.length;
   let depth = 0;

@@ -17,7 +17,7 @@ export interface ScanTextOptions {
 let builtin: Ruleset | undefined;
 
 /** The built-in catalogue's ruleset, compiled once. */
-export function builtinRuleset(): Ruleset {
+function builtinRuleset(): Ruleset {
   builtin ??= createRuleset(builtinDetectors);
   return builtin;
 }

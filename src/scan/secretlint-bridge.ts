@@ -43,7 +43,7 @@ const RULE_TYPES: Readonly<Record<string, string>> = {
 };
 
 /** `@secretlint/secretlint-rule-aws` → `aws`. */
-export function shortRuleName(ruleId: string): string {
+function shortRuleName(ruleId: string): string {
   return ruleId.replace(/^@secretlint\/secretlint-rule-/, '').replace(/^secretlint-rule-/, '');
 }
 

@@ -66,7 +66,7 @@ export function compileCustomDetector(spec: CustomDetectorSpec): Detector {
 }
 
 /** The literal characters a pattern must start with, if 3 or more (`itk_[a-z0-9]{32}` → `itk_`). */
-export function deriveKeywords(source: string): string[] {
+function deriveKeywords(source: string): string[] {
   let lit = '';
   for (let i = 0; i < source.length; i++) {
     const c = source[i]!;

@@ -177,7 +177,7 @@ export function hashRecord(r: Omit<AuditRecord, 'hash'>): string {
  * record. 1: every record commits with a checkpoint of itself, so a process killed at any point
  * leaves the head signed, and a head that no valid checkpoint covers is always tampering.
  */
-export const DEFAULT_CHECKPOINT_EVERY = 1;
+const DEFAULT_CHECKPOINT_EVERY = 1;
 
 /**
  * Checks a sequence of records in the order given, and the checkpoints and exported checkpoint

@@ -49,7 +49,7 @@ export interface CheckpointSigner {
 export type CheckpointBody = Pick<SignedCheckpoint, 'logId' | 'count' | 'headHash' | 'time'>;
 
 /** The exact bytes that are signed. Field order is fixed here, not by JSON key order. */
-export function checkpointMessage(b: CheckpointBody): Buffer {
+function checkpointMessage(b: CheckpointBody): Buffer {
   return Buffer.from(`${DOMAIN}${JSON.stringify([b.logId, b.count, b.headHash, b.time])}`, 'utf8');
 }
 

@@ -156,7 +156,7 @@ function describeTarget(t: Target): string {
 
 const MARK: Record<StepResult['status'], string> = { done: '✓', failed: '✗', skipped: '-', planned: '·' };
 
-export function formatReport(r: PipelineReport, cwd: string, root: string): string {
+function formatReport(r: PipelineReport, cwd: string, root: string): string {
   const out: string[] = [];
   const files = new Set(r.findings.map((f) => f.finding.file)).size;
   const where = path.relative(cwd, root) || '.';

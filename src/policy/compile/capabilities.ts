@@ -13,7 +13,7 @@ export interface Capabilities {
 }
 
 /** Builtins refused even though the SDK has them: they would make decisions non-deterministic. */
-export const NONDETERMINISTIC_BUILTINS = ['rand.intn', 'time.now_ns', 'uuid.rfc4122', 'http.send', 'opa.runtime'] as const;
+const NONDETERMINISTIC_BUILTINS = ['rand.intn', 'time.now_ns', 'uuid.rfc4122', 'http.send', 'opa.runtime'] as const;
 
 /**
  * Restrict OPA's own capabilities (which carry the current language features such as `rego_v1`)

@@ -95,7 +95,7 @@ export const ADMIN_OPERATIONS = [
 ] as const;
 
 /** Grants of every operation: they count as both administering and using. */
-export const WILDCARD_OPERATIONS = ['*', 'kms:*'] as const;
+const WILDCARD_OPERATIONS = ['*', 'kms:*'] as const;
 
 /** Operations that use a key. */
 export const USE_OPERATIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Sign', 'kms:Verify', 'kms:GenerateMac', 'kms:VerifyMac', 'kms:DeriveSharedSecret', 'use', 'wrap', 'unwrap', ...KEY_USE_OPERATIONS] as const;
@@ -171,7 +171,7 @@ function message(...parts: Part[]): string {
 }
 
 /** `payments-signing` → `payments_signing`; the Rego package suffix. */
-export function packageSuffix(name: string): string {
+function packageSuffix(name: string): string {
   return name.replace(/-/g, '_');
 }
 

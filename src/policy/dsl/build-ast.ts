@@ -41,7 +41,7 @@ export interface PolicyProblem {
 export type Locate = (path: readonly PathSeg[], at?: 'key' | 'value') => Loc;
 
 /** Limits that real KMSs put on settings (AWS KMS: rotation period 90–2560 days, deletion window 7–30 days). */
-export const BACKEND_LIMITS: Record<string, { rotationDays?: [number, number]; pendingWindowDays?: [number, number] }> = {
+const BACKEND_LIMITS: Record<string, { rotationDays?: [number, number]; pendingWindowDays?: [number, number] }> = {
   'aws-kms': { rotationDays: [90, 2560], pendingWindowDays: [7, 30] },
 };
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCode, KeywardenError } from '../../errors.js';
 
 /** The package root: three levels above this file in both src/ and dist/. */
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 export interface FindOpaOptions {
   env?: NodeJS.ProcessEnv;

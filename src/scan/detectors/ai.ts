@@ -2,7 +2,7 @@
 import type { Detector } from '../types.js';
 import { classCount, isPlaceholder } from './util.js';
 
-export const openaiApiKey: Detector = {
+const openaiApiKey: Detector = {
   id: 'openai-api-key',
   type: 'openai-api-key',
   title: 'OpenAI API key',
@@ -16,7 +16,7 @@ export const openaiApiKey: Detector = {
   docs: 'https://platform.openai.com/docs/api-reference/authentication',
 };
 
-export const anthropicApiKey: Detector = {
+const anthropicApiKey: Detector = {
   id: 'anthropic-api-key',
   type: 'anthropic-api-key',
   title: 'Anthropic API key',
@@ -28,7 +28,7 @@ export const anthropicApiKey: Detector = {
   docs: 'https://docs.anthropic.com/en/api/getting-started',
 };
 
-export const huggingfaceToken: Detector = {
+const huggingfaceToken: Detector = {
   id: 'huggingface-token',
   type: 'huggingface-token',
   title: 'Hugging Face access token',

@@ -39,7 +39,7 @@ function plausibleAccessKeyId(id: string): boolean {
  * (two profiles, two pairs) make it ambiguous: none then, rather than a guess that could revoke
  * the wrong key.
  */
-export function nearbyAccessKeyId(ctx: MatchContext, secretLength: number): CredentialIdentity | undefined {
+function nearbyAccessKeyId(ctx: MatchContext, secretLength: number): CredentialIdentity | undefined {
   const { text, index } = ctx;
   let lo = index;
   for (let k = 0; k <= NEIGHBOUR_LINES && lo > 0; k++) lo = text.lastIndexOf('\n', lo - 1);
@@ -61,7 +61,7 @@ export function nearbyAccessKeyId(ctx: MatchContext, secretLength: number): Cred
   return side.size === 1 ? accessKeyIdentity([...side][0]!) : undefined;
 }
 
-export const awsAccessKeyId: Detector = {
+const awsAccessKeyId: Detector = {
   id: 'aws-access-key-id',
   type: 'aws-access-key',
   title: 'AWS access key ID',
@@ -76,7 +76,7 @@ export const awsAccessKeyId: Detector = {
   docs: DOCS,
 };
 
-export const awsSecretAccessKey: Detector = {
+const awsSecretAccessKey: Detector = {
   id: 'aws-secret-access-key',
   type: 'aws-access-key',
   title: 'AWS secret access key',
@@ -91,7 +91,7 @@ export const awsSecretAccessKey: Detector = {
   docs: DOCS,
 };
 
-export const awsCredentialPair: Detector = {
+const awsCredentialPair: Detector = {
   id: 'aws-credential-pair',
   type: 'aws-access-key',
   title: 'AWS secret access key next to its access key ID',

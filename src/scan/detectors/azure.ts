@@ -4,7 +4,7 @@ import { classCount, isKnownExample, isPlaceholder, shannonEntropy } from './uti
 
 const plausibleBase64Key = (s: string): boolean => !isKnownExample(s) && !isPlaceholder(s) && classCount(s.replace(/=+$/, '')) >= 3 && shannonEntropy(s) >= 4.2;
 
-export const azureStorageConnectionString: Detector = {
+const azureStorageConnectionString: Detector = {
   id: 'azure-storage-connection-string',
   type: 'azure-storage-key',
   title: 'Azure Storage account key in a connection string',
@@ -17,7 +17,7 @@ export const azureStorageConnectionString: Detector = {
   docs: 'https://learn.microsoft.com/azure/storage/common/storage-account-keys-manage',
 };
 
-export const azureStorageAccountKey: Detector = {
+const azureStorageAccountKey: Detector = {
   id: 'azure-storage-account-key',
   type: 'azure-storage-key',
   title: 'Azure Storage account key',
@@ -30,7 +30,7 @@ export const azureStorageAccountKey: Detector = {
   docs: 'https://learn.microsoft.com/azure/storage/common/storage-account-keys-manage',
 };
 
-export const azureSharedAccessKey: Detector = {
+const azureSharedAccessKey: Detector = {
   id: 'azure-shared-access-key',
   type: 'azure-shared-access-key',
   title: 'Azure Service Bus / Event Hubs / IoT Hub shared access key',
@@ -42,7 +42,7 @@ export const azureSharedAccessKey: Detector = {
   docs: 'https://learn.microsoft.com/azure/service-bus-messaging/service-bus-sas',
 };
 
-export const azureAdClientSecret: Detector = {
+const azureAdClientSecret: Detector = {
   id: 'azure-ad-client-secret',
   type: 'azure-client-secret',
   title: 'Microsoft Entra ID (Azure AD) client secret',
@@ -55,7 +55,7 @@ export const azureAdClientSecret: Detector = {
   docs: 'https://learn.microsoft.com/entra/identity-platform/howto-create-service-principal-portal',
 };
 
-export const azureSasToken: Detector = {
+const azureSasToken: Detector = {
   id: 'azure-sas-token',
   type: 'azure-sas-token',
   title: 'Azure shared access signature (SAS)',

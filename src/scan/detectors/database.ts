@@ -59,23 +59,23 @@ function uriDetector(id: string, title: string, scheme: string, keywords: string
   };
 }
 
-export const postgresConnectionUri = uriDetector('postgres-connection-uri', 'PostgreSQL connection URI with a password', 'postgres(?:ql)?(?:\\+[a-z0-9]+)?', [
+const postgresConnectionUri = uriDetector('postgres-connection-uri', 'PostgreSQL connection URI with a password', 'postgres(?:ql)?(?:\\+[a-z0-9]+)?', [
   'postgres://',
   'postgresql://',
   'postgres+',
   'postgresql+',
 ]);
-export const mysqlConnectionUri = uriDetector('mysql-connection-uri', 'MySQL / MariaDB connection URI with a password', '(?:mysqlx?|mariadb)(?:\\+[a-z0-9]+)?', [
+const mysqlConnectionUri = uriDetector('mysql-connection-uri', 'MySQL / MariaDB connection URI with a password', '(?:mysqlx?|mariadb)(?:\\+[a-z0-9]+)?', [
   'mysql://',
   'mysqlx://',
   'mariadb://',
   'mysql+',
   'mariadb+',
 ]);
-export const mongodbConnectionUri = uriDetector('mongodb-connection-uri', 'MongoDB connection URI with a password', 'mongodb(?:\\+srv)?', ['mongodb://', 'mongodb+srv://']);
-export const redisConnectionUri = uriDetector('redis-connection-uri', 'Redis connection URI with a password', 'rediss?', ['redis://', 'rediss://']);
-export const amqpConnectionUri = uriDetector('amqp-connection-uri', 'AMQP (RabbitMQ) connection URI with a password', 'amqps?', ['amqp://', 'amqps://']);
-export const mssqlConnectionUri = uriDetector('mssql-connection-uri', 'SQL Server connection URI with a password', '(?:mssql|sqlserver)', ['mssql://', 'sqlserver://']);
+const mongodbConnectionUri = uriDetector('mongodb-connection-uri', 'MongoDB connection URI with a password', 'mongodb(?:\\+srv)?', ['mongodb://', 'mongodb+srv://']);
+const redisConnectionUri = uriDetector('redis-connection-uri', 'Redis connection URI with a password', 'rediss?', ['redis://', 'rediss://']);
+const amqpConnectionUri = uriDetector('amqp-connection-uri', 'AMQP (RabbitMQ) connection URI with a password', 'amqps?', ['amqp://', 'amqps://']);
+const mssqlConnectionUri = uriDetector('mssql-connection-uri', 'SQL Server connection URI with a password', '(?:mssql|sqlserver)', ['mssql://', 'sqlserver://']);
 
 export const databaseDetectors: readonly Detector[] = [
   postgresConnectionUri,

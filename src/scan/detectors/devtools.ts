@@ -16,7 +16,7 @@ function prefixed(spec: Omit<Detector, 'verify' | 'confidence'> & { prefixLength
   };
 }
 
-export const postmanApiKey = prefixed({
+const postmanApiKey = prefixed({
   id: 'postman-api-key',
   type: 'postman-api-key',
   title: 'Postman API key',
@@ -27,7 +27,7 @@ export const postmanApiKey = prefixed({
   docs: 'https://learning.postman.com/docs/developer/postman-api/authentication/',
 });
 
-export const sentryUserToken = prefixed({
+const sentryUserToken = prefixed({
   id: 'sentry-user-token',
   type: 'sentry-token',
   title: 'Sentry user auth token',
@@ -38,7 +38,7 @@ export const sentryUserToken = prefixed({
   docs: 'https://docs.sentry.io/account/auth-tokens/',
 });
 
-export const grafanaServiceAccountToken = prefixed({
+const grafanaServiceAccountToken = prefixed({
   id: 'grafana-service-account-token',
   type: 'grafana-token',
   title: 'Grafana service account token',
@@ -49,7 +49,7 @@ export const grafanaServiceAccountToken = prefixed({
   docs: 'https://grafana.com/docs/grafana/latest/administration/service-accounts/',
 });
 
-export const grafanaCloudToken = prefixed({
+const grafanaCloudToken = prefixed({
   id: 'grafana-cloud-token',
   type: 'grafana-token',
   title: 'Grafana Cloud access policy token',
@@ -62,7 +62,7 @@ export const grafanaCloudToken = prefixed({
   docs: 'https://grafana.com/docs/grafana-cloud/account-management/authentication-and-permissions/access-policies/',
 });
 
-export const dopplerToken = prefixed({
+const dopplerToken = prefixed({
   id: 'doppler-token',
   type: 'doppler-token',
   title: 'Doppler token (personal, service, service account, CLI, SCIM, audit)',
@@ -73,7 +73,7 @@ export const dopplerToken = prefixed({
   docs: 'https://docs.doppler.com/reference/auth-token-formats',
 });
 
-export const pulumiAccessToken = prefixed({
+const pulumiAccessToken = prefixed({
   id: 'pulumi-access-token',
   type: 'pulumi-token',
   title: 'Pulumi access token',
@@ -84,7 +84,7 @@ export const pulumiAccessToken = prefixed({
   docs: 'https://www.pulumi.com/docs/pulumi-cloud/access-management/access-tokens/',
 });
 
-export const databricksToken = prefixed({
+const databricksToken = prefixed({
   id: 'databricks-token',
   type: 'databricks-token',
   title: 'Databricks personal access token',
@@ -95,7 +95,7 @@ export const databricksToken = prefixed({
   docs: 'https://docs.databricks.com/en/dev-tools/auth/pat.html',
 });
 
-export const newRelicUserApiKey = prefixed({
+const newRelicUserApiKey = prefixed({
   id: 'new-relic-user-api-key',
   type: 'new-relic-key',
   title: 'New Relic user API key',
@@ -106,7 +106,7 @@ export const newRelicUserApiKey = prefixed({
   docs: 'https://docs.newrelic.com/docs/apis/intro-apis/new-relic-api-keys/',
 });
 
-export const terraformCloudToken = prefixed({
+const terraformCloudToken = prefixed({
   id: 'terraform-cloud-token',
   type: 'terraform-cloud-token',
   title: 'HCP Terraform / Terraform Cloud API token',
@@ -118,7 +118,7 @@ export const terraformCloudToken = prefixed({
   docs: 'https://developer.hashicorp.com/terraform/cloud-docs/users-teams-organizations/api-tokens',
 });
 
-export const rubygemsApiKey = prefixed({
+const rubygemsApiKey = prefixed({
   id: 'rubygems-api-key',
   type: 'rubygems-api-key',
   title: 'RubyGems API key',

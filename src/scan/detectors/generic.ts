@@ -89,7 +89,7 @@ function restOfLineIsBlankOrComment(text: string, from: number): boolean {
   return text[i] === '#' || text.startsWith('//', i);
 }
 
-export function isPlausibleGenericSecret(value: string, ctx: MatchContext): boolean {
+function isPlausibleGenericSecret(value: string, ctx: MatchContext): boolean {
   const quoted = (ctx.match.groups?.q ?? '') !== '';
   const v = value;
   if (isPlaceholder(v) || isKnownExample(v)) return false;
@@ -133,7 +133,7 @@ export function isPlausibleGenericSecret(value: string, ctx: MatchContext): bool
   return shannonEntropy(v) >= entropyFloor(v.length);
 }
 
-export const genericSecret: Detector = {
+const genericSecret: Detector = {
   id: 'generic-secret',
   type: 'generic-secret',
   title: 'Secret assigned to a secret-sounding name',
@@ -165,7 +165,7 @@ export const genericSecret: Detector = {
   priority: 0,
 };
 
-export const basicAuthUrl: Detector = {
+const basicAuthUrl: Detector = {
   id: 'basic-auth-url',
   type: 'basic-auth',
   title: 'Password in a URL (user:password@host)',

@@ -24,7 +24,7 @@ const SUBTYPES: ReadonlyArray<readonly [shape: RegExp, subtype: string]> = [
  * `{ kind: 'github-token', subtype }` for a token in one of GitHub's prefixed formats; undefined
  * for others (a legacy 40-hex token, whose kind cannot be told).
  */
-export function githubTokenIdentity(token: string): CredentialIdentity | undefined {
+function githubTokenIdentity(token: string): CredentialIdentity | undefined {
   for (const [shape, subtype] of SUBTYPES) if (shape.test(token)) return { kind: 'github-token', subtype };
   return undefined;
 }
@@ -44,13 +44,13 @@ function checksummed(prefix: 'ghp' | 'gho' | 'ghu' | 'ghs' | 'ghr', id: string, 
   };
 }
 
-export const githubPatClassic = checksummed('ghp', 'github-pat-classic', 'GitHub personal access token (classic)');
-export const githubOauthToken = checksummed('gho', 'github-oauth-token', 'GitHub OAuth access token');
-export const githubUserToServerToken = checksummed('ghu', 'github-user-to-server-token', 'GitHub App user access token');
-export const githubServerToServerToken = checksummed('ghs', 'github-server-to-server-token', 'GitHub App installation access token');
-export const githubRefreshToken = checksummed('ghr', 'github-refresh-token', 'GitHub App refresh token');
+const githubPatClassic = checksummed('ghp', 'github-pat-classic', 'GitHub personal access token (classic)');
+const githubOauthToken = checksummed('gho', 'github-oauth-token', 'GitHub OAuth access token');
+const githubUserToServerToken = checksummed('ghu', 'github-user-to-server-token', 'GitHub App user access token');
+const githubServerToServerToken = checksummed('ghs', 'github-server-to-server-token', 'GitHub App installation access token');
+const githubRefreshToken = checksummed('ghr', 'github-refresh-token', 'GitHub App refresh token');
 
-export const githubPatFineGrained: Detector = {
+const githubPatFineGrained: Detector = {
   id: 'github-pat-fine-grained',
   type: 'github-token',
   title: 'GitHub fine-grained personal access token',

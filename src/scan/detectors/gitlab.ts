@@ -6,7 +6,7 @@ const DOCS = 'https://docs.gitlab.com/ee/security/tokens/';
 
 const notPlaceholder = (prefixLength: number) => (s: string) => !isPlaceholder(s.slice(prefixLength));
 
-export const gitlabPat: Detector = {
+const gitlabPat: Detector = {
   id: 'gitlab-pat',
   type: 'gitlab-token',
   title: 'GitLab personal, project or group access token',
@@ -20,7 +20,7 @@ export const gitlabPat: Detector = {
   docs: DOCS,
 };
 
-export const gitlabDeployToken: Detector = {
+const gitlabDeployToken: Detector = {
   id: 'gitlab-deploy-token',
   type: 'gitlab-token',
   title: 'GitLab deploy token',
@@ -32,7 +32,7 @@ export const gitlabDeployToken: Detector = {
   docs: DOCS,
 };
 
-export const gitlabRunnerToken: Detector = {
+const gitlabRunnerToken: Detector = {
   id: 'gitlab-runner-token',
   type: 'gitlab-token',
   title: 'GitLab runner authentication or registration token',
@@ -44,7 +44,7 @@ export const gitlabRunnerToken: Detector = {
   docs: DOCS,
 };
 
-export const gitlabPipelineTriggerToken: Detector = {
+const gitlabPipelineTriggerToken: Detector = {
   id: 'gitlab-pipeline-trigger-token',
   type: 'gitlab-token',
   title: 'GitLab pipeline trigger token',
@@ -56,7 +56,7 @@ export const gitlabPipelineTriggerToken: Detector = {
   docs: DOCS,
 };
 
-export const gitlabToken: Detector = {
+const gitlabToken: Detector = {
   id: 'gitlab-token',
   type: 'gitlab-token',
   title: 'GitLab token (CI job, feed, incoming mail, agent, OAuth app, SCIM, feature flags)',

@@ -2,7 +2,7 @@
 import type { Detector } from '../types.js';
 import { isPlaceholder } from './util.js';
 
-export const googleApiKey: Detector = {
+const googleApiKey: Detector = {
   id: 'google-api-key',
   type: 'google-api-key',
   title: 'Google API key',
@@ -16,7 +16,7 @@ export const googleApiKey: Detector = {
 
 const SERVICE_ACCOUNT_TYPE = /"type"\s*:\s*"service_account"/;
 
-export const gcpServiceAccount: Detector = {
+const gcpServiceAccount: Detector = {
   id: 'gcp-service-account',
   type: 'gcp-service-account',
   title: 'Google Cloud service-account key (JSON)',
@@ -36,7 +36,7 @@ export const gcpServiceAccount: Detector = {
   docs: 'https://cloud.google.com/iam/docs/keys-create-delete',
 };
 
-export const googleOauthClientSecret: Detector = {
+const googleOauthClientSecret: Detector = {
   id: 'google-oauth-client-secret',
   type: 'google-oauth-client-secret',
   title: 'Google OAuth client secret',

@@ -3,7 +3,7 @@ import type { Detector } from '../types.js';
 import { decodeBase64Json } from './util.js';
 
 /** True when the three-part token's header names a signing algorithm and the payload is a JSON object. */
-export function isSignedJwt(token: string): boolean {
+function isSignedJwt(token: string): boolean {
   const [h, p, sig] = token.split('.');
   if (h === undefined || p === undefined || sig === undefined) return false;
   const header = decodeBase64Json(h);

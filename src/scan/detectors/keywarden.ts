@@ -37,7 +37,7 @@ import type { CredentialIdentity } from '../../model/finding.js';
 import type { Detector } from '../types.js';
 import { base62, crc32, decodeBase64 } from './util.js';
 
-export const KEYWARDEN_TOKEN_PREFIX = 'kwk_';
+const KEYWARDEN_TOKEN_PREFIX = 'kwk_';
 const FORMAT_VERSION = 1;
 const CHECKSUM_LENGTH = 6;
 /** Longest base64url part: an RSA-4096 PKCS#8 key (~2.4 KB) with room to spare. */
@@ -111,7 +111,7 @@ function materialFits(spec: string, material: Uint8Array): boolean {
 }
 
 /** True when the last six characters are the checksum of everything before them. */
-export function hasValidKeywardenChecksum(token: string): boolean {
+function hasValidKeywardenChecksum(token: string): boolean {
   if (!token.startsWith(KEYWARDEN_TOKEN_PREFIX) || token.length < KEYWARDEN_TOKEN_PREFIX.length + MIN_BODY + CHECKSUM_LENGTH) return false;
   const head = token.slice(0, -CHECKSUM_LENGTH);
   return checksum(head) === token.slice(-CHECKSUM_LENGTH);
@@ -146,7 +146,7 @@ export function parseKeywardenToken(token: string): KeywardenTokenParts | undefi
 }
 
 /** The public parts of a token (`<key id>:<version>`, spec); never the material. */
-export function keywardenTokenIdentity(token: string): CredentialIdentity | undefined {
+function keywardenTokenIdentity(token: string): CredentialIdentity | undefined {
   const parts = parseKeywardenToken(token);
   if (!parts) return undefined;
   parts.material.fill(0);

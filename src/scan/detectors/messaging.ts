@@ -21,7 +21,7 @@ export const twilioApiKey: Detector = {
   docs: 'https://www.twilio.com/docs/iam/api-keys',
 };
 
-export const twilioAuthToken: Detector = {
+const twilioAuthToken: Detector = {
   id: 'twilio-auth-token',
   type: 'twilio-credential',
   title: 'Twilio auth token',
@@ -37,7 +37,7 @@ export const twilioAuthToken: Detector = {
   docs: 'https://www.twilio.com/docs/iam/credentials/api',
 };
 
-export const sendgridApiKey: Detector = {
+const sendgridApiKey: Detector = {
   id: 'sendgrid-api-key',
   type: 'sendgrid-api-key',
   title: 'SendGrid API key',
@@ -49,7 +49,7 @@ export const sendgridApiKey: Detector = {
   docs: 'https://www.twilio.com/docs/sendgrid/ui/account-and-settings/api-keys',
 };
 
-export const mailgunApiKey: Detector = {
+const mailgunApiKey: Detector = {
   id: 'mailgun-api-key',
   type: 'mailgun-api-key',
   title: 'Mailgun API key',
@@ -64,7 +64,7 @@ export const mailgunApiKey: Detector = {
   docs: 'https://documentation.mailgun.com/docs/mailgun/api-reference/authentication',
 };
 
-export const telegramBotToken: Detector = {
+const telegramBotToken: Detector = {
   id: 'telegram-bot-token',
   type: 'telegram-bot-token',
   title: 'Telegram bot token',
@@ -86,7 +86,7 @@ function isSnowflakeB64(part: string): boolean {
   return decoded !== undefined && /^[1-9][0-9]{16,19}$/.test(decoded);
 }
 
-export const discordBotToken: Detector = {
+const discordBotToken: Detector = {
   id: 'discord-bot-token',
   type: 'discord-token',
   title: 'Discord bot token',
@@ -100,7 +100,7 @@ export const discordBotToken: Detector = {
   docs: 'https://discord.com/developers/docs/reference#authentication',
 };
 
-export const discordWebhookUrl: Detector = {
+const discordWebhookUrl: Detector = {
   id: 'discord-webhook-url',
   type: 'discord-webhook',
   title: 'Discord webhook URL',

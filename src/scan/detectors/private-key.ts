@@ -23,7 +23,7 @@ const NL = String.raw`(?:\r?\n|\\r?\\n)`;
 const BODY = String.raw`[A-Za-z0-9+/=\s\\]`;
 
 /** The base64 of a PEM body with whitespace and `\n` escapes removed. */
-export function pemBase64(block: string): string {
+function pemBase64(block: string): string {
   // Lines may be indented (a YAML block scalar): the END line too.
   const lines = block.replace(/\\r|\\n/g, '\n').split(/\r?\n/).map((l) => l.trim());
   // Drop armour lines and RFC 1421 headers (`Proc-Type:`, `DEK-Info:`).
@@ -43,7 +43,7 @@ function plausibleDerBody(block: string, minLength: number): boolean {
   return shannonEntropy(b64) >= 4.5;
 }
 
-export const privateKeyPem: Detector = {
+const privateKeyPem: Detector = {
   id: 'private-key-pem',
   type: 'private-key',
   title: 'Private key (PEM: RSA, EC, DSA or PKCS#8)',
@@ -59,7 +59,7 @@ export const privateKeyPem: Detector = {
   docs: DOCS,
 };
 
-export const privateKeyPemEncrypted: Detector = {
+const privateKeyPemEncrypted: Detector = {
   id: 'private-key-pem-encrypted',
   type: 'private-key',
   title: 'Encrypted private key (PEM)',
@@ -82,7 +82,7 @@ export const privateKeyPemEncrypted: Detector = {
 
 const OPENSSH_MAGIC = 'openssh-key-v1\0';
 
-export const privateKeyOpenssh: Detector = {
+const privateKeyOpenssh: Detector = {
   id: 'private-key-openssh',
   type: 'private-key',
   title: 'OpenSSH private key',
@@ -101,7 +101,7 @@ export const privateKeyOpenssh: Detector = {
   docs: 'https://github.com/openssh/openssh-portable/blob/master/PROTOCOL.key',
 };
 
-export const privateKeyPutty: Detector = {
+const privateKeyPutty: Detector = {
   id: 'private-key-putty',
   type: 'private-key',
   title: 'PuTTY private key (PPK)',
@@ -118,7 +118,7 @@ export const privateKeyPutty: Detector = {
   docs: 'https://the.earth.li/~sgtatham/putty/0.78/htmldoc/AppendixC.html',
 };
 
-export const privateKeyPgp: Detector = {
+const privateKeyPgp: Detector = {
   id: 'private-key-pgp',
   type: 'private-key',
   title: 'OpenPGP private key block',

@@ -14,7 +14,7 @@ import type { CredentialIdentity } from '../types.js';
 import { decodeBase64 } from './util.js';
 
 /** Longest block parsed (characters); a private key of any common size is far smaller. */
-export const MAX_INPUT = 64 * 1024;
+const MAX_INPUT = 64 * 1024;
 /** Keys an OpenSSH file may declare; real ones hold one. */
 const MAX_OPENSSH_KEYS = 16;
 
@@ -22,7 +22,7 @@ const MAX_OPENSSH_KEYS = 16;
  * A block as written in a file, a JSON/YAML string (`\n` escapes, `\/`) or indented YAML, as
  * plain lines: escapes become line breaks, `\r` goes, each line is trimmed, blank lines dropped.
  */
-export function normaliseBlock(block: string): string[] {
+function normaliseBlock(block: string): string[] {
   return block
     .replace(/\\r\\n|\\n|\\r/g, '\n')
     .replace(/\\\//g, '/')
@@ -42,7 +42,7 @@ function sha256(data: Uint8Array): Buffer {
 }
 
 /** OpenSSH's fingerprint of a wire-format public key blob. */
-export function sshFingerprintOf(blob: Uint8Array): string {
+function sshFingerprintOf(blob: Uint8Array): string {
   return `SHA256:${sha256(blob).toString('base64').replace(/=+$/, '')}`;
 }
 
@@ -147,7 +147,7 @@ function subtypeOf(key: KeyObject): string | undefined {
 }
 
 /** The identity of a public key (or of the public half of a private key). */
-export function publicKeyIdentity(key: KeyObject): CredentialIdentity | undefined {
+function publicKeyIdentity(key: KeyObject): CredentialIdentity | undefined {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
   if (pub.type !== 'public') return undefined;
   const spki = pub.export({ type: 'spki', format: 'der' });

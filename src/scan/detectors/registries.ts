@@ -3,7 +3,7 @@ import type { Detector } from '../types.js';
 import { isPlaceholderInBase64 } from './generic.js';
 import { decodeBase64, hasValidTokenChecksum, isPlaceholder, shannonEntropy } from './util.js';
 
-export const npmAccessToken: Detector = {
+const npmAccessToken: Detector = {
   id: 'npm-access-token',
   type: 'npm-token',
   title: 'npm access token',
@@ -16,7 +16,7 @@ export const npmAccessToken: Detector = {
   docs: 'https://docs.npmjs.com/about-access-tokens',
 };
 
-export const npmrcAuthToken: Detector = {
+const npmrcAuthToken: Detector = {
   id: 'npmrc-auth-token',
   type: 'npm-token',
   title: 'Registry credential in .npmrc (_authToken, _auth, _password)',
@@ -36,7 +36,7 @@ export const npmrcAuthToken: Detector = {
   docs: 'https://docs.npmjs.com/cli/v10/configuring-npm/npmrc#auth-related-configuration',
 };
 
-export const pypiUploadToken: Detector = {
+const pypiUploadToken: Detector = {
   id: 'pypi-upload-token',
   type: 'pypi-token',
   title: 'PyPI API token',
@@ -49,7 +49,7 @@ export const pypiUploadToken: Detector = {
   docs: 'https://pypi.org/help/#apitoken',
 };
 
-export const dockerConfigAuth: Detector = {
+const dockerConfigAuth: Detector = {
   id: 'docker-config-auth',
   type: 'docker-registry-auth',
   title: 'Docker registry credential (config.json "auths")',

@@ -8,7 +8,7 @@ import { classCount, decodeBase64Json, isPlaceholder, shannonEntropy } from './u
 /** `name … = value` glue used by keyword-anchored rules: optional quote, an operator, optional quote. */
 const ASSIGN = String.raw`["'\x60]?\s{0,4}(?::=|=>|=|:)\s{0,4}["'\x60]?`;
 
-export const shopifyAccessToken: Detector = {
+const shopifyAccessToken: Detector = {
   id: 'shopify-access-token',
   type: 'shopify-token',
   title: 'Shopify access token (admin, custom app, private app)',
@@ -20,7 +20,7 @@ export const shopifyAccessToken: Detector = {
   docs: 'https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens',
 };
 
-export const shopifySharedSecret: Detector = {
+const shopifySharedSecret: Detector = {
   id: 'shopify-shared-secret',
   type: 'shopify-token',
   title: 'Shopify app shared secret',
@@ -34,7 +34,7 @@ export const shopifySharedSecret: Detector = {
 
 const DATADOG_KEYWORDS = ['datadog', 'dd_api', 'dd-api', 'dd.api', 'ddapi', 'dd_app', 'dd-app', 'dd.app', 'ddapp', 'dd_key', 'dd_client'];
 
-export const datadogApiKey: Detector = {
+const datadogApiKey: Detector = {
   id: 'datadog-api-key',
   type: 'datadog-key',
   title: 'Datadog API key',
@@ -49,7 +49,7 @@ export const datadogApiKey: Detector = {
   docs: 'https://docs.datadoghq.com/account_management/api-app-keys/',
 };
 
-export const datadogAppKey: Detector = {
+const datadogAppKey: Detector = {
   id: 'datadog-app-key',
   type: 'datadog-key',
   title: 'Datadog application key',
@@ -61,7 +61,7 @@ export const datadogAppKey: Detector = {
   docs: 'https://docs.datadoghq.com/account_management/api-app-keys/',
 };
 
-export const herokuApiKey: Detector = {
+const herokuApiKey: Detector = {
   id: 'heroku-api-key',
   type: 'heroku-api-key',
   title: 'Heroku API key',
@@ -73,7 +73,7 @@ export const herokuApiKey: Detector = {
   docs: 'https://devcenter.heroku.com/articles/authentication',
 };
 
-export const herokuApiKeyLegacy: Detector = {
+const herokuApiKeyLegacy: Detector = {
   id: 'heroku-api-key-legacy',
   type: 'heroku-api-key',
   title: 'Heroku API key (legacy UUID)',
@@ -88,7 +88,7 @@ export const herokuApiKeyLegacy: Detector = {
   docs: 'https://devcenter.heroku.com/articles/authentication',
 };
 
-export const digitaloceanToken: Detector = {
+const digitaloceanToken: Detector = {
   id: 'digitalocean-token',
   type: 'digitalocean-token',
   title: 'DigitalOcean token (personal access, OAuth or refresh)',
@@ -100,7 +100,7 @@ export const digitaloceanToken: Detector = {
   docs: 'https://docs.digitalocean.com/reference/api/create-personal-access-token/',
 };
 
-export const atlassianApiToken: Detector = {
+const atlassianApiToken: Detector = {
   id: 'atlassian-api-token',
   type: 'atlassian-token',
   title: 'Atlassian API token',
@@ -112,7 +112,7 @@ export const atlassianApiToken: Detector = {
   docs: 'https://support.atlassian.com/atlassian-account/docs/manage-api-tokens-for-your-atlassian-account/',
 };
 
-export const atlassianApiTokenLegacy: Detector = {
+const atlassianApiTokenLegacy: Detector = {
   id: 'atlassian-api-token-legacy',
   type: 'atlassian-token',
   title: 'Atlassian API token (legacy, 24 characters)',
@@ -127,7 +127,7 @@ export const atlassianApiTokenLegacy: Detector = {
   docs: 'https://support.atlassian.com/atlassian-account/docs/manage-api-tokens-for-your-atlassian-account/',
 };
 
-export const vaultToken: Detector = {
+const vaultToken: Detector = {
   id: 'vault-token',
   type: 'vault-token',
   title: 'HashiCorp Vault service or recovery token',
@@ -142,7 +142,7 @@ export const vaultToken: Detector = {
   docs: 'https://developer.hashicorp.com/vault/docs/concepts/tokens#token-prefixes',
 };
 
-export const vaultBatchToken: Detector = {
+const vaultBatchToken: Detector = {
   id: 'vault-batch-token',
   type: 'vault-token',
   title: 'HashiCorp Vault batch token',
@@ -154,7 +154,7 @@ export const vaultBatchToken: Detector = {
   docs: 'https://developer.hashicorp.com/vault/docs/concepts/tokens#token-prefixes',
 };
 
-export const vaultTokenLegacy: Detector = {
+const vaultTokenLegacy: Detector = {
   id: 'vault-token-legacy',
   type: 'vault-token',
   title: 'HashiCorp Vault token (legacy s./b. format)',
@@ -169,7 +169,7 @@ export const vaultTokenLegacy: Detector = {
   docs: 'https://developer.hashicorp.com/vault/docs/concepts/tokens',
 };
 
-export const onepasswordServiceAccountToken: Detector = {
+const onepasswordServiceAccountToken: Detector = {
   id: 'onepassword-service-account-token',
   type: 'onepassword-token',
   title: '1Password service account token',
@@ -187,7 +187,7 @@ export const onepasswordServiceAccountToken: Detector = {
   docs: 'https://developer.1password.com/docs/service-accounts/',
 };
 
-export const onepasswordSecretKey: Detector = {
+const onepasswordSecretKey: Detector = {
   id: 'onepassword-secret-key',
   type: 'onepassword-token',
   title: '1Password account Secret Key',
@@ -199,7 +199,7 @@ export const onepasswordSecretKey: Detector = {
   docs: 'https://support.1password.com/secret-key-security/',
 };
 
-export const linearApiKey: Detector = {
+const linearApiKey: Detector = {
   id: 'linear-api-key',
   type: 'linear-api-key',
   title: 'Linear API key',
@@ -211,7 +211,7 @@ export const linearApiKey: Detector = {
   docs: 'https://linear.app/developers/graphql#personal-api-keys',
 };
 
-export const ageSecretKey: Detector = {
+const ageSecretKey: Detector = {
   id: 'age-secret-key',
   type: 'age-secret-key',
   title: 'age encryption secret key',

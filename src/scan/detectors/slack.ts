@@ -7,7 +7,7 @@ const DOCS = 'https://api.slack.com/authentication/token-types';
 /** The random tail (after the last `-`) must not be a placeholder. */
 const tailNotPlaceholder = (s: string): boolean => !isPlaceholder(s.slice(s.lastIndexOf('-') + 1));
 
-export const slackBotToken: Detector = {
+const slackBotToken: Detector = {
   id: 'slack-bot-token',
   type: 'slack-token',
   title: 'Slack bot token',
@@ -19,7 +19,7 @@ export const slackBotToken: Detector = {
   docs: DOCS,
 };
 
-export const slackUserToken: Detector = {
+const slackUserToken: Detector = {
   id: 'slack-user-token',
   type: 'slack-token',
   title: 'Slack user token',
@@ -31,7 +31,7 @@ export const slackUserToken: Detector = {
   docs: DOCS,
 };
 
-export const slackAppToken: Detector = {
+const slackAppToken: Detector = {
   id: 'slack-app-token',
   type: 'slack-token',
   title: 'Slack app-level token',
@@ -43,7 +43,7 @@ export const slackAppToken: Detector = {
   docs: DOCS,
 };
 
-export const slackLegacyToken: Detector = {
+const slackLegacyToken: Detector = {
   id: 'slack-legacy-token',
   type: 'slack-token',
   title: 'Slack legacy or workspace token',
@@ -55,7 +55,7 @@ export const slackLegacyToken: Detector = {
   docs: DOCS,
 };
 
-export const slackConfigToken: Detector = {
+const slackConfigToken: Detector = {
   id: 'slack-config-token',
   type: 'slack-token',
   title: 'Slack configuration access or refresh token',
@@ -67,7 +67,7 @@ export const slackConfigToken: Detector = {
   docs: DOCS,
 };
 
-export const slackWebhookUrl: Detector = {
+const slackWebhookUrl: Detector = {
   id: 'slack-webhook-url',
   type: 'slack-webhook',
   title: 'Slack incoming webhook URL',

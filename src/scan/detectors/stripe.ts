@@ -6,7 +6,7 @@ const DOCS = 'https://docs.stripe.com/keys';
 
 const plausible = (prefixLength: number) => (s: string) => !isKnownExample(s) && !isPlaceholder(s.slice(prefixLength));
 
-export const stripeSecretKey: Detector = {
+const stripeSecretKey: Detector = {
   id: 'stripe-secret-key',
   type: 'stripe-key',
   title: 'Stripe secret API key',
@@ -18,7 +18,7 @@ export const stripeSecretKey: Detector = {
   docs: DOCS,
 };
 
-export const stripeRestrictedKey: Detector = {
+const stripeRestrictedKey: Detector = {
   id: 'stripe-restricted-key',
   type: 'stripe-key',
   title: 'Stripe restricted API key',
@@ -30,7 +30,7 @@ export const stripeRestrictedKey: Detector = {
   docs: DOCS,
 };
 
-export const stripeWebhookSecret: Detector = {
+const stripeWebhookSecret: Detector = {
   id: 'stripe-webhook-secret',
   type: 'stripe-webhook-secret',
   title: 'Stripe webhook signing secret',

@@ -30,7 +30,7 @@ export function crc32(input: string | Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-export const BASE62_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const BASE62_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /**
  * Base62 of a non-negative integer, left-padded with `0` to `width`.
@@ -269,7 +269,7 @@ export function isHex(value: string): boolean {
 }
 
 /** Character classes present: lower, upper, digit, other. */
-export function charClasses(value: string): { lower: boolean; upper: boolean; digit: boolean; other: boolean } {
+function charClasses(value: string): { lower: boolean; upper: boolean; digit: boolean; other: boolean } {
   return {
     lower: /[a-z]/.test(value),
     upper: /[A-Z]/.test(value),
@@ -303,7 +303,3 @@ export function decodeBase64Json(value: string): Record<string, unknown> | undef
   }
 }
 
-/** The common rejection for token-shaped candidates: placeholders and documented examples. */
-export function isPlausibleToken(value: string): boolean {
-  return !isPlaceholder(value) && !isKnownExample(value);
-}

@@ -61,7 +61,7 @@ const CONFIDENCE_RANK = { high: 0, medium: 1, low: 2 } as const;
  * At most `max` findings, the most severe (then most confident) first to stay when some must go;
  * those kept stay in their original (file) order.
  */
-export function mostSevere(findings: readonly Finding[], max: number): Finding[] {
+function mostSevere(findings: readonly Finding[], max: number): Finding[] {
   if (findings.length <= max) return [...findings];
   const order = findings.map((_, i) => i);
   order.sort((a, b) => {

@@ -25,7 +25,7 @@ import { displayName } from '../display-name.js';
 import { classifyContent } from './read-file.js';
 
 /** Blobs over this are streamed when every line of them counts (the chunk scanner's window). */
-export const STREAM_OVER = 8 * 1024 * 1024;
+const STREAM_OVER = 8 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 export interface GitBlobUnit {
@@ -384,7 +384,7 @@ export async function* readBlobs(repo: string, commits: CommitChanges[], options
 }
 
 /** Author name, email and ISO date from a raw commit object (never trusts a format string). */
-export function parseAuthor(commit: Buffer): { author: string; authorEmail: string; date: string } {
+function parseAuthor(commit: Buffer): { author: string; authorEmail: string; date: string } {
   const end = commit.indexOf('\n\n');
   const head = commit.toString('utf8', 0, end === -1 ? commit.length : end);
   const line = head.split('\n').find((l) => l.startsWith('author ')) ?? '';

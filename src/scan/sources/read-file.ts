@@ -39,7 +39,7 @@ export const DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024;
 /** Files above this are read in chunks of this size. */
 export const CHUNK_SIZE = 8 * 1024 * 1024;
 /** Bytes shared by consecutive chunks; larger than any detector window plus the longest secret. */
-export const CHUNK_OVERLAP = 256 * 1024;
+const CHUNK_OVERLAP = 256 * 1024;
 /** Findings are emitted from this far into a chunk's overlap, so a keyword just before still counts. */
 const CHUNK_MARGIN = 128 * 1024;
 /** How much of the start decides text, UTF-16, media or binary (git sniffs as much). */
@@ -86,7 +86,7 @@ export function skippedEntry(reason: SkipReason, detail?: string): string {
 }
 
 /** What to hand `node:fs` for an entry's `abs`, or the skip the listing decided (see `entryPath`). */
-export function fsPathOf(abs: string): { path: string | Buffer } | { skip: SkipReason; detail?: string } {
+function fsPathOf(abs: string): { path: string | Buffer } | { skip: SkipReason; detail?: string } {
   if (abs.charCodeAt(0) !== 0) return { path: abs };
   if (abs[1] === 'p') return { path: Buffer.from(abs.slice(2), 'latin1') };
   const [reason, detail] = abs.slice(2).split('\0');

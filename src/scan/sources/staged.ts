@@ -49,7 +49,7 @@ export async function resolveStagedBase(repo: string): Promise<StagedBase> {
 }
 
 /** The index file as git run-git passes it: absolute. */
-export function stagedIndexFile(repo: string, indexFile: string | undefined): { indexFile?: string } {
+function stagedIndexFile(repo: string, indexFile: string | undefined): { indexFile?: string } {
   if (indexFile === undefined || indexFile === '') return {};
   return { indexFile: isAbsolute(indexFile) ? indexFile : resolve(repo, indexFile) };
 }

@@ -257,7 +257,7 @@ async function* drainPending(ctx: GitContext): AsyncGenerator<TreeEntry> {
  * A git directory as git tells one (`HEAD`, `objects/`, `refs/`), or a `gitdir:` file pointing at
  * one. Never follows a symlink at `p` itself.
  */
-export function isGitDir(p: Buffer): boolean {
+function isGitDir(p: Buffer): boolean {
   try {
     const st = lstatSync(p, { throwIfNoEntry: false });
     if (!st) return false;
