@@ -20,6 +20,7 @@ import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import {
+  awsCredentialsFromEnv,
   openAuditLogFor,
   openBackend,
   resolveBackendConfig,
@@ -180,9 +181,11 @@ export function compose(options: ComposeOptions): Composition {
       closers.push(() => {
         db.close();
       });
+      const credentials = awsCredentialsFromEnv(env);
       const revoker = new AwsIamAccessKeyRevoker({
         ...(cfg.region ? { region: cfg.region } : {}),
         ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}),
+        ...(credentials ? { credentials } : {}),
         sink: new FileSecretSink(path.join(cfg.stateDir, 'issued')),
         idempotency: new SqliteIdempotencyStore(db),
       });

@@ -19,10 +19,10 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import type { AuditedBackend } from '../../src/backends/audited.js';
+import type { LocalBackend as LocalBackendType } from '../../src/backends/local.js';
 import type { BackendSettings } from '../../src/backends/open-backend.js';
-import { LocalBackend } from '../../src/backends/local.js';
-import { compose } from '../../src/compose.js';
 import { startMoto, type MotoServer } from '../../test/setup/moto.js';
+import { compose, LocalBackend } from './keywarden.js';
 
 export type BackendName = 'local' | 'aws';
 export const BACKEND_NAMES: readonly BackendName[] = ['local', 'aws'];
@@ -90,7 +90,7 @@ export async function openLocal(work: string, cacheDir: string): Promise<Harness
   const backend: BackendSettings = { kind: 'local' };
   let seq = 0;
   /** The keystore as the `keys` commands open it: composed, audited, then closed again. */
-  async function withKeystore<T>(fn: (local: LocalBackend, audited: AuditedBackend) => Promise<T>): Promise<T> {
+  async function withKeystore<T>(fn: (local: LocalBackendType, audited: AuditedBackend) => Promise<T>): Promise<T> {
     const c = compose({ cwd: work, env, actor: 'cli:bench', backend, policyFile: false });
     try {
       const { backend: audited } = await c.backend();

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:respond [-- --runs N] [--backends local,aws] [--cli N] [--no-docs]`
+ * `npm run build && npm run bench:respond [-- --runs N] [--backends local,aws] [--cli N] [--no-docs]`
  *
  * How long after a leaking commit exists `keywarden respond` has (a) disabled the leaked
  * credential and (b) committed the remediation patch — per backend: the embedded local
@@ -7,11 +7,14 @@
  *
  * Each run gets a fresh git repository and a fresh credential (harness.ts), commits the leak,
  * and runs the pipeline exactly as `keywarden respond --git HEAD~1..HEAD` does: `compose` +
- * `SqliteStepStore` + `runPipeline`, in this process (so Node start-up is not measured), with
- * `onStep` marking when the revoke and the patch steps are done. Then `--cli` runs (default 5)
- * of the built CLI as a child process each (`node bin/keywarden.js respond`, after `npm run
- * build`) show what a cold process adds; their step times come from the step store. After every
- * run the backend is asked whether the credential really is disabled.
+ * `SqliteStepStore` + `runPipeline` from dist/ (keywarden.ts), in this process (so Node start-up
+ * is not measured), with `onStep` marking when the revoke and the patch steps are done. Then
+ * `--cli` runs (default 5) of the built CLI, a child process each (`node bin/keywarden.js
+ * respond`), show what a cold process adds; their step times come from the step store. After
+ * every run the backend is asked whether the credential really is disabled.
+ *
+ * Started through register-tsx.mjs (tsx in the main thread only), not `--import tsx`, which the
+ * scan's worker threads would inherit.
  *
  * Writes the `### Respond` section of docs/benchmarks.md between its markers (unless --no-docs).
  */
@@ -19,18 +22,13 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { compose } from '../../src/compose.js';
-import { isKeywardenError } from '../../src/errors.js';
-import { runPipeline, type PipelineEvent } from '../../src/pipeline/run.js';
+import type { PipelineEvent } from '../../src/pipeline/run.js';
 import type { PipelineReport, StepResult } from '../../src/pipeline/types.js';
-import { clearBuildCache } from '../../src/policy/engine/build.js';
-import { SqliteStepStore } from '../../src/store/steps.js';
 import { motoSkipReason } from '../../test/setup/moto.js';
 import { BACKEND_NAMES, CLEAN_CONFIG, openAws, openLocal, POLICY, type BackendName, type Harness, type Leak } from './harness.js';
+import { clearBuildCache, compose, isKeywardenError, repoRoot, runPipeline, SqliteStepStore } from './keywarden.js';
 import { render, renderConsole, writeSection, type BenchMeta, type RunMode, type RunResult } from './report.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const log = (s: string): void => void process.stderr.write(`bench:respond: ${s}\n`);
 
 interface Options {
@@ -219,8 +217,9 @@ async function main(): Promise<void> {
     }
     return true;
   });
-  const distStale = opts.cli > 0 && distIsStale();
-  if (distStale) log('warning: dist/ is older than src/ — run `npm run build` first, or the CLI runs measure old code');
+  const distStale = distIsStale();
+  if (distStale) log('warning: dist/ is older than src/ — run `npm run build` first, or this measures old code');
+  if (process.execArgv.some((a) => a === 'tsx' || a.startsWith('tsx/'))) log('warning: started with --import tsx: the scan workers load tsx too and every run is slower than the CLI (use npm run bench:respond)');
   const loadStart = os.loadavg();
   const work = mkdtempSync(path.join(os.tmpdir(), 'kw-bench-respond-'));
   const cacheDir = path.join(work, 'policy-cache'); // empty: the first run builds the policy

@@ -108,6 +108,18 @@ export interface OpenedBackend {
   close(): Promise<void>;
 }
 
+/**
+ * AWS credentials from the environment Keywarden was given (not necessarily `process.env`: the
+ * SDK's default chain reads only that). Undefined: the SDK's default chain (profiles, SSO,
+ * instance and container roles) applies.
+ */
+export function awsCredentialsFromEnv(env: NodeJS.ProcessEnv): { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined {
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  return { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) };
+}
+
 /** KEYWARDEN_AUDIT_KEY (base64, 32 bytes): the secret remote backends' checkpoints are signed with. */
 function readAuditSignerFromEnv(env: NodeJS.ProcessEnv): CheckpointSigner | undefined {
   const v = env.KEYWARDEN_AUDIT_KEY;
@@ -184,7 +196,13 @@ export function openBackend(cfg: ResolvedBackendConfig, env: NodeJS.ProcessEnv, 
     if (cfg.kind === 'aws-kms') {
       const db = openDatabase(join(cfg.stateDir, 'state.db'));
       extra = () => db.close();
-      inner = new AwsKmsBackend({ region: cfg.region!, ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}), idempotency: new SqliteIdempotencyStore(db) });
+      const credentials = awsCredentialsFromEnv(env);
+      inner = new AwsKmsBackend({
+        region: cfg.region!,
+        ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}),
+        ...(credentials ? { credentials } : {}),
+        idempotency: new SqliteIdempotencyStore(db),
+      });
     } else {
       inner = Pkcs11Backend.open({ library: cfg.library!, tokenLabel: cfg.token!, pin: env.KEYWARDEN_PKCS11_PIN ?? '', statePath: join(cfg.stateDir, 'state.db') });
     }

@@ -21,8 +21,8 @@ import type { NotDone, Plan, Step, Target } from './types.js';
 export interface PlanOptions {
   /** Providers with a revoker in this run (`aws-iam`; `github` in the App). */
   revokers: ReadonlySet<string>;
-  /** The patch can be made here (a git repository, not a dry run of a non-repo tree). */
-  canPatch: boolean;
+  /** The patch can be made here: `true`, or why not ("not a git repository", "staged changes are not committed yet"). */
+  canPatch: true | string;
   /** The commit the patch would be made on; part of the patch step's id. */
   patchBase?: string;
 }
@@ -111,8 +111,8 @@ export function planResponse(decision: Decision, findings: readonly Finding[], t
           title: type === 'revoke' ? revokeTitle(target) : `rotate ${describeTarget(target)}`,
         });
       } else if (type === 'open-pr') {
-        if (!options.canPatch) {
-          skip(type, a, 'no patch: the scan is not of a git repository');
+        if (options.canPatch !== true) {
+          skip(type, a, `no patch: ${options.canPatch}`);
           continue;
         }
         patchFps.push(f.fingerprint);

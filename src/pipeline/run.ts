@@ -112,7 +112,12 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
   const patchBase = range?.head ?? head;
   const plan = planResponse(decision, findings, targets, {
     revokers: new Set(revokers.map((r) => r.provider)),
-    canPatch: patchBase !== undefined && event.source.kind !== 'staged',
+    canPatch:
+      event.source.kind === 'staged'
+        ? 'staged changes are not committed yet: take the secret out of the index (git restore --staged FILE) and the file'
+        : patchBase === undefined
+          ? 'not a git repository with a commit'
+          : true,
     ...(patchBase ? { patchBase } : {}),
   });
 
@@ -137,12 +142,13 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
     { dryRun: Boolean(event.dryRun) },
   );
 
-  // record: the decision joins the audit log the key operations went to.
-  if (!event.dryRun && opened.backend && findings.length) {
+  // record: the decision joins the audit log the key operations went to (the revokers log there too).
+  const recordTo = event.dryRun || !findings.length ? undefined : (opened.backend ?? (revokers.length ? await c.backend().catch(() => undefined) : undefined));
+  if (recordTo) {
     try {
-      opened.backend.audit.append({
+      recordTo.audit.append({
         actor: c.actor,
-        backend: opened.backend.backend.name,
+        backend: recordTo.backend.name,
         operation: 'respond',
         outcome: steps.some((s) => s.status === 'failed') ? 'failed' : 'succeeded',
         reason: `findings:${new Set(findings.map((f) => f.fingerprint)).size}`,

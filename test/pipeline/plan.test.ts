@@ -28,7 +28,7 @@ const action = (n: number, type: DecisionAction['type'], rule = 'leak-0', severi
   subject: { kind: 'finding', fingerprint: fp(n), type: 'keywarden-key' },
 });
 const key = (version = 1): Target => ({ kind: 'managed-key', backend: 'local', keyId: 'lk-1', version, aliases: ['payments'], revocable: 'version', how: 'material' });
-const opts = { revokers: new Set<string>(['aws-iam']), canPatch: true, patchBase: 'abc' };
+const opts = { revokers: new Set<string>(['aws-iam']), canPatch: true as const, patchBase: 'abc' };
 
 describe('planResponse', () => {
   it('orders revoke, then rotate, then one patch, whatever the order of the actions', () => {
@@ -68,7 +68,7 @@ describe('planResponse', () => {
       [fp(2), { kind: 'credential', provider: 'github', subtype: 'classic-pat' }],
       [fp(3), { kind: 'credential', provider: 'slack' }],
     ]);
-    const plan = planResponse(decision, [1, 2, 3, 4, 5].map((n) => finding(n)), targets, { ...opts, canPatch: false });
+    const plan = planResponse(decision, [1, 2, 3, 4, 5].map((n) => finding(n)), targets, { ...opts, canPatch: 'not a git repository' });
     expect(plan.steps).toEqual([]);
     const reasons = plan.notDone.map((n) => `${n.action}:${n.reason}`);
     expect(reasons).toEqual([
@@ -76,7 +76,7 @@ describe('planResponse', () => {
       expect.stringMatching(/^revoke:not revocable automatically here: GitHub tokens are revoked through GitHub/),
       'rotate:not revocable automatically here: no slack revoker is configured',
       'open-issue:open-issue is done by the Keywarden App on GitHub',
-      'open-pr:no patch: the scan is not of a git repository',
+      'open-pr:no patch: not a git repository',
     ]);
     // Every item says which rule demanded it and where that rule is written.
     expect(plan.notDone.every((n) => n.policy.file === '.github/keywarden.yml' && n.policy.line === 20)).toBe(true);

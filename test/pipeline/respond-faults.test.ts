@@ -2,16 +2,21 @@
  * `keywarden respond` when things go wrong, on real git repositories with the embedded local
  * keystore: a run SIGKILLed between revoke and rotate and run again, a dirty work tree, one secret
  * in 30 files, a secret in binary files, a TypeScript file that does not parse, and a keystore
- * that cannot be opened. In every case the raw secret reaches no output, no state file, no commit
+ * that cannot be opened; and, against moto, an AWS endpoint that throttles or is down. In every case the raw secret reaches no output, no state file, no commit
  * message, no branch name and no tree of the remediation branch (except files the patch reports
  * it could not edit).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git } from '../helpers/git-repo.js';
+import { awsConfigFile, awsPolicy, createLeakableAccessKey, useMotoCredentials } from '../helpers/respond-aws.js';
 import { auditRecords, createHarness, expectNoCanary, issueLocalToken, remediationBranches, type Harness } from '../helpers/respond-harness.js';
+import { freePort, motoSkipReason, startMoto, type MotoServer } from '../setup/moto.js';
 
 const POLICY = `version: 1
 name: faults
@@ -254,4 +259,125 @@ describe('respond: the keystore cannot be opened', () => {
     expect((await describeKey(h, 'locked-signing')).currentVersion).toBe(1);
     expectNoCanary(h, token);
   }, 90_000);
+});
+
+/** IAM's query-protocol throttling answer, as AWS sends it. */
+const THROTTLED = '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>0e2a1f6e-throttle</RequestId></ErrorResponse>';
+
+/** A proxy in front of `target` that answers the first `throttle` requests with a throttling error, then forwards. */
+async function throttlingProxy(target: string, throttle: number): Promise<{ endpoint: string; seen: () => number; throttled: () => number; close: () => Promise<void> }> {
+  const to = new URL(target);
+  let seen = 0;
+  let throttled = 0;
+  const server: Server = createServer((req, res) => {
+    seen++;
+    if (throttled < throttle) {
+      throttled++;
+      req.resume();
+      res.writeHead(400, { 'content-type': 'text/xml', 'x-amzn-requestid': '0e2a1f6e-throttle' }).end(THROTTLED);
+      return;
+    }
+    const up = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.writeHead(502).end());
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    seen: () => seen,
+    throttled: () => throttled,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe.skipIf(motoSkipReason !== undefined)(`respond: the AWS endpoint throttles or is down (moto)${motoSkipReason ? ` (skipped: ${motoSkipReason})` : ''}`, () => {
+  let moto: MotoServer;
+  let iam: IAMClient;
+  let restoreEnv: () => void;
+  beforeAll(async () => {
+    moto = await startMoto();
+    restoreEnv = useMotoCredentials(moto);
+    iam = new IAMClient({ region: 'us-east-1', endpoint: moto.endpoint, credentials: moto.credentials });
+  }, 120_000);
+  afterAll(async () => {
+    restoreEnv?.();
+    iam?.destroy();
+    await moto?.stop();
+  });
+
+  async function awsHarness(prefix: string, user: string): Promise<{ h: Harness; leaked: { id: string; secret: string } }> {
+    const h = createHarness(prefix, awsPolicy(moto.region), {
+      AWS_ACCESS_KEY_ID: moto.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: moto.credentials.secretAccessKey,
+      KEYWARDEN_AUDIT_KEY: randomBytes(32).toString('base64'),
+    });
+    harnesses.push(h);
+    const leaked = await createLeakableAccessKey(iam, user);
+    h.write('src/aws.ts', awsConfigFile(leaked.id, leaked.secret));
+    h.commit('deploy settings');
+    return { h, leaked };
+  }
+  const keysOf = async (user: string): Promise<Array<{ id: string; status: string }>> =>
+    ((await iam.send(new ListAccessKeysCommand({ UserName: user }))).AccessKeyMetadata ?? []).map((k) => ({ id: k.AccessKeyId!, status: k.Status! }));
+
+  it('retries through throttling and succeeds', async () => {
+    const { h, leaked } = await awsHarness('throttle', 'ci-throttled');
+    const proxy = await throttlingProxy(moto.endpoint, 3);
+    try {
+      const r = await h.respond('--git', 'HEAD~1..HEAD', '--endpoint', proxy.endpoint);
+      expect(r.code, r.err).toBe(1);
+      expect(r.report.steps.map((s) => `${s.step.kind}:${s.status}`)).toEqual(['revoke:done', 'rotate:done', 'patch:done']);
+      expect(proxy.throttled()).toBe(3);
+      expect(proxy.seen()).toBeGreaterThan(3);
+    } finally {
+      await proxy.close();
+    }
+    const keys = await keysOf('ci-throttled');
+    expect(keys).toHaveLength(2);
+    expect(keys.find((k) => k.id === leaked.id)?.status).toBe('Inactive');
+    const v = await h.kw('audit', 'verify');
+    expect(v.code, v.out + v.err).toBe(0);
+    expectNoCanary(h, leaked.secret);
+  }, 120_000);
+
+  it('an endpoint that is down: revoke and rotate fail with a stable code, the patch still runs, exit 4, and the report says what failed', async () => {
+    const { h, leaked } = await awsHarness('down', 'ci-unreachable');
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const r = await h.respond('--git', 'HEAD~1..HEAD', '--endpoint', closed);
+    expect(r.code, r.err).toBe(4);
+    expect(r.report.steps.map((s) => `${s.step.kind}:${s.status}${s.code ? `:${s.code}` : ''}`)).toEqual([
+      'revoke:failed:KW_BACKEND_UNAVAILABLE',
+      'rotate:failed:KW_BACKEND_UNAVAILABLE',
+      'patch:done',
+    ]);
+    for (const s of r.report.steps.filter((x) => x.status === 'failed')) expect(s.detail).toMatch(/aws-iam could not be reached/);
+    // Nothing happened in IAM; the remediation commit says the revocation failed.
+    expect(await keysOf('ci-unreachable')).toEqual([{ id: leaked.id, status: 'Active' }]);
+    const remediation = git(h.repo, 'show', `${r.report.patch!.branch}:REMEDIATION.md`);
+    // (Markdown-escaped in the file.)
+    expect(remediation.replace(/\\/g, '')).toContain('revoke: failed (KW_BACKEND_UNAVAILABLE)');
+    expect(git(h.repo, 'show', `${r.report.patch!.branch}:src/aws.ts`)).not.toContain(leaked.secret);
+
+    // The text report names the failed steps and their code.
+    const text = await h.kw('respond', '.', '--git', 'HEAD~1..HEAD', '--endpoint', closed);
+    expect(text.code).toBe(4);
+    expect(text.out).toMatch(/✗ deactivate aws-iam credential [A-Z0-9]+\n\s+failed: .*\[KW_BACKEND_UNAVAILABLE\]/);
+    expect(text.out).toMatch(/✗ rotate aws-iam credential/);
+    // The failed intents are in the audit log, which verifies.
+    const records = await auditRecords(h);
+    expect(records.filter((x) => x.outcome === 'failed').length).toBeGreaterThanOrEqual(2);
+    const v = await h.kw('audit', 'verify');
+    expect(v.code, v.out + v.err).toBe(0);
+
+    // Once the endpoint is back, the failed steps are done and the patch is replayed.
+    const back = await h.respond('--git', 'HEAD~1..HEAD', '--endpoint', moto.endpoint);
+    expect(back.code, back.err).toBe(1);
+    expect(back.report.steps.map((s) => `${s.step.kind}:${s.status}:${String(Boolean(s.replayed))}`)).toEqual(['revoke:done:false', 'rotate:done:false', 'patch:done:true']);
+    expect((await keysOf('ci-unreachable')).find((k) => k.id === leaked.id)?.status).toBe('Inactive');
+    expectNoCanary(h, leaked.secret);
+  }, 120_000);
 });
