@@ -39,6 +39,8 @@ export interface BenchMeta {
   cliRuns: number;
   setups: Partial<Record<BackendName, string>>;
   distStale: boolean;
+  /** Cold `node bin/keywarden.js --help`, once per CLI run. */
+  startup?: Stats;
 }
 
 /** Nearest-rank percentile. */
@@ -64,7 +66,7 @@ export const TARGETS: Record<BackendName, { ms: number; label: string }> = {
 export const AWS_QUARANTINE_MS = 60_000;
 
 const MODE_LABEL: Record<RunMode, string> = {
-  first: 'first run in process (untimed warm-up; see below)',
+  first: 'first run in process (warm-up, not in the targets)',
   'in-process': 'in process, warm (`compose` + `runPipeline` from dist/)',
   cli: 'cold CLI (`node bin/keywarden.js respond`)',
 };
@@ -122,6 +124,20 @@ export function render(results: readonly RunResult[], meta: BenchMeta, backends:
   const vs = (s: Stats | undefined): string => (s ? `${(s.p95 / AWS_QUARANTINE_MS).toFixed(3)}× (${Math.round(AWS_QUARANTINE_MS / s.p95)}× sooner)` : '–');
   if (aws || awsCold) out.push(`| for scale: AWS's own quarantine, ~60 s | – | ${ms(aws?.p95)} | ${vs(aws)} | ${ms(awsCold?.p95)} | ${vs(awsCold)} |`);
 
+  if (meta.startup) {
+    out.push(
+      '',
+      `Start-up of a cold CLI process alone (\`node bin/keywarden.js --help\`, ${meta.startup.n} runs): p50 ${ms(meta.startup.p50)}, max ${ms(meta.startup.max)}; ` +
+        `the cold CLI's p50 to disabled is above the in-process one by ${backends
+          .map((b) => {
+            const p50 = (mode: RunMode): number | undefined => stats(okOnly(results.filter((r) => r.backend === b && r.mode === mode), 'disabledMs'))?.p50;
+            const cold = p50('cli');
+            const warm = p50('in-process');
+            return `${cold !== undefined && warm !== undefined ? ms(cold - warm) : '–'} (${b})`;
+          })
+          .join(', ')}.`,
+    );
+  }
   const failed = results.filter((r) => !r.ok);
   out.push('', failed.length ? `Failures (${failed.length}):` : 'Failures: none — every run was checked and every leaked credential was disabled.');
   for (const f of failed.slice(0, 20)) out.push(`- ${f.backend}, ${f.mode} run ${f.run}: ${f.failure ?? 'unknown'}`);

@@ -27,7 +27,7 @@ import type { PipelineReport, StepResult } from '../../src/pipeline/types.js';
 import { motoSkipReason } from '../../test/setup/moto.js';
 import { BACKEND_NAMES, CLEAN_CONFIG, openAws, openLocal, POLICY, type BackendName, type Harness, type Leak } from './harness.js';
 import { clearBuildCache, compose, isKeywardenError, repoRoot, runPipeline, SqliteStepStore } from './keywarden.js';
-import { render, renderConsole, writeSection, type BenchMeta, type RunMode, type RunResult } from './report.js';
+import { render, renderConsole, stats, writeSection, type BenchMeta, type RunMode, type RunResult } from './report.js';
 
 const log = (s: string): void => void process.stderr.write(`bench:respond: ${s}\n`);
 
@@ -191,6 +191,15 @@ async function oneRun(h: Harness, mode: RunMode, run: number, work: string): Pro
   }
 }
 
+/** A cold `node bin/keywarden.js --help`: what a CLI run spends before the pipeline starts. */
+async function timeStartup(): Promise<number> {
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    execFile(process.execPath, [path.join(repoRoot, 'bin', 'keywarden.js'), '--help'], { cwd: repoRoot }, (err) => (err ? reject(err) : resolve()));
+  });
+  return performance.now() - t0;
+}
+
 /** dist/ older than the newest file under src/: the CLI runs would measure old code. */
 function distIsStale(): boolean {
   const newest = (dir: string): number => {
@@ -252,7 +261,12 @@ async function main(): Promise<void> {
     rmSync(work, { recursive: true, force: true });
   }
 
+  const startup: number[] = [];
+  for (let i = 0; i < opts.cli; i++) startup.push(await timeStartup());
+  const startupStats = stats(startup);
+
   process.stdout.write(renderConsole(results, backends));
+  if (startupStats) process.stdout.write(`CLI start-up alone (keywarden --help): p50 ${startupStats.p50.toFixed(0)} ms, max ${startupStats.max.toFixed(0)} ms\n`);
   const meta: BenchMeta = {
     date: new Date().toISOString().slice(0, 10),
     node: process.version,
@@ -264,6 +278,7 @@ async function main(): Promise<void> {
     cliRuns: opts.cli,
     setups,
     distStale,
+    ...(startupStats ? { startup: startupStats } : {}),
   };
   if (opts.docs) {
     writeSection(path.join(repoRoot, 'docs', 'benchmarks.md'), render(results, meta, backends));

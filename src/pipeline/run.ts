@@ -32,7 +32,6 @@ import { currentBranch, headCommit } from '../scm/local-git.js';
 import type { StepStore } from '../store/steps.js';
 import { actOnPlan } from './act.js';
 import { matchFindings } from './context.js';
-import { makePatch } from './patch.js';
 import { actionsByFinding, planResponse } from './plan.js';
 import type { PatchReport, PipelineReport, StepResult } from './types.js';
 
@@ -123,7 +122,6 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
 
   // act
   let patch: PatchReport | undefined;
-  const ruleset = createRuleset(selectDetectors(selection));
   const steps = await actOnPlan(
     plan,
     {
@@ -134,6 +132,9 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
       actor: c.actor,
       ...(deps.onStep ? { onStep: deps.onStep } : {}),
       patch: async (step, done) => {
+        // Loaded only when there is a patch to make: ts-morph brings a TypeScript compiler.
+        const { makePatch } = await import('./patch.js');
+        const ruleset = createRuleset(selectDetectors(selection));
         const r = await makePatch({ repo: root, base: patchBase!, step, findings, ruleset, done, notDone: plan.notDone, rules: leadingRules(decision) });
         patch = r.report;
         return r.result;

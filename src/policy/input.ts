@@ -181,18 +181,32 @@ export const DECISION_SCHEMA = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-const validateInputSchema = ajv.compile(INPUT_SCHEMA);
+// Validators compile on first use, not at import: a command that never judges an input does not
+// pay for them, and one that does compiles only the ones it needs.
+type Validator = ReturnType<Ajv['compile']>;
+let ajvInstance: Ajv | undefined;
+const ajv = (): Ajv => (ajvInstance ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }));
+function lazyValidator(schema: () => object): Validator {
+  let v: Validator | undefined;
+  const get = (): Validator => (v ??= ajv().compile(schema()));
+  const f = ((data: unknown) => {
+    const ok = get()(data);
+    f.errors = get().errors ?? null;
+    return ok;
+  }) as Validator;
+  return f;
+}
+const validateInputSchema = lazyValidator(() => INPUT_SCHEMA);
 /** The input without looking into its item lists (they are only required to be arrays), and each kind of item alone. */
-const validateTop = ajv.compile({
+const validateTop = lazyValidator(() => ({
   ...INPUT_SCHEMA,
   $id: 'https://keywarden.dev/schemas/input-top.schema.json',
   properties: { ...INPUT_SCHEMA.properties, findings: { type: 'array' }, keys: { type: 'array' }, facts: { type: 'array' } },
-});
-const validateItem: Record<ItemKind, ReturnType<typeof ajv.compile>> = {
-  keys: ajv.compile(INPUT_SCHEMA.properties.keys.items),
-  findings: ajv.compile(INPUT_SCHEMA.properties.findings.items),
-  facts: ajv.compile(INPUT_SCHEMA.properties.facts.items),
+}));
+const validateItem: Record<ItemKind, Validator> = {
+  keys: lazyValidator(() => INPUT_SCHEMA.properties.keys.items),
+  findings: lazyValidator(() => INPUT_SCHEMA.properties.findings.items),
+  facts: lazyValidator(() => INPUT_SCHEMA.properties.facts.items),
 };
 
 type SchemaError = { instancePath: string; message?: string | undefined; keyword: string };
@@ -264,7 +278,7 @@ function parseNow(now: string): number {
 }
 
 const prepareFact = (f: ConfigFact): unknown => (f.kind === 'key' && typeof f.key === 'object' && f.key !== null ? Object.assign({}, f, { key: prepareKey(f.key as Partial<ManagedKeyInput>) }) : f);
-export const validateDecision = ajv.compile(DECISION_SCHEMA);
+export const validateDecision = lazyValidator(() => DECISION_SCHEMA);
 
 /** Family and size of a backend key spec: `RSA_3072` → RSA/3072, `ECC_NIST_P256` → ECC/256. */
 export function specInfo(spec: string): { family: string; bits?: number } {

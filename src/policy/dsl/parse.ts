@@ -33,7 +33,14 @@ export interface ParsePolicyOptions {
 export type ValidatePolicyResult = { ok: true; ast: PolicyAst; errors: [] } | { ok: false; errors: KeywardenError[]; versioned?: boolean };
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
-const validateSchema = ajv.compile(POLICY_SCHEMA);
+// Compiled on first use, not at import (it is the largest schema).
+let compiledSchema: ReturnType<typeof ajv.compile> | undefined;
+const validateSchema = ((data: unknown) => {
+  compiledSchema ??= ajv.compile(POLICY_SCHEMA);
+  const ok = compiledSchema(data);
+  validateSchema.errors = compiledSchema.errors ?? null;
+  return ok;
+}) as ReturnType<typeof ajv.compile>;
 
 /**
  * Parse and validate a policy, returning all problems at once.
