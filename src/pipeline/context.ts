@@ -7,6 +7,7 @@
  */
 import type { KeyBackend } from '../backends/port.js';
 import type { Finding } from '../model/finding.js';
+import { fingerprintSecret } from '../scan/redact.js';
 import type { Target } from './types.js';
 
 export interface MatchDeps {
@@ -17,12 +18,25 @@ export interface MatchDeps {
 }
 
 export async function matchFindings(findings: readonly Finding[], deps: MatchDeps): Promise<Map<string, Target>> {
+  // AWS access key IDs that come with their secret key somewhere in the findings.
+  const withSecret = new Set(findings.filter((f) => f.identity?.kind === 'aws-access-key' && f.identity.id && !isIdOnly(f)).map((f) => f.identity!.id!));
   const out = new Map<string, Target>();
   for (const f of findings) {
     if (out.has(f.fingerprint)) continue;
+    if (isIdOnly(f) && !withSecret.has(f.identity!.id!)) {
+      // An ID is public (it is in logs, CloudTrail, error messages): acting on one alone would let
+      // anyone who knows it push it and have the key disabled.
+      out.set(f.fingerprint, { kind: 'none', why: 'an AWS access key ID alone, without its secret key, is not a leaked credential (and acting on it would let anyone who knows the ID disable the key)' });
+      continue;
+    }
     out.set(f.fingerprint, await matchOne(f, deps));
   }
   return out;
+}
+
+/** The finding is the public ID itself (the `aws-access-key-id` detector), not a secret. */
+function isIdOnly(f: Finding): boolean {
+  return f.identity?.kind === 'aws-access-key' && f.identity.id !== undefined && fingerprintSecret(f.identity.id) === f.fingerprint;
 }
 
 async function matchOne(f: Finding, deps: MatchDeps): Promise<Target> {
