@@ -159,7 +159,7 @@ export function compose(options: ComposeOptions): Composition {
   let backendP: Promise<OpenedBackend> | undefined;
   const backend = (): Promise<OpenedBackend> =>
     (backendP ??= (async () => {
-      const opened = openBackend(await backendConfig(), env, actor);
+      const opened = await openBackend(await backendConfig(), env, actor);
       closers.push(() => opened.close());
       return opened;
     })());

@@ -26,9 +26,7 @@ import { SqliteIdempotencyStore } from '../store/idempotency.js';
 import { openDatabase } from '../store/sqlite.js';
 import { ensureStateDir } from '../store/state-dir.js';
 import { AuditedBackend } from './audited.js';
-import { AwsKmsBackend } from './aws-kms.js';
 import { LocalBackend, readLocalKekFromEnv } from './local.js';
-import { Pkcs11Backend } from './pkcs11.js';
 
 export { BACKEND_KINDS, type BackendKind } from '../model/backend-kinds.js';
 import { BACKEND_KINDS, type BackendKind } from '../model/backend-kinds.js';
@@ -180,7 +178,8 @@ export function openAuditLogFor(cfg: ResolvedBackendConfig, env: NodeJS.ProcessE
   return { audit, path, keyed, close: () => audit?.close() };
 }
 
-export function openBackend(cfg: ResolvedBackendConfig, env: NodeJS.ProcessEnv, actor: string): OpenedBackend {
+/** Opens the configured backend; the AWS SDK and the PKCS#11 binding load only for their backend. */
+export async function openBackend(cfg: ResolvedBackendConfig, env: NodeJS.ProcessEnv, actor: string): Promise<OpenedBackend> {
   // Git-ignored before the first database file appears in it.
   ensureStateDir(cfg.stateDir);
   if (cfg.kind === 'local') {
@@ -197,6 +196,7 @@ export function openBackend(cfg: ResolvedBackendConfig, env: NodeJS.ProcessEnv, 
       const db = openDatabase(join(cfg.stateDir, 'state.db'));
       extra = () => db.close();
       const credentials = awsCredentialsFromEnv(env);
+      const { AwsKmsBackend } = await import('./aws-kms.js');
       inner = new AwsKmsBackend({
         region: cfg.region!,
         ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}),
@@ -204,6 +204,7 @@ export function openBackend(cfg: ResolvedBackendConfig, env: NodeJS.ProcessEnv, 
         idempotency: new SqliteIdempotencyStore(db),
       });
     } else {
+      const { Pkcs11Backend } = await import('./pkcs11.js');
       inner = Pkcs11Backend.open({ library: cfg.library!, tokenLabel: cfg.token!, pin: env.KEYWARDEN_PKCS11_PIN ?? '', statePath: join(cfg.stateDir, 'state.db') });
     }
     const backend = new AuditedBackend(inner, audit, { actor });

@@ -8,7 +8,7 @@
  * read (disk), never a rebuild.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -77,10 +77,37 @@ export function wasmCapabilities(opa: string): Promise<{ json: string; hash: str
 
 const sha256 = (s: string | Uint8Array): string => createHash('sha256').update(s).digest('hex');
 
+/**
+ * OPA's version and capabilities: two `opa` runs, which cost a cold CLI more than the build cache
+ * saves. With a disk cache they are kept there too, keyed by the binary's path, size, mtime and
+ * inode, so a replaced or upgraded binary is probed again.
+ */
+async function probeOpa(opa: string, cacheDir: string | undefined): Promise<{ version: string; caps: { json: string; hash: string } }> {
+  const st = cacheDir ? await stat(opa).catch(() => undefined) : undefined;
+  const file = cacheDir && st ? join(cacheDir, `opa-probe-${sha256(`${opa}\0${st.size}\0${st.mtimeMs}\0${st.ino}`).slice(0, 32)}.json`) : undefined;
+  if (file) {
+    const kept = await readFile(file, 'utf8').then((t) => JSON.parse(t) as unknown, () => undefined);
+    if (kept && typeof kept === 'object') {
+      const k = kept as { version?: unknown; json?: unknown };
+      if (typeof k.version === 'string' && typeof k.json === 'string') return { version: k.version, caps: { json: k.json, hash: sha256(k.json) } };
+    }
+  }
+  const [version, caps] = await Promise.all([opaVersion(opa), wasmCapabilities(opa)]);
+  if (file && cacheDir) {
+    await mkdir(cacheDir, { recursive: true }).catch(() => undefined);
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify({ version, json: caps.json }))
+      .then(() => rename(tmp, file))
+      .catch(() => undefined);
+  }
+  return { version, caps };
+}
+
 export async function buildPolicy(options: BuildPolicyOptions): Promise<BuiltPolicy> {
   const { compiled } = options;
   const opa = options.opa ?? findOpa(options.env ? { env: options.env } : {});
-  const [version, caps] = await Promise.all([opaVersion(opa), wasmCapabilities(opa)]);
+  const cacheDir = options.cacheDir === false ? undefined : options.cacheDir;
+  const { version, caps } = await probeOpa(opa, cacheDir);
   const modules = [{ path: compiled.modulePath, text: compiled.rego }, ...(options.modules ?? []).map((m, i) => ({ path: `custom/${i}-${safeName(m.path)}`, text: m.text }))];
   const h = createHash('sha256');
   h.update(`keywarden-policy-build/2\0${version}\0${caps.hash}\0${compiled.entrypoint}\0${compiled.partial.entrypoint}\0${compiled.partial.contextEntrypoint}\0`);
@@ -90,7 +117,6 @@ export async function buildPolicy(options: BuildPolicyOptions): Promise<BuiltPol
 
   const hit = memory.get(hash);
   if (hit) return { ...base, wasm: hit, cached: 'memory' };
-  const cacheDir = options.cacheDir === false ? undefined : options.cacheDir;
   const cacheFile = cacheDir ? join(cacheDir, `${hash}.wasm`) : undefined;
   if (cacheFile) {
     const disk = await readFile(cacheFile).catch(() => undefined);
