@@ -32,6 +32,7 @@ export interface PatchInput {
 }
 
 const MAX_PATCH_FILE = 8 * 1024 * 1024;
+const OUTCOME_RANK: Record<SiteOutcomeKind, number> = { replaced: 0, removed: 0, stale: 1, unsupported: 2 };
 
 function remediationBranch(fingerprints: readonly string[]): string {
   const first = [...fingerprints].sort()[0] ?? 'sha256:0';
@@ -51,6 +52,12 @@ export async function makePatch(input: PatchInput): Promise<{ result: Omit<StepR
   const files: PatchReport['files'] = [];
   const notes: string[] = [];
   const outcome = new Map<string, SiteOutcomeKind>();
+  // One secret, many sites: the worst outcome is the one said, so a copy left in a file (or in
+  // another file) is never reported as "replaced".
+  const setOutcome = (fp: string, o: SiteOutcomeKind): void => {
+    const prev = outcome.get(fp);
+    if (prev === undefined || OUTCOME_RANK[o] > OUTCOME_RANK[prev]) outcome.set(fp, o);
+  };
   const known = new Map<string, string>();
   const taken = new Set<string>();
   const envAdded: Array<{ name: string; comment?: string }> = [];
@@ -74,7 +81,7 @@ export async function makePatch(input: PatchInput): Promise<{ result: Omit<StepR
     // A key store (.p12, .jks) is binary and is removed all the same (patchFile does it); other non-UTF-8 files are not patched.
     if (!Buffer.from(text, 'utf8').equals(at.data) && fileKindOf(file, text).kind !== 'remove') {
       notes.push(`${file}: not UTF-8 text; not patched (remove the secret by hand) [KW_PATCH_UNSUPPORTED].`);
-      for (const f of findings) outcome.set(f.fingerprint, 'unsupported');
+      for (const f of findings) setOutcome(f.fingerprint, 'unsupported');
       continue;
     }
     // The sites as they are in this commit's text, not where the finding's commit had them.
@@ -86,7 +93,7 @@ export async function makePatch(input: PatchInput): Promise<{ result: Omit<StepR
       continue;
     }
     const r = patchFile({ path: file, text, sites, takenEnvNames: taken, knownEnvNames: known });
-    for (const s of r.sites) outcome.set(s.fingerprint, s.outcome);
+    for (const s of r.sites) setOutcome(s.fingerprint, s.outcome);
     if (r.action === 'edit') {
       changes.push({ path: file, content: r.text, mode: at.mode });
       files.push({ path: file, action: 'edit', method: r.method });

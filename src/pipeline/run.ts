@@ -196,11 +196,18 @@ function actionTypes(decision: Decision, fingerprint: string): PipelineReport['f
   return [...new Set(decision.actions.filter((a) => a.subject.kind === 'finding' && a.subject.fingerprint === fingerprint).map((a) => a.type))];
 }
 
-/** The finding as the policy input takes it (the schema's fields only). */
+/**
+ * The finding as the policy input takes it (the schema's fields only). The schema caps a preview
+ * at 16 characters, and a key block's preview is its label (`OPENSSH PRIVATE KEY…`): cut, or one
+ * such file in the repository would make the whole run fail at the policy.
+ */
 function forPolicy(f: Finding): Finding {
   const { member: _m, ...rest } = f;
-  return rest;
+  const chars = [...rest.redacted];
+  return chars.length > MAX_POLICY_PREVIEW ? { ...rest, redacted: `${chars.slice(0, MAX_POLICY_PREVIEW - 1).join('')}…` } : rest;
 }
+
+const MAX_POLICY_PREVIEW = 16;
 
 /**
  * Opens the backend when a finding could be one of its keys (anything that is not an AWS or a

@@ -16,9 +16,12 @@ import type { RemediationFinding, RemediationSummary } from './types.js';
 
 const MAX_PREVIEW = 48;
 
-/** One line: control and line-separator characters shown as `\u{…}`. */
+/**
+ * One line: control, line-separator and bidirectional-override characters (which reorder what a
+ * reader sees, "Trojan Source") shown as `\u{…}`.
+ */
 function oneLine(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
 }
 
 /** A markdown code span that holds any text: a fence longer than its longest run of backticks. */

@@ -112,7 +112,7 @@ async function runRespond(target: string, flags: RespondFlags, io: CliIO): Promi
         { composition: c, steps, ...crashHook(env) },
       );
       io.stdout(flags.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, cwd, root));
-      for (const w of report.warnings.slice(0, 20)) io.stderr(`keywarden: warning: ${w.message} [${w.code}]\n`);
+      for (const w of report.warnings.slice(0, 20)) io.stderr(`keywarden: warning: ${escapeName(w.message)} [${w.code}]\n`);
       if (!report.findings.length) return ExitCode.OK;
       return report.steps.some((s) => s.status === 'failed') ? ExitCode.PARTIAL : ExitCode.FOUND;
     } finally {
@@ -173,16 +173,17 @@ function formatReport(r: PipelineReport, cwd: string, root: string): string {
   }
   for (const f of r.findings) {
     const x = f.finding;
-    out.push(`  ${escapeName(x.file)}:${x.startLine}:${x.startColumn}  ${x.ruleId}  ${x.redacted}  ${x.fingerprint.slice(0, 19)}`);
-    out.push(`      what:   ${describeTarget(f.target)}`);
-    out.push(`      policy: ${f.actions.length ? `${f.actions.join(', ')} ← ${rules.get(x.fingerprint) ?? ''}` : 'no action demanded'}`);
+    // A preview is cut from the secret as found: it may hold ESC, a C1 control or a bidi override.
+    out.push(`  ${escapeName(x.file)}:${x.startLine}:${x.startColumn}  ${escapeName(x.ruleId)}  ${escapeName(x.redacted)}  ${x.fingerprint.slice(0, 19)}`);
+    out.push(`      what:   ${escapeName(describeTarget(f.target))}`);
+    out.push(`      policy: ${f.actions.length ? `${f.actions.join(', ')} ← ${escapeName(rules.get(x.fingerprint) ?? '')}` : 'no action demanded'}`);
   }
   out.push('');
   if (r.steps.length) {
     out.push(r.dryRun ? 'Plan' : 'Steps');
     for (const s of r.steps) {
       const tail = s.status === 'failed' ? `failed: ${s.detail} [${s.code ?? ''}]` : s.status === 'planned' ? '' : `${s.detail}${s.replayed ? ' (replayed)' : ''}`;
-      out.push(`  ${MARK[s.status]} ${s.step.title}${tail ? `\n      ${tail}` : ''}`);
+      out.push(`  ${MARK[s.status]} ${escapeName(s.step.title)}${tail ? `\n      ${escapeName(tail)}` : ''}`);
     }
     out.push('');
   }
@@ -196,7 +197,7 @@ function formatReport(r: PipelineReport, cwd: string, root: string): string {
       if (seen.has(k)) continue;
       seen.add(k);
       const f = r.findings.find((x) => x.finding.fingerprint === n.fingerprint)?.finding;
-      out.push(`  - ${n.action} ${f ? `${f.redacted} (${escapeName(f.file)}:${f.startLine})` : n.fingerprint.slice(0, 19)}: ${n.reason}`);
+      out.push(`  - ${n.action} ${f ? `${escapeName(f.redacted)} (${escapeName(f.file)}:${f.startLine})` : n.fingerprint.slice(0, 19)}: ${escapeName(n.reason)}`);
     }
     out.push('');
   }
