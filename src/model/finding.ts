@@ -30,6 +30,12 @@ export interface CredentialIdentity {
   id?: string;
   subtype?: string;
   sshFingerprint?: string;
+  /**
+   * `public-key`: true when the private key in the file signed a challenge its public key
+   * verifies. A public key is public: one copied into a file's header (OpenSSH, PuTTY) or beside a
+   * made-up private part is not proof of a leak, and the response never acts on it.
+   */
+  proven?: boolean;
 }
 
 export interface Finding {

@@ -46,8 +46,11 @@ async function matchOne(f: Finding, deps: MatchDeps): Promise<Target> {
     return { kind: 'none', why: 'an AWS secret key without its access key ID nearby; find the key in IAM and deactivate it' };
   }
   if (id?.kind === 'github-token') return { kind: 'credential', provider: 'github', ...(id.subtype ? { subtype: id.subtype } : {}) };
+  // A public key is public: only one its private part proved (it signed a challenge) may be matched
+  // by public key. Key material is matched by its keyed fingerprint, which no decoy can produce.
+  const usable = id && (id.kind !== 'public-key' || id.proven === true) ? id : undefined;
   if (deps.backend?.matchLeak) {
-    const m = await deps.backend.matchLeak({ fingerprint: f.fingerprint, type: f.type, ...(id ? { identity: id } : {}) });
+    const m = await deps.backend.matchLeak({ fingerprint: f.fingerprint, type: f.type, ...(usable ? { identity: usable } : {}) });
     if (m) {
       return {
         kind: 'managed-key',
@@ -64,6 +67,9 @@ async function matchOne(f: Finding, deps: MatchDeps): Promise<Target> {
     return { kind: 'none', why: `the key backend is not available (${deps.backendUnavailable})` };
   }
   if (id?.kind === 'keywarden-key') return { kind: 'none', why: `no key ${id.id ?? ''} with this material in the ${deps.backend?.name ?? 'configured'} keystore` };
+  if (id?.kind === 'public-key' && id.proven !== true && id.subtype !== 'encrypted') {
+    return { kind: 'none', why: "the file's public key is not proven by its private part (an OpenSSH or PuTTY header, or a private part that does not match): not acted on, since anyone can copy a public key" };
+  }
   if (id?.kind === 'public-key') {
     return { kind: 'none', why: id.id ? `no managed key in the ${deps.backend?.name ?? 'configured'} backend has this public key (${id.id.slice(0, 19)}…)` : 'an encrypted private key: its public key is unknown' };
   }

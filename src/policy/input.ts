@@ -120,6 +120,7 @@ export const INPUT_SCHEMA = {
               id: { type: 'string', maxLength: 200 },
               subtype: { type: 'string', maxLength: 64 },
               sshFingerprint: { type: 'string', maxLength: 100 },
+              proven: { type: 'boolean' },
             },
           },
         },

@@ -21,10 +21,9 @@ describe('KEYWARDEN_BYPASS', () => {
     expect(cleanReason('a\u202eb\nc')).toBe('a b c');
   });
 
-  // VULN: the reason is scanned with inline allow comments honoured, so "keywarden:allow" (or
-  // gitleaks:allow) next to the secret suppresses the finding and the raw secret is written to the
-  // audit log as the bypass reason. Fix (src/hooks/bypass.ts): scan with `inlineAllow: false`.
-  it.skip('an inline allow comment in the reason does not let a secret through', async () => {
+  // The reason is scanned with inline allow comments ignored: "keywarden:allow" next to a secret
+  // must not get the raw secret written to the audit log as the bypass reason.
+  it('an inline allow comment in the reason does not let a secret through', async () => {
     expect((await parseBypassReason(`${token()} keywarden:allow`)).ok).toBe(false);
     expect((await parseBypassReason(`${token()} # gitleaks:allow`)).ok).toBe(false);
   });

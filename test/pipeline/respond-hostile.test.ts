@@ -93,14 +93,11 @@ describe('respond: decoys must not revoke a key', () => {
     expectNoCanary(h, real);
   }, 90_000);
 
-  // VULN: a PEM "private key" is identified by the public key OpenSSL reads out of it, and SEC1
-  // (like PKCS#1's n, e) carries the public key as a field that is never checked against the
-  // private scalar. Anyone who knows a managed key's PUBLIC key pushes a random EC private key
-  // with that public key embedded and respond revokes + rotates the managed key (matched
-  // "by its public key"). Fix (src/scan/detectors/public-key.ts): prove possession (sign a
-  // fixed message with the parsed private key, verify with the derived public key) before
-  // returning a public-key identity.
-  it.skip('a crafted EC PEM (random scalar, the managed key\'s public point) revokes nothing', async () => {
+  // A PEM "private key" carries its public key as a field (SEC1's point, PKCS#1's n, e) that
+  // nothing ties to the private part: anyone who knows a managed key's PUBLIC key could embed it
+  // beside a random scalar. The identity is `proven` only when the private part signs a challenge
+  // the public key verifies (public-key.ts), and only a proven one is matched by public key.
+  it('a crafted EC PEM (random scalar, the managed key\'s public point) revokes nothing', async () => {
     const h = localHarness('decoy-pem');
     const spki = await managedEcKey(h, 'release-signing');
     const att = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -117,12 +114,9 @@ describe('respond: decoys must not revoke a key', () => {
     expect(key.currentVersion).toBe(1);
   }, 90_000);
 
-  // VULN: an OpenSSH private key is identified by the public key blob in its (unencrypted)
-  // header, which is public. A file with the managed key's public key in the header and random
-  // bytes as the "encrypted" private section makes respond revoke and rotate the managed key.
-  // Same for PuTTY's Public-Lines. Fix (public-key.ts / context.ts): a header-only identity is
-  // not proof of a leak; act only on a key whose private half was checked.
-  it.skip('a crafted openssh-key-v1 header (the managed key\'s public key, junk private part) revokes nothing', async () => {
+  // An OpenSSH (or PuTTY) private key names its public key in a plain header: copied there
+  // beside junk, it proves nothing. A header-only identity is never matched by public key.
+  it('a crafted openssh-key-v1 header (the managed key\'s public key, junk private part) revokes nothing', async () => {
     const h = localHarness('decoy-ssh');
     const spki = await managedEcKey(h, 'ssh-signing');
     const q = spki.subarray(spki.length - 65);

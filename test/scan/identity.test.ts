@@ -172,7 +172,7 @@ describe('PEM private keys', () => {
         : key.asymmetricKeyType === 'ec'
           ? (key.export({ type: 'sec1', format: 'pem' }) as string)
           : undefined;
-    const want = (): CredentialIdentity => ({ kind: 'public-key', id: spkiId(key), subtype, sshFingerprint: expectedSshFingerprint(key) });
+    const want = (): CredentialIdentity => ({ kind: 'public-key', id: spkiId(key), subtype, sshFingerprint: expectedSshFingerprint(key), proven: true });
 
     it.skipIf(!hasSshKeygen && key.asymmetricKeyType !== 'ed25519')('PKCS#8 and PKCS#1/SEC1 give the SPKI id and the ssh-keygen fingerprint', () => {
       const expected = want();

@@ -9,7 +9,7 @@
  * Pure: `node:crypto` parses, nothing is read or written. Every parse is bounded (`MAX_INPUT`)
  * and a malformed block gives undefined, never an exception.
  */
-import { createHash, createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { CredentialIdentity } from '../types.js';
 import { decodeBase64 } from './util.js';
 
@@ -146,9 +146,26 @@ function subtypeOf(key: KeyObject): string | undefined {
   }
 }
 
-/** The identity of a public key (or of the public half of a private key). */
+const CHALLENGE = Buffer.from('keywarden: proof that the private key matches its public key');
+
+/**
+ * True when `priv` signs a fixed challenge that `pub` verifies: the private part of the file is the
+ * one the public key belongs to (a random scalar next to someone's real public point fails).
+ */
+function proves(priv: KeyObject, pub: KeyObject): boolean {
+  try {
+    const t = priv.asymmetricKeyType;
+    const digest = t === 'ed25519' || t === 'ed448' ? null : 'sha256';
+    return verify(digest, CHALLENGE, pub, sign(digest, CHALLENGE, priv));
+  } catch {
+    return false;
+  }
+}
+
+/** The identity of a public key (or of the public half of a private key, `proven` when it signs). */
 function publicKeyIdentity(key: KeyObject): CredentialIdentity | undefined {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
+  const proven = key.type === 'private' && proves(key, pub);
   if (pub.type !== 'public') return undefined;
   const spki = pub.export({ type: 'spki', format: 'der' });
   const subtype = subtypeOf(pub);
@@ -163,6 +180,7 @@ function publicKeyIdentity(key: KeyObject): CredentialIdentity | undefined {
     id: `sha256:${sha256(spki).toString('hex')}`,
     ...(subtype ? { subtype } : {}),
     ...(blob ? { sshFingerprint: sshFingerprintOf(blob) } : {}),
+    ...(proven ? { proven: true } : {}),
   };
 }
 
