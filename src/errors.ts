@@ -71,6 +71,7 @@ export const ErrorCode = {
   BYPASS_REASON_INVALID: 'KW_BYPASS_REASON_INVALID',
   BYPASS_NOT_RECORDED: 'KW_BYPASS_NOT_RECORDED',
   SECRET_NOT_AT_SOURCE: 'KW_SECRET_NOT_AT_SOURCE',
+  CREDENTIAL_NOT_LIVE: 'KW_CREDENTIAL_NOT_LIVE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -7,8 +7,9 @@
  */
 import { rotateWithFallback } from '../backends/rotate-with-fallback.js';
 import type { CredentialRevoker, KeyBackend, MutationOptions } from '../backends/port.js';
-import { isKeywardenError } from '../errors.js';
+import { ErrorCode, isKeywardenError } from '../errors.js';
 import type { StepStore } from '../store/steps.js';
+import { targetKey } from './plan.js';
 import type { Plan, Step, StepResult } from './types.js';
 
 export interface ActDeps {
@@ -20,6 +21,11 @@ export interface ActDeps {
   actor: string;
   /** Makes the remediation patch; `done` so far lets it say what was revoked and rotated. */
   patch: (step: Step, done: readonly StepResult[]) => Promise<Omit<StepResult, 'step'>>;
+  /**
+   * Checks, before the first step on a provider credential, that the leaked secret is live (an AWS
+   * pair against STS): a decoy — a known public ID with a made-up secret — is not revoked.
+   */
+  verifyCredential?: (step: Step) => Promise<{ ok: true } | { ok: false; why: string }>;
   /** Called as each step finishes (progress output). */
   onStep?: (r: StepResult) => void;
 }
@@ -62,6 +68,17 @@ async function runStep(step: Step, deps: ActDeps, done: readonly StepResult[]): 
   const mutation: MutationOptions = { idempotencyKey: step.id, actor: deps.actor, reason: `finding:${step.fingerprints[0]} rule:${step.rule}` };
   if (step.kind === 'patch') return deps.patch(step, done);
   const t = step.target!;
+  if (t.kind === 'credential' && deps.verifyCredential) {
+    // Once per credential: an earlier step on it that was done (now or by an earlier run) was checked then.
+    const key = targetKey(t);
+    const checkedBefore = done.some((d) => d.status === 'done' && d.step.target !== undefined && targetKey(d.step.target) === key);
+    const refused = done.find((d) => d.status === 'skipped' && d.code === ErrorCode.CREDENTIAL_NOT_LIVE && d.step.target !== undefined && targetKey(d.step.target) === key);
+    if (refused) return { status: 'skipped', code: ErrorCode.CREDENTIAL_NOT_LIVE, detail: refused.detail };
+    if (!checkedBefore) {
+      const v = await deps.verifyCredential(step);
+      if (!v.ok) return { status: 'skipped', code: ErrorCode.CREDENTIAL_NOT_LIVE, detail: `not revoked: ${v.why} (a decoy, or a key already deleted)` };
+    }
+  }
   if (t.kind === 'credential') {
     const revoker = deps.revokers.get(t.provider)!;
     const r = await revoker.revoke(t.credentialId ?? '', { ...mutation, replace: step.kind === 'rotate' });

@@ -35,7 +35,7 @@ export async function matchFindings(findings: readonly Finding[], deps: MatchDep
 }
 
 /** The finding is the public ID itself (the `aws-access-key-id` detector), not a secret. */
-function isIdOnly(f: Finding): boolean {
+export function isIdOnly(f: Finding): boolean {
   return f.identity?.kind === 'aws-access-key' && f.identity.id !== undefined && fingerprintSecret(f.identity.id) === f.fingerprint;
 }
 

@@ -31,7 +31,8 @@ import type { ScanWarning } from '../scan/types.js';
 import { currentBranch, headCommit } from '../scm/local-git.js';
 import type { StepStore } from '../store/steps.js';
 import { actOnPlan } from './act.js';
-import { matchFindings } from './context.js';
+import { isIdOnly, matchFindings } from './context.js';
+import { readSecretForAct } from './secret-at.js';
 import { actionsByFinding, planResponse } from './plan.js';
 import type { PatchReport, PipelineReport, StepResult } from './types.js';
 
@@ -131,6 +132,18 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
       clock: c.clock,
       actor: c.actor,
       ...(deps.onStep ? { onStep: deps.onStep } : {}),
+      verifyCredential: async (step) => {
+        const t = step.target;
+        if (t?.kind !== 'credential' || t.provider !== 'aws-iam' || !t.credentialId) return { ok: true };
+        const f = findings.find((x) => x.identity?.kind === 'aws-access-key' && x.identity.id === t.credentialId && !isIdOnly(x));
+        if (!f) return { ok: false, why: 'its secret key was not found with it' };
+        const secret = await readSecretForAct(root, f, head);
+        if (secret === undefined) return { ok: false, why: 'its secret key could not be read again from the source' };
+        const cfg = await c.backendConfig();
+        const { checkAwsKeyPair } = await import('../backends/aws-credential-check.js');
+        const r = await checkAwsKeyPair({ accessKeyId: t.credentialId, secretAccessKey: secret }, { ...(cfg.region ? { region: cfg.region } : {}), ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}) });
+        return r.live ? { ok: true } : { ok: false, why: r.why };
+      },
       patch: async (step, done) => {
         // Loaded only when there is a patch to make: ts-morph brings a TypeScript compiler.
         const { makePatch } = await import('./patch.js');

@@ -39,3 +39,42 @@ export async function readSecretAt(repo: string, loc: SecretLocation): Promise<s
   if (fingerprintSecret(secret) !== loc.fingerprint) throw gone('the text there has another fingerprint');
   return secret;
 }
+
+/**
+ * The secret of a finding at act time: from the blob at its commit (git scans), else from the
+ * commit the tree is at, else from the work tree file (opened without following a symlink, inside
+ * `root`). Undefined when it is not there any more or its fingerprint does not match.
+ */
+export async function readSecretForAct(root: string, f: Finding, head: string | undefined): Promise<string | undefined> {
+  for (const commit of [f.commit, head]) {
+    if (!commit) continue;
+    const s = await readSecretAt(root, { ...f, commit }).catch(() => undefined);
+    if (s !== undefined) return s;
+  }
+  const { closeSync, constants, fstatSync, openSync, readSync, realpathSync } = await import('node:fs');
+  const path = await import('node:path');
+  try {
+    const abs = path.resolve(root, f.file);
+    const dir = realpathSync(path.dirname(abs));
+    const top = realpathSync(root);
+    if (dir !== top && !dir.startsWith(`${top}${path.sep}`)) return undefined;
+    const fd = openSync(path.join(dir, path.basename(abs)), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile() || st.size > 64 * 1024 * 1024) return undefined;
+      const buf = Buffer.alloc(st.size);
+      let off = 0;
+      while (off < buf.length) {
+        const n = readSync(fd, buf, off, buf.length - off, off);
+        if (n <= 0) break;
+        off += n;
+      }
+      const secret = cutRange(buf.subarray(0, off).toString('utf8'), f);
+      return secret !== undefined && fingerprintSecret(secret) === f.fingerprint ? secret : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}

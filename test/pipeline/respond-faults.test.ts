@@ -354,7 +354,7 @@ describe.skipIf(motoSkipReason !== undefined)(`respond: the AWS endpoint throttl
       'rotate:failed:KW_BACKEND_UNAVAILABLE',
       'patch:done',
     ]);
-    for (const s of r.report.steps.filter((x) => x.status === 'failed')) expect(s.detail).toMatch(/aws-iam could not be reached/);
+    for (const s of r.report.steps.filter((x) => x.status === 'failed')) expect(s.detail).toMatch(/aws-(iam|sts) could not be reached/);
     // Nothing happened in IAM; the remediation commit says the revocation failed.
     expect(await keysOf('ci-unreachable')).toEqual([{ id: leaked.id, status: 'Active' }]);
     const remediation = git(h.repo, 'show', `${r.report.patch!.branch}:REMEDIATION.md`);

@@ -153,20 +153,9 @@ describe('respond: decoys must not revoke a key', () => {
     expect(plan.steps).toEqual([]);
   });
 
-  // VULN (documented as "not done yet" in the README): an AWS access key ID is public, and any
-  // 40-character string next to it makes an `aws-credential-pair` finding; context.ts then targets
-  // the IAM key by its ID and respond deactivates (and replaces) it without checking the pair
-  // (sts:GetCallerIdentity with the re-read secret, pipeline/secret-at.ts). Anyone who knows a key
-  // ID can have it disabled by pushing ID + random secret.
-  it.skip('an AWS key ID a stranger knows plus a made-up secret key is not deactivated', async () => {
-    const rng = createRng('hostile-pair');
-    const pair = secretGenerators['aws-credential-pair']!(rng);
-    const findings = scanText(`${pair.line}\n`, { file: 'x.ini' });
-    const targets = await matchFindings(findings, {});
-    const plan = planResponse(awsDecision(findings.map((f) => f.fingerprint)), findings, targets, { revokers: new Set(['aws-iam']), canPatch: true });
-    // Safe: nothing is deactivated until the pair is confirmed to be a working credential.
-    expect(plan.steps.filter((s) => s.target?.kind === 'credential')).toEqual([]);
-  });
+  // An AWS access key ID is public and any 40 characters next to it make a pair finding: the
+  // pair is checked against STS (signed with the pair itself) before anything is deactivated;
+  // see test/pipeline/aws-pair-check.test.ts for the refusal and for the STS answers.
 });
 
 describe('respond: hostile text in the outputs', () => {
