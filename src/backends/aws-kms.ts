@@ -299,7 +299,8 @@ export class AwsKmsBackend implements KeyBackend {
     };
   }
 
-  async inventory(): Promise<ManagedKey[]> {
+  /** Every key id of the account and region, all pages. */
+  private async listKeyIds(): Promise<string[]> {
     const ids: string[] = [];
     let marker: string | undefined;
     do {
@@ -307,6 +308,11 @@ export class AwsKmsBackend implements KeyBackend {
       ids.push(...(out.Keys ?? []).map((k) => k.KeyId!).filter(Boolean));
       marker = out.Truncated ? out.NextMarker : undefined;
     } while (marker);
+    return ids;
+  }
+
+  async inventory(): Promise<ManagedKey[]> {
+    const ids = await this.listKeyIds();
     const out: ManagedKey[] = [];
     // A few at a time: KMS rate limits are per account, and inventory is not urgent.
     for (let i = 0; i < ids.length; i += 4) {
@@ -523,13 +529,7 @@ export class AwsKmsBackend implements KeyBackend {
     }
     const want = evidence.identity?.kind === 'public-key' ? evidence.identity.id : undefined;
     if (!want || !FINGERPRINT.test(want)) return undefined;
-    const ids: string[] = [];
-    let marker: string | undefined;
-    do {
-      const out = await this.call('list keys', undefined, () => this.client.send(new ListKeysCommand({ ...(marker ? { Marker: marker } : {}) })));
-      ids.push(...(out.Keys ?? []).map((k) => k.KeyId!).filter(Boolean));
-      marker = out.Truncated ? out.NextMarker : undefined;
-    } while (marker);
+    const ids = await this.listKeyIds();
     // Cached keys first (no calls), then the rest a few at a time.
     for (const id of ids) {
       if (this.spkiHashes.get(id) === want) return this.keyMatch(id);

@@ -103,9 +103,8 @@ async function runStep(step: Step, deps: ActDeps, done: readonly StepResult[]): 
     const r = await backend.disable(t.keyId, mutation);
     return { status: 'done', replayed: r.replayed, detail: `${t.backend} key ${t.keyId}${alias}: disabled`, facts: { keyId: t.keyId, state: r.state } };
   }
-  // A disabled key cannot take a new version: its replacement carries the aliases on.
-  const revokedWhole = done.some((d) => d.step.kind === 'revoke' && d.status === 'done' && d.step.target?.kind === 'managed-key' && d.step.target.keyId === t.keyId && t.revocable === 'key');
-  const r = await rotateWithFallback(backend, t.keyId, { ...mutation, ...(revokedWhole || t.revocable === 'key' ? { replace: true } : {}) });
+  // A key that can only be revoked whole is disabled by then: its replacement carries the aliases on.
+  const r = await rotateWithFallback(backend, t.keyId, { ...mutation, ...(t.revocable === 'key' ? { replace: true } : {}) });
   if (r.mode === 'in-place') {
     return { status: 'done', replayed: r.replayed, detail: `${t.backend} key ${t.keyId}${alias}: rotated in place, version ${r.version ?? '?'} is current`, facts: { keyId: r.keyId, ...(r.version !== undefined ? { version: r.version } : {}), mode: 'in-place' } };
   }

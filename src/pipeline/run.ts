@@ -14,6 +14,7 @@
  * A raw secret exists only inside the scan and inside the patch step, which re-reads it from the
  * repository at the commit it patches and checks its fingerprint.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { OpenedBackend } from '../backends/open-backend.js';
 import type { CredentialRevoker } from '../backends/port.js';
@@ -231,10 +232,7 @@ async function openBackendFor(c: Composition, findings: readonly Finding[]): Pro
   if (!findings.some((f) => f.identity?.kind !== 'aws-access-key' && f.identity?.kind !== 'github-token')) return {};
   try {
     const cfg = await c.backendConfig();
-    if (cfg.kind === 'local') {
-      const { existsSync } = await import('node:fs');
-      if (!existsSync(cfg.keystore)) return {};
-    }
+    if (cfg.kind === 'local' && !existsSync(cfg.keystore)) return {};
     return { backend: await c.backend() };
   } catch (e) {
     return { unavailable: isKeywardenError(e) ? `${e.message} [${e.code}]` : 'internal error' };

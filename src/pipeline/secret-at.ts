@@ -5,10 +5,15 @@
  * the finding's fingerprint. Never from the store, the queue, a log or an argument list; a job
  * retried or resumed after a crash does the same.
  */
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
 import { ErrorCode, KeywardenError } from '../errors.js';
 import type { Finding } from '../model/finding.js';
 import { fingerprintSecret } from '../scan/redact.js';
+import { readEntryText } from '../scan/sources/read-file.js';
 import { readFileAt } from '../scm/local-git.js';
+
+const MAX_SECRET_FILE = 64 * 1024 * 1024;
 import { lineStarts } from '../util/line-column.js';
 
 export type SecretLocation = Pick<Finding, 'file' | 'startLine' | 'startColumn' | 'endLine' | 'endColumn' | 'fingerprint'> & { commit: string };
@@ -51,29 +56,15 @@ export async function readSecretForAct(root: string, f: Finding, head: string | 
     const s = await readSecretAt(root, { ...f, commit }).catch(() => undefined);
     if (s !== undefined) return s;
   }
-  const { closeSync, constants, fstatSync, openSync, readSync, realpathSync } = await import('node:fs');
-  const path = await import('node:path');
+  // The work tree copy, opened as the scan opens a tree entry (never through a symlink), inside root.
   try {
     const abs = path.resolve(root, f.file);
     const dir = realpathSync(path.dirname(abs));
     const top = realpathSync(root);
     if (dir !== top && !dir.startsWith(`${top}${path.sep}`)) return undefined;
-    const fd = openSync(path.join(dir, path.basename(abs)), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    try {
-      const st = fstatSync(fd);
-      if (!st.isFile() || st.size > 64 * 1024 * 1024) return undefined;
-      const buf = Buffer.alloc(st.size);
-      let off = 0;
-      while (off < buf.length) {
-        const n = readSync(fd, buf, off, buf.length - off, off);
-        if (n <= 0) break;
-        off += n;
-      }
-      const secret = cutRange(buf.subarray(0, off).toString('utf8'), f);
-      return secret !== undefined && fingerprintSecret(secret) === f.fingerprint ? secret : undefined;
-    } finally {
-      closeSync(fd);
-    }
+    const text = readEntryText(path.join(dir, path.basename(abs)), MAX_SECRET_FILE);
+    const secret = text === undefined ? undefined : cutRange(text, f);
+    return secret !== undefined && fingerprintSecret(secret) === f.fingerprint ? secret : undefined;
   } catch {
     return undefined;
   }

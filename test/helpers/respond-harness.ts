@@ -6,11 +6,12 @@
  * remediation branch.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { PipelineReport } from '../../src/pipeline/types.js';
 import { git, initRepo } from './git-repo.js';
@@ -184,4 +185,33 @@ export async function auditRecords(h: Harness, ...flags: string[]): Promise<Audi
   const list = await h.kw('audit', 'list', ...flags, '--format', 'json');
   expect(list.code, list.err).toBe(0);
   return (JSON.parse(list.out) as { records: AuditRecordLite[] }).records;
+}
+
+/**
+ * Harnesses on the local keystore (a fresh passphrase each) for one test file, all cleaned up
+ * after it: `const { localHarness, track } = localHarnesses(POLICY)`.
+ */
+export function localHarnesses(policy: string): { localHarness: (prefix: string) => Harness; track: (h: Harness) => Harness } {
+  const all: Harness[] = [];
+  afterAll(() => {
+    for (const h of all) h.cleanup();
+  });
+  const track = (h: Harness): Harness => {
+    all.push(h);
+    return h;
+  };
+  return { localHarness: (prefix) => track(createHarness(prefix, policy, { KEYWARDEN_LOCAL_PASSPHRASE: `local-pass-${randomBytes(6).toString('hex')}` })), track };
+}
+
+export interface KeyView {
+  currentVersion: number;
+  state: string;
+  versions: Array<{ version: number; state: string }>;
+}
+
+/** `keywarden keys describe ALIAS --format json`, which must succeed. */
+export async function describeKey(h: Harness, alias: string): Promise<KeyView> {
+  const r = await h.kw('keys', 'describe', alias, '--format', 'json');
+  expect(r.code, r.err).toBe(0);
+  return JSON.parse(r.out) as KeyView;
 }

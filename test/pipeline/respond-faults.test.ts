@@ -15,7 +15,7 @@ import { IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git } from '../helpers/git-repo.js';
 import { awsConfigFile, awsPolicy, createLeakableAccessKey, useMotoCredentials } from '../helpers/respond-aws.js';
-import { auditRecords, createHarness, expectNoCanary, issueLocalToken, remediationBranches, type Harness } from '../helpers/respond-harness.js';
+import { auditRecords, createHarness, expectNoCanary, issueLocalToken, remediationBranches, type Harness, describeKey, localHarnesses } from '../helpers/respond-harness.js';
 import { freePort, motoSkipReason, startMoto, type MotoServer } from '../setup/moto.js';
 
 const POLICY = `version: 1
@@ -29,27 +29,7 @@ secrets:
     - do: [open-pr]
 `;
 
-const harnesses: Harness[] = [];
-afterAll(() => {
-  for (const h of harnesses) h.cleanup();
-});
-
-function localHarness(prefix: string): Harness {
-  const h = createHarness(prefix, POLICY, { KEYWARDEN_LOCAL_PASSPHRASE: `local-pass-${randomBytes(6).toString('hex')}` });
-  harnesses.push(h);
-  return h;
-}
-
-interface KeyView {
-  currentVersion: number;
-  versions: Array<{ version: number; state: string }>;
-}
-
-async function describeKey(h: Harness, alias: string): Promise<KeyView> {
-  const r = await h.kw('keys', 'describe', alias, '--format', 'json');
-  expect(r.code, r.err).toBe(0);
-  return JSON.parse(r.out) as KeyView;
-}
+const { localHarness, track } = localHarnesses(POLICY);
 
 const config = (token: string): string => `export const config = {\n  region: 'eu-west-1',\n  signingKey: '${token}',\n};\n`;
 
@@ -315,7 +295,7 @@ describe.skipIf(motoSkipReason !== undefined)(`respond: the AWS endpoint throttl
       AWS_SECRET_ACCESS_KEY: moto.credentials.secretAccessKey,
       KEYWARDEN_AUDIT_KEY: randomBytes(32).toString('base64'),
     });
-    harnesses.push(h);
+    track(h);
     const leaked = await createLeakableAccessKey(iam, user);
     h.write('src/aws.ts', awsConfigFile(leaked.id, leaked.secret));
     h.commit('deploy settings');

@@ -8,7 +8,7 @@
 import { generateKeyPairSync, randomBytes, createPublicKey } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { matchFindings } from '../../src/pipeline/context.js';
 import { planResponse } from '../../src/pipeline/plan.js';
 import { scanText } from '../../src/scan/scan-text.js';
@@ -16,7 +16,7 @@ import { encodeKeywardenToken, parseKeywardenToken } from '../../src/scan/detect
 import type { Decision } from '../../src/model/decision.js';
 import { git } from '../helpers/git-repo.js';
 import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
-import { createHarness, expectNoCanary, issueLocalToken, remediationBranches, type Harness } from '../helpers/respond-harness.js';
+import { describeKey, expectNoCanary, issueLocalToken, localHarnesses, remediationBranches, type Harness } from '../helpers/respond-harness.js';
 
 const POLICY = `version: 1
 name: hostile
@@ -32,28 +32,7 @@ secrets:
     - do: [open-pr]
 `;
 
-const harnesses: Harness[] = [];
-afterAll(() => {
-  for (const h of harnesses) h.cleanup();
-});
-
-function localHarness(prefix: string): Harness {
-  const h = createHarness(prefix, POLICY, { KEYWARDEN_LOCAL_PASSPHRASE: `local-pass-${randomBytes(6).toString('hex')}` });
-  harnesses.push(h);
-  return h;
-}
-
-interface KeyView {
-  currentVersion: number;
-  state: string;
-  versions: Array<{ version: number; state: string }>;
-}
-
-async function describeKey(h: Harness, alias: string): Promise<KeyView> {
-  const r = await h.kw('keys', 'describe', alias, '--format', 'json');
-  expect(r.code, r.err).toBe(0);
-  return JSON.parse(r.out) as KeyView;
-}
+const { localHarness } = localHarnesses(POLICY);
 
 /** A managed EC key and its public key as SPKI DER (public: it is what verifiers are given). */
 async function managedEcKey(h: Harness, alias: string): Promise<Buffer> {

@@ -12,10 +12,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import type { BackendSettings, OpenedAuditLog } from '../../backends/open-backend.js';
+import type { OpenedAuditLog } from '../../backends/open-backend.js';
 import { ErrorCode, KeywardenError } from '../../errors.js';
 import { parseAuditJsonl, verifyMissingLog, verifyRecords, type AuditRecord, type AuditVerifyResult } from '../../store/audit.js';
 import { parseCheckpoint, type SignedCheckpoint } from '../../store/checkpoint.js';
+import { backendSettingsOf } from '../backend-flags.js';
 import type { CliIO } from '../main.js';
 import { prepareOutputFile, type OutputFile } from '../output-file.js';
 import { compose } from '../../compose.js';
@@ -39,10 +40,7 @@ function addCommon(cmd: Command): Command {
 
 async function openLog(flags: AuditFlags, io: CliIO, options: { readonly: boolean; needKey: boolean }): Promise<OpenedAuditLog> {
   const cwd = io.cwd ?? process.cwd();
-  const settings: BackendSettings = {
-    ...(flags.backend ? { kind: flags.backend } : {}),
-    ...(flags.keystore ? { keystore: flags.keystore } : {}),
-  };
+  const settings = backendSettingsOf(flags);
   const c = compose({ cwd, env: io.env ?? process.env, backend: settings, ...(flags.config ? { policyFile: flags.config } : {}), auditOnly: true, ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
   return c.auditLog(options);
 }

@@ -12,11 +12,12 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
-import type { BackendSettings, OpenedBackend } from '../../backends/open-backend.js';
+import type { OpenedBackend } from '../../backends/open-backend.js';
 import { isKeySpec, type KeyBackend, type ManagedKey, type MutationOptions, type MutationResult } from '../../backends/port.js';
 import { rotateWithFallback, type RotateWithFallbackResult } from '../../backends/rotate-with-fallback.js';
 import { ErrorCode, KeywardenError, UnsupportedError } from '../../errors.js';
 import { EXPORT_FORMATS, LocalBackend, type ExportFormat } from '../../backends/local.js';
+import { backendSettingsOf } from '../backend-flags.js';
 import type { CliIO } from '../main.js';
 import { compose } from '../../compose.js';
 
@@ -61,14 +62,7 @@ function addMutation(cmd: Command): Command {
 async function open(flags: CommonFlags, io: CliIO, actor: string): Promise<OpenedBackend> {
   const cwd = io.cwd ?? process.cwd();
   const env = io.env ?? process.env;
-  const settings: BackendSettings = {
-    ...(flags.backend ? { kind: flags.backend } : {}),
-    ...(flags.keystore ? { keystore: flags.keystore } : {}),
-    ...(flags.region ? { region: flags.region } : {}),
-    ...(flags.endpoint ? { endpoint: flags.endpoint } : {}),
-    ...(flags.pkcs11Library ? { library: flags.pkcs11Library } : {}),
-    ...(flags.pkcs11Token ? { token: flags.pkcs11Token } : {}),
-  };
+  const settings = backendSettingsOf(flags);
   const c = compose({ cwd, env, actor, backend: settings, ...(flags.config ? { policyFile: flags.config } : {}), ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
   // The backend's own close() ends everything this command opened.
   return c.backend();

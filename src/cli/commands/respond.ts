@@ -10,7 +10,6 @@
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import type { BackendSettings } from '../../backends/open-backend.js';
 import { compose } from '../../compose.js';
 import { ErrorCode, KeywardenError } from '../../errors.js';
 import { DEFAULT_POLICY_FILE } from '../../policy/default-file.js';
@@ -19,6 +18,7 @@ import { runPipeline, type PipelineSource } from '../../pipeline/run.js';
 import type { PipelineReport, StepResult, Target } from '../../pipeline/types.js';
 import { escapeName } from '../../scan/format/text.js';
 import { SqliteStepStore } from '../../store/steps.js';
+import { backendSettingsOf } from '../backend-flags.js';
 import type { CliIO } from '../main.js';
 import { ExitCode } from '../main.js';
 import { parseSize } from './scan.js';
@@ -76,14 +76,7 @@ async function runRespond(target: string, flags: RespondFlags, io: CliIO): Promi
   const cwd = io.cwd ?? process.cwd();
   const env = io.env ?? process.env;
   const root = path.resolve(cwd, target);
-  const backend: BackendSettings = {
-    ...(flags.backend ? { kind: flags.backend } : {}),
-    ...(flags.keystore ? { keystore: flags.keystore } : {}),
-    ...(flags.region ? { region: flags.region } : {}),
-    ...(flags.endpoint ? { endpoint: flags.endpoint } : {}),
-    ...(flags.pkcs11Library ? { library: flags.pkcs11Library } : {}),
-    ...(flags.pkcs11Token ? { token: flags.pkcs11Token } : {}),
-  };
+  const backend = backendSettingsOf(flags);
   const c = compose({
     cwd: root,
     env,
