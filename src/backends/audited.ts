@@ -40,6 +40,7 @@ import type {
   MutationOptions,
   MutationResult,
   MutationVerb,
+  RevokeOptions,
   RotationInput,
 } from './port.js';
 
@@ -379,7 +380,7 @@ export class AuditedRevoker implements CredentialRevoker {
     this.provider = inner.provider;
   }
 
-  async revoke(credentialId: string, options: MutationOptions & { replace?: boolean }): Promise<CredentialRevocation> {
+  async revoke(credentialId: string, options: RevokeOptions): Promise<CredentialRevocation> {
     const base = {
       actor: options.actor ?? this.options.actor,
       backend: this.provider,

@@ -19,7 +19,7 @@ import { ErrorCode, KeywardenError } from '../errors.js';
 import { SqliteIdempotencyStore, type IdempotencyStore } from '../store/idempotency.js';
 import { openDatabase } from '../store/sqlite.js';
 import { translateAwsError } from './aws-errors.js';
-import type { CredentialRevocation, CredentialRevoker, MutationOptions, SecretSink } from './port.js';
+import type { CredentialRevocation, CredentialRevoker, RevokeOptions, SecretSink } from './port.js';
 import { withRetry, type RetryOptions } from './retry.js';
 
 export interface AwsIamRevokerOptions {
@@ -74,7 +74,7 @@ export class AwsIamAccessKeyRevoker implements CredentialRevoker {
    * const r = await revoker.revoke('AKIA…', { idempotencyKey: `finding:${fingerprint}`, replace: true });
    * // r.replacementRef is where the sink stored the new key; print that, never the key.
    */
-  async revoke(accessKeyId: string, options: MutationOptions & { replace?: boolean }): Promise<CredentialRevocation> {
+  async revoke(accessKeyId: string, options: RevokeOptions): Promise<CredentialRevocation> {
     if (!ACCESS_KEY_ID.test(accessKeyId)) {
       throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'That is not an AWS access key id (it should start with AKIA or ASIA).', { fault: 'user' });
     }

@@ -219,10 +219,23 @@ export interface CredentialRevocation {
   /** Where the replacement was stored (from `SecretSink.put`). */
   replacementRef?: string;
   replayed: boolean;
+  /** What the provider could not do, for people (a GitHub token cannot be re-issued by anyone but its owner). */
+  note?: string;
+}
+
+export interface RevokeOptions extends MutationOptions {
+  /** Issue a replacement (rotate) as well. */
+  replace?: boolean;
+  /**
+   * The leaked secret itself, for a provider whose revocation takes it (GitHub's credential
+   * revocation API): re-read from the source at act time and checked against the finding's
+   * fingerprint; never stored, queued or logged. Undefined when it is not at the source any more.
+   */
+  secret?: () => Promise<string | undefined>;
 }
 
 /** Revokes a leaked credential at its provider and issues a replacement. */
 export interface CredentialRevoker {
   readonly provider: string;
-  revoke(credentialId: string, options: MutationOptions & { replace?: boolean }): Promise<CredentialRevocation>;
+  revoke(credentialId: string, options: RevokeOptions): Promise<CredentialRevocation>;
 }

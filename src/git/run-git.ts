@@ -125,6 +125,12 @@ function gitStalled(args: readonly string[], ms: number): KeywardenError {
  */
 export interface GitCallOptions {
   indexFile?: string;
+  /**
+   * A network call (the App's fetch and push, nothing else): the one scheme allowed for it and the
+   * HTTP `Authorization` header, passed to git through its environment (`GIT_CONFIG_*`), never on
+   * the command line where other users could read it. Redirects are not followed.
+   */
+  remote?: { scheme: 'https' | 'http'; authorization: string };
 }
 
 function startGit(repo: string, args: readonly string[], stdin: boolean, call: GitCallOptions = {}): GitChild {
@@ -135,7 +141,15 @@ function startGit(repo: string, args: readonly string[], stdin: boolean, call: G
     }
     env.GIT_INDEX_FILE = call.indexFile;
   }
-  return spawn('git', gitArgv(repo, args), {
+  let argv = args;
+  if (call.remote) {
+    if (/[\0\r\n]/.test(call.remote.authorization)) throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'A git credential may not contain control characters.', { fault: 'internal' });
+    env.GIT_CONFIG_COUNT = '1';
+    env.GIT_CONFIG_KEY_0 = 'http.extraHeader';
+    env.GIT_CONFIG_VALUE_0 = `Authorization: ${call.remote.authorization}`;
+    argv = ['-c', `protocol.${call.remote.scheme}.allow=always`, '-c', 'http.followRedirects=false', '-c', 'gc.auto=0', '-c', 'maintenance.auto=false', ...args];
+  }
+  return spawn('git', gitArgv(repo, argv), {
     stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     env,
     shell: false,

@@ -26,6 +26,8 @@ export interface ActDeps {
    * pair against STS): a decoy — a known public ID with a made-up secret — is not revoked.
    */
   verifyCredential?: (step: Step) => Promise<{ ok: true } | { ok: false; why: string }>;
+  /** The leaked secret of a credential step, re-read from the source (for revokers that take the secret). */
+  secretOf?: (step: Step) => Promise<string | undefined>;
   /** Called as each step finishes (progress output). */
   onStep?: (r: StepResult) => void;
 }
@@ -81,14 +83,16 @@ async function runStep(step: Step, deps: ActDeps, done: readonly StepResult[]): 
   }
   if (t.kind === 'credential') {
     const revoker = deps.revokers.get(t.provider)!;
-    const r = await revoker.revoke(t.credentialId ?? '', { ...mutation, replace: step.kind === 'rotate' });
-    if (step.kind === 'revoke') {
-      return { status: 'done', replayed: r.replayed, detail: `${t.provider} credential ${r.credentialId} of ${r.owner}: deactivated`, facts: { credentialId: r.credentialId, owner: r.owner } };
+    const secretOf = deps.secretOf;
+    const r = await revoker.revoke(t.credentialId ?? t.secretFingerprint ?? '', { ...mutation, replace: step.kind === 'rotate', ...(secretOf ? { secret: () => secretOf(step) } : {}) });
+    const note = r.note ? ` (${r.note})` : '';
+    if (step.kind === 'revoke' || !r.replacementId) {
+      return { status: 'done', replayed: r.replayed, detail: `${t.provider} credential ${r.credentialId} of ${r.owner}: deactivated${note}`, facts: { credentialId: r.credentialId, owner: r.owner } };
     }
     return {
       status: 'done',
       replayed: r.replayed,
-      detail: `${t.provider} credential ${r.credentialId} of ${r.owner}: replaced by ${r.replacementId ?? '?'}${r.replacementRef ? `, stored in ${r.replacementRef}` : ''}`,
+      detail: `${t.provider} credential ${r.credentialId} of ${r.owner}: replaced by ${r.replacementId}${r.replacementRef ? `, stored in ${r.replacementRef}` : ''}${note}`,
       facts: { credentialId: r.credentialId, owner: r.owner, ...(r.replacementId ? { replacementId: r.replacementId } : {}), ...(r.replacementRef ? { replacementRef: r.replacementRef } : {}) },
     };
   }

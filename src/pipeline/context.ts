@@ -15,7 +15,15 @@ export interface MatchDeps {
   backend?: KeyBackend;
   /** Why there is no backend (it is locked, unreachable): said in each unmatched target. */
   backendUnavailable?: string;
+  /**
+   * Further matchers asked before the backend, in order (the App's: a leaked SSH private key
+   * against the deploy keys of the installation's repositories). Each gets the finding, never the
+   * secret, and answers with a target or undefined.
+   */
+  matchers?: ReadonlyArray<CredentialMatcher>;
 }
+
+export type CredentialMatcher = (f: Finding) => Promise<Exclude<Target, { kind: 'none' }> | undefined>;
 
 export async function matchFindings(findings: readonly Finding[], deps: MatchDeps): Promise<Map<string, Target>> {
   // AWS access key IDs that come with their secret key somewhere in the findings.
@@ -45,7 +53,11 @@ async function matchOne(f: Finding, deps: MatchDeps): Promise<Target> {
     if (id.id) return { kind: 'credential', provider: 'aws-iam', credentialId: id.id };
     return { kind: 'none', why: 'an AWS secret key without its access key ID nearby; find the key in IAM and deactivate it' };
   }
-  if (id?.kind === 'github-token') return { kind: 'credential', provider: 'github', ...(id.subtype ? { subtype: id.subtype } : {}) };
+  if (id?.kind === 'github-token') return { kind: 'credential', provider: 'github', secretFingerprint: f.fingerprint, ...(id.subtype ? { subtype: id.subtype } : {}) };
+  for (const matcher of deps.matchers ?? []) {
+    const t = await matcher(f);
+    if (t) return t;
+  }
   // A public key is public: only one its private part proved (it signed a challenge) may be matched
   // by public key. Key material is matched by its keyed fingerprint, which no decoy can produce.
   const usable = id && (id.kind !== 'public-key' || id.proven === true) ? id : undefined;

@@ -37,6 +37,11 @@ export interface DetectRequest {
   mode: DetectMode;
   /** The policy file (relative to `cwd`); `false`: none; default `.github/keywarden.yml` under `root`, when present. */
   config?: string | false;
+  /**
+   * The policy, already read by the entry point (the App reads it from the default branch, so a
+   * push cannot weaken the policy that judges it): `config` is then not read at all.
+   */
+  policy?: PolicyAst;
   /** A baseline file (relative to `cwd`). */
   baseline?: string;
   /** The baseline is about to be rewritten: read it from disk, may be missing. */
@@ -86,9 +91,11 @@ export async function prepareScan(req: DetectRequest): Promise<PreparedScan> {
   } else if (baselinePath) baseline = readBaselineFile(baselinePath, Boolean(req.updateBaseline));
 
   // The policy: at the base revision (or HEAD) when the repository tracks it, else from disk.
-  let policy: PolicyAst | undefined;
-  const policyRel = atRevision && req.config !== false ? (req.config === undefined ? DEFAULT_POLICY_FILE : inRepo?.(path.resolve(cwd, req.config))) : undefined;
-  if (atRevision && policyRel !== undefined) {
+  let policy: PolicyAst | undefined = req.policy;
+  const policyRel = req.policy === undefined && atRevision && req.config !== false ? (req.config === undefined ? DEFAULT_POLICY_FILE : inRepo?.(path.resolve(cwd, req.config))) : undefined;
+  if (req.policy !== undefined) {
+    // Given by the entry point.
+  } else if (atRevision && policyRel !== undefined) {
     const at =
       stagedAt && stagedMod
         ? await stagedMod.readPolicyAtStaged(stagedAt, policyRel)

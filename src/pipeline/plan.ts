@@ -37,7 +37,7 @@ export function stepId(kind: string, fingerprint: string, target: string): strin
 /** A stable key for a target: what makes two findings the same credential. */
 export function targetKey(t: Exclude<Target, { kind: 'none' }>): string {
   if (t.kind === 'managed-key') return `key:${t.backend}:${t.keyId}${t.revocable === 'version' && t.version !== undefined ? `:v${t.version}` : ''}`;
-  return `cred:${t.provider}:${t.credentialId ?? t.subtype ?? '?'}`;
+  return `cred:${t.provider}:${t.credentialId ?? t.secretFingerprint ?? t.subtype ?? '?'}`;
 }
 
 function describeTarget(t: Exclude<Target, { kind: 'none' }>): string {

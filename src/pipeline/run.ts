@@ -22,7 +22,7 @@ import type { Composition } from '../compose.js';
 import { isKeywardenError } from '../errors.js';
 import type { Decision, DecisionAction } from '../model/decision.js';
 import type { Finding } from '../model/finding.js';
-import type { Visibility } from '../policy/dsl/ast.js';
+import type { PolicyAst, Visibility } from '../policy/dsl/ast.js';
 import { createRuleset } from '../scan/engine.js';
 import { scan, type ScanOptions } from '../scan/scan.js';
 import { DEFAULT_POLICY_FILE } from '../policy/default-file.js';
@@ -32,7 +32,7 @@ import type { ScanWarning } from '../scan/types.js';
 import { currentBranch, headCommit } from '../scm/local-git.js';
 import type { StepStore } from '../store/steps.js';
 import { actOnPlan } from './act.js';
-import { isIdOnly, matchFindings } from './context.js';
+import { isIdOnly, matchFindings, type CredentialMatcher } from './context.js';
 import { readSecretForAct } from './secret-at.js';
 import { actionsByFinding, planResponse } from './plan.js';
 import type { PatchReport, PipelineReport, StepResult } from './types.js';
@@ -50,12 +50,23 @@ export interface PipelineEvent {
   baseline?: string;
   /** Extra scan settings from the entry point (flags). */
   scan?: Pick<ScanOptions, 'maxFileSize' | 'workers' | 'gitignore'> & { ignorePaths?: string[] };
+  /**
+   * The policy that judges the event, read by the entry point: the App reads it from the default
+   * branch. Absent: the policy file at the range's base revision (or on disk), as `prepareScan` reads it.
+   */
+  policy?: PolicyAst;
+  /** What the policy sees as `event`: the App's push or pull request, its branch and commit. Default: `push` for a range, else `local`, with the repository's current branch. */
+  trigger?: { kind: 'push' | 'pull_request' | 'local' | 'schedule'; branch?: string; sha?: string; pullRequest?: number };
 }
 
 export interface PipelineDeps {
   composition: Composition;
   steps: StepStore;
   onStep?: (r: StepResult) => void;
+  /** Revokers the entry point brings besides the composition's (the App's GitHub token and deploy-key revokers). */
+  revokers?: readonly CredentialRevoker[];
+  /** Matchers the entry point brings (the App's deploy keys), asked before the backend. */
+  matchers?: readonly CredentialMatcher[];
 }
 
 export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Promise<PipelineReport> {
@@ -72,6 +83,7 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
     mode: event.source.kind === 'range' ? { kind: 'range', range: event.source.range } : event.source.kind === 'staged' ? { kind: 'staged' } : { kind: 'tree' },
     ...(c.policyRef === false ? { config: false as const } : c.policyRef !== DEFAULT_POLICY_FILE ? { config: c.policyRef } : {}),
     ...(event.baseline ? { baseline: event.baseline } : {}),
+    ...(event.policy ? { policy: event.policy } : {}),
     ...(event.scan?.ignorePaths?.length ? { ignorePaths: event.scan.ignorePaths } : {}),
     scan: {
       ...(event.scan?.maxFileSize !== undefined ? { maxFileSize: event.scan.maxFileSize } : {}),
@@ -89,6 +101,7 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
   // context
   const opened = findings.length ? await openBackendFor(c, findings) : {};
   const targets = await matchFindings(findings, {
+    ...(deps.matchers?.length ? { matchers: deps.matchers } : {}),
     ...(opened.backend ? { backend: opened.backend.backend } : {}),
     ...(opened.unavailable ? { backendUnavailable: opened.unavailable } : {}),
   });
@@ -96,20 +109,21 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
 
   // decide
   const engine = await c.policyEngine(ast);
-  const branch = (await currentBranch(root).catch(() => undefined)) ?? undefined;
+  const branch = event.trigger ? event.trigger.branch : ((await currentBranch(root).catch(() => undefined)) ?? undefined);
+  const eventSha = event.trigger?.sha ?? range?.head ?? head;
   const decision: Decision = findings.length
     ? engine.evaluate({
         now: c.clock().toISOString(),
         repo: { name: event.repo?.name ?? path.basename(root), visibility: event.repo?.visibility ?? 'private', files: [...new Set(findings.map((f) => f.file))] },
-        event: { kind: event.source.kind === 'range' ? 'push' : 'local', ...(branch ? { branch } : {}), ...(head ? { sha: range?.head ?? head } : {}) },
+        event: { kind: event.trigger?.kind ?? (event.source.kind === 'range' ? 'push' : 'local'), ...(branch ? { branch } : {}), ...(eventSha ? { sha: eventSha } : {}), ...(event.trigger?.pullRequest ? { pullRequest: event.trigger.pullRequest } : {}) },
         findings: findings.map(forPolicy),
         keys: [],
       })
     : { violations: [], actions: [] };
 
   // plan
-  let revokers: CredentialRevoker[] = [];
-  if (findings.some((f) => f.identity?.kind === 'aws-access-key')) revokers = await c.revokers().catch(() => []);
+  let revokers: CredentialRevoker[] = [...(deps.revokers ?? [])];
+  if (findings.some((f) => f.identity?.kind === 'aws-access-key')) revokers.push(...(await c.revokers().catch(() => [])));
   const patchBase = range?.head ?? head;
   const plan = planResponse(decision, findings, targets, {
     revokers: new Set(revokers.map((r) => r.provider)),
@@ -133,6 +147,10 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
       clock: c.clock,
       actor: c.actor,
       ...(deps.onStep ? { onStep: deps.onStep } : {}),
+      secretOf: async (step) => {
+        const f = findings.find((x) => step.fingerprints.includes(x.fingerprint) && x.member === undefined && x.file !== '-');
+        return f ? readSecretForAct(root, f, head) : undefined;
+      },
       verifyCredential: async (step) => {
         const t = step.target;
         if (t?.kind !== 'credential' || t.provider !== 'aws-iam' || !t.credentialId) return { ok: true };

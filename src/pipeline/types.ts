@@ -25,6 +25,8 @@ export type Target =
       provider: string;
       /** The credential's public id (an AWS access key ID); absent when the provider needs the token itself. */
       credentialId?: string;
+      /** For a credential without a public id (a GitHub token): its finding's fingerprint, which tells two tokens apart. */
+      secretFingerprint?: string;
       subtype?: string;
     }
   | { kind: 'none'; why: string };
