@@ -29,6 +29,7 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   policy: () => import('./commands/policy.js').then((m) => m.registerPolicyCommand),
   respond: () => import('./commands/respond.js').then((m) => m.registerRespondCommand),
   hook: () => import('./commands/hook.js').then((m) => m.registerHookCommand),
+  app: () => import('./commands/app.js').then((m) => m.registerAppCommand),
 };
 
 export async function createProgram(io: CliIO, setExit: (code: number) => void, argv: readonly string[] = []): Promise<Command> {

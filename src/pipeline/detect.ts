@@ -108,13 +108,7 @@ export async function prepareScan(req: DetectRequest): Promise<PreparedScan> {
   }
   const secrets: SecretsConfig | undefined = policy ? getSecretsConfig(policy) : undefined;
 
-  const selection: DetectorSelection = {
-    ...(req.detectors?.length ? { include: req.detectors } : secrets && !secrets.presets.includes('none') ? { include: secrets.presets } : {}),
-    ...(req.excludeDetectors?.length ? { exclude: req.excludeDetectors } : {}),
-    ...(secrets?.custom.length ? { custom: secrets.custom } : {}),
-    ...(secrets?.presets.includes('none') && !req.detectors?.length ? { builtins: false } : {}),
-  };
-  const ignorePaths = [...(secrets?.ignorePaths ?? []), ...(req.ignorePaths ?? [])];
+  const { selection, ignorePaths } = detectionSettings(secrets, req);
   const options: ScanOptions = {
     path: root,
     detectors: selection,
@@ -134,6 +128,23 @@ export async function prepareScan(req: DetectRequest): Promise<PreparedScan> {
     ...(baselinePath ? { baselinePath } : {}),
     ...(range ? { range } : {}),
   };
+}
+
+/**
+ * The detectors and ignored paths a policy's `secrets:` block (and the entry point's flags) ask
+ * for: what `prepareScan` scans with, and what the App's compare pre-check scans with.
+ */
+export function detectionSettings(
+  secrets: SecretsConfig | undefined,
+  req: Pick<DetectRequest, 'detectors' | 'excludeDetectors' | 'ignorePaths'> = {},
+): { selection: DetectorSelection; ignorePaths: string[] } {
+  const selection: DetectorSelection = {
+    ...(req.detectors?.length ? { include: req.detectors } : secrets && !secrets.presets.includes('none') ? { include: secrets.presets } : {}),
+    ...(req.excludeDetectors?.length ? { exclude: req.excludeDetectors } : {}),
+    ...(secrets?.custom.length ? { custom: secrets.custom } : {}),
+    ...(secrets?.presets.includes('none') && !req.detectors?.length ? { builtins: false } : {}),
+  };
+  return { selection, ignorePaths: [...(secrets?.ignorePaths ?? []), ...(req.ignorePaths ?? [])] };
 }
 
 /**

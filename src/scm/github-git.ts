@@ -128,3 +128,11 @@ export async function pushBranch(dir: string, remote: GitRemote, commit: string,
   const r = await runGit(dir, ['push', '--quiet', '--no-verify', lease, '--end-of-options', remote.url, `${commit}:refs/heads/${branch}`], remoteOptions(remote));
   if (r.code !== 0) throw gitFailed(`push the branch ${branch}`, r.stderr);
 }
+
+/** The tip of `branch` on GitHub (`git ls-remote`), or null when there is no such branch. */
+export async function remoteBranchTip(dir: string, remote: GitRemote, branch: string): Promise<string | null> {
+  const r = await runGit(dir, ['ls-remote', '--heads', '--end-of-options', remote.url, `refs/heads/${branch}`], { ...remoteOptions(remote), maxStdout: 64 * 1024 });
+  if (r.code !== 0) throw gitFailed('list the branches on GitHub', r.stderr);
+  const line = r.stdout.toString('utf8').split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
+  return line ? line.split('\t')[0]! : null;
+}

@@ -75,14 +75,26 @@ export function githubError(e: unknown, what: string): KeywardenError {
   if (e instanceof KeywardenError) return e;
   const status = (e as { status?: unknown } | null)?.status;
   const s = typeof status === 'number' ? status : undefined;
-  if (s === 401 || s === 403 || s === 404) {
+  if (s === 401 || (s === 403 && !isRateLimit(e)) || s === 404) {
     return new KeywardenError(ErrorCode.GITHUB_DENIED, `GitHub refused to ${what} (HTTP ${s}). Check the App's permissions and that it is installed on the repository.`, { fault: 'config', retryable: false, details: { status: s } });
   }
-  if (s === 429) return new KeywardenError(ErrorCode.GITHUB_THROTTLED, `GitHub rate-limited the request to ${what}; it is retried later.`, { fault: 'backend', retryable: true, details: { status: s } });
+  const retryAfter = Number((e as { response?: { headers?: Record<string, unknown> } } | null)?.response?.headers?.['retry-after']);
+  const retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 3600) * 1000 : undefined;
+  if (s === 429 || (s === 403 && retryAfterMs !== undefined)) {
+    return new KeywardenError(ErrorCode.GITHUB_THROTTLED, `GitHub rate-limited the request to ${what}; it is retried later.`, { fault: 'backend', retryable: true, details: { status: s, ...(retryAfterMs ? { retryAfterMs } : {}) } });
+  }
   if (s === 422 || s === 400 || s === 409) {
     return new KeywardenError(ErrorCode.GITHUB_FAILED, `GitHub did not accept the request to ${what} (HTTP ${s}).`, { fault: 'internal', retryable: false, details: { status: s } });
   }
   return new KeywardenError(ErrorCode.GITHUB_FAILED, `GitHub failed to ${what}${s ? ` (HTTP ${s})` : ''}; it is retried later.`, { fault: 'backend', retryable: true, ...(s ? { details: { status: s } } : {}) });
+}
+
+/** A 403 that is GitHub's (secondary) rate limit, not a refusal. */
+function isRateLimit(e: unknown): boolean {
+  const r = (e as { response?: { headers?: Record<string, unknown>; data?: unknown } } | null)?.response;
+  if (r?.headers?.['retry-after'] !== undefined || r?.headers?.['x-ratelimit-remaining'] === '0') return true;
+  const msg = (r?.data as { message?: unknown } | undefined)?.message;
+  return typeof msg === 'string' && /rate limit/i.test(msg);
 }
 
 const statusOf = (e: unknown): number | undefined => {

@@ -1,5 +1,7 @@
 /**
- * Build a policy to WebAssembly with the real OPA CLI, cached by content hash.
+ * Build a policy to WebAssembly with OPA, cached by content hash. OPA is the CLI when one is found,
+ * else the built-in builder (OPA's compiler compiled to WebAssembly; see opa-runner.ts): both
+ * answer the same commands here.
  *
  * `opa check --strict` runs first with the restricted capabilities (see compile/capabilities.ts)
  * so every problem comes back at once, mapped to the policy or `.rego` line; then
@@ -18,7 +20,7 @@ import { type Capabilities, restrictCapabilities } from '../compile/capabilities
 import type { CompiledPolicy } from '../compile/compile-policy.js';
 import { type ModuleOrigin, mapOpaErrors, type OpaError } from '../compile/map-opa-errors.js';
 import { PolicyError } from '../dsl/policy-error.js';
-import { findOpa, opaVersion, runOpa } from './opa-cli.js';
+import { createNativeOpaRunner, findOpaRunner, type OpaRunner } from './opa-runner.js';
 
 /** A hand-written Rego module that joins the bundle (from the repo's `policies/` folder). */
 export interface RegoModule {
@@ -30,7 +32,10 @@ export interface RegoModule {
 export interface BuildPolicyOptions {
   compiled: CompiledPolicy;
   modules?: readonly RegoModule[];
+  /** The OPA CLI to build with. */
   opa?: string;
+  /** What to build with (`findOpaRunner`); `opa` wins when both are given. Default: `findOpaRunner({ env })`. */
+  runner?: OpaRunner;
   env?: NodeJS.ProcessEnv;
   /**
    * Disk cache folder, chosen by the caller (the composition root: `KEYWARDEN_CACHE_DIR`, else the
@@ -55,12 +60,17 @@ export function clearBuildCache(): void {
   memory.clear();
 }
 
-/** The capabilities JSON passed to `opa build --capabilities`, for the given OPA binary. */
-export function wasmCapabilities(opa: string): Promise<{ json: string; hash: string }> {
-  let p = capabilityCache.get(opa);
+const asRunner = (opa: string | OpaRunner): OpaRunner => (typeof opa === 'string' ? createNativeOpaRunner(opa) : opa);
+const runnerKey = (r: OpaRunner): string => `${r.kind}:${r.path}`;
+
+/** The capabilities JSON passed to `opa build --capabilities`, for the given OPA binary or runner. */
+export function wasmCapabilities(opa: string | OpaRunner): Promise<{ json: string; hash: string }> {
+  const runner = asRunner(opa);
+  const id = runnerKey(runner);
+  let p = capabilityCache.get(id);
   if (!p) {
     p = (async () => {
-      const r = await runOpa(opa, ['capabilities', '--current']);
+      const r = await runner.run(['capabilities', '--current']);
       if (r.code !== 0) throw new KeywardenError(ErrorCode.POLICY_BUILD, 'opa capabilities failed.', { fault: 'internal', hint: 'Check the OPA installation (scripts/setup-tools).' });
       const require = createRequire(import.meta.url);
       // The package exports only its entry (src/index.cjs); capabilities.json sits one level up.
@@ -69,22 +79,44 @@ export function wasmCapabilities(opa: string): Promise<{ json: string; hash: str
       const json = JSON.stringify(restrictCapabilities(JSON.parse(r.stdout) as Capabilities, sdk));
       return { json, hash: sha256(json) };
     })();
-    p.catch(() => capabilityCache.delete(opa));
-    capabilityCache.set(opa, p);
+    p.catch(() => capabilityCache.delete(id));
+    capabilityCache.set(id, p);
   }
   return p;
 }
 
 const sha256 = (s: string | Uint8Array): string => createHash('sha256').update(s).digest('hex');
 
+const versions = new Map<string, Promise<string>>();
+
+/**
+ * `1.22.3` for the CLI; `1.22.3+wasm` for the built-in builder, so the two never share a cached
+ * bundle (cached per runner).
+ */
+function runnerVersion(runner: OpaRunner): Promise<string> {
+  const id = runnerKey(runner);
+  let p = versions.get(id);
+  if (!p) {
+    p = runner.run(['version']).then((r) => {
+      const v = /^Version:\s*(\S+)/m.exec(r.stdout)?.[1] ?? 'unknown';
+      return runner.kind === 'native' ? v : `${v}+${runner.kind}`;
+    });
+    p.catch(() => versions.delete(id));
+    versions.set(id, p);
+  }
+  return p;
+}
+
 /**
  * OPA's version and capabilities: two `opa` runs, which cost a cold CLI more than the build cache
- * saves. With a disk cache they are kept there too, keyed by the binary's path, size, mtime and
- * inode, so a replaced or upgraded binary is probed again.
+ * saves. With a disk cache they are kept there too, keyed by the binary's (or builder's) path,
+ * size, mtime and inode, so a replaced or upgraded one is probed again.
  */
-async function probeOpa(opa: string, cacheDir: string | undefined): Promise<{ version: string; caps: { json: string; hash: string } }> {
+async function probeOpa(runner: OpaRunner, cacheDir: string | undefined): Promise<{ version: string; caps: { json: string; hash: string } }> {
+  const opa = runner.path;
   const st = cacheDir ? await stat(opa).catch(() => undefined) : undefined;
-  const file = cacheDir && st ? join(cacheDir, `opa-probe-${sha256(`${opa}\0${st.size}\0${st.mtimeMs}\0${st.ino}`).slice(0, 32)}.json`) : undefined;
+  const id = runner.kind === 'native' ? opa : runnerKey(runner);
+  const file = cacheDir && st ? join(cacheDir, `opa-probe-${sha256(`${id}\0${st.size}\0${st.mtimeMs}\0${st.ino}`).slice(0, 32)}.json`) : undefined;
   if (file) {
     const kept = await readFile(file, 'utf8').then((t) => JSON.parse(t) as unknown, () => undefined);
     if (kept && typeof kept === 'object') {
@@ -92,7 +124,7 @@ async function probeOpa(opa: string, cacheDir: string | undefined): Promise<{ ve
       if (typeof k.version === 'string' && typeof k.json === 'string') return { version: k.version, caps: { json: k.json, hash: sha256(k.json) } };
     }
   }
-  const [version, caps] = await Promise.all([opaVersion(opa), wasmCapabilities(opa)]);
+  const [version, caps] = await Promise.all([runnerVersion(runner), wasmCapabilities(runner)]);
   if (file && cacheDir) {
     await mkdir(cacheDir, { recursive: true }).catch(() => undefined);
     const tmp = `${file}.${process.pid}.tmp`;
@@ -105,9 +137,9 @@ async function probeOpa(opa: string, cacheDir: string | undefined): Promise<{ ve
 
 export async function buildPolicy(options: BuildPolicyOptions): Promise<BuiltPolicy> {
   const { compiled } = options;
-  const opa = options.opa ?? findOpa(options.env ? { env: options.env } : {});
+  const runner = options.opa !== undefined ? createNativeOpaRunner(options.opa) : (options.runner ?? findOpaRunner(options.env ? { env: options.env } : {}));
   const cacheDir = options.cacheDir === false ? undefined : options.cacheDir;
-  const { version, caps } = await probeOpa(opa, cacheDir);
+  const { version, caps } = await probeOpa(runner, cacheDir);
   const modules = [{ path: compiled.modulePath, text: compiled.rego }, ...(options.modules ?? []).map((m, i) => ({ path: `custom/${i}-${safeName(m.path)}`, text: m.text }))];
   const h = createHash('sha256');
   h.update(`keywarden-policy-build/2\0${version}\0${caps.hash}\0${compiled.entrypoint}\0${compiled.partial.entrypoint}\0${compiled.partial.contextEntrypoint}\0`);
@@ -139,9 +171,9 @@ export async function buildPolicy(options: BuildPolicyOptions): Promise<BuiltPol
       { bundlePath: compiled.modulePath, displayPath: compiled.modulePath, lineMap: compiled.lineMap },
       ...(options.modules ?? []).map((m, i) => ({ bundlePath: paths[i + 1] ?? '', displayPath: m.path })),
     ];
-    const check = await runOpa(opa, ['check', '--strict', '--capabilities', 'capabilities.json', '--format', 'json', ...paths], { cwd: dir });
+    const check = await runner.run(['check', '--strict', '--capabilities', 'capabilities.json', '--format', 'json', ...paths], { cwd: dir });
     if (check.code !== 0) throw new PolicyError(mapOpaErrors(parseOpaErrors(check.stdout || check.stderr), origins));
-    const build = await runOpa(opa, ['build', '-t', 'wasm', '--capabilities', 'capabilities.json', '-e', compiled.entrypoint, '-e', compiled.partial.entrypoint, '-e', compiled.partial.contextEntrypoint, '-o', 'bundle.tar.gz', ...paths], { cwd: dir });
+    const build = await runner.run(['build', '-t', 'wasm', '--capabilities', 'capabilities.json', '-e', compiled.entrypoint, '-e', compiled.partial.entrypoint, '-e', compiled.partial.contextEntrypoint, '-o', 'bundle.tar.gz', ...paths], { cwd: dir });
     if (build.code !== 0)
       throw new KeywardenError(ErrorCode.POLICY_BUILD, 'opa build -t wasm failed.', {
         fault: 'internal',

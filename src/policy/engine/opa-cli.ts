@@ -1,7 +1,7 @@
 /**
  * Finding and running the OPA CLI. The binary comes from `KEYWARDEN_OPA`, else the project's
- * `.tools/bin/opa` (installed by scripts/setup-tools), else `opa` on PATH; missing → `OPA_NOT_FOUND`.
- * Arguments go to `execFile` (no shell), with a timeout.
+ * `.tools/bin/opa` (installed by scripts/setup-tools), else `opa` on PATH. Arguments go to
+ * `execFile` (no shell), with a timeout. Builds reach it through the `OpaRunner` port (opa-runner.ts).
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCode, KeywardenError } from '../../errors.js';
 
 /** The package root: three levels above this file in both src/ and dist/. */
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 export interface FindOpaOptions {
   env?: NodeJS.ProcessEnv;
@@ -26,13 +26,18 @@ const isExecutable = (p: string): boolean => {
   }
 };
 
-export function findOpa(options: FindOpaOptions = {}): string {
+/**
+ * The OPA CLI, or `undefined` when there is none. A `KEYWARDEN_OPA` that is not an executable is
+ * an error, not a reason to look elsewhere: a named binary is a choice.
+ */
+export function findNativeOpa(options: FindOpaOptions = {}): string | undefined {
   const env = options.env ?? process.env;
   const fromEnv = env.KEYWARDEN_OPA;
+  if (fromEnv === 'wasm') return undefined;
   if (fromEnv) {
     if (isExecutable(fromEnv)) return fromEnv;
     throw new KeywardenError(ErrorCode.OPA_NOT_FOUND, 'KEYWARDEN_OPA does not point at an executable OPA binary.', {
-      hint: 'Fix or unset KEYWARDEN_OPA, or run scripts/setup-tools to install OPA 1.22.x into .tools/bin.',
+      hint: 'Fix or unset KEYWARDEN_OPA (`wasm` selects the built-in builder), or put OPA v1.22.x on PATH; in a checkout, scripts/setup-tools installs it into .tools/bin.',
     });
   }
   const local = join(options.root ?? PROJECT_ROOT, '.tools', 'bin', 'opa');
@@ -40,8 +45,19 @@ export function findOpa(options: FindOpaOptions = {}): string {
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (dir && isExecutable(join(dir, 'opa'))) return join(dir, 'opa');
   }
-  throw new KeywardenError(ErrorCode.OPA_NOT_FOUND, 'The OPA CLI was not found.', {
-    hint: 'Run scripts/setup-tools (installs OPA v1.22.3 into .tools/bin), put `opa` on PATH, or set KEYWARDEN_OPA.',
+  return undefined;
+}
+
+/**
+ * The OPA CLI, for what only it does (`opa test`); missing → `OPA_NOT_FOUND`. Builds go through
+ * `findOpaRunner`, which falls back to the built-in builder.
+ */
+export function findOpa(options: FindOpaOptions = {}): string {
+  const found = findNativeOpa(options);
+  if (found) return found;
+  const forced = (options.env ?? process.env).KEYWARDEN_OPA === 'wasm';
+  throw new KeywardenError(ErrorCode.OPA_NOT_FOUND, forced ? 'KEYWARDEN_OPA=wasm selects the built-in policy builder, which builds policies only; this needs the OPA CLI.' : 'The OPA CLI was not found.', {
+    hint: 'Put OPA v1.22.x on PATH or set KEYWARDEN_OPA to it; in a checkout, scripts/setup-tools installs it into .tools/bin.',
   });
 }
 

@@ -1,0 +1,127 @@
+/**
+ * The push job: scan what the push added, and respond as the policy says.
+ *
+ * 1. The policy from the default branch (cached).
+ * 2. The pre-check: GitHub's compare of `before...after` (a new branch: the default branch
+ *    `...after`), its added lines scanned. Clean and complete → done: one REST call.
+ * 3. Anything found, or the compare could not vouch for every line (truncated, a file without a
+ *    patch): the range is fetched into the git copy and the pipeline runs there — decide, revoke
+ *    and rotate (backend, AWS IAM, GitHub's revocation API, deploy keys), patch.
+ * 4. On GitHub: the remediation PR (deduplicated), the tracking issue when the policy asks, and a
+ *    `keywarden` check run on the pushed commit saying what was found and done.
+ *
+ * A failed step whose error is retryable (the backend is down, GitHub 5xx) fails the job after
+ * the check says so, and the queue retries it: the pipeline's step ids make the retry finish what
+ * is left without doing anything twice.
+ */
+import { ErrorCode, KeywardenError } from '../errors.js';
+import type { PipelineReport } from '../pipeline/types.js';
+import type { PushJob } from './jobs.js';
+import { brokenPolicyCheck, checkOutput, issueMarker, trackingIssue, type PresentContext } from './present.js';
+import { upsertRemediationPr, type RemediationOutcome } from './remediation-pr.js';
+import { forgetPolicy, RepoWork, type AppServices } from './services.js';
+import type { RepoPolicy } from './repo-policy.js';
+
+export interface PushOutcome {
+  kind: 'clean' | 'responded' | 'policy-broken' | 'skipped';
+  report?: PipelineReport;
+  pr?: RemediationOutcome;
+  issue?: number;
+  checkRunId?: number;
+  preCheck?: { findings: number; complete: boolean; incomplete?: string };
+}
+
+/** Codes that mean "try again later" when a step failed with them. */
+const RETRY_CODES = new Set<string>([ErrorCode.BACKEND_UNAVAILABLE, ErrorCode.BACKEND_THROTTLED, ErrorCode.GITHUB_FAILED, ErrorCode.GITHUB_THROTTLED, ErrorCode.STORE_FAILED]);
+
+export async function runPush(s: AppServices, job: PushJob): Promise<PushOutcome> {
+  if (job.touchesPolicy) forgetPolicy(job.repoId);
+  const w = await RepoWork.open(s, job);
+  const branch = job.ref.startsWith('refs/heads/') ? job.ref.slice('refs/heads/'.length) : undefined;
+  const policy = await w.policy();
+  const ctx = presentContext(s, w, policy, branch ?? job.ref);
+  if (policy.error) {
+    const checkRunId = await w.gh.writeCheckRun({ headSha: job.after, status: 'completed', conclusion: 'failure', output: brokenPolicyCheck(policy.error, policy.from.file ?? '.github/keywarden.yml') });
+    return { kind: 'policy-broken', checkRunId };
+  }
+
+  const base = job.created || /^0+$/.test(job.before) ? job.defaultBranch : job.before;
+  let pre: Awaited<ReturnType<RepoWork['preCheck']>> | undefined;
+  if (!(job.created && branch === job.defaultBranch)) {
+    try {
+      pre = await w.preCheck(policy, base, job.after);
+    } catch (e) {
+      // A compare GitHub cannot make (a force-push whose `before` is gone) is no reason to skip the scan.
+      if (!(e instanceof KeywardenError) || e.code !== ErrorCode.GITHUB_DENIED) throw e;
+    }
+    if (pre && pre.complete && pre.findings.length === 0) return { kind: 'clean', preCheck: { findings: 0, complete: true } };
+  }
+  const preCheck = pre ? { findings: pre.findings.length, complete: pre.complete, ...(pre.incomplete ? { incomplete: pre.incomplete } : {}) } : undefined;
+  s.logger.info({ repo: w.fullName, after: job.after, preCheck }, 'push needs a full scan');
+
+  return w.withMirror(async (dir, remote) => {
+    const range = await w.fetchRange(dir, remote, { ...(branch ? { branch } : {}), before: job.before, after: job.after });
+    const report = await w.respond(dir, { range, policy, dryRun: false, trigger: { kind: 'push', ...(branch ? { branch } : {}), sha: job.after } });
+    for (const f of report.findings) s.metrics?.finding(f.finding.type);
+    for (const st of report.steps) {
+      s.metrics?.action(st.step.kind, st.status);
+      if (st.status === 'done' && st.step.kind === 'revoke' && !st.replayed) s.metrics?.webhookToAction((s.clock().getTime() - job.receivedAt) / 1000);
+    }
+    if (!report.findings.length) return { kind: 'clean' as const, report, ...(preCheck ? { preCheck } : {}) };
+
+    // The remediation PR, from the patch step's branch and commit (also when an earlier run made them).
+    let pr: RemediationOutcome | undefined;
+    const patch = report.steps.find((x) => x.step.kind === 'patch' && x.status === 'done');
+    const patchBranch = typeof patch?.facts?.branch === 'string' ? patch.facts.branch : undefined;
+    const patchCommit = typeof patch?.facts?.commit === 'string' ? patch.facts.commit : undefined;
+    if (branch && patchBranch && patchCommit) {
+      pr = await upsertRemediationPr(w.gh, { dir, remote }, { report, branch: patchBranch, commit: patchCommit, base: branch, ctx });
+      s.metrics?.action('pull_request', pr.kind);
+      if (pr.kind === 'ignored') s.logger.info({ repo: w.fullName, pr: pr.pr.number }, 'remediation PR was closed without merging: the team chose to ignore it; not reopened');
+    }
+
+    // The tracking issue, when the policy asks for one.
+    let issue: number | undefined;
+    if (report.decision.actions.some((a) => a.type === 'open-issue')) {
+      const key = patchBranch ?? `leak-${report.findings[0]!.finding.fingerprint.slice(7, 19)}`;
+      const existing = await w.gh.findIssue(issueMarker(key), 'all');
+      const prRef = pr && pr.kind !== 'none' ? { number: pr.pr.number, url: pr.pr.htmlUrl } : undefined;
+      const t = trackingIssue(report, ctx, prRef, key);
+      if (existing) {
+        issue = existing.number;
+        if (existing.state === 'open') await w.gh.updateIssue(existing.number, { body: t.body });
+      } else issue = await w.gh.openIssue(t);
+      s.metrics?.action('issue', existing ? 'updated' : 'opened');
+    }
+
+    const failedRetryable = report.steps.filter((x) => x.status === 'failed' && x.code && RETRY_CODES.has(x.code));
+    const extra = failedRetryable.length ? [`⏳ ${failedRetryable.length} step${failedRetryable.length === 1 ? '' : 's'} failed for a reason that can pass (${[...new Set(failedRetryable.map((x) => x.code))].join(', ')}); Keywarden retries.`] : [];
+    if (pr?.kind === 'opened' || pr?.kind === 'updated' || pr?.kind === 'unchanged') extra.push(`The fix: #${pr.pr.number}.`);
+    const out = checkOutput(report, ctx, extra);
+    const checkRunId = await w.gh.writeCheckRun({ headSha: job.after, status: 'completed', conclusion: out.conclusion, output: out.output, ...checkActions(report) });
+
+    if (failedRetryable.length) {
+      throw new KeywardenError(failedRetryable[0]!.code as (typeof ErrorCode)[keyof typeof ErrorCode], `${failedRetryable.length} response step(s) failed and will be retried: ${failedRetryable[0]!.detail}`, { fault: 'backend', retryable: true });
+    }
+    return { kind: 'responded' as const, report, ...(pr ? { pr } : {}), ...(issue !== undefined ? { issue } : {}), checkRunId, ...(preCheck ? { preCheck } : {}) };
+  });
+}
+
+export function presentContext(s: AppServices, w: RepoWork, policy: RepoPolicy, where: string): PresentContext {
+  return {
+    repoUrl: `${s.webBase}/${w.fullName}`,
+    policy: { webBase: s.webBase, ...(policy.from.file ? { file: policy.from.file } : {}), ...(policy.from.ref ? { ref: policy.from.ref } : {}), ...(policy.from.fullName ? { fullName: policy.from.fullName } : {}) },
+    where,
+  };
+}
+
+/** The check run's buttons: offered while something the policy demands was not done. */
+export function checkActions(report: PipelineReport): { actions?: Array<{ label: string; description: string; identifier: string }> } {
+  if (!report.findings.length) return {};
+  return {
+    actions: [
+      { label: 'Revoke & rotate now', description: 'Revoke and rotate the leaked keys', identifier: 'revoke-rotate' },
+      { label: 'Mark as test key', description: 'Add an expiring test-key exception', identifier: 'mark-test-key' },
+    ],
+  };
+}

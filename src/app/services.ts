@@ -1,0 +1,230 @@
+/**
+ * What the App's job handlers are given: the adapters the App's composition root opened once
+ * for the process (Probot's installation auth, the step store, the backend settings, the state
+ * folder), and the per-repository work every handler shares: the policy (cached, read from the
+ * default branch), the compare pre-check, and the pipeline over the repository's git copy.
+ */
+import ignore from 'ignore';
+import path from 'node:path';
+import type { BackendSettings } from '../backends/open-backend.js';
+import { AuditedRevoker } from '../backends/audited.js';
+import { GitHubDeployKeys, type DeployKeyApi } from '../backends/github-deploy-keys.js';
+import { GitHubTokenRevoker } from '../backends/github-token-revoker.js';
+import { FileSecretSink } from '../backends/secret-sink.js';
+import { KeyedMutex } from '../backends/keyed-mutex.js';
+import { compose } from '../compose.js';
+import { ErrorCode, KeywardenError } from '../errors.js';
+import { detectionSettings } from '../pipeline/detect.js';
+import { runPipeline } from '../pipeline/run.js';
+import type { PipelineReport } from '../pipeline/types.js';
+import { getSecretsConfig } from '../policy/dsl/secrets.js';
+import { createRuleset, type Ruleset } from '../scan/engine.js';
+import { selectDetectors } from '../scan/select-detectors.js';
+import { preCheckCompare, type ComparePreCheck } from '../scan/sources/compare-patch.js';
+import { cloneUrl, dropScratchBranches, ensureMirror, fetchInto, fetchedBranch, hasCommit, type GitRemote } from '../scm/github-git.js';
+import { GitHubRepo, githubError, type Octokit } from '../scm/github.js';
+import type { StepStore } from '../store/steps.js';
+import type { RepoJob } from './jobs.js';
+import { readRepoPolicy, type RepoPolicy } from './repo-policy.js';
+
+export interface AppLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface AppMetrics {
+  finding(kind: string): void;
+  action(type: string, outcome: string): void;
+  webhookToAction(seconds: number): void;
+}
+
+export interface AppServices {
+  /** An Octokit authenticated as the installation (Probot's `auth`: retry and throttling plugins on). */
+  auth(installationId: number): Promise<Octokit>;
+  env: NodeJS.ProcessEnv;
+  stateDir: string;
+  /** The operator's backend settings (they win over a repository policy's `backend:` block). */
+  backend: BackendSettings;
+  steps: StepStore;
+  /** Where repositories are cloned from: `https://github.com` (or a GHES host). */
+  gitBase: string;
+  /** Where people look: `https://github.com`, for links in PR bodies and checks. */
+  webBase: string;
+  logger: AppLogger;
+  metrics?: AppMetrics;
+  clock: () => Date;
+  /** Policy cache time (ms); default 60 s. A push to the default branch that touches `.github/` drops it at once. */
+  policyTtlMs?: number;
+}
+
+const policyCache = new Map<number, { at: number; policy: Promise<RepoPolicy> }>();
+const rulesets = new WeakMap<object, Ruleset>();
+const defaultRuleset = { key: 'default' };
+const repoLocks = new KeyedMutex();
+
+export class RepoWork {
+  readonly gh: GitHubRepo;
+  constructor(
+    readonly s: AppServices,
+    readonly job: RepoJob,
+    readonly octokit: Octokit,
+  ) {
+    this.gh = new GitHubRepo(octokit, { owner: job.owner, repo: job.repo });
+  }
+
+  static async open(s: AppServices, job: RepoJob): Promise<RepoWork> {
+    return new RepoWork(s, job, await s.auth(job.installationId));
+  }
+
+  get fullName(): string {
+    return `${this.job.owner}/${this.job.repo}`;
+  }
+
+  /** The policy from the default branch, cached per repository. */
+  async policy(options: { fresh?: boolean } = {}): Promise<RepoPolicy> {
+    const ttl = this.s.policyTtlMs ?? 60_000;
+    const now = this.s.clock().getTime();
+    const hit = policyCache.get(this.job.repoId);
+    if (hit && !options.fresh && now - hit.at < ttl) return hit.policy;
+    const p = readRepoPolicy(this.octokit, { owner: this.job.owner, repo: this.job.repo, defaultBranch: this.job.defaultBranch });
+    policyCache.set(this.job.repoId, { at: now, policy: p });
+    p.catch(() => policyCache.delete(this.job.repoId));
+    return p;
+  }
+
+  /** The compare pre-check: the added lines GitHub shows, scanned with the policy's detectors. */
+  async preCheck(policy: RepoPolicy, base: string, head: string): Promise<ComparePreCheck> {
+    const cmp = await this.gh.compare(base, head);
+    const secrets = policy.ast ? getSecretsConfig(policy.ast) : undefined;
+    const { selection, ignorePaths } = detectionSettings(secrets);
+    const key = policy.ast ?? defaultRuleset;
+    let ruleset = rulesets.get(key);
+    if (!ruleset) rulesets.set(key, (ruleset = createRuleset(selectDetectors(selection))));
+    const ig = ignorePaths.length ? ignore().add(ignorePaths) : undefined;
+    return preCheckCompare(cmp.files, { ruleset, truncated: cmp.truncated, ...(ig ? { ignore: (f: string) => ig.ignores(f) } : {}) });
+  }
+
+  async remote(): Promise<GitRemote> {
+    const auth = (await this.octokit.auth({ type: 'installation' })) as { token?: string };
+    if (!auth.token) throw new KeywardenError(ErrorCode.GITHUB_DENIED, 'No installation token for git.', { fault: 'config' });
+    return { url: cloneUrl(this.s.gitBase, this.job.owner, this.job.repo), token: auth.token };
+  }
+
+  /** Runs `fn` holding this repository's git copy (one job at a time per repository in this process). */
+  withMirror<T>(fn: (dir: string, remote: GitRemote) => Promise<T>): Promise<T> {
+    return repoLocks.run(String(this.job.repoId), async () => {
+      const dir = await ensureMirror(this.s.stateDir, this.job.repoId);
+      return fn(dir, await this.remote());
+    });
+  }
+
+  /**
+   * The range to scan in the git copy for `after` on `branch`, fetched: `before..after` (for a
+   * force-push too: what `after` has that `before` had not), else — a new branch, or a `before`
+   * that cannot be fetched — what `after` has that the default branch has not.
+   */
+  async fetchRange(dir: string, remote: GitRemote, input: { branch?: string; before?: string; after: string }): Promise<string> {
+    const branches = [this.job.defaultBranch, ...(input.branch ? [input.branch] : [])];
+    const before = input.before && !/^0+$/.test(input.before) ? input.before : undefined;
+    const { missing } = await fetchInto(dir, remote, { branches, commits: [input.after, ...(before ? [before] : [])] });
+    if (missing.includes(input.after) || !(await hasCommit(dir, input.after))) {
+      throw new KeywardenError(ErrorCode.GITHUB_FAILED, `The pushed commit ${input.after.slice(0, 12)} could not be fetched; retrying later.`, { fault: 'backend', retryable: true });
+    }
+    if (before && (await hasCommit(dir, before))) return `${before}..${input.after}`;
+    const def = await fetchedBranch(dir, this.job.defaultBranch);
+    if (def && def !== input.after) return `${def}..${input.after}`;
+    return input.after;
+  }
+
+  /**
+   * The pipeline over a range of the git copy: decide by the policy, and (unless `dryRun`) revoke
+   * and rotate through the configured backend and GitHub, and make the patch commit.
+   */
+  async respond(dir: string, input: { range: string; policy: RepoPolicy; dryRun: boolean; trigger: { kind: 'push' | 'pull_request'; branch?: string; sha: string; pullRequest?: number } }): Promise<PipelineReport> {
+    await dropScratchBranches(dir);
+    const c = compose({ cwd: dir, env: this.s.env, actor: `app:${this.fullName}`, policyFile: false, backend: this.s.backend, stateDir: this.s.stateDir, clock: this.s.clock });
+    try {
+      const octokit = this.octokit;
+      const gh = this.gh;
+      let audit: Awaited<ReturnType<typeof c.backend>> | undefined;
+      const audited = async <T extends { provider: string; revoke: AuditedRevoker['revoke'] }>(r: T): Promise<AuditedRevoker | T> => {
+        try {
+          audit ??= await c.backend();
+          return new AuditedRevoker(r, audit.audit, { actor: c.actor });
+        } catch {
+          return r;
+        }
+      };
+      const deployKeys = new GitHubDeployKeys({ api: deployKeyApi(octokit), sink: new FileSecretSink(path.join(this.s.stateDir, 'issued')), clock: this.s.clock });
+      const tokenRevoker = new GitHubTokenRevoker({
+        revoke: async (credentials) => {
+          try {
+            await octokit.request('POST /credentials/revoke', { credentials });
+          } catch (e) {
+            throw githubError(e, 'revoke the token');
+          }
+        },
+      });
+      void gh;
+      const revokers = input.dryRun ? [tokenRevoker, deployKeys] : [await audited(tokenRevoker), await audited(deployKeys)];
+      return await runPipeline(
+        {
+          path: dir,
+          source: { kind: 'range', range: input.range },
+          dryRun: input.dryRun,
+          ...(input.policy.ast ? { policy: input.policy.ast } : {}),
+          repo: { name: this.fullName, visibility: this.job.private ? 'private' : 'public' },
+          trigger: input.trigger,
+        },
+        { composition: c, steps: this.s.steps, revokers, matchers: [deployKeys.match] },
+      );
+    } finally {
+      await c.close();
+    }
+  }
+}
+
+function deployKeyApi(octokit: Octokit): DeployKeyApi {
+  return {
+    repositories: async () => {
+      try {
+        const repos = await octokit.paginate('GET /installation/repositories', { per_page: 100 });
+        return repos.map((r) => ({ owner: r.owner.login, repo: r.name }));
+      } catch (e) {
+        throw githubError(e, 'list the installation\'s repositories');
+      }
+    },
+    list: async (owner, repo) => {
+      try {
+        const keys = await octokit.paginate('GET /repos/{owner}/{repo}/keys', { owner, repo, per_page: 100 });
+        return keys.map((k) => ({ id: k.id, key: k.key, title: k.title, readOnly: k.read_only }));
+      } catch (e) {
+        if ((e as { status?: number }).status === 404 || (e as { status?: number }).status === 403) return [];
+        throw githubError(e, 'list deploy keys');
+      }
+    },
+    remove: async (owner, repo, id) => {
+      try {
+        await octokit.request('DELETE /repos/{owner}/{repo}/keys/{key_id}', { owner, repo, key_id: id });
+      } catch (e) {
+        if ((e as { status?: number }).status === 404) return;
+        throw githubError(e, 'delete the deploy key');
+      }
+    },
+    add: async (owner, repo, key) => {
+      try {
+        const r = await octokit.request('POST /repos/{owner}/{repo}/keys', { owner, repo, title: key.title, key: key.key, read_only: key.readOnly });
+        return { id: r.data.id };
+      } catch (e) {
+        throw githubError(e, 'add the new deploy key');
+      }
+    },
+  };
+}
+
+/** Drops the cached policy of a repository (a push changed `.github/` on its default branch). */
+export function forgetPolicy(repoId: number): void {
+  policyCache.delete(repoId);
+}

@@ -1,0 +1,39 @@
+/**
+ * `keywarden app`: runs the GitHub App — the webhook server and the job workers — until SIGINT or
+ * SIGTERM (graceful: the server stops taking deliveries, running jobs finish, what is queued stays
+ * queued for the next start). Settings come from the environment: `APP_ID`, `PRIVATE_KEY` or
+ * `PRIVATE_KEY_PATH`, `WEBHOOK_SECRET` (and `WEBHOOK_SECRET_PREVIOUS` during a rotation), `PORT`,
+ * `HOST`, `GITHUB_API_URL`, `KEYWARDEN_STATE_DIR`, and the backend's (`KEYWARDEN_BACKEND`, …).
+ * `npm start` runs this.
+ */
+import type { Command } from 'commander';
+import type { CliIO } from '../main.js';
+
+export function registerAppCommand(program: Command, io: CliIO): void {
+  program
+    .command('app')
+    .description('Run the GitHub App: the webhook server (POST /api/github/webhooks, /healthz, /readyz, /metrics) and the job workers.')
+    .option('--port <n>', 'port to listen on (default PORT or 3000)')
+    .option('--host <addr>', 'address to listen on (default HOST or 0.0.0.0)')
+    .action(async (flags: { port?: string; host?: string }) => {
+      const { appSettingsFromEnv, composeApp } = await import('../../compose-app.js');
+      const env = io.env ?? process.env;
+      const settings = appSettingsFromEnv(env, io.cwd ?? process.cwd());
+      if (flags.port !== undefined) settings.port = Number(flags.port);
+      if (flags.host !== undefined) settings.host = flags.host;
+      const app = await composeApp(settings, { env });
+      const server = await app.start();
+      app.logger.info({ url: server.url, stateDir: settings.stateDir }, 'Keywarden App listening');
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      app.logger.info({}, 'Keywarden App stopping');
+      await app.close();
+    });
+}

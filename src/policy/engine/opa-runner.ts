@@ -1,0 +1,60 @@
+/**
+ * The port a policy build runs OPA through: one `opa` command (`version`, `capabilities --current`,
+ * `check`, `build -t wasm`) in a working folder, its exit code and output. Two adapters answer the
+ * same commands with the same output: the OPA CLI (`createNativeOpaRunner`), and keywarden's
+ * built-in builder, OPA's compiler compiled to WebAssembly and shipped in the package
+ * (`createWasmOpaRunner`, tools/opa-wasm-builder/), so an installed package needs no `opa`.
+ *
+ * `findOpaRunner` picks one: `KEYWARDEN_OPA=wasm` forces the built-in builder, another
+ * `KEYWARDEN_OPA` names the CLI (and must be one); else the CLI in `.tools/bin` or on PATH, which
+ * is faster; else the built-in builder; else `KW_OPA_NOT_FOUND`.
+ *
+ * @example
+ * const runner = findOpaRunner({ env: process.env });
+ * const r = await runner.run(['check', '--strict', 'policy.rego'], { cwd: dir });
+ */
+import { ErrorCode, KeywardenError } from '../../errors.js';
+import { findNativeOpa, type FindOpaOptions, runOpa, type RunResult } from './opa-cli.js';
+import { createWasmOpaRunner, findWasmBuilder, WASM_BUILDER_FILE } from './opa-wasm-runner.js';
+
+export interface OpaRunOptions {
+  /** The working folder: relative paths in `args` are relative to it. The wasm builder sees this folder only. */
+  cwd?: string;
+  /** Default 120 s. */
+  timeoutMs?: number;
+}
+
+export interface OpaRunner {
+  /** `native`: the OPA CLI; `wasm`: the built-in builder. */
+  readonly kind: 'native' | 'wasm';
+  /** The binary, or the builder's `.wasm` file: what caches key the runner by. */
+  readonly path: string;
+  run(args: readonly string[], options?: OpaRunOptions): Promise<RunResult>;
+}
+
+/** The OPA CLI at `path` (no check that it exists: running it fails with `KW_OPA_NOT_FOUND`). */
+export function createNativeOpaRunner(path: string): OpaRunner {
+  return { kind: 'native', path, run: (args, options = {}) => runOpa(path, args, options) };
+}
+
+/** The value of `KEYWARDEN_OPA` that selects the built-in builder even when the OPA CLI is installed. */
+export const FORCE_WASM = 'wasm';
+
+export function findOpaRunner(options: FindOpaOptions = {}): OpaRunner {
+  const env = options.env ?? process.env;
+  const root = options.root;
+  if (env.KEYWARDEN_OPA === FORCE_WASM) {
+    const wasm = findWasmBuilder(root);
+    if (wasm) return createWasmOpaRunner({ path: wasm });
+    throw new KeywardenError(ErrorCode.OPA_NOT_FOUND, `KEYWARDEN_OPA=wasm selects the built-in policy builder, but ${WASM_BUILDER_FILE} is missing from the package.`, {
+      hint: 'Reinstall keywarden; in a checkout, run scripts/setup-tools (it builds the builder with Go).',
+    });
+  }
+  const native = findNativeOpa(options);
+  if (native) return createNativeOpaRunner(native);
+  const wasm = findWasmBuilder(root);
+  if (wasm) return createWasmOpaRunner({ path: wasm });
+  throw new KeywardenError(ErrorCode.OPA_NOT_FOUND, `Neither the OPA CLI nor the built-in policy builder (${WASM_BUILDER_FILE}) was found.`, {
+    hint: 'Reinstall keywarden (the package ships the builder), or put OPA v1.22.x on PATH or in KEYWARDEN_OPA; in a checkout, run scripts/setup-tools.',
+  });
+}
