@@ -10,9 +10,13 @@
  */
 import type { ApplicationFunction, Probot } from 'probot';
 import type { EnqueueResult, Job, JobHandler, JobQueue } from '../store/queue.js';
-import { jobFromEvent, type JobKind, type PullRequestJob, type PushJob } from './jobs.js';
+import { jobFromEvent, type CheckActionJob, type CommentJob, type JobKind, type PullRequestJob, type PushJob, type RepoScanJob, type SecretAlertJob } from './jobs.js';
+import { runCheckAction } from './run-check-action.js';
+import { runComment } from './run-comment.js';
 import { runPullRequest } from './run-pull-request.js';
 import { runPush } from './run-push.js';
+import { runRepoScan } from './run-repo-scan.js';
+import { runSecretAlert } from './run-secret-alert.js';
 import type { AppServices } from './services.js';
 
 export type DeliveryOutcome = 'queued' | 'duplicate' | 'ignored';
@@ -24,6 +28,8 @@ export interface KeywardenAppOptions {
   clock?: () => Date;
   /** Called after a delivery was queued (the worker's `wake`). */
   onQueued?: () => void;
+  /** First scans of newly added repositories are spaced this far apart (ms; default 2 s): 1,800 an hour at most. */
+  repoScanSpacingMs?: number;
 }
 
 /** What each delivery became, read by the webhook route once `probot.receive` resolved. */
@@ -58,6 +64,7 @@ export function createKeywardenApp(options: KeywardenAppOptions, outcomes: Deliv
             // One delivery can bring many jobs (an installation's repositories): each its own id.
             deliveryId: i === 0 ? context.id : `${context.id}:${i}`,
             ...(j.priority !== undefined ? { priority: j.priority } : {}),
+            ...(j.kind === 'repo_scan' ? { runAt: new Date(receivedAt + i * (options.repoScanSpacingMs ?? 2000)) } : {}),
           }),
         );
       }
@@ -79,5 +86,9 @@ export function createJobHandlers(s: AppServices, report?: (kind: JobKind, job: 
   return {
     push: wrap<PushJob>('push', runPush),
     pull_request: wrap<PullRequestJob>('pull_request', runPullRequest),
+    check_action: wrap<CheckActionJob>('check_action', runCheckAction),
+    comment: wrap<CommentJob>('comment', runComment),
+    secret_alert: wrap<SecretAlertJob>('secret_alert', runSecretAlert),
+    repo_scan: wrap<RepoScanJob>('repo_scan', runRepoScan),
   };
 }

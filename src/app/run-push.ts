@@ -21,6 +21,7 @@ import { brokenPolicyCheck, checkOutput, issueMarker, trackingIssue, type Presen
 import { upsertRemediationPr, type RemediationOutcome } from './remediation-pr.js';
 import { forgetPolicy, RepoWork, type AppServices } from './services.js';
 import type { RepoPolicy } from './repo-policy.js';
+import type { GitRemote } from '../scm/github-git.js';
 
 export interface PushOutcome {
   kind: 'clean' | 'responded' | 'policy-broken' | 'skipped';
@@ -61,50 +62,69 @@ export async function runPush(s: AppServices, job: PushJob): Promise<PushOutcome
 
   return w.withMirror(async (dir, remote) => {
     const range = await w.fetchRange(dir, remote, { ...(branch ? { branch } : {}), before: job.before, after: job.after });
-    const report = await w.respond(dir, { range, policy, dryRun: false, trigger: { kind: 'push', ...(branch ? { branch } : {}), sha: job.after } });
-    for (const f of report.findings) s.metrics?.finding(f.finding.type);
-    for (const st of report.steps) {
-      s.metrics?.action(st.step.kind, st.status);
-      if (st.status === 'done' && st.step.kind === 'revoke' && !st.replayed) s.metrics?.webhookToAction((s.clock().getTime() - job.receivedAt) / 1000);
-    }
-    if (!report.findings.length) return { kind: 'clean' as const, report, ...(preCheck ? { preCheck } : {}) };
-
-    // The remediation PR, from the patch step's branch and commit (also when an earlier run made them).
-    let pr: RemediationOutcome | undefined;
-    const patch = report.steps.find((x) => x.step.kind === 'patch' && x.status === 'done');
-    const patchBranch = typeof patch?.facts?.branch === 'string' ? patch.facts.branch : undefined;
-    const patchCommit = typeof patch?.facts?.commit === 'string' ? patch.facts.commit : undefined;
-    if (branch && patchBranch && patchCommit) {
-      pr = await upsertRemediationPr(w.gh, { dir, remote }, { report, branch: patchBranch, commit: patchCommit, base: branch, ctx });
-      s.metrics?.action('pull_request', pr.kind);
-      if (pr.kind === 'ignored') s.logger.info({ repo: w.fullName, pr: pr.pr.number }, 'remediation PR was closed without merging: the team chose to ignore it; not reopened');
-    }
-
-    // The tracking issue, when the policy asks for one.
-    let issue: number | undefined;
-    if (report.decision.actions.some((a) => a.type === 'open-issue')) {
-      const key = patchBranch ?? `leak-${report.findings[0]!.finding.fingerprint.slice(7, 19)}`;
-      const existing = await w.gh.findIssue(issueMarker(key), 'all');
-      const prRef = pr && pr.kind !== 'none' ? { number: pr.pr.number, url: pr.pr.htmlUrl } : undefined;
-      const t = trackingIssue(report, ctx, prRef, key);
-      if (existing) {
-        issue = existing.number;
-        if (existing.state === 'open') await w.gh.updateIssue(existing.number, { body: t.body });
-      } else issue = await w.gh.openIssue(t);
-      s.metrics?.action('issue', existing ? 'updated' : 'opened');
-    }
-
-    const failedRetryable = report.steps.filter((x) => x.status === 'failed' && x.code && RETRY_CODES.has(x.code));
-    const extra = failedRetryable.length ? [`⏳ ${failedRetryable.length} step${failedRetryable.length === 1 ? '' : 's'} failed for a reason that can pass (${[...new Set(failedRetryable.map((x) => x.code))].join(', ')}); Keywarden retries.`] : [];
-    if (pr?.kind === 'opened' || pr?.kind === 'updated' || pr?.kind === 'unchanged') extra.push(`The fix: #${pr.pr.number}.`);
-    const out = checkOutput(report, ctx, extra);
-    const checkRunId = await w.gh.writeCheckRun({ headSha: job.after, status: 'completed', conclusion: out.conclusion, output: out.output, ...checkActions(report) });
-
-    if (failedRetryable.length) {
-      throw new KeywardenError(failedRetryable[0]!.code as (typeof ErrorCode)[keyof typeof ErrorCode], `${failedRetryable.length} response step(s) failed and will be retried: ${failedRetryable[0]!.detail}`, { fault: 'backend', retryable: true });
-    }
-    return { kind: 'responded' as const, report, ...(pr ? { pr } : {}), ...(issue !== undefined ? { issue } : {}), checkRunId, ...(preCheck ? { preCheck } : {}) };
+    const r = await respondAndAct(s, w, { dir, remote }, { range, policy, ctx, ...(branch ? { branch } : {}), sha: job.after, receivedAt: job.receivedAt });
+    return { ...r, ...(preCheck ? { preCheck } : {}) };
   });
+}
+
+/**
+ * The pipeline over `range` of the git copy, for real (revoke, rotate, patch), then GitHub's side:
+ * the remediation PR against `branch`, the tracking issue when the policy asks, the check run on
+ * `sha`. Throws a retryable error after the check when a step failed for a reason that can pass.
+ */
+export async function respondAndAct(
+  s: AppServices,
+  w: RepoWork,
+  git: { dir: string; remote: GitRemote },
+  input: { range: string; policy: RepoPolicy; ctx: PresentContext; branch?: string; sha: string; receivedAt: number; checkRunId?: number; pullRequest?: number; patchBase?: string },
+): Promise<PushOutcome> {
+  const { dir, remote } = git;
+  const { policy, ctx, branch } = input;
+  const report = await w.respond(dir, { range: input.range, policy, dryRun: false, ...(input.patchBase ? { patchBase: input.patchBase } : {}), trigger: { kind: input.pullRequest ? 'pull_request' : 'push', ...(branch ? { branch } : {}), sha: input.sha, ...(input.pullRequest ? { pullRequest: input.pullRequest } : {}) } });
+  for (const f of report.findings) s.metrics?.finding(f.finding.type);
+  for (const st of report.steps) {
+    s.metrics?.action(st.step.kind, st.status);
+    if (st.status === 'done' && st.step.kind === 'revoke' && !st.replayed) s.metrics?.webhookToAction((s.clock().getTime() - input.receivedAt) / 1000);
+  }
+  if (!report.findings.length) return { kind: 'clean', report };
+
+  // The remediation PR, from the patch step's branch and commit (also when an earlier run made them).
+  let pr: RemediationOutcome | undefined;
+  const patch = report.steps.find((x) => x.step.kind === 'patch' && x.status === 'done');
+  const patchBranch = typeof patch?.facts?.branch === 'string' ? patch.facts.branch : undefined;
+  const patchCommit = typeof patch?.facts?.commit === 'string' ? patch.facts.commit : undefined;
+  if (branch && patchBranch && patchCommit) {
+    pr = await upsertRemediationPr(w.gh, { dir, remote }, { report, branch: patchBranch, commit: patchCommit, base: branch, ctx });
+    s.metrics?.action('pull_request', pr.kind === 'ignored' ? 'skipped' : 'done');
+    if (pr.kind === 'ignored') s.logger.info({ repo: w.fullName, pr: pr.pr.number }, 'remediation PR was closed without merging: the team chose to ignore it; not reopened');
+  }
+
+  // The tracking issue, when the policy asks for one.
+  let issue: number | undefined;
+  if (report.decision.actions.some((a) => a.type === 'open-issue')) {
+    const key = patchBranch ?? `leak-${report.findings[0]!.finding.fingerprint.slice(7, 19)}`;
+    const existing = await w.gh.findIssue(issueMarker(key), 'all');
+    const prRef = pr && pr.kind !== 'none' ? { number: pr.pr.number, url: pr.pr.htmlUrl } : undefined;
+    const t = trackingIssue(report, ctx, prRef, key);
+    if (existing) {
+      issue = existing.number;
+      if (existing.state === 'open') await w.gh.updateIssue(existing.number, { body: t.body });
+    } else issue = await w.gh.openIssue(t);
+    s.metrics?.action('issue', 'done');
+  }
+
+  const failedRetryable = report.steps.filter((x) => x.status === 'failed' && x.code && RETRY_CODES.has(x.code));
+  const extra = failedRetryable.length ? [`⏳ ${failedRetryable.length} step${failedRetryable.length === 1 ? '' : 's'} failed for a reason that can pass (${[...new Set(failedRetryable.map((x) => x.code))].join(', ')}); Keywarden retries.`] : [];
+  if (pr && pr.kind !== 'none' && pr.kind !== 'ignored') extra.push(`The fix: #${pr.pr.number}.`);
+  if (pr?.kind === 'ignored') extra.push(`The fix #${pr.pr.number} was closed without merging; Keywarden leaves it closed.`);
+  const out = checkOutput(report, ctx, extra);
+  const checkRunId = await w.gh.writeCheckRun({ ...(input.checkRunId !== undefined ? { id: input.checkRunId } : {}), headSha: input.sha, status: 'completed', conclusion: out.conclusion, output: out.output, ...checkActions(report) });
+  s.metrics?.action('check_run', 'done');
+
+  if (failedRetryable.length) {
+    throw new KeywardenError(failedRetryable[0]!.code as ErrorCode, `${failedRetryable.length} response step(s) failed and will be retried: ${failedRetryable[0]!.detail}`, { fault: 'backend', retryable: true });
+  }
+  return { kind: 'responded', report, ...(pr ? { pr } : {}), ...(issue !== undefined ? { issue } : {}), checkRunId };
 }
 
 export function presentContext(s: AppServices, w: RepoWork, policy: RepoPolicy, where: string): PresentContext {

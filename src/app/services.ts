@@ -142,12 +142,11 @@ export class RepoWork {
    * The pipeline over a range of the git copy: decide by the policy, and (unless `dryRun`) revoke
    * and rotate through the configured backend and GitHub, and make the patch commit.
    */
-  async respond(dir: string, input: { range: string; policy: RepoPolicy; dryRun: boolean; trigger: { kind: 'push' | 'pull_request'; branch?: string; sha: string; pullRequest?: number } }): Promise<PipelineReport> {
+  async respond(dir: string, input: { range: string; policy: RepoPolicy; dryRun: boolean; patchBase?: string; trigger: { kind: 'push' | 'pull_request'; branch?: string; sha: string; pullRequest?: number } }): Promise<PipelineReport> {
     await dropScratchBranches(dir);
     const c = compose({ cwd: dir, env: this.s.env, actor: `app:${this.fullName}`, policyFile: false, backend: this.s.backend, stateDir: this.s.stateDir, clock: this.s.clock });
     try {
       const octokit = this.octokit;
-      const gh = this.gh;
       let audit: Awaited<ReturnType<typeof c.backend>> | undefined;
       const audited = async <T extends { provider: string; revoke: AuditedRevoker['revoke'] }>(r: T): Promise<AuditedRevoker | T> => {
         try {
@@ -167,7 +166,6 @@ export class RepoWork {
           }
         },
       });
-      void gh;
       const revokers = input.dryRun ? [tokenRevoker, deployKeys] : [await audited(tokenRevoker), await audited(deployKeys)];
       return await runPipeline(
         {
@@ -177,6 +175,7 @@ export class RepoWork {
           ...(input.policy.ast ? { policy: input.policy.ast } : {}),
           repo: { name: this.fullName, visibility: this.job.private ? 'private' : 'public' },
           trigger: input.trigger,
+          ...(input.patchBase ? { patchBase: input.patchBase } : {}),
         },
         { composition: c, steps: this.s.steps, revokers, matchers: [deployKeys.match] },
       );

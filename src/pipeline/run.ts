@@ -55,6 +55,8 @@ export interface PipelineEvent {
    * branch. Absent: the policy file at the range's base revision (or on disk), as `prepareScan` reads it.
    */
   policy?: PolicyAst;
+  /** The commit a patch is made on, when it is not the range's head (the App's first scan of a repository scans a tree as a range). */
+  patchBase?: string;
   /** What the policy sees as `event`: the App's push or pull request, its branch and commit. Default: `push` for a range, else `local`, with the repository's current branch. */
   trigger?: { kind: 'push' | 'pull_request' | 'local' | 'schedule'; branch?: string; sha?: string; pullRequest?: number };
 }
@@ -124,7 +126,7 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
   // plan
   let revokers: CredentialRevoker[] = [...(deps.revokers ?? [])];
   if (findings.some((f) => f.identity?.kind === 'aws-access-key')) revokers.push(...(await c.revokers().catch(() => [])));
-  const patchBase = range?.head ?? head;
+  const patchBase = event.patchBase ?? range?.head ?? head;
   const plan = planResponse(decision, findings, targets, {
     revokers: new Set(revokers.map((r) => r.provider)),
     canPatch:

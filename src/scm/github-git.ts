@@ -136,3 +136,22 @@ export async function remoteBranchTip(dir: string, remote: GitRemote, branch: st
   const line = r.stdout.toString('utf8').split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
   return line ? line.split('\t')[0]! : null;
 }
+
+/**
+ * A range whose added lines are the whole tree of `commit`: a commit with that tree whose parent
+ * has an empty tree, both made in the copy only (never pushed). So a first scan of a repository
+ * runs through the same range scan, with every line counted.
+ */
+export async function treeAsRange(dir: string, commit: string): Promise<string> {
+  const identity = ['-c', 'user.name=Keywarden', '-c', 'user.email=keywarden@users.noreply.localhost'];
+  const run = async (args: string[], input?: string): Promise<string> => {
+    const r = await runGit(dir, args, input === undefined ? {} : { input });
+    if (r.code !== 0) throw gitFailed('prepare the first scan', r.stderr, false);
+    return r.stdout.toString('utf8').trim();
+  };
+  const empty = await run(['mktree'], '');
+  const root = await run([...identity, 'commit-tree', empty, '-m', 'keywarden: empty']);
+  const tree = await run(['rev-parse', `${commit}^{tree}`]);
+  const tip = await run([...identity, 'commit-tree', tree, '-p', root, '-m', `keywarden: tree of ${commit}`]);
+  return `${root}..${tip}`;
+}

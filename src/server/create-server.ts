@@ -43,7 +43,9 @@ export function createServer(deps: ServerDeps): Hono {
   assertWebhookSecrets(deps.webhookSecrets);
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const path = deps.webhookPath ?? DEFAULT_WEBHOOK_PATH;
-  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) throw configError('maxBodyBytes must be a positive integer.');
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) {
+    throw configError('maxBodyBytes must be a positive integer.');
+  }
   if (!/^\/[A-Za-z0-9/_-]*$/.test(path)) throw configError('webhookPath must be a path like /api/github/webhooks.');
 
   const app = new Hono();

@@ -41,7 +41,8 @@ export const REDACT_PATHS = [
  */
 export function createAppLogger(options: AppLoggerOptions = {}): Logger {
   const destination = options.destination ?? pino.destination(1);
-  return pino({ level: options.level ?? 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, maskingStream(destination));
+  const redact = { paths: REDACT_PATHS, censor: '[redacted]' };
+  return pino({ level: options.level ?? 'info', redact }, maskingStream(destination));
 }
 
 function maskingStream(destination: DestinationStream): DestinationStream {

@@ -136,7 +136,9 @@ export function createMetrics(options: CreateMetricsOptions = {}): KeywardenMetr
       buckets: ACK_BUCKETS,
       registers,
     }),
-    findings: { inc: (labels, value) => findings.inc({ kind: knownKinds.has(labels.kind) ? labels.kind : 'custom' }, value) },
+    findings: {
+      inc: (labels, value) => findings.inc({ kind: knownKinds.has(labels.kind) ? labels.kind : 'custom' }, value),
+    },
     actions: new Counter({
       name: 'keywarden_actions_total',
       help: 'Remediation actions, by type and outcome.',

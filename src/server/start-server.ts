@@ -25,7 +25,8 @@ export interface StartServerResult {
  */
 export async function startServer(app: Hono, options: StartServerOptions = {}): Promise<StartServerResult> {
   const host = options.host ?? '127.0.0.1';
-  const { server, address } = await new Promise<{ server: ReturnType<typeof serve>; address: AddressInfo }>((resolve, reject) => {
+  type Listening = { server: ReturnType<typeof serve>; address: AddressInfo };
+  const { server, address } = await new Promise<Listening>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 0 }, (info) => {
       s.off('error', reject);
       resolve({ server: s, address: info });

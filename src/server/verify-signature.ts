@@ -48,12 +48,15 @@ export function assertWebhookSecrets(secrets: readonly string[]): void {
     const which = i === 0 ? 'the current webhook secret' : `webhook secret #${i + 1} (previous)`;
     if (typeof secret !== 'string' || secret.trim() === '') problems.push(`${which} is blank`);
     else if (secret.trim() !== secret) problems.push(`${which} has leading or trailing whitespace`);
-    else if (secret.length < MIN_WEBHOOK_SECRET_LENGTH) problems.push(`${which} is shorter than ${MIN_WEBHOOK_SECRET_LENGTH} characters`);
+    else if (secret.length < MIN_WEBHOOK_SECRET_LENGTH) {
+      problems.push(`${which} is shorter than ${MIN_WEBHOOK_SECRET_LENGTH} characters`);
+    }
   });
   if (problems.length === 0) return;
   throw new KeywardenError(
     ErrorCode.WEBHOOK_SECRET_MISSING,
-    `Refusing to start: ${problems.join('; ')}. Set WEBHOOK_SECRET to the webhook secret in the GitHub App's settings ` +
+    `Refusing to start: ${problems.join('; ')}. ` +
+      "Set WEBHOOK_SECRET to the webhook secret in the GitHub App's settings " +
       `(a random string of at least ${MIN_WEBHOOK_SECRET_LENGTH} characters).`,
     { fault: 'config', details: { problems } },
   );

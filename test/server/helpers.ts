@@ -56,7 +56,11 @@ export function makeServer(overrides: Partial<ServerDeps> = {}, result: Delivery
   return { app, secrets, deliveries, lines, metrics };
 }
 
-export function deliveryHeaders(body: string | Uint8Array, secret: string, extra: Record<string, string> = {}): Record<string, string> {
+export function deliveryHeaders(
+  body: string | Uint8Array,
+  secret: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     'content-type': 'application/json',
     'x-github-event': 'push',

@@ -10,7 +10,11 @@
 //
 // Each follows the matching cmd/*.go of OPA (loader, compiler and compile.Compiler options);
 // any other command or flag is refused (exit 2). It reads and writes only the files named, all
-// inside the one folder the host preopens; it reads no environment.
+// inside the one folder the host preopens; of the environment it reads only GOMEMLIMIT (the Go
+// runtime does).
+//
+// `opa-build serve` (serve.go) runs such commands one after another in one instance, as the host
+// asks for them, so the module is instantiated and initialised once, not once per command.
 package main
 
 import (
@@ -41,6 +45,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
+	case "serve":
+		if len(args) != 1 {
+			fmt.Fprintln(stderr, "usage: opa-build serve")
+			return 2
+		}
+		return serve()
 	case "version":
 		fmt.Fprintf(stdout, "Version: %s\nBuilder: keywarden opa-wasm-builder (%s)\n", version.Version, version.GoVersion)
 		return 0

@@ -15,6 +15,7 @@ import { buildPolicy, wasmCapabilities } from '../../policy/engine/build.js';
 import { PolicyEvaluator } from '../../policy/engine/evaluator.js';
 import { DEFAULT_POLICY_FILE, readPolicy, readRegoModules } from '../../policy/engine/load.js';
 import { findOpa, runOpa } from '../../policy/engine/opa-cli.js';
+import { findOpaRunner } from '../../policy/engine/opa-runner.js';
 import { inputTooLarge, MAX_INPUT_BYTES, parseInputJson, type Decision } from '../../policy/input.js';
 import { defaultCacheDir } from '../../compose.js';
 import type { CliIO } from '../main.js';
@@ -80,14 +81,14 @@ export function registerPolicyCommand(program: Command, io: CliIO, setExit: (cod
     .addOption(fmt())
     .action((file: string, flags: Common & { output?: string; printCapabilities?: boolean }) =>
       run(async () => {
-        const opa = findOpa({ env: io.env ?? process.env });
+        const opa = findOpaRunner({ env: io.env ?? process.env });
         if (flags.printCapabilities) {
           io.stdout(`${JSON.stringify(JSON.parse((await wasmCapabilities(opa)).json), null, 2)}\n`);
           return EXIT.OK;
         }
         const ast = await readPolicy(file, { cwd });
         const compiled = compilePolicy(ast);
-        const built = await buildPolicy({ compiled, modules: await customModules(flags.policies, cwd), opa, cacheDir: defaultCacheDir(io.env ?? process.env) });
+        const built = await buildPolicy({ compiled, modules: await customModules(flags.policies, cwd), runner: opa, cacheDir: defaultCacheDir(io.env ?? process.env) });
         if (flags.output) await writeOut(resolve(cwd, flags.output), built.wasm);
         const info = { hash: built.hash, entrypoint: built.entrypoint, bytes: built.wasm.length, cached: built.cached, ...(flags.output ? { output: flags.output } : {}) };
         io.stdout(flags.format === 'json' ? `${JSON.stringify(info, null, 2)}\n` : `built ${built.entrypoint}: ${built.wasm.length} bytes, sha256 ${built.hash.slice(0, 12)}${built.cached ? ` (cached, ${built.cached})` : ''}${flags.output ? ` → ${flags.output}` : ''}\n`);
@@ -185,7 +186,7 @@ async function evaluate(file: string, flags: Common & { input: string }, cwd: st
   const built = await buildPolicy({
     compiled: compilePolicy(ast),
     modules: await customModules(flags.policies, cwd),
-    opa: findOpa({ env: io.env ?? process.env }),
+    runner: findOpaRunner({ env: io.env ?? process.env }),
     cacheDir: defaultCacheDir(io.env ?? process.env),
   });
   const evaluator = await PolicyEvaluator.load(built.wasm, built.entrypoint);

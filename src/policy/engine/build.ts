@@ -10,9 +10,8 @@
  * read (disk), never a rebuild.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { ErrorCode, KeywardenError } from '../../errors.js';
@@ -61,7 +60,15 @@ export function clearBuildCache(): void {
 }
 
 const asRunner = (opa: string | OpaRunner): OpaRunner => (typeof opa === 'string' ? createNativeOpaRunner(opa) : opa);
-const runnerKey = (r: OpaRunner): string => `${r.kind}:${r.path}`;
+/** Native runners by binary; others by identity (runners configured differently may share a path). */
+const runnerIds = new WeakMap<OpaRunner, string>();
+const runnerKey = (r: OpaRunner): string => {
+  if (r.kind === 'native') return `native:${r.path}`;
+  let id = runnerIds.get(r);
+  if (!id) runnerIds.set(r, (id = `${r.kind}:${r.path}#${runnerIds.has(r) ? 0 : ++runnerCount}`));
+  return id;
+};
+let runnerCount = 0;
 
 /** The capabilities JSON passed to `opa build --capabilities`, for the given OPA binary or runner. */
 export function wasmCapabilities(opa: string | OpaRunner): Promise<{ json: string; hash: string }> {
@@ -159,40 +166,34 @@ export async function buildPolicy(options: BuildPolicyOptions): Promise<BuiltPol
     }
   }
 
-  const dir = await mkdtemp(join(tmpdir(), 'keywarden-policy-'));
-  try {
-    for (const m of modules) {
-      await mkdir(dirname(join(dir, m.path)), { recursive: true });
-      await writeFile(join(dir, m.path), m.text);
-    }
-    await writeFile(join(dir, 'capabilities.json'), caps.json);
-    const paths = modules.map((m) => m.path);
-    const origins: ModuleOrigin[] = [
-      { bundlePath: compiled.modulePath, displayPath: compiled.modulePath, lineMap: compiled.lineMap },
-      ...(options.modules ?? []).map((m, i) => ({ bundlePath: paths[i + 1] ?? '', displayPath: m.path })),
-    ];
-    const check = await runner.run(['check', '--strict', '--capabilities', 'capabilities.json', '--format', 'json', ...paths], { cwd: dir });
-    if (check.code !== 0) throw new PolicyError(mapOpaErrors(parseOpaErrors(check.stdout || check.stderr), origins));
-    const build = await runner.run(['build', '-t', 'wasm', '--capabilities', 'capabilities.json', '-e', compiled.entrypoint, '-e', compiled.partial.entrypoint, '-e', compiled.partial.contextEntrypoint, '-o', 'bundle.tar.gz', ...paths], { cwd: dir });
-    if (build.code !== 0)
-      throw new KeywardenError(ErrorCode.POLICY_BUILD, 'opa build -t wasm failed.', {
-        fault: 'internal',
-        hint: 'Run `keywarden policy compile` and `opa build -t wasm` on the output to see the details.',
-        details: { stderr: build.stderr.slice(0, 2000) },
-      });
-    const wasm = extractFromTarGz(await readFile(join(dir, 'bundle.tar.gz')), 'policy.wasm');
-    if (cacheFile && cacheDir) {
-      await mkdir(cacheDir, { recursive: true });
-      const tmp = `${cacheFile}.${process.pid}.tmp`;
-      await writeFile(tmp, wasm);
-      await rename(tmp, cacheFile);
-      await writeFile(`${cacheFile}.sha256`, sha256(wasm));
-    }
-    memory.set(hash, wasm);
-    return { ...base, wasm, cached: false };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  const files: Record<string, string> = { 'capabilities.json': caps.json };
+  for (const m of modules) files[m.path] = m.text;
+  const paths = modules.map((m) => m.path);
+  const origins: ModuleOrigin[] = [
+    { bundlePath: compiled.modulePath, displayPath: compiled.modulePath, lineMap: compiled.lineMap },
+    ...(options.modules ?? []).map((m, i) => ({ bundlePath: paths[i + 1] ?? '', displayPath: m.path })),
+  ];
+  const check = await runner.run(['check', '--strict', '--capabilities', 'capabilities.json', '--format', 'json', ...paths], { files });
+  if (check.code !== 0) throw new PolicyError(mapOpaErrors(parseOpaErrors(check.stdout || check.stderr), origins));
+  const entrypoints = [compiled.entrypoint, compiled.partial.entrypoint, compiled.partial.contextEntrypoint].flatMap((e) => ['-e', e]);
+  const build = await runner.run(['build', '-t', 'wasm', '--capabilities', 'capabilities.json', ...entrypoints, '-o', 'bundle.tar.gz', ...paths], { files, outputs: ['bundle.tar.gz'] });
+  const bundle = build.outputs.get('bundle.tar.gz');
+  if (build.code !== 0 || !bundle)
+    throw new KeywardenError(ErrorCode.POLICY_BUILD, 'opa build -t wasm failed.', {
+      fault: 'internal',
+      hint: 'Run `keywarden policy compile` and `opa build -t wasm` on the output to see the details.',
+      details: { stderr: build.stderr.slice(0, 2000), runner: runner.kind },
+    });
+  const wasm = extractFromTarGz(bundle, 'policy.wasm');
+  if (cacheFile && cacheDir) {
+    await mkdir(cacheDir, { recursive: true });
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    await writeFile(tmp, wasm);
+    await rename(tmp, cacheFile);
+    await writeFile(`${cacheFile}.sha256`, sha256(wasm));
   }
+  memory.set(hash, wasm);
+  return { ...base, wasm, cached: false };
 }
 
 const safeName = (p: string): string => p.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-100);

@@ -11,17 +11,29 @@
  *
  * @example
  * const runner = findOpaRunner({ env: process.env });
- * const r = await runner.run(['check', '--strict', 'policy.rego'], { cwd: dir });
+ * const r = await runner.run(['check', '--strict', 'p.rego'], { files: { 'p.rego': 'package p\n\nallow := true\n' } });
  */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix } from 'node:path';
 import { ErrorCode, KeywardenError } from '../../errors.js';
 import { findNativeOpa, type FindOpaOptions, runOpa, type RunResult } from './opa-cli.js';
 import { createWasmOpaRunner, findWasmBuilder, WASM_BUILDER_FILE } from './opa-wasm-runner.js';
 
 export interface OpaRunOptions {
-  /** The working folder: relative paths in `args` are relative to it. The wasm builder sees this folder only. */
-  cwd?: string;
+  /**
+   * The files the command reads, by path relative to its working folder: a new folder per run,
+   * holding only these (the wasm builder sees nothing else).
+   */
+  files?: Readonly<Record<string, string | Uint8Array>>;
+  /** Files the command writes that the caller wants back (relative paths); a missing one is left out. */
+  outputs?: readonly string[];
   /** Default 120 s. */
   timeoutMs?: number;
+}
+
+export interface OpaRunResult extends RunResult {
+  outputs: ReadonlyMap<string, Uint8Array>;
 }
 
 export interface OpaRunner {
@@ -29,12 +41,48 @@ export interface OpaRunner {
   readonly kind: 'native' | 'wasm';
   /** The binary, or the builder's `.wasm` file: what caches key the runner by. */
   readonly path: string;
-  run(args: readonly string[], options?: OpaRunOptions): Promise<RunResult>;
+  run(args: readonly string[], options?: OpaRunOptions): Promise<OpaRunResult>;
 }
 
 /** The OPA CLI at `path` (no check that it exists: running it fails with `KW_OPA_NOT_FOUND`). */
 export function createNativeOpaRunner(path: string): OpaRunner {
-  return { kind: 'native', path, run: (args, options = {}) => runOpa(path, args, options) };
+  return {
+    kind: 'native',
+    path,
+    run: async (args, options = {}) => {
+      const dir = await mkdtemp(join(tmpdir(), 'keywarden-opa-'));
+      try {
+        return await inWorkDir(dir, options, async () => runOpa(path, args, { cwd: dir, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) }));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/**
+ * Write `options.files` into `dir`, run `fn`, and read `options.outputs` back. Paths must be
+ * relative and stay inside `dir`.
+ */
+export async function inWorkDir(dir: string, options: OpaRunOptions, fn: () => Promise<RunResult>): Promise<OpaRunResult> {
+  const inside = (p: string): string => {
+    const rel = posix.normalize(p);
+    if (!rel || rel.startsWith('/') || rel === '..' || rel.startsWith('../') || rel.includes('\0') || /^[A-Za-z]:/.test(rel))
+      throw new KeywardenError(ErrorCode.INTERNAL, `An OPA run was given the path ${JSON.stringify(p.slice(0, 200))}, which is not inside its working folder.`, { fault: 'internal' });
+    return join(dir, ...rel.split('/'));
+  };
+  for (const [p, data] of Object.entries(options.files ?? {})) {
+    const abs = inside(p);
+    await mkdir(dirname(abs), { recursive: true });
+    await writeFile(abs, data);
+  }
+  const result = await fn();
+  const outputs = new Map<string, Uint8Array>();
+  for (const p of options.outputs ?? []) {
+    const data = await readFile(inside(p)).catch(() => undefined);
+    if (data) outputs.set(p, new Uint8Array(data));
+  }
+  return { ...result, outputs };
 }
 
 /** The value of `KEYWARDEN_OPA` that selects the built-in builder even when the OPA CLI is installed. */

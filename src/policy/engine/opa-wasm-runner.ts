@@ -2,31 +2,33 @@
  * The built-in policy builder: OPA's compiler (tools/opa-wasm-builder/, Go built for wasip1) run
  * in-process through `node:wasi`, answering the `opa` commands a build needs with the CLI's output.
  *
- * Cost: the module is ~40 MB; it is compiled once per process, on first use, and the compiled
- * `WebAssembly.Module` is handed to a worker thread per run (a run instantiates it afresh: Go's
- * `main` runs once per instance). The worker keeps the event loop free while Go compiles, and
- * lets a run be stopped.
+ * Cost: the module is ~40 MB. It is compiled once per process, on first use. One instance, in a
+ * worker thread, runs `opa-build serve` and answers command after command (instantiating it and
+ * starting Go costs ~0.3 s, more than most commands); it is stopped after `idleMs` without work,
+ * which gives its memory back, and never keeps the process alive. The worker keeps the event loop
+ * free while Go compiles, and lets a run be stopped.
  *
  * Security properties (policy files come from repositories):
- * - the guest sees one folder, the run's working folder (preopened as `/work`), holding only the
- *   files the caller wrote there; no environment variable, no arguments but the command's, and an
- *   empty file as standard input;
- * - a run is stopped after `timeoutMs` (the worker is terminated);
- * - its linear memory is capped at `maxMemoryMiB` (the module's memory section is given a maximum
- *   before it is compiled), so a policy that makes the compiler grow without bound fails the build
- *   instead of exhausting the host;
- * - at most `MAX_CONCURRENT_RUNS` runs at once, so the memory held is bounded too.
+ * - the guest sees one folder, preopened as `/work`; each command runs in a new subfolder holding
+ *   only the files of that run, removed after it. No environment variable reaches it but
+ *   GOMEMLIMIT, no argument but the command's; its standard input is empty;
+ * - a command is stopped after `timeoutMs` (the worker is terminated, the next command starts a
+ *   new instance);
+ * - the instance's linear memory is capped at `maxMemoryMiB` (the module's memory section is given
+ *   a maximum before it is compiled, and Go's GC aims below it), so a policy that makes the
+ *   compiler grow without bound fails its build instead of exhausting the host;
+ * - commands run one at a time.
  * `node:wasi` is not a complete sandbox (Node says so); these bounds are against runaway input to
  * a trusted compiler, not against a hostile guest.
  */
-import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, rmSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { basename, join } from 'node:path';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { ErrorCode, KeywardenError } from '../../errors.js';
 import { PROJECT_ROOT, type RunResult } from './opa-cli.js';
-import type { OpaRunner, OpaRunOptions } from './opa-runner.js';
+import { inWorkDir, type OpaRunner } from './opa-runner.js';
 
 /** Where the builder sits in the package (built by scripts/setup-tools, listed in package.json `files`). */
 export const WASM_BUILDER_FILE = 'dist-wasm/opa-build.wasm';
@@ -45,13 +47,15 @@ export function findWasmBuilder(root: string = PROJECT_ROOT): string | undefined
 export interface WasmOpaRunnerOptions {
   /** The builder module. Default: `WASM_BUILDER_FILE` in the package. */
   path?: string;
-  /** Cap on the guest's linear memory. Default 1024 MiB (the default policy needs about 200 MiB). */
+  /** Cap on the guest's linear memory. Default 512 MiB (building the default policy fits in 32 MiB). */
   maxMemoryMiB?: number;
+  /** Stop the instance after this long without a command. Default 10 s. */
+  idleMs?: number;
 }
 
-const DEFAULT_MAX_MEMORY_MIB = 1024;
+const DEFAULT_MAX_MEMORY_MIB = 512;
 const DEFAULT_TIMEOUT_MS = 120_000;
-const MAX_CONCURRENT_RUNS = 2;
+const DEFAULT_IDLE_MS = 10_000;
 const GUEST_DIR = '/work';
 const WASM_PAGE = 65_536;
 
@@ -61,21 +65,45 @@ interface WasmModule {
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } }).WebAssembly;
 
+/** One runner, and at most one live builder, per file, memory cap and idle time. */
+const runners = new Map<string, OpaRunner>();
+const instances = new Map<string, BuilderInstance>();
+
 /**
- * Run OPA's compiler from `options.path` (default: the package's builder).
+ * Run OPA's compiler from `options.path` (default: the package's builder). The same options give
+ * the same runner (so caches keyed by runner hold across calls).
  *
  * @example
  * const runner = createWasmOpaRunner();
- * const r = await runner.run(['build', '-t', 'wasm', '-e', 'keywarden/decision', '-o', 'b.tar.gz', 'p.rego'], { cwd: dir });
+ * const r = await runner.run(['build', '-t', 'wasm', '-e', 'p/allow', '-o', 'b.tar.gz', 'p.rego'], { files: { 'p.rego': rego }, outputs: ['b.tar.gz'] });
  */
 export function createWasmOpaRunner(options: WasmOpaRunnerOptions = {}): OpaRunner {
   const path = options.path ?? findWasmBuilder() ?? join(PROJECT_ROOT, ...WASM_BUILDER_FILE.split('/'));
   const maxPages = Math.max(1, Math.floor(((options.maxMemoryMiB ?? DEFAULT_MAX_MEMORY_MIB) * 1024 * 1024) / WASM_PAGE));
-  return {
+  const idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
+  const id = `${path}\0${maxPages}\0${idleMs}`;
+  const known = runners.get(id);
+  if (known) return known;
+  const runner: OpaRunner = {
     kind: 'wasm',
     path,
-    run: (args, runOptions = {}) => withSlot(async () => runWasm(await compiledBuilder(path, maxPages), path, args, runOptions, maxPages)),
+    run: (args, runOptions = {}) => {
+      let instance = instances.get(id);
+      if (!instance) instances.set(id, (instance = new BuilderInstance(path, maxPages, idleMs)));
+      return instance.run(args, runOptions);
+    },
   };
+  runners.set(id, runner);
+  return runner;
+}
+
+/** Stop every live builder and forget the compiled module (tests measure cold builds with it). */
+export async function clearWasmBuilderCache(): Promise<void> {
+  const all = [...instances.values()];
+  instances.clear();
+  runners.clear();
+  compiled.clear();
+  await Promise.all(all.map((i) => i.stop()));
 }
 
 const compiled = new Map<string, { key: string; module: Promise<WasmModule> }>();
@@ -85,31 +113,27 @@ async function compiledBuilder(path: string, maxPages: number): Promise<WasmModu
   const st = await stat(path).catch((e: unknown) => {
     throw notFound(path, e);
   });
-  const key = `${st.size}\0${st.mtimeMs}\0${st.ino}\0${maxPages}`;
-  const known = compiled.get(path);
+  const key = `${st.size}\0${st.mtimeMs}\0${st.ino}`;
+  const id = `${path}\0${maxPages}`;
+  const known = compiled.get(id);
   if (known?.key === key) return known.module;
   const module = (async () => {
     const bytes = await readFile(path).catch((e: unknown) => {
       throw notFound(path, e);
     });
+    const limited = withMemoryLimit(bytes, maxPages);
     try {
-      return await wasmApi.compile(withMemoryLimit(bytes, maxPages));
+      return await wasmApi.compile(limited);
     } catch (e) {
-      if (e instanceof KeywardenError) throw e;
       throw new KeywardenError(ErrorCode.OPA_NOT_FOUND, `The built-in policy builder ${path} is not a valid WebAssembly module.`, {
         cause: e,
         hint: 'Reinstall keywarden; in a checkout, delete dist-wasm/ and run scripts/setup-tools.',
       });
     }
   })();
-  module.catch(() => compiled.get(path)?.module === module && compiled.delete(path));
-  compiled.set(path, { key, module });
+  module.catch(() => compiled.get(id)?.module === module && compiled.delete(id));
+  compiled.set(id, { key, module });
   return module;
-}
-
-/** Forget the compiled builder (tests measure cold builds with it). */
-export function clearWasmBuilderCache(): void {
-  compiled.clear();
 }
 
 const notFound = (path: string, cause: unknown): KeywardenError =>
@@ -118,101 +142,231 @@ const notFound = (path: string, cause: unknown): KeywardenError =>
     hint: 'Reinstall keywarden, or put OPA v1.22.x on PATH; in a checkout, run scripts/setup-tools.',
   });
 
-let running = 0;
-const waiting: Array<() => void> = [];
-
-async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
-  while (running >= MAX_CONCURRENT_RUNS) await new Promise<void>((r) => waiting.push(r));
-  running++;
-  try {
-    return await fn();
-  } finally {
-    running--;
-    waiting.shift()?.();
-  }
-}
-
 /**
- * The worker: instantiate the module with WASI and run it. Plain JavaScript, evaluated (no file to
- * find in src/ or dist/). It silences only the ExperimentalWarning `node:wasi` prints, and only in
- * this worker.
+ * The worker: instantiate the module with WASI and run `opa-build serve`, whose host functions
+ * block on `signal` for the next request (posted on `port`) and post each response. Plain
+ * JavaScript, evaluated (no file to find in src/ or dist/). It silences only the
+ * ExperimentalWarning `node:wasi` prints, and only in this worker.
  */
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort, receiveMessageOnPort, workerData: d } = require('node:worker_threads');
 const emitWarning = process.emitWarning;
 process.emitWarning = function (warning, ...rest) {
   const type = typeof rest[0] === 'string' ? rest[0] : rest[0] && rest[0].type;
-  if (type === 'ExperimentalWarning' && String(warning && warning.message !== undefined ? warning.message : warning).startsWith('WASI')) return;
+  const text = String(warning && warning.message !== undefined ? warning.message : warning);
+  if (type === 'ExperimentalWarning' && text.startsWith('WASI')) return;
   return emitWarning.call(process, warning, ...rest);
 };
 const { WASI } = require('node:wasi');
 const { openSync, closeSync } = require('node:fs');
-const d = workerData;
-const fds = [openSync(d.stdin, 'r'), openSync(d.stdout, 'w'), openSync(d.stderr, 'w')];
-let reply;
+const fds = [openSync(d.stdin, 'r'), openSync(d.log, 'a'), openSync(d.log, 'a')];
+let instance;
+let request;
+const bytes = () => new Uint8Array(instance.exports.memory.buffer);
+const keywarden = {
+  wait_request() {
+    for (;;) {
+      const seen = Atomics.load(d.signal, 0);
+      const m = receiveMessageOnPort(d.port);
+      if (m) {
+        if (m.message === null) return 0;
+        request = new TextEncoder().encode(JSON.stringify(m.message));
+        return request.length;
+      }
+      Atomics.wait(d.signal, 0, seen);
+    }
+  },
+  read_request(ptr) {
+    bytes().set(request, ptr);
+  },
+  send_response(ptr, len) {
+    parentPort.postMessage({ response: new TextDecoder().decode(bytes().slice(ptr, ptr + len)) });
+  },
+};
+let exit;
 try {
-  const wasi = new WASI({ version: 'preview1', args: d.args, env: {}, preopens: d.preopens, stdin: fds[0], stdout: fds[1], stderr: fds[2], returnOnExit: true });
-  const instance = new WebAssembly.Instance(d.module, wasi.getImportObject());
-  const code = wasi.start(instance);
-  reply = { code, memoryBytes: instance.exports.memory.buffer.byteLength };
+  const wasi = new WASI({ version: 'preview1', args: ['opa-build', 'serve'], env: d.env, preopens: d.preopens, stdin: fds[0], stdout: fds[1], stderr: fds[2], returnOnExit: true });
+  instance = new WebAssembly.Instance(d.module, { ...wasi.getImportObject(), keywarden });
+  exit = { code: wasi.start(instance), memoryBytes: instance.exports.memory.buffer.byteLength };
 } catch (e) {
-  reply = { trap: String(e && e.message || e) };
+  exit = { trap: String((e && e.message) || e), memoryBytes: instance ? instance.exports.memory.buffer.byteLength : 0 };
 } finally {
   for (const fd of fds) closeSync(fd);
 }
-parentPort.postMessage(reply);
+parentPort.postMessage({ exit });
 `;
 
-interface WorkerReply {
+interface WorkerExit {
   code?: number;
   memoryBytes?: number;
   trap?: string;
 }
 
-async function runWasm(module: WasmModule, path: string, args: readonly string[], options: OpaRunOptions, maxPages: number): Promise<RunResult> {
-  const io = await mkdtemp(join(tmpdir(), 'keywarden-opa-wasm-'));
-  try {
-    const files = { stdin: join(io, 'stdin'), stdout: join(io, 'stdout'), stderr: join(io, 'stderr') };
-    await (await open(files.stdin, 'w')).close();
-    // Without a working folder the guest still gets one: an empty one.
-    const cwd = options.cwd ?? (await mkdtemp(join(io, 'cwd-')));
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const reply = await new Promise<WorkerReply>((resolve, reject) => {
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        env: {},
-        workerData: { module, args: ['opa', ...args], preopens: { [GUEST_DIR]: cwd }, ...files },
-        stdout: false,
-        stderr: false,
-      });
-      let settled = false;
-      const settle = (f: () => void): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        f();
-      };
-      const timer = setTimeout(() => {
-        settle(() => reject(new KeywardenError(ErrorCode.POLICY_BUILD, `opa ${args[0] ?? ''} (built-in builder) did not finish in ${Math.round(timeoutMs / 1000)} s.`, { fault: 'internal', hint: 'Simplify the custom Rego modules, or install the OPA CLI.' })));
-        void worker.terminate();
-      }, timeoutMs);
-      worker.once('message', (m: WorkerReply) => settle(() => resolve(m)));
-      worker.once('error', (e) => settle(() => reject(new KeywardenError(ErrorCode.POLICY_BUILD, 'The built-in policy builder failed to run.', { fault: 'internal', cause: e, hint: 'Install the OPA CLI (v1.22.x) and put it on PATH.' }))));
-      worker.once('exit', (code) => settle(() => reject(new KeywardenError(ErrorCode.POLICY_BUILD, `The built-in policy builder stopped (worker exit ${code}).`, { fault: 'internal', hint: 'Install the OPA CLI (v1.22.x) and put it on PATH.' }))));
-    });
-    const [stdout, stderr] = await Promise.all([readFile(files.stdout, 'utf8'), readFile(files.stderr, 'utf8')]);
-    const outOfMemory = (reply.memoryBytes ?? 0) >= (maxPages - 64) * WASM_PAGE || /out of memory/.test(stderr) || /memory/i.test(reply.trap ?? '');
-    if (reply.code === undefined || (reply.code !== 0 && outOfMemory)) {
-      const limit = Math.round((maxPages * WASM_PAGE) / (1024 * 1024));
-      throw new KeywardenError(ErrorCode.POLICY_BUILD, outOfMemory ? `opa ${args[0] ?? ''} (built-in builder) ran out of memory (limit ${limit} MiB).` : `opa ${args[0] ?? ''} (built-in builder) crashed.`, {
-        fault: 'internal',
-        hint: outOfMemory ? 'Simplify the custom Rego modules, or install the OPA CLI.' : `Check ${path}; reinstall keywarden or install the OPA CLI.`,
-        details: { stderr: stderr.slice(0, 2000), ...(reply.trap ? { trap: reply.trap.slice(0, 500) } : {}) },
-      });
+type WorkerMessage = { response: string } | { exit: WorkerExit };
+
+/** A live worker running `opa-build serve`, its folders, and the command it is answering. */
+interface Live {
+  worker: Worker;
+  port: MessagePort;
+  signal: Int32Array;
+  root: string;
+  work: string;
+  log: string;
+  /** Settles the command in flight (a response, or the instance's end). */
+  pending: ((m: WorkerMessage | { failed: unknown }) => void) | undefined;
+  cleanup: () => void;
+}
+
+type MessagePort = InstanceType<typeof MessageChannel>['port1'];
+
+class BuilderInstance {
+  private live: Promise<Live> | undefined;
+  /** `live`, once started; cleared synchronously when it ends. */
+  private current: Live | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private idle: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly maxPages: number,
+    private readonly idleMs: number,
+  ) {}
+
+  run(args: readonly string[], options: { files?: Readonly<Record<string, string | Uint8Array>>; outputs?: readonly string[]; timeoutMs?: number }): ReturnType<OpaRunner['run']> {
+    const next = this.queue.then(() => this.runNow(args, options));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async runNow(args: readonly string[], options: { files?: Readonly<Record<string, string | Uint8Array>>; outputs?: readonly string[]; timeoutMs?: number }): ReturnType<OpaRunner['run']> {
+    clearTimeout(this.idle);
+    const live = await (this.live ??= this.start());
+    const dir = await mkdtemp(join(live.work, 'run-'));
+    try {
+      return await inWorkDir(dir, options, () => this.ask(live, args, `${GUEST_DIR}/${basename(dir)}`, options.timeoutMs ?? DEFAULT_TIMEOUT_MS));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      if (this.current) this.idle = setTimeout(() => void this.stop(), this.idleMs).unref();
     }
-    return { code: reply.code, stdout, stderr };
-  } finally {
-    await rm(io, { recursive: true, force: true });
+  }
+
+  private async start(): Promise<Live> {
+    const module = await compiledBuilder(this.path, this.maxPages);
+    const root = await mkdtemp(join(tmpdir(), 'keywarden-opa-wasm-'));
+    const work = join(root, 'work');
+    await mkdir(work);
+    const files = { stdin: join(root, 'stdin'), log: join(root, 'log') };
+    await (await open(files.stdin, 'w')).close();
+    const channel = new MessageChannel();
+    const signal = new Int32Array(new SharedArrayBuffer(4));
+    // Go's GC aims below the cap; the cap itself is the module's memory maximum.
+    const limitMiB = Math.floor((this.maxPages * WASM_PAGE * 0.8) / (1024 * 1024));
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      env: {},
+      stdout: false,
+      stderr: false,
+      workerData: { module, signal, port: channel.port2, preopens: { [GUEST_DIR]: work }, env: { GOMEMLIMIT: `${limitMiB}MiB` }, ...files },
+      transferList: [channel.port2],
+    });
+    worker.unref();
+    const onExit = (): void => rmSync(root, { recursive: true, force: true });
+    process.once('exit', onExit);
+    const live: Live = {
+      worker,
+      port: channel.port1,
+      signal,
+      root,
+      work,
+      log: files.log,
+      pending: undefined,
+      cleanup: () => {
+        process.removeListener('exit', onExit);
+        channel.port1.close();
+      },
+    };
+    const settle = (m: WorkerMessage | { failed: unknown }): void => {
+      const p = live.pending;
+      live.pending = undefined;
+      p?.(m);
+    };
+    worker.on('message', (m: WorkerMessage) => {
+      if ('exit' in m) this.ended(live);
+      settle(m);
+    });
+    worker.on('error', (e) => {
+      this.ended(live);
+      settle({ failed: e });
+    });
+    worker.on('exit', () => {
+      this.ended(live);
+      settle({ exit: {} });
+    });
+    this.current = live;
+    return live;
+  }
+
+  /** Forget `live` (it ended or is being stopped) and remove its folders. */
+  private ended(live: Live): void {
+    if (this.current === live) {
+      this.current = undefined;
+      this.live = undefined;
+    }
+    live.cleanup();
+    void rm(live.root, { recursive: true, force: true });
+  }
+
+  private ask(live: Live, args: readonly string[], dir: string, timeoutMs: number): Promise<RunResult> {
+    return new Promise<RunResult>((resolve, reject) => {
+      const command = `opa ${args[0] ?? ''} (built-in builder)`;
+      const timer = setTimeout(() => {
+        live.pending = undefined;
+        void live.worker.terminate();
+        this.ended(live);
+        reject(new KeywardenError(ErrorCode.POLICY_BUILD, `${command} did not finish in ${Math.round(timeoutMs / 1000)} s.`, { fault: 'internal', hint: 'Simplify the custom Rego modules, or install the OPA CLI.' }));
+      }, timeoutMs);
+      live.worker.ref();
+      live.pending = (m) => {
+        clearTimeout(timer);
+        live.worker.unref();
+        if ('response' in m) {
+          const r = JSON.parse(m.response) as RunResult;
+          resolve({ code: r.code, stdout: r.stdout, stderr: r.stderr });
+          return;
+        }
+        void readFile(live.log, 'utf8')
+          .catch(() => '')
+          .then((log) => reject(this.failure(command, 'exit' in m ? m.exit : { trap: String(m.failed) }, log)));
+      };
+      live.port.postMessage({ dir, args });
+      Atomics.add(live.signal, 0, 1);
+      Atomics.notify(live.signal, 0);
+    });
+  }
+
+  /** Why the instance ended in the middle of a command. */
+  private failure(command: string, exit: WorkerExit, log: string): KeywardenError {
+    const limitMiB = Math.round((this.maxPages * WASM_PAGE) / (1024 * 1024));
+    const outOfMemory = /out of memory/.test(log) || (exit.memoryBytes ?? 0) >= (this.maxPages - 64) * WASM_PAGE;
+    return new KeywardenError(ErrorCode.POLICY_BUILD, outOfMemory ? `${command} ran out of memory (limit ${limitMiB} MiB).` : `${command} stopped unexpectedly.`, {
+      fault: 'internal',
+      hint: outOfMemory ? 'Simplify the custom Rego modules, or install the OPA CLI.' : `Reinstall keywarden (${this.path} may be damaged), or install the OPA CLI.`,
+      details: { log: log.slice(0, 2000), ...(exit.code !== undefined ? { exitCode: exit.code } : {}), ...(exit.trap ? { trap: exit.trap.slice(0, 500) } : {}) },
+    });
+  }
+
+  /** Ask the instance to stop (Go's `serve` returns), and wait for it. */
+  async stop(): Promise<void> {
+    clearTimeout(this.idle);
+    const live = await this.live?.catch(() => undefined);
+    if (!live || this.current !== live) return;
+    const exited = new Promise<void>((r) => live.worker.once('exit', () => r()));
+    live.port.postMessage(null);
+    Atomics.add(live.signal, 0, 1);
+    Atomics.notify(live.signal, 0);
+    const timer = setTimeout(() => void live.worker.terminate(), 2000).unref();
+    await exited;
+    clearTimeout(timer);
   }
 }
 

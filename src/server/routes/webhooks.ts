@@ -41,7 +41,8 @@ const OUTCOMES = new Set(['queued', 'duplicate', 'ignored']);
 
 /**
  * @example
- * app.route('/', createWebhookRoute({ path: '/api/github/webhooks', secrets, maxBodyBytes, onDelivery, metrics, logger }));
+ * const route = createWebhookRoute({ path: '/api/github/webhooks', secrets, maxBodyBytes, onDelivery, metrics, logger });
+ * app.route('/', route);
  */
 export function createWebhookRoute(options: WebhookRouteOptions): Hono {
   const { metrics, logger } = options;
@@ -92,10 +93,8 @@ function readDeliveryHeaders(headers: Headers): DeliveryHeaders {
   else if (!DELIVERY_ID.test(id)) problems.push('x-github-delivery is not a delivery id');
   if (!signature) problems.push('x-hub-signature-256 is missing');
   if (problems.length) {
-    throw new KeywardenError(ErrorCode.WEBHOOK_HEADERS_INVALID, `Not a GitHub webhook delivery: ${problems.join('; ')}.`, {
-      fault: 'user',
-      details: { problems },
-    });
+    const message = `Not a GitHub webhook delivery: ${problems.join('; ')}.`;
+    throw new KeywardenError(ErrorCode.WEBHOOK_HEADERS_INVALID, message, { fault: 'user', details: { problems } });
   }
   return { id, name, signature };
 }

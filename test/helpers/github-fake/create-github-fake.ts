@@ -1,0 +1,369 @@
+/**
+ * `createGitHubFake()`: GitHub for the App's tests, on loopback. See `server.ts` for what happens
+ * to each request, `bare-repo.ts` for the git side, `webhooks.ts` for deliveries.
+ *
+ * @example
+ * const gh = await createGitHubFake();
+ * await gh.createRepo('acme', 'api', { files: { 'README.md': 'hi\n' } });
+ * const octokit = new ProbotOctokit({ baseUrl: gh.apiUrl, auth: { appId: gh.appId, privateKey: gh.privateKey, installationId: 1 } });
+ * const { data } = await octokit.rest.repos.get({ owner: 'acme', repo: 'api' });
+ * gh.assertNoViolations();
+ * await gh.close();
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { appKeys, issueInstallationToken } from './auth.js';
+import { BareRepo, createCommitClock, type CommitOptions, ZERO_SHA } from './bare-repo.js';
+import { createFaults, type Faults } from './faults.js';
+import type { GitRequestRecord } from './git-http.js';
+import { addComment as addCommentTo } from './handlers/issues.js';
+import { addDeployKey as addDeployKeyTo, type DeployKeyInput } from './handlers/keys.js';
+import { closePull as closePullOf, mergePull as mergePullOf, refreshPull } from './handlers/pulls.js';
+import type { CompareLimits, FakeCore } from './handlers/types.js';
+import { formatViolation, startServer, type RestRequestRecord, type Violation } from './server.js';
+import {
+  botLogin,
+  createState,
+  repoKey,
+  type AlertLocation,
+  type AlertState,
+  type CheckRunState,
+  type CommentState,
+  type DeployKeyState,
+  type Permission,
+  type RepoState,
+} from './state.js';
+import { buildPullRequestEvent, buildPushEvent, type PushCommit, type WebhookDelivery, type WebhookRepository } from './webhooks.js';
+
+export interface GitHubFakeOptions {
+  /** Default 4242. */
+  appId?: number;
+  /** Default `keywarden`; the bot user is `<slug>[bot]`. */
+  appSlug?: string;
+  appName?: string;
+  /** The App's private key (PEM). Default: an RSA key generated once per process. */
+  privateKey?: string;
+  /** GitHub's caps, lowered to reach truncation cheaply. Defaults: 300 files, 250 commits, 1 MiB patch, 3000 PR files. */
+  compareLimits?: Partial<CompareLimits>;
+  /** Web URL base in responses and payloads. Default `https://github.com`. */
+  htmlUrl?: string;
+  /** Check every response against the description (a mismatch is a violation). Default true. */
+  validateResponses?: boolean;
+  /** Unknown query parameters and body fields are violations. Default true. */
+  rejectUnknownFields?: boolean;
+  /** Status of a violation's answer. Default 500 (Octokit's retry plugin retries it: disable retries in tests or pick 400). */
+  violationStatus?: number;
+  /** Permissions of new installations (and their tokens). */
+  installationPermissions?: Record<string, string>;
+}
+
+export interface CreateRepoOptions {
+  defaultBranch?: string;
+  private?: boolean;
+  installationId?: number;
+  ownerType?: 'User' | 'Organization';
+  /** Files of a first commit on the default branch. */
+  files?: Record<string, string | Uint8Array>;
+}
+
+/** What tests and the webhook builders need to know about a repository. */
+export interface RepoInfo extends Required<Omit<WebhookRepository, 'ownerType'>> {
+  installationId: number;
+  ownerType: 'User' | 'Organization';
+}
+
+export interface SecretScanningAlertInput {
+  secret_type: string;
+  secret_type_display_name?: string;
+  /** Only if the test wants GET to include it; the App must not rely on it. */
+  secret?: string;
+  validity?: 'active' | 'inactive' | 'unknown';
+  locations: AlertLocation[];
+}
+
+export interface GitHubFake {
+  /** The REST base URL: Octokit's `baseUrl`. */
+  readonly apiUrl: string;
+  readonly appId: number;
+  readonly appSlug: string;
+  /** `<slug>[bot]`: the author of what installation tokens create. */
+  readonly botLogin: string;
+  /** PKCS#1 PEM of the App's private key. */
+  readonly privateKey: string;
+  /** Smart HTTP URL of a repository; with `token`, the credential is in the URL (`x-access-token:<token>@`). */
+  gitUrl(owner: string, repo: string, token?: string): string;
+  /** Every REST request, in arrival order (git smart HTTP is in `gitRequests`). */
+  readonly requests: RestRequestRecord[];
+  readonly gitRequests: GitRequestRecord[];
+  readonly violations: Violation[];
+  /** Throws, listing every violation, when there is any. For `afterEach`. */
+  assertNoViolations(): void;
+  readonly faults: Faults;
+  /** Every credential sent to `POST /credentials/revoke`. */
+  readonly revokedCredentials: string[];
+
+  createRepo(owner: string, name: string, options?: CreateRepoOptions): Promise<RepoInfo>;
+  repository(owner: string, name: string): RepoInfo;
+  /** The fake's state of a repository: pulls, issues, comments, deploy keys, alerts (to inspect). */
+  repoState(owner: string, name: string): RepoState;
+  commit(owner: string, name: string, options: CommitOptions): Promise<string>;
+  /** Moves `branch` to `sha` with no fast-forward check; returns the previous tip. */
+  forcePush(owner: string, name: string, options: { branch: string; sha: string }): Promise<string | undefined>;
+  deleteBranch(owner: string, name: string, branch: string): Promise<void>;
+  readFile(owner: string, name: string, ref: string, file: string): Promise<string | undefined>;
+  branches(owner: string, name: string): Promise<Record<string, string>>;
+  /** The commit `ref` (a branch, `refs/...`, a sha) names, or undefined. */
+  refSha(owner: string, name: string, ref: string): Promise<string | undefined>;
+
+  /** A token as `POST /app/installations/{id}/access_tokens` would issue (for `auth: token`). */
+  createInstallationToken(installationId?: number, options?: { permissions?: Record<string, string>; repositories?: string[]; ttlMs?: number }): string;
+  /** Fast-forwards the base when possible, else makes a merge commit; returns the new base tip. */
+  mergePull(owner: string, name: string, number: number): Promise<string>;
+  closePull(owner: string, name: string, number: number): Promise<void>;
+  /** A comment by someone (default the repository owner), as a human would write it. */
+  addComment(owner: string, name: string, number: number, options: { body: string; user?: string }): CommentState;
+  addDeployKey(owner: string, name: string, key: DeployKeyInput): DeployKeyState;
+  setPermission(owner: string, name: string, user: string, permission: Permission): void;
+  /** Returns the alert number. */
+  addSecretScanningAlert(owner: string, name: string, alert: SecretScanningAlertInput): number;
+  checkRuns(owner: string, name: string): CheckRunState[];
+
+  /** A push delivery with before/after/commits read from git (default: the branch tip and its parent). */
+  pushEvent(owner: string, name: string, options?: { ref?: string; before?: string; after?: string; sender?: string; forced?: boolean }): Promise<WebhookDelivery>;
+  pullRequestEvent(owner: string, name: string, number: number, action: 'opened' | 'synchronize' | 'reopened', options?: { before?: string; sender?: string }): Promise<WebhookDelivery>;
+
+  /** Stops the server and removes the repositories. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_PERMISSIONS = { checks: 'write', contents: 'write', issues: 'write', metadata: 'read', pull_requests: 'write', secret_scanning_alerts: 'write', administration: 'write' };
+
+function isoNow(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Starts a GitHub fake on 127.0.0.1 with a fresh temp folder for its repositories. */
+export async function createGitHubFake(options: GitHubFakeOptions = {}): Promise<GitHubFake> {
+  const keys = appKeys(options.privateKey);
+  const state = createState(options.appId ?? 4242, options.appSlug ?? 'keywarden', options.appName ?? 'Keywarden');
+  const root = mkdtempSync(path.join(tmpdir(), 'kw-github-fake-'));
+  const reposRoot = path.join(root, 'repos');
+  const home = path.join(root, 'home');
+  const scratch = path.join(root, 'scratch');
+  for (const d of [reposRoot, home, scratch]) mkdirSync(d);
+  const clock = createCommitClock();
+  const requests: RestRequestRecord[] = [];
+  const gitRequests: GitRequestRecord[] = [];
+  const violations: Violation[] = [];
+  const faults = createFaults();
+  const core: FakeCore = {
+    state,
+    api: '',
+    html: (options.htmlUrl ?? 'https://github.com').replace(/\/$/, ''),
+    gitUrl: (owner, name) => `${core.api}/git/${owner}/${name}.git`,
+    limits: { files: 300, commits: 250, patchBytes: 1024 * 1024, pullFiles: 3000, ...options.compareLimits },
+    now: isoNow,
+  };
+  const server = await startServer({
+    core,
+    publicKey: keys.publicKey,
+    faults,
+    requests,
+    gitRequests,
+    violations,
+    reposRoot,
+    home,
+    validateResponses: options.validateResponses ?? true,
+    rejectUnknownFields: options.rejectUnknownFields ?? true,
+    violationStatus: options.violationStatus ?? 500,
+  });
+  core.api = server.url;
+
+  const repoOf = (owner: string, name: string): RepoState => {
+    const r = state.repos.get(repoKey(owner, name));
+    if (!r) throw new Error(`github-fake: no repository ${owner}/${name}; create it with gh.createRepo`);
+    return r;
+  };
+  const info = (r: RepoState): RepoInfo => ({
+    owner: r.owner,
+    name: r.name,
+    id: r.id,
+    defaultBranch: r.defaultBranch,
+    private: r.private,
+    cloneUrl: core.gitUrl(r.owner, r.name),
+    installationId: r.installationId,
+    ownerType: state.installations.get(r.installationId)?.account.toLowerCase() === r.owner.toLowerCase() ? state.installations.get(r.installationId)!.accountType : 'User',
+  });
+  const common = (r: RepoState, sender?: string) => ({ installationId: r.installationId, apiUrl: core.api, htmlUrl: core.html, ...(sender ? { sender } : {}) });
+
+  const gh: GitHubFake = {
+    apiUrl: server.url,
+    appId: state.appId,
+    appSlug: state.appSlug,
+    botLogin: botLogin(state),
+    privateKey: keys.privateKey,
+    gitUrl(owner, name, token) {
+      const u = new URL(core.gitUrl(owner, name));
+      if (token) {
+        u.username = 'x-access-token';
+        u.password = token;
+      }
+      return u.href;
+    },
+    requests,
+    gitRequests,
+    violations,
+    assertNoViolations() {
+      if (violations.length) {
+        throw new Error(`The GitHub fake saw ${violations.length} violation(s) of GitHub's REST description:\n${violations.map((v) => `- ${formatViolation(v)}`).join('\n')}`);
+      }
+    },
+    faults,
+    revokedCredentials: state.revokedCredentials,
+
+    async createRepo(owner, name, o = {}) {
+      const key = repoKey(owner, name);
+      if (state.repos.has(key)) throw new Error(`github-fake: ${owner}/${name} exists already`);
+      const installationId = o.installationId ?? 1;
+      if (!state.installations.has(installationId)) {
+        state.installations.set(installationId, {
+          id: installationId,
+          account: owner,
+          accountType: o.ownerType ?? 'Organization',
+          permissions: options.installationPermissions ?? DEFAULT_PERMISSIONS,
+          events: ['check_run', 'issue_comment', 'pull_request', 'push', 'secret_scanning_alert'],
+          createdAt: isoNow(),
+        });
+      }
+      const dir = path.join(reposRoot, owner.toLowerCase(), `${name.toLowerCase()}.git`);
+      mkdirSync(path.dirname(dir), { recursive: true });
+      const defaultBranch = o.defaultBranch ?? 'main';
+      const git = await BareRepo.init(dir, scratch, clock, defaultBranch);
+      const repo: RepoState = {
+        id: state.nextId(),
+        owner,
+        name,
+        private: o.private ?? true,
+        defaultBranch,
+        installationId,
+        createdAt: isoNow(),
+        git,
+        nextNumber: 1,
+        pulls: new Map(),
+        issues: new Map(),
+        comments: [],
+        deployKeys: new Map(),
+        permissions: new Map(),
+        alerts: new Map(),
+        nextAlertNumber: 1,
+      };
+      state.repos.set(key, repo);
+      if (o.files) await git.commit({ branch: defaultBranch, files: o.files, message: 'Initial commit' });
+      return info(repo);
+    },
+    repository: (owner, name) => info(repoOf(owner, name)),
+    repoState: repoOf,
+    commit: (owner, name, o) => repoOf(owner, name).git.commit(o),
+    async forcePush(owner, name, { branch, sha }) {
+      const git = repoOf(owner, name).git;
+      const before = await git.branchTip(branch);
+      await git.setRef(`refs/heads/${branch}`, sha);
+      return before;
+    },
+    deleteBranch: (owner, name, branch) => repoOf(owner, name).git.deleteRef(`refs/heads/${branch}`),
+    async readFile(owner, name, ref, file) {
+      return (await repoOf(owner, name).git.file(ref, file))?.data.toString('utf8');
+    },
+    branches: (owner, name) => repoOf(owner, name).git.branches(),
+    async refSha(owner, name, ref) {
+      const git = repoOf(owner, name).git;
+      return (await git.branchTip(ref)) ?? git.resolve(ref);
+    },
+
+    createInstallationToken(installationId = 1, o = {}) {
+      if (!state.installations.has(installationId)) throw new Error(`github-fake: no installation ${installationId}`);
+      return issueInstallationToken(state, installationId, o).token;
+    },
+    mergePull: (owner, name, n) => mergePullOf(core, repoOf(owner, name), n),
+    closePull: (owner, name, n) => closePullOf(core, repoOf(owner, name), n),
+    addComment(owner, name, n, { body, user }) {
+      const c = addCommentTo(core, repoOf(owner, name), n, body, user ?? owner);
+      if (!c) throw new Error(`github-fake: no issue or pull request #${n} in ${owner}/${name}`);
+      return c;
+    },
+    addDeployKey(owner, name, key) {
+      const k = addDeployKeyTo(core, repoOf(owner, name), key, owner);
+      if ('status' in k) throw new Error(`github-fake: deploy key refused: ${JSON.stringify(k.body)}`);
+      return k;
+    },
+    setPermission(owner, name, user, permission) {
+      repoOf(owner, name).permissions.set(user.toLowerCase(), permission);
+    },
+    addSecretScanningAlert(owner, name, a) {
+      const repo = repoOf(owner, name);
+      const now = isoNow();
+      const alert: AlertState = {
+        number: repo.nextAlertNumber++,
+        secretType: a.secret_type,
+        secretTypeDisplayName: a.secret_type_display_name ?? a.secret_type,
+        secret: a.secret,
+        state: 'open',
+        resolution: null,
+        resolutionComment: null,
+        resolvedAt: null,
+        resolvedBy: null,
+        validity: a.validity ?? 'unknown',
+        locations: a.locations,
+        createdAt: now,
+        updatedAt: now,
+      };
+      repo.alerts.set(alert.number, alert);
+      return alert.number;
+    },
+    checkRuns(owner, name) {
+      const key = repoKey(owner, name);
+      return [...state.checkRuns.values()].filter((r) => r.repoKey === key);
+    },
+
+    async pushEvent(owner, name, o = {}) {
+      const repo = repoOf(owner, name);
+      const ref = o.ref ?? `refs/heads/${repo.defaultBranch}`;
+      const after = o.after ?? (await repo.git.resolve(ref)) ?? ZERO_SHA;
+      const before = o.before ?? (after === ZERO_SHA ? ZERO_SHA : ((await repo.git.log([after], 2))[0]?.parents[0] ?? ZERO_SHA));
+      const commits: PushCommit[] = [];
+      if (after !== ZERO_SHA) {
+        const range = before === ZERO_SHA ? [after, ...Object.values(await repo.git.branches()).filter((s) => s !== after).map((s) => `^${s}`)] : [`${before}..${after}`];
+        for (const c of (await repo.git.log(range)).slice(-2048)) {
+          commits.push({ id: c.sha, tree_id: c.tree, message: c.message, timestamp: c.committer.date, author: { name: c.author.name, email: c.author.email }, committer: { name: c.committer.name, email: c.committer.email }, ...(await repo.git.changedPaths(c.sha)) });
+        }
+      }
+      const forced = o.forced ?? (before !== ZERO_SHA && after !== ZERO_SHA && !(await repo.git.isAncestor(before, after)));
+      return buildPushEvent({ ...common(repo, o.sender), repository: info(repo), ref, before, after, commits, forced });
+    },
+    async pullRequestEvent(owner, name, n, action, o = {}) {
+      const repo = repoOf(owner, name);
+      const p = repo.pulls.get(n);
+      if (!p) throw new Error(`github-fake: no pull request #${n} in ${owner}/${name}`);
+      const heads = await refreshPull(repo, p);
+      return buildPullRequestEvent({
+        ...common(repo, o.sender),
+        action,
+        repository: info(repo),
+        number: n,
+        head: { ref: p.headRef, sha: heads.head },
+        base: { ref: p.baseRef, sha: heads.base },
+        title: p.title,
+        body: p.body,
+        user: p.user,
+        ...(o.before ? { before: o.before } : {}),
+      });
+    },
+
+    async close() {
+      await server.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  return gh;
+}
