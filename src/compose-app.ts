@@ -147,6 +147,15 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
     webBase: settings.webUrl,
     logger,
     clock,
+    // github.com takes revocations unauthenticated only; GHES (…/api/v3) authenticated.
+    revokeTokens: async (credentials, octokit) => {
+      if (/\/api\/v3$/.test(settings.apiUrl)) {
+        await octokit.request('POST /credentials/revoke', { credentials });
+        return;
+      }
+      const { request } = await import('@octokit/request');
+      await request('POST /credentials/revoke', { baseUrl: settings.apiUrl, credentials, headers: { 'user-agent': 'keywarden', 'x-github-api-version': '2022-11-28' } });
+    },
     metrics: {
       finding: (kind) => metrics.findings.inc({ kind }),
       action: (type, outcome) => metrics.actions.inc({ type: type as never, outcome: (outcome === 'done' || outcome === 'failed' ? outcome : 'skipped') as never }),

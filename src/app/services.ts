@@ -55,6 +55,12 @@ export interface AppServices {
   logger: AppLogger;
   metrics?: AppMetrics;
   clock: () => Date;
+  /**
+   * Sends leaked GitHub tokens to `POST /credentials/revoke`. On github.com the endpoint takes only
+   * unauthenticated requests ("any authenticated request will return a 403"); on GHES it wants
+   * authentication. The composition root picks.
+   */
+  revokeTokens?: (credentials: string[], octokit: Octokit) => Promise<void>;
   /** Policy cache time (ms); default 60 s. A push to the default branch that touches `.github/` drops it at once. */
   policyTtlMs?: number;
 }
@@ -160,7 +166,8 @@ export class RepoWork {
       const tokenRevoker = new GitHubTokenRevoker({
         revoke: async (credentials) => {
           try {
-            await octokit.request('POST /credentials/revoke', { credentials });
+            if (this.s.revokeTokens) await this.s.revokeTokens(credentials, octokit);
+            else await octokit.request('POST /credentials/revoke', { credentials });
           } catch (e) {
             throw githubError(e, 'revoke the token');
           }

@@ -371,6 +371,7 @@ export class AuditedBackend implements KeyBackend {
 /** Wraps a `CredentialRevoker` so each revocation and its outcome lands in the audit log. */
 export class AuditedRevoker implements CredentialRevoker {
   readonly provider: string;
+  readonly cannotRotate?: string;
 
   constructor(
     readonly inner: CredentialRevoker,
@@ -378,6 +379,7 @@ export class AuditedRevoker implements CredentialRevoker {
     private readonly options: AuditedBackendOptions,
   ) {
     this.provider = inner.provider;
+    if (inner.cannotRotate !== undefined) this.cannotRotate = inner.cannotRotate;
   }
 
   async revoke(credentialId: string, options: RevokeOptions): Promise<CredentialRevocation> {

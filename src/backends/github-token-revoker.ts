@@ -19,6 +19,7 @@ export interface GitHubTokenRevokerOptions {
 
 export class GitHubTokenRevoker implements CredentialRevoker {
   readonly provider = 'github';
+  readonly cannotRotate = 'GitHub tokens are re-issued only by their owner: GitHub tells them it was revoked, they create a new one and put it in the secret store';
 
   constructor(private readonly options: GitHubTokenRevokerOptions) {}
 
@@ -37,7 +38,7 @@ export class GitHubTokenRevoker implements CredentialRevoker {
       owner: 'its GitHub owner',
       deactivated: true,
       replayed: false,
-      ...(options.replace ? { note: 'GitHub tokens are re-issued only by their owner: GitHub has told them it was revoked; they create a new one and put it in the secret store' } : {}),
+      ...(options.replace ? { note: this.cannotRotate } : {}),
     };
   }
 }

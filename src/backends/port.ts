@@ -237,5 +237,7 @@ export interface RevokeOptions extends MutationOptions {
 /** Revokes a leaked credential at its provider and issues a replacement. */
 export interface CredentialRevoker {
   readonly provider: string;
+  /** Why this provider's credentials cannot be re-issued here (a GitHub token: only its owner can); absent when `replace` works. */
+  readonly cannotRotate?: string;
   revoke(credentialId: string, options: RevokeOptions): Promise<CredentialRevocation>;
 }

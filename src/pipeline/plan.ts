@@ -21,6 +21,8 @@ import type { NotDone, Plan, Step, Target } from './types.js';
 export interface PlanOptions {
   /** Providers with a revoker in this run (`aws-iam`; `github` in the App). */
   revokers: ReadonlySet<string>;
+  /** Providers whose revoker cannot re-issue a credential, and why: their `rotate` is not done, said so. */
+  cannotRotate?: ReadonlyMap<string, string>;
   /** The patch can be made here: `true`, or why not ("not a git repository", "staged changes are not committed yet"). */
   canPatch: true | string;
   /** The commit the patch would be made on; part of the patch step's id. */
@@ -92,6 +94,11 @@ export function planResponse(decision: Decision, findings: readonly Finding[], t
           skip(type, a, target.provider === 'github'
             ? 'not revocable automatically here: GitHub tokens are revoked through GitHub (the Keywarden App does it); revoke it at github.com/settings/tokens'
             : `not revocable automatically here: no ${target.provider} revoker is configured`);
+          continue;
+        }
+        const noRotation = target.kind === 'credential' && type === 'rotate' ? options.cannotRotate?.get(target.provider) : undefined;
+        if (noRotation) {
+          skip(type, a, `not rotatable automatically: ${noRotation}`);
           continue;
         }
         const key = targetKey(target);

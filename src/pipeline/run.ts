@@ -129,6 +129,7 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
   const patchBase = event.patchBase ?? range?.head ?? head;
   const plan = planResponse(decision, findings, targets, {
     revokers: new Set(revokers.map((r) => r.provider)),
+    cannotRotate: new Map(revokers.flatMap((r) => (r.cannotRotate ? [[r.provider, r.cannotRotate] as const] : []))),
     canPatch:
       event.source.kind === 'staged'
         ? 'staged changes are not committed yet: take the secret out of the index (git restore --staged FILE) and the file'

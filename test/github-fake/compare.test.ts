@@ -122,6 +122,17 @@ describe('contents and refs', () => {
     expect((await octokit.rest.repos.getContent({ owner: 'acme', repo: 'api', path: 'a.txt' })).status).toBe(200);
   });
 
+  it('answers the raw media type with the bytes, as the config plugin reads them', async () => {
+    await gh.commit('acme', 'api', { branch: 'conf', parent: sha.base!, files: { '.github/keywarden.yml': 'version: 1\nsecrets:\n  on-leak: []\n' } });
+    const raw = await octokit.request('GET /repos/{owner}/{repo}/contents/{path}', { owner: 'acme', repo: 'api', path: '.github/keywarden.yml', ref: 'conf', mediaType: { format: 'raw' } });
+    expect(raw.data).toBe('version: 1\nsecrets:\n  on-leak: []\n');
+    const { config } = await octokit.config.get({ owner: 'acme', repo: 'api', path: '.github/keywarden.yml', branch: 'conf' });
+    expect(config).toEqual({ version: 1, secrets: { 'on-leak': [] } });
+    const none = await octokit.config.get({ owner: 'acme', repo: 'api', path: '.github/none.yml' });
+    expect(none.files.every((f) => f.config === null)).toBe(true);
+    await gh.deleteBranch('acme', 'api', 'conf');
+  });
+
   it('lists a directory and answers 404 for a missing path or ref', async () => {
     const { data } = await octokit.rest.repos.getContent({ owner: 'acme', repo: 'api', path: 'config', ref: 'feature/x' });
     expect(Array.isArray(data) && data.map((e) => [e.name, e.type])).toEqual([['app.env', 'file']]);

@@ -4,7 +4,9 @@
  * problem, and be answered 500.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { handlers } from '../helpers/github-fake/handlers/index.js';
 import { createGitHubFake, type GitHubFake } from '../helpers/github-fake/index.js';
+import { loadGitHubSpec } from '../helpers/github-fake/openapi-validate.js';
 import { tokenOctokit } from './clients.js';
 
 let gh: GitHubFake;
@@ -75,7 +77,7 @@ describe('request validation', () => {
 
   it('catches a bad path parameter type and a body where none is taken', async () => {
     expect(await status(octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: 'acme', repo: 'api', pull_number: 'first' as unknown as number }))).toBe(500);
-    const res = await fetch(`${gh.apiUrl}/repos/acme/api`, { method: 'GET', headers: { authorization: `token ${gh.createInstallationToken(1)}`, 'content-type': 'application/json' }, body: undefined });
+    const res = await fetch(`${gh.apiUrl}/repos/acme/api`, { method: 'GET', headers: { authorization: `token ${gh.createInstallationToken(1)}`, 'content-type': 'application/json' } });
     expect(res.status).toBe(200);
     const del = await fetch(`${gh.apiUrl}/repos/acme/api/keys/1`, { method: 'DELETE', headers: { authorization: `token ${gh.createInstallationToken(1)}` }, body: '{"x":1}' });
     expect(del.status).toBe(500);
@@ -93,6 +95,11 @@ describe('request validation', () => {
   it('reports an operation GitHub has and the fake lacks as a violation too', async () => {
     expect(await status(octokit.rest.repos.listTags({ owner: 'acme', repo: 'api' }))).toBe(500);
     expect(gh.violations[0]).toMatchObject({ kind: 'unimplemented', operationId: 'repos/list-tags' });
+  });
+
+  it('implements only operations GitHub has (a misspelt operationId would never be reached)', () => {
+    const ids = new Set(Object.values(loadGitHubSpec().paths).flatMap((item) => Object.values(item).map((op) => (op as { operationId?: string }).operationId)));
+    expect(Object.keys(handlers).filter((id) => !ids.has(id))).toEqual([]);
   });
 
   it('passes a correct request and records it', async () => {

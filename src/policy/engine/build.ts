@@ -62,13 +62,13 @@ export function clearBuildCache(): void {
 const asRunner = (opa: string | OpaRunner): OpaRunner => (typeof opa === 'string' ? createNativeOpaRunner(opa) : opa);
 /** Native runners by binary; others by identity (runners configured differently may share a path). */
 const runnerIds = new WeakMap<OpaRunner, string>();
+let runnerCount = 0;
 const runnerKey = (r: OpaRunner): string => {
   if (r.kind === 'native') return `native:${r.path}`;
   let id = runnerIds.get(r);
-  if (!id) runnerIds.set(r, (id = `${r.kind}:${r.path}#${runnerIds.has(r) ? 0 : ++runnerCount}`));
+  if (!id) runnerIds.set(r, (id = `${r.kind}:${r.path}#${++runnerCount}`));
   return id;
 };
-let runnerCount = 0;
 
 /** The capabilities JSON passed to `opa build --capabilities`, for the given OPA binary or runner. */
 export function wasmCapabilities(opa: string | OpaRunner): Promise<{ json: string; hash: string }> {
@@ -122,7 +122,8 @@ function runnerVersion(runner: OpaRunner): Promise<string> {
 async function probeOpa(runner: OpaRunner, cacheDir: string | undefined): Promise<{ version: string; caps: { json: string; hash: string } }> {
   const opa = runner.path;
   const st = cacheDir ? await stat(opa).catch(() => undefined) : undefined;
-  const id = runner.kind === 'native' ? opa : runnerKey(runner);
+  // The disk key is the file's: what version and capabilities a binary or builder reports does not depend on how it is run.
+  const id = runner.kind === 'native' ? opa : `${runner.kind}:${opa}`;
   const file = cacheDir && st ? join(cacheDir, `opa-probe-${sha256(`${id}\0${st.size}\0${st.mtimeMs}\0${st.ino}`).slice(0, 32)}.json`) : undefined;
   if (file) {
     const kept = await readFile(file, 'utf8').then((t) => JSON.parse(t) as unknown, () => undefined);

@@ -21,7 +21,7 @@
  * `node:wasi` is not a complete sandbox (Node says so); these bounds are against runaway input to
  * a trusted compiler, not against a hostile guest.
  */
-import { accessSync, constants, rmSync } from 'node:fs';
+import { accessSync, constants, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -145,11 +145,12 @@ const notFound = (path: string, cause: unknown): KeywardenError =>
 /**
  * The worker: instantiate the module with WASI and run `opa-build serve`, whose host functions
  * block on `signal` for the next request (posted on `port`) and post each response. Plain
- * JavaScript, evaluated (no file to find in src/ or dist/). It silences only the
- * ExperimentalWarning `node:wasi` prints, and only in this worker.
+ * JavaScript, evaluated (no file to find in src/ or dist/), valid as a script and as a module (the
+ * host's --input-type decides), started without the host's execArgv (no loader hooks). It
+ * silences only the ExperimentalWarning `node:wasi` prints, and only in this worker.
  */
 const WORKER_SOURCE = `
-const { parentPort, receiveMessageOnPort, workerData: d } = require('node:worker_threads');
+(async () => {
 const emitWarning = process.emitWarning;
 process.emitWarning = function (warning, ...rest) {
   const type = typeof rest[0] === 'string' ? rest[0] : rest[0] && rest[0].type;
@@ -157,8 +158,9 @@ process.emitWarning = function (warning, ...rest) {
   if (type === 'ExperimentalWarning' && text.startsWith('WASI')) return;
   return emitWarning.call(process, warning, ...rest);
 };
-const { WASI } = require('node:wasi');
-const { openSync, closeSync } = require('node:fs');
+const { parentPort, receiveMessageOnPort, workerData: d } = await import('node:worker_threads');
+const { WASI } = await import('node:wasi');
+const { openSync, closeSync } = await import('node:fs');
 const fds = [openSync(d.stdin, 'r'), openSync(d.log, 'a'), openSync(d.log, 'a')];
 let instance;
 let request;
@@ -194,6 +196,7 @@ try {
   for (const fd of fds) closeSync(fd);
 }
 parentPort.postMessage({ exit });
+})();
 `;
 
 interface WorkerExit {
@@ -263,6 +266,7 @@ class BuilderInstance {
     const limitMiB = Math.floor((this.maxPages * WASM_PAGE * 0.8) / (1024 * 1024));
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
+      execArgv: [],
       env: {},
       stdout: false,
       stderr: false,
@@ -290,17 +294,18 @@ class BuilderInstance {
       live.pending = undefined;
       p?.(m);
     };
+    // Settle first: a command that failed reads the instance's log, which `ended` removes.
     worker.on('message', (m: WorkerMessage) => {
-      if ('exit' in m) this.ended(live);
       settle(m);
+      if ('exit' in m) this.ended(live);
     });
     worker.on('error', (e) => {
-      this.ended(live);
       settle({ failed: e });
+      this.ended(live);
     });
     worker.on('exit', () => {
-      this.ended(live);
       settle({ exit: {} });
+      this.ended(live);
     });
     this.current = live;
     return live;
@@ -334,9 +339,13 @@ class BuilderInstance {
           resolve({ code: r.code, stdout: r.stdout, stderr: r.stderr });
           return;
         }
-        void readFile(live.log, 'utf8')
-          .catch(() => '')
-          .then((log) => reject(this.failure(command, 'exit' in m ? m.exit : { trap: String(m.failed) }, log)));
+        let log = '';
+        try {
+          log = readFileSync(live.log, 'utf8');
+        } catch {
+          // no log: the failure says what it can without one
+        }
+        reject(this.failure(command, 'exit' in m ? m.exit : { trap: String(m.failed) }, log));
       };
       live.port.postMessage({ dir, args });
       Atomics.add(live.signal, 0, 1);
@@ -355,11 +364,18 @@ class BuilderInstance {
     });
   }
 
-  /** Ask the instance to stop (Go's `serve` returns), and wait for it. */
+  /**
+   * Stop the instance once no command is queued (Go's `serve` returns), and wait for it. It is
+   * forgotten at once, so a command that comes meanwhile starts a new one.
+   */
   async stop(): Promise<void> {
     clearTimeout(this.idle);
-    const live = await this.live?.catch(() => undefined);
-    if (!live || this.current !== live) return;
+    await this.queue;
+    await this.live?.catch(() => undefined);
+    const live = this.current;
+    if (!live || live.pending) return;
+    this.current = undefined;
+    this.live = undefined;
     const exited = new Promise<void>((r) => live.worker.once('exit', () => r()));
     live.port.postMessage(null);
     Atomics.add(live.signal, 0, 1);

@@ -58,7 +58,9 @@ export function checkAppJwt(jwt: string, publicKey: KeyObject, appId: number, no
   const { iat, exp } = payload;
   if (typeof exp !== 'number' || exp <= now) return "'Expiration time' claim ('exp') must be a numeric value representing the future time";
   if (exp > now + 600 + 60) return "'Expiration time' claim ('exp') is too far in the future";
-  if (typeof iat !== 'number' || iat > now + 60) return "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued";
+  if (typeof iat !== 'number' || iat > now + 60) {
+    return "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued";
+  }
   return undefined;
 }
 

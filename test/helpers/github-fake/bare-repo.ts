@@ -38,6 +38,13 @@ export interface CommitOptions {
   author?: GitPerson;
 }
 
+export interface DirectoryEntry {
+  name: string;
+  type: 'file' | 'dir' | 'submodule';
+  sha: string;
+  size: number;
+}
+
 /** One changed file between two commits, in GitHub's `diff-entry` terms. */
 export interface FileDiff {
   filename: string;
@@ -147,7 +154,8 @@ export class BareRepo {
       const tree = (await this.git(['write-tree'], { indexFile })).trim();
       const who = options.author ?? DEFAULT_AUTHOR;
       const stamp = `${who.name} <${who.email}> ${this.clock()} +0000`;
-      const object = [`tree ${tree}`, ...(parent ? [`parent ${parent}`] : []), `author ${stamp}`, `committer ${stamp}`, '', options.message ?? 'Update files', ''];
+      const parents = parent ? [`parent ${parent}`] : [];
+      const object = [`tree ${tree}`, ...parents, `author ${stamp}`, `committer ${stamp}`, '', options.message ?? 'Update files', ''];
       const sha = (await this.git(['hash-object', '-t', 'commit', '-w', '--stdin'], { input: object.join('\n') })).trim();
       await this.setRef(`refs/heads/${options.branch}`, sha);
       return sha;
@@ -163,7 +171,7 @@ export class BareRepo {
   }
 
   /** The entries of the directory `dir` at `commit` ('' for the root), or undefined if it is not a directory. */
-  async listDirectory(commit: string, dir: string): Promise<Array<{ name: string; type: 'file' | 'dir' | 'submodule'; sha: string; size: number }> | undefined> {
+  async listDirectory(commit: string, dir: string): Promise<DirectoryEntry[] | undefined> {
     const out = await this.tryGit(['ls-tree', '-z', '-l', '--end-of-options', dir ? `${commit}:${dir}` : `${commit}^{tree}`]);
     if (out === undefined) return undefined;
     return out
@@ -171,7 +179,7 @@ export class BareRepo {
       .filter(Boolean)
       .map((e) => {
         const m = /^\d{6} (\w+) ([0-9a-f]+) +(-|\d+)\t([\s\S]*)$/.exec(e)!;
-        const type = m[1] === 'tree' ? 'dir' : m[1] === 'commit' ? 'submodule' : 'file';
+        const type: DirectoryEntry['type'] = m[1] === 'tree' ? 'dir' : m[1] === 'commit' ? 'submodule' : 'file';
         return { name: m[4]!, type, sha: m[2]!, size: m[3] === '-' ? 0 : Number(m[3]) };
       });
   }

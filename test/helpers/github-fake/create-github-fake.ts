@@ -82,6 +82,27 @@ export interface SecretScanningAlertInput {
   locations: AlertLocation[];
 }
 
+export interface InstallationTokenOptions {
+  permissions?: Record<string, string>;
+  /** Repository names the token is limited to. */
+  repositories?: string[];
+  /** Default one hour; negative for an expired token. */
+  ttlMs?: number;
+}
+
+/** `gh.pushEvent` input; what is left out is read from git. */
+export interface PushEventInput {
+  /** Default `refs/heads/<default branch>`. */
+  ref?: string;
+  /** Default the parent of `after` (all zeros for a root commit). */
+  before?: string;
+  /** Default the tip of `ref`. */
+  after?: string;
+  sender?: string;
+  /** Default: `before` is not an ancestor of `after`. */
+  forced?: boolean;
+}
+
 export interface GitHubFake {
   /** The REST base URL: Octokit's `baseUrl`. */
   readonly apiUrl: string;
@@ -117,7 +138,7 @@ export interface GitHubFake {
   refSha(owner: string, name: string, ref: string): Promise<string | undefined>;
 
   /** A token as `POST /app/installations/{id}/access_tokens` would issue (for `auth: token`). */
-  createInstallationToken(installationId?: number, options?: { permissions?: Record<string, string>; repositories?: string[]; ttlMs?: number }): string;
+  createInstallationToken(installationId?: number, options?: InstallationTokenOptions): string;
   /** Fast-forwards the base when possible, else makes a merge commit; returns the new base tip. */
   mergePull(owner: string, name: string, number: number): Promise<string>;
   closePull(owner: string, name: string, number: number): Promise<void>;
@@ -130,14 +151,47 @@ export interface GitHubFake {
   checkRuns(owner: string, name: string): CheckRunState[];
 
   /** A push delivery with before/after/commits read from git (default: the branch tip and its parent). */
-  pushEvent(owner: string, name: string, options?: { ref?: string; before?: string; after?: string; sender?: string; forced?: boolean }): Promise<WebhookDelivery>;
-  pullRequestEvent(owner: string, name: string, number: number, action: 'opened' | 'synchronize' | 'reopened', options?: { before?: string; sender?: string }): Promise<WebhookDelivery>;
+  pushEvent(owner: string, name: string, options?: PushEventInput): Promise<WebhookDelivery>;
+  pullRequestEvent(
+    owner: string,
+    name: string,
+    number: number,
+    action: 'opened' | 'synchronize' | 'reopened',
+    options?: { before?: string; sender?: string },
+  ): Promise<WebhookDelivery>;
 
   /** Stops the server and removes the repositories. */
   close(): Promise<void>;
 }
 
-const DEFAULT_PERMISSIONS = { checks: 'write', contents: 'write', issues: 'write', metadata: 'read', pull_requests: 'write', secret_scanning_alerts: 'write', administration: 'write' };
+/** Commits a push brought (a new branch: those on no other branch), oldest first, at most 2048 like GitHub. */
+async function pushedCommits(repo: RepoState, before: string, after: string): Promise<PushCommit[]> {
+  const others = Object.values(await repo.git.branches()).filter((s) => s !== after);
+  const range = before === ZERO_SHA ? [after, ...others.map((s) => `^${s}`)] : [`${before}..${after}`];
+  const out: PushCommit[] = [];
+  for (const c of (await repo.git.log(range)).slice(-2048)) {
+    out.push({
+      id: c.sha,
+      tree_id: c.tree,
+      message: c.message,
+      timestamp: c.committer.date,
+      author: { name: c.author.name, email: c.author.email },
+      committer: { name: c.committer.name, email: c.committer.email },
+      ...(await repo.git.changedPaths(c.sha)),
+    });
+  }
+  return out;
+}
+
+const DEFAULT_PERMISSIONS = {
+  administration: 'write',
+  checks: 'write',
+  contents: 'write',
+  issues: 'write',
+  metadata: 'read',
+  pull_requests: 'write',
+  secret_scanning_alerts: 'write',
+};
 
 function isoNow(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -185,6 +239,10 @@ export async function createGitHubFake(options: GitHubFakeOptions = {}): Promise
     if (!r) throw new Error(`github-fake: no repository ${owner}/${name}; create it with gh.createRepo`);
     return r;
   };
+  const ownerType = (r: RepoState): 'User' | 'Organization' => {
+    const inst = state.installations.get(r.installationId);
+    return inst && inst.account.toLowerCase() === r.owner.toLowerCase() ? inst.accountType : 'User';
+  };
   const info = (r: RepoState): RepoInfo => ({
     owner: r.owner,
     name: r.name,
@@ -193,9 +251,14 @@ export async function createGitHubFake(options: GitHubFakeOptions = {}): Promise
     private: r.private,
     cloneUrl: core.gitUrl(r.owner, r.name),
     installationId: r.installationId,
-    ownerType: state.installations.get(r.installationId)?.account.toLowerCase() === r.owner.toLowerCase() ? state.installations.get(r.installationId)!.accountType : 'User',
+    ownerType: ownerType(r),
   });
-  const common = (r: RepoState, sender?: string) => ({ installationId: r.installationId, apiUrl: core.api, htmlUrl: core.html, ...(sender ? { sender } : {}) });
+  const common = (r: RepoState, sender?: string) => ({
+    installationId: r.installationId,
+    apiUrl: core.api,
+    htmlUrl: core.html,
+    ...(sender ? { sender } : {}),
+  });
 
   const gh: GitHubFake = {
     apiUrl: server.url,
@@ -216,7 +279,8 @@ export async function createGitHubFake(options: GitHubFakeOptions = {}): Promise
     violations,
     assertNoViolations() {
       if (violations.length) {
-        throw new Error(`The GitHub fake saw ${violations.length} violation(s) of GitHub's REST description:\n${violations.map((v) => `- ${formatViolation(v)}`).join('\n')}`);
+        const list = violations.map((v) => `- ${formatViolation(v)}`).join('\n');
+        throw new Error(`The GitHub fake saw ${violations.length} violation(s) of GitHub's REST description:\n${list}`);
       }
     },
     faults,
@@ -305,18 +369,18 @@ export async function createGitHubFake(options: GitHubFakeOptions = {}): Promise
       const now = isoNow();
       const alert: AlertState = {
         number: repo.nextAlertNumber++,
-        secretType: a.secret_type,
-        secretTypeDisplayName: a.secret_type_display_name ?? a.secret_type,
+        secret_type: a.secret_type,
+        secret_type_display_name: a.secret_type_display_name ?? a.secret_type,
         secret: a.secret,
         state: 'open',
         resolution: null,
-        resolutionComment: null,
-        resolvedAt: null,
-        resolvedBy: null,
+        resolution_comment: null,
+        resolved_at: null,
+        resolved_by: null,
         validity: a.validity ?? 'unknown',
         locations: a.locations,
-        createdAt: now,
-        updatedAt: now,
+        created_at: now,
+        updated_at: now,
       };
       repo.alerts.set(alert.number, alert);
       return alert.number;
@@ -330,14 +394,8 @@ export async function createGitHubFake(options: GitHubFakeOptions = {}): Promise
       const repo = repoOf(owner, name);
       const ref = o.ref ?? `refs/heads/${repo.defaultBranch}`;
       const after = o.after ?? (await repo.git.resolve(ref)) ?? ZERO_SHA;
-      const before = o.before ?? (after === ZERO_SHA ? ZERO_SHA : ((await repo.git.log([after], 2))[0]?.parents[0] ?? ZERO_SHA));
-      const commits: PushCommit[] = [];
-      if (after !== ZERO_SHA) {
-        const range = before === ZERO_SHA ? [after, ...Object.values(await repo.git.branches()).filter((s) => s !== after).map((s) => `^${s}`)] : [`${before}..${after}`];
-        for (const c of (await repo.git.log(range)).slice(-2048)) {
-          commits.push({ id: c.sha, tree_id: c.tree, message: c.message, timestamp: c.committer.date, author: { name: c.author.name, email: c.author.email }, committer: { name: c.committer.name, email: c.committer.email }, ...(await repo.git.changedPaths(c.sha)) });
-        }
-      }
+      const before = o.before ?? (after === ZERO_SHA ? ZERO_SHA : ((await repo.git.log([after], 1))[0]?.parents[0] ?? ZERO_SHA));
+      const commits = after === ZERO_SHA ? [] : await pushedCommits(repo, before, after);
       const forced = o.forced ?? (before !== ZERO_SHA && after !== ZERO_SHA && !(await repo.git.isAncestor(before, after)));
       return buildPushEvent({ ...common(repo, o.sender), repository: info(repo), ref, before, after, commits, forced });
     },
@@ -351,8 +409,8 @@ export async function createGitHubFake(options: GitHubFakeOptions = {}): Promise
         action,
         repository: info(repo),
         number: n,
-        head: { ref: p.headRef, sha: heads.head },
-        base: { ref: p.baseRef, sha: heads.base },
+        head: { ref: p.head.ref, sha: heads.head },
+        base: { ref: p.base.ref, sha: heads.base },
         title: p.title,
         body: p.body,
         user: p.user,

@@ -33,7 +33,9 @@ export interface Faults {
 }
 
 export const SECONDARY_RATE_LIMIT_MESSAGE =
-  'You have exceeded a secondary rate limit and have been temporarily blocked from content creation. Please retry your request again later. If you reach out to GitHub Support for help, please include the request ID 0000:0000:0000000:0000000:00000000.';
+  'You have exceeded a secondary rate limit and have been temporarily blocked from content creation. ' +
+  'Please retry your request again later. ' +
+  'If you reach out to GitHub Support for help, please include the request ID 0000:0000:0000000:0000000:00000000.';
 
 const RATE_LIMIT_DOCS = 'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api';
 
@@ -47,7 +49,10 @@ function defaultReply(spec: FaultSpec, installationId: number | undefined): Faul
       headers['x-ratelimit-used'] ??= '5000';
       headers['x-ratelimit-resource'] ??= 'core';
       headers['x-ratelimit-reset'] ??= String(Math.ceil(Date.now() / 1000) + 1);
-      body = { message: `API rate limit exceeded for installation ID ${installationId ?? 0}.`, documentation_url: `${RATE_LIMIT_DOCS}#about-the-primary-rate-limit` };
+      body = {
+        message: `API rate limit exceeded for installation ID ${installationId ?? 0}.`,
+        documentation_url: `${RATE_LIMIT_DOCS}#about-the-primary-rate-limit`,
+      };
     } else {
       headers['retry-after'] ??= '1';
       body = { message: SECONDARY_RATE_LIMIT_MESSAGE, documentation_url: `${RATE_LIMIT_DOCS}#about-secondary-rate-limits` };
@@ -56,7 +61,12 @@ function defaultReply(spec: FaultSpec, installationId: number | undefined): Faul
   return { status: spec.status, headers, body: spec.body === undefined ? body : spec.body };
 }
 
-export function createFaults(): Faults & { take(method: string, route: string, path: string, installationId: number | undefined): FaultReply | undefined } {
+/** The server's side of the registry: the reply of the first matching fault, counted down. */
+export interface FaultRegistry extends Faults {
+  take(method: string, route: string, path: string, installationId: number | undefined): FaultReply | undefined;
+}
+
+export function createFaults(): FaultRegistry {
   const list: Array<{ spec: FaultSpec; remaining: number }> = [];
   return {
     add(spec) {

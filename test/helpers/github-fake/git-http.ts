@@ -68,7 +68,17 @@ function refChanges(before: Record<string, string>, after: Record<string, string
 export async function serveGit(req: Request, deps: GitHttpDeps): Promise<Response> {
   const url = new URL(req.url);
   const m = PATH.exec(url.pathname);
-  const record: GitRequestRecord = { kind: 'git', method: req.method, path: url.pathname, owner: m?.[1] ?? '', repo: m?.[2] ?? '', service: undefined, status: 0, token: undefined, at: Date.now() };
+  const record: GitRequestRecord = {
+    kind: 'git',
+    method: req.method,
+    path: url.pathname,
+    owner: m?.[1] ?? '',
+    repo: m?.[2] ?? '',
+    service: undefined,
+    status: 0,
+    token: undefined,
+    at: Date.now(),
+  };
   deps.records.push(record);
   const done = (r: Response): Response => ((record.status = r.status), r);
   const repo = m ? deps.state.repos.get(repoKey(decodeURIComponent(m[1]!), decodeURIComponent(m[2]!))) : undefined;
@@ -111,7 +121,8 @@ async function runBackend(req: Request, url: URL, repo: RepoState, user: string,
   if (encoding) env.HTTP_CONTENT_ENCODING = encoding;
   const protocol = req.headers.get('git-protocol');
   if (protocol) env.HTTP_GIT_PROTOCOL = protocol;
-  const child = spawn('git', ['-c', 'core.hooksPath=/dev/null', '-c', 'http.receivepack=true', 'http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const args = ['-c', 'core.hooksPath=/dev/null', '-c', 'http.receivepack=true', 'http-backend'];
+  const child = spawn('git', args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4000)));
   child.stdin.on('error', () => undefined);

@@ -7,6 +7,8 @@ export {
   type CreateRepoOptions,
   type GitHubFake,
   type GitHubFakeOptions,
+  type InstallationTokenOptions,
+  type PushEventInput,
   type RepoInfo,
   type SecretScanningAlertInput,
 } from './create-github-fake.js';

@@ -9,16 +9,19 @@
  * An unknown route, an invalid request, an operation the fake does not implement, a handler
  * that throws and a response that breaks the description are **violations**: recorded, and
  * answered with `violationStatus` (500 unless configured) and a message that names the problem.
+ * A request over one of the description's size limits (`maxItems`, `maxLength`: 50 annotations
+ * per check run request, 65535 characters of summary) is not a violation: GitHub answers it with
+ * 422, and so does the fake, since an App must cope with data that large.
  */
 import { serve, type ServerType } from '@hono/node-server';
 import type { KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
 import { readRestAuth, type RequestAuth } from './auth.js';
-import type { Faults } from './faults.js';
+import type { FaultRegistry } from './faults.js';
 import { serveGit, type GitRequestRecord } from './git-http.js';
 import { credentialFor, handlers } from './handlers/index.js';
-import { forbidden, notFound, unauthorized } from './handlers/reply.js';
+import { forbidden, notFound, unauthorized, unprocessable } from './handlers/reply.js';
 import type { FakeCore, Reply } from './handlers/types.js';
 import { matchOperation, validateRequest, validateResponse } from './openapi-validate.js';
 import { repoKey, type RepoState } from './state.js';
@@ -41,7 +44,7 @@ export interface RestRequestRecord {
   installationId: number | undefined;
   /** Answered by an injected fault. */
   fault: boolean;
-  /** The JSON the fake answered. */
+  /** The JSON the fake answered (the text, for a raw media type). */
   response: unknown;
   /** Arrival, epoch ms. */
   at: number;
@@ -62,7 +65,7 @@ export function formatViolation(v: Violation): string {
 export interface ServerDeps {
   core: FakeCore;
   publicKey: KeyObject;
-  faults: Faults & { take(method: string, route: string, path: string, installationId: number | undefined): { status: number; headers: Record<string, string>; body: unknown } | undefined };
+  faults: FaultRegistry;
   requests: RestRequestRecord[];
   gitRequests: GitRequestRecord[];
   violations: Violation[];
@@ -84,6 +87,7 @@ const BASE_HEADERS = {
 
 function respond(reply: Reply): Response {
   const headers = { ...BASE_HEADERS, 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + 3600), ...reply.headers };
+  if (reply.raw) return new Response(new Uint8Array(reply.raw), { status: reply.status, headers });
   return new Response(reply.body === undefined ? null : JSON.stringify(reply.body), { status: reply.status, headers });
 }
 
@@ -110,7 +114,9 @@ function findRepo(deps: ServerDeps, params: Record<string, unknown>, auth: Reque
 
 function checkCredential(operationId: string, auth: RequestAuth): Reply | undefined {
   const need = credentialFor(operationId);
-  if (need === 'none') return auth.kind === 'none' ? undefined : forbidden('This endpoint takes no authentication: authenticated requests are refused.');
+  if (need === 'none') {
+    return auth.kind === 'none' ? undefined : forbidden('This endpoint takes no authentication: authenticated requests are refused.');
+  }
   if (auth.kind === 'invalid') return unauthorized(auth.reason);
   if (auth.kind === 'none') return unauthorized('Requires authentication');
   if (need === 'app' && auth.kind !== 'app') return unauthorized('A JSON web token could not be decoded');
@@ -140,13 +146,14 @@ async function handleRest(req: Request, deps: ServerDeps): Promise<Response> {
   deps.requests.push(record);
   const send = (reply: Reply): Response => {
     record.status = reply.status;
-    record.response = reply.body;
+    record.response = reply.raw ? reply.raw.toString('utf8') : reply.body;
     return respond(reply);
   };
   const violation = (kind: Violation['kind'], problems: string[]): Response => {
     const v: Violation = { kind, method, path: url.pathname, operationId: record.operationId, problems };
     deps.violations.push(v);
-    return send({ status: deps.violationStatus, body: { message: `github-fake: ${formatViolation(v)}`, documentation_url: 'test/helpers/github-fake' } });
+    const body = { message: `github-fake: ${formatViolation(v)}`, documentation_url: 'test/helpers/github-fake' };
+    return send({ status: deps.violationStatus, body });
   };
 
   const text = await req.text();
@@ -159,13 +166,20 @@ async function handleRest(req: Request, deps: ServerDeps): Promise<Response> {
   }
   const match = matchOperation(method, url.pathname);
   if ('reason' in match) {
-    const why = match.reason === 'wrong-method' ? `no ${method} here (GitHub has ${match.allowed.join(', ')})` : match.reason === 'bad-encoding' ? 'bad percent-encoding' : 'no such route in the REST API';
-    return violation('route', [why]);
+    if (match.reason === 'wrong-method') return violation('route', [`no ${method} here (GitHub has ${match.allowed.join(', ')})`]);
+    return violation('route', [match.reason === 'bad-encoding' ? 'bad percent-encoding' : 'no such route in the REST API']);
   }
   record.route = match.route;
   record.operationId = match.operationId;
-  const checked = validateRequest({ operationId: match.operationId, pathParams: match.pathParams, query: queryObject(url), body: record.body, rejectUnknown: deps.rejectUnknownFields });
+  const checked = validateRequest({
+    operationId: match.operationId,
+    pathParams: match.pathParams,
+    query: queryObject(url),
+    body: record.body,
+    rejectUnknown: deps.rejectUnknownFields,
+  });
   if (checked.problems.length) return violation('request', checked.problems);
+  if (checked.limits.length) return send(unprocessable('Validation Failed', checked.limits.map((message) => ({ code: 'custom', message }))));
 
   const auth = readRestAuth(req.headers.get('authorization') ?? undefined, deps.core.state, deps.publicKey);
   if (auth.kind !== 'none') record.token = auth.token;
@@ -193,11 +207,12 @@ async function handleRest(req: Request, deps: ServerDeps): Promise<Response> {
       repo,
       fake: deps.core,
       url,
+      accept: req.headers.get('accept') ?? '',
     });
   } catch (e) {
     return violation('handler', [`the handler threw: ${e instanceof Error ? e.message : String(e)}`]);
   }
-  if (deps.validateResponses) {
+  if (deps.validateResponses && !reply.raw) {
     const problems = validateResponse(match.operationId, reply.status, reply.body);
     if (problems.length) return violation('response', problems);
   }
@@ -212,7 +227,8 @@ export interface RunningServer {
 /** Starts the fake's server on 127.0.0.1 and a free port. */
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const app = new Hono();
-  app.all('/git/*', (c) => serveGit(c.req.raw, { state: deps.core.state, publicKey: deps.publicKey, reposRoot: deps.reposRoot, home: deps.home, records: deps.gitRequests }));
+  const git = { state: deps.core.state, publicKey: deps.publicKey, reposRoot: deps.reposRoot, home: deps.home, records: deps.gitRequests };
+  app.all('/git/*', (c) => serveGit(c.req.raw, git));
   app.all('*', (c) => handleRest(c.req.raw, deps));
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));

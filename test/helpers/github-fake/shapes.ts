@@ -318,17 +318,17 @@ export function pullJson(ctx: ShapeContext, repo: RepoState, p: PullState, heads
     labels: [],
     milestone: null,
     active_lock_reason: null,
-    created_at: p.createdAt,
-    updated_at: p.updatedAt,
-    closed_at: p.closedAt,
-    merged_at: p.mergedAt,
-    merge_commit_sha: p.mergeCommitSha,
+    created_at: p.created_at,
+    updated_at: p.updated_at,
+    closed_at: p.closed_at,
+    merged_at: p.merged_at,
+    merge_commit_sha: p.merge_commit_sha,
     assignee: null,
     assignees: [],
     requested_reviewers: [],
     requested_teams: [],
-    head: pullEndJson(ctx, repo, p.headRef, heads.head),
-    base: pullEndJson(ctx, repo, p.baseRef, heads.base),
+    head: pullEndJson(ctx, repo, p.head.ref, heads.head),
+    base: pullEndJson(ctx, repo, p.base.ref, heads.base),
     _links: {
       self: { href: self },
       html: { href: html },
@@ -350,9 +350,9 @@ export function pullJson(ctx: ShapeContext, repo: RepoState, p: PullState, heads
       rebaseable: p.state === 'open' ? true : null,
       mergeable_state: p.state === 'open' ? 'clean' : 'unknown',
       merged_by: p.merged ? userJson(ctx, botLogin(ctx.state)) : null,
-      comments: repo.comments.filter((c) => c.issueNumber === p.number).length,
+      comments: repo.comments.filter((c) => c.issue_number === p.number).length,
       review_comments: 0,
-      maintainer_can_modify: p.maintainerCanModify,
+      maintainer_can_modify: p.maintainer_can_modify,
       commits: stats.commits,
       additions: stats.additions,
       deletions: stats.deletions,
@@ -366,7 +366,7 @@ export function pullJson(ctx: ShapeContext, repo: RepoState, p: PullState, heads
 export function issueJson(ctx: ShapeContext, repo: RepoState, i: IssueState | PullState): Json {
   const r = repoApi(ctx, repo);
   const self = `${r}/issues/${i.number}`;
-  const isPull = 'headRef' in i;
+  const isPull = 'head' in i;
   const json: Json = {
     id: i.id,
     node_id: nodeId('Issue', i.id),
@@ -378,7 +378,7 @@ export function issueJson(ctx: ShapeContext, repo: RepoState, i: IssueState | Pu
     html_url: `${repoHtml(ctx, repo)}/${isPull ? 'pull' : 'issues'}/${i.number}`,
     number: i.number,
     state: i.state,
-    state_reason: isPull ? null : i.stateReason,
+    state_reason: isPull ? null : i.state_reason,
     title: i.title,
     body: i.body,
     user: userJson(ctx, i.user),
@@ -388,17 +388,17 @@ export function issueJson(ctx: ShapeContext, repo: RepoState, i: IssueState | Pu
     milestone: null,
     locked: false,
     active_lock_reason: null,
-    comments: repo.comments.filter((c) => c.issueNumber === i.number).length,
-    created_at: i.createdAt,
-    updated_at: i.updatedAt,
-    closed_at: i.closedAt,
+    comments: repo.comments.filter((c) => c.issue_number === i.number).length,
+    created_at: i.created_at,
+    updated_at: i.updated_at,
+    closed_at: i.closed_at,
     author_association: i.user.endsWith('[bot]') ? 'NONE' : 'CONTRIBUTOR',
     reactions: reactionsJson(self),
   };
   if (isPull) {
     const pr = `${r}/pulls/${i.number}`;
     const html = `${repoHtml(ctx, repo)}/pull/${i.number}`;
-    json.pull_request = { url: pr, html_url: html, diff_url: `${html}.diff`, patch_url: `${html}.patch`, merged_at: i.mergedAt };
+    json.pull_request = { url: pr, html_url: html, diff_url: `${html}.diff`, patch_url: `${html}.patch`, merged_at: i.merged_at };
     json.draft = i.draft;
   }
   return json;
@@ -411,17 +411,17 @@ function reactionsJson(url: string): Json {
 
 export function commentJson(ctx: ShapeContext, repo: RepoState, c: CommentState): Json {
   const r = repoApi(ctx, repo);
-  const isPull = repo.pulls.has(c.issueNumber);
+  const isPull = repo.pulls.has(c.issue_number);
   return {
     id: c.id,
     node_id: nodeId('IssueComment', c.id),
     url: `${r}/issues/comments/${c.id}`,
-    html_url: `${repoHtml(ctx, repo)}/${isPull ? 'pull' : 'issues'}/${c.issueNumber}#issuecomment-${c.id}`,
-    issue_url: `${r}/issues/${c.issueNumber}`,
+    html_url: `${repoHtml(ctx, repo)}/${isPull ? 'pull' : 'issues'}/${c.issue_number}#issuecomment-${c.id}`,
+    issue_url: `${r}/issues/${c.issue_number}`,
     body: c.body,
     user: userJson(ctx, c.user),
-    created_at: c.createdAt,
-    updated_at: c.updatedAt,
+    created_at: c.created_at,
+    updated_at: c.updated_at,
     author_association: c.user.endsWith('[bot]') ? 'NONE' : 'CONTRIBUTOR',
     performed_via_github_app: c.user === botLogin(ctx.state) ? appJson(ctx) : null,
     reactions: reactionsJson(`${r}/issues/comments/${c.id}`),
@@ -433,15 +433,15 @@ export function checkRunJson(ctx: ShapeContext, repo: RepoState, run: CheckRunSt
   return {
     id: run.id,
     node_id: nodeId('CheckRun', run.id),
-    head_sha: run.headSha,
-    external_id: run.externalId,
+    head_sha: run.head_sha,
+    external_id: run.external_id,
     url: self,
     html_url: `${repoHtml(ctx, repo)}/runs/${run.id}`,
-    details_url: run.detailsUrl ?? `${repoHtml(ctx, repo)}/runs/${run.id}`,
+    details_url: run.details_url ?? `${repoHtml(ctx, repo)}/runs/${run.id}`,
     status: run.status,
     conclusion: run.conclusion,
-    started_at: run.startedAt,
-    completed_at: run.completedAt,
+    started_at: run.started_at,
+    completed_at: run.completed_at,
     output: {
       title: run.output.title,
       summary: run.output.summary,
@@ -459,7 +459,7 @@ export function checkRunJson(ctx: ShapeContext, repo: RepoState, run: CheckRunSt
 export function annotationJson(ctx: ShapeContext, repo: RepoState, run: CheckRunState, a: CheckRunState['annotations'][number]): Json {
   return {
     path: a.path,
-    blob_href: `${repoHtml(ctx, repo)}/blob/${run.headSha}/${a.path}`,
+    blob_href: `${repoHtml(ctx, repo)}/blob/${run.head_sha}/${a.path}`,
     start_line: a.start_line,
     end_line: a.end_line,
     start_column: a.start_column ?? null,
@@ -478,9 +478,9 @@ export function deployKeyJson(ctx: ShapeContext, repo: RepoState, k: DeployKeySt
     url: `${repoApi(ctx, repo)}/keys/${k.id}`,
     title: k.title,
     verified: true,
-    created_at: k.createdAt,
-    read_only: k.readOnly,
-    added_by: k.addedBy,
+    created_at: k.created_at,
+    read_only: k.read_only,
+    added_by: k.added_by,
     last_used: null,
     enabled: true,
   };
@@ -490,18 +490,18 @@ export function alertJson(ctx: ShapeContext, repo: RepoState, a: AlertState): Js
   const self = `${repoApi(ctx, repo)}/secret-scanning/alerts/${a.number}`;
   return {
     number: a.number,
-    created_at: a.createdAt,
-    updated_at: a.updatedAt,
+    created_at: a.created_at,
+    updated_at: a.updated_at,
     url: self,
     html_url: `${repoHtml(ctx, repo)}/security/secret-scanning/${a.number}`,
     locations_url: `${self}/locations`,
     state: a.state,
     resolution: a.resolution,
-    resolved_at: a.resolvedAt,
-    resolved_by: a.resolvedBy ? userJson(ctx, a.resolvedBy) : null,
-    resolution_comment: a.resolutionComment,
-    secret_type: a.secretType,
-    secret_type_display_name: a.secretTypeDisplayName,
+    resolved_at: a.resolved_at,
+    resolved_by: a.resolved_by ? userJson(ctx, a.resolved_by) : null,
+    resolution_comment: a.resolution_comment,
+    secret_type: a.secret_type,
+    secret_type_display_name: a.secret_type_display_name,
     ...(a.secret === undefined ? {} : { secret: a.secret }),
     validity: a.validity,
     publicly_leaked: false,

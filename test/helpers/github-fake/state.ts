@@ -3,6 +3,10 @@
  * installations and their tokens, pull requests and issues (one number sequence per repository,
  * as on GitHub), check runs, deploy keys, permissions, secret scanning alerts, revoked
  * credentials. Branch tips and file contents are never copied here: they are read from git.
+ *
+ * The records of GitHub objects (pull requests, issues, comments, check runs, deploy keys,
+ * alerts) use GitHub's field names (`head.ref`, `head_sha`, `merged_at`), so a test reads them as
+ * it would read the API; the fake's own bookkeeping (repositories, tokens) is camelCase.
  */
 import type { BareRepo } from './bare-repo.js';
 
@@ -34,19 +38,18 @@ export interface PullState {
   body: string | null;
   state: 'open' | 'closed';
   draft: boolean;
+  /** Login of the author. */
   user: string;
-  headRef: string;
-  baseRef: string;
   /** Refreshed from the branch tips while the pull request is open, frozen once it is closed. */
-  headSha: string;
-  baseSha: string;
+  head: { ref: string; sha: string };
+  base: { ref: string; sha: string };
   merged: boolean;
-  mergedAt: string | null;
-  mergeCommitSha: string | null;
-  maintainerCanModify: boolean;
-  createdAt: string;
-  updatedAt: string;
-  closedAt: string | null;
+  merged_at: string | null;
+  merge_commit_sha: string | null;
+  maintainer_can_modify: boolean;
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
 }
 
 export interface IssueState {
@@ -55,22 +58,22 @@ export interface IssueState {
   title: string;
   body: string | null;
   state: 'open' | 'closed';
-  stateReason: 'completed' | 'not_planned' | 'reopened' | 'duplicate' | null;
+  state_reason: 'completed' | 'not_planned' | 'reopened' | 'duplicate' | null;
   labels: string[];
   assignees: string[];
   user: string;
-  createdAt: string;
-  updatedAt: string;
-  closedAt: string | null;
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
 }
 
 export interface CommentState {
   id: number;
-  issueNumber: number;
+  issue_number: number;
   body: string;
   user: string;
-  createdAt: string;
-  updatedAt: string;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface AnnotationState {
@@ -89,13 +92,13 @@ export interface CheckRunState {
   id: number;
   repoKey: string;
   name: string;
-  headSha: string;
+  head_sha: string;
   status: 'queued' | 'in_progress' | 'completed' | 'waiting' | 'requested' | 'pending';
   conclusion: string | null;
-  startedAt: string;
-  completedAt: string | null;
-  externalId: string;
-  detailsUrl: string | null;
+  started_at: string;
+  completed_at: string | null;
+  external_id: string;
+  details_url: string | null;
   output: { title: string | null; summary: string | null; text: string | null };
   /** Every annotation sent, across all updates, in order. */
   annotations: AnnotationState[];
@@ -108,9 +111,9 @@ export interface DeployKeyState {
   id: number;
   key: string;
   title: string;
-  readOnly: boolean;
-  createdAt: string;
-  addedBy: string | null;
+  read_only: boolean;
+  created_at: string;
+  added_by: string | null;
 }
 
 export interface AlertLocation {
@@ -125,19 +128,20 @@ export interface AlertLocation {
 
 export interface AlertState {
   number: number;
-  secretType: string;
-  secretTypeDisplayName: string;
+  secret_type: string;
+  secret_type_display_name: string;
   /** Only when the test set it: the App must not rely on GitHub returning the secret. */
   secret: string | undefined;
   state: 'open' | 'resolved';
   resolution: 'false_positive' | 'wont_fix' | 'revoked' | 'used_in_tests' | null;
-  resolutionComment: string | null;
-  resolvedAt: string | null;
-  resolvedBy: string | null;
+  resolution_comment: string | null;
+  resolved_at: string | null;
+  /** Login. */
+  resolved_by: string | null;
   validity: 'active' | 'inactive' | 'unknown';
   locations: AlertLocation[];
-  createdAt: string;
-  updatedAt: string;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface RepoState {

@@ -414,7 +414,7 @@ function installationObject(o: InstallationEventOptions, template: Json): Json {
   const urls = urlsOf(o);
   const account = webhookUser(o.account, urls, o.accountType ?? 'Organization');
   return {
-    ...(mapStrings(template, (s) => s) as Json),
+    ...template,
     id: o.installationId,
     node_id: nodeId('Installation', o.installationId),
     account,
@@ -443,16 +443,20 @@ function shortRepos(o: InstallationEventOptions): Json[] {
 }
 
 export function buildInstallationEvent(o: InstallationEventOptions): WebhookDelivery {
-  const p = retarget(example('installation', (x) => x.action === 'created'), undefined, { ...o, sender: o.sender ?? o.account });
-  p.installation = installationObject(o, p.installation as Json);
+  const ex = example('installation', (x) => x.action === 'created');
+  const template = ex.installation as Json;
+  const p = retarget(ex, undefined, { ...o, sender: o.sender ?? o.account });
+  p.installation = installationObject(o, template);
   p.repositories = shortRepos(o);
   p.requester = null;
   return delivery('installation', p);
 }
 
 export function buildInstallationRepositoriesEvent(o: InstallationEventOptions): WebhookDelivery {
-  const p = retarget(example('installation_repositories', (x) => x.action === 'added'), undefined, { ...o, sender: o.sender ?? o.account });
-  p.installation = installationObject(o, p.installation as Json);
+  const ex = example('installation_repositories', (x) => x.action === 'added');
+  const template = ex.installation as Json;
+  const p = retarget(ex, undefined, { ...o, sender: o.sender ?? o.account });
+  p.installation = installationObject(o, template);
   p.repository_selection = 'selected';
   p.repositories_added = shortRepos(o);
   p.repositories_removed = [];
@@ -474,7 +478,11 @@ export interface SignedDelivery {
 }
 
 /** The raw body and headers GitHub would POST for `event`, signed with `secret` (`sha256=<hex>`). */
-export function signDelivery(event: Pick<WebhookDelivery, 'name' | 'payload'> & { id?: string }, secret: string, options: { id?: string } = {}): SignedDelivery {
+export function signDelivery(
+  event: Pick<WebhookDelivery, 'name' | 'payload'> & { id?: string },
+  secret: string,
+  options: { id?: string } = {},
+): SignedDelivery {
   const body = JSON.stringify(event.payload);
   const signature = createHmac('sha256', secret).update(body).digest('hex');
   return {

@@ -24,36 +24,32 @@ interface CheckRunBody {
   actions?: CheckRunState['actions'];
 }
 
+function refused(field: string, code: string, message: string): Reply {
+  return unprocessable('Validation Failed', [{ resource: 'CheckRun', field, code, message }]);
+}
+
 function checkBody(b: CheckRunBody): Reply | undefined {
   const annotations = b.output?.annotations ?? [];
   if (annotations.length > MAX_ANNOTATIONS_PER_REQUEST) {
-    return unprocessable('Validation Failed', [
-      { resource: 'CheckRun', field: 'output.annotations', code: 'too_many', message: `Only ${MAX_ANNOTATIONS_PER_REQUEST} annotations are allowed per request.` },
-    ]);
+    return refused('output.annotations', 'too_many', `Only ${MAX_ANNOTATIONS_PER_REQUEST} annotations are allowed per request.`);
   }
   const bad = annotations.findIndex((a) => (a.start_column !== undefined || a.end_column !== undefined) && a.start_line !== a.end_line);
-  if (bad >= 0) {
-    return unprocessable('Validation Failed', [
-      { resource: 'CheckRun', field: `output.annotations[${bad}]`, code: 'invalid', message: 'start_column and end_column are allowed only when start_line equals end_line.' },
-    ]);
-  }
-  if (b.status === 'completed' && b.conclusion === undefined) {
-    return unprocessable('Validation Failed', [{ resource: 'CheckRun', field: 'conclusion', code: 'missing_field', message: 'conclusion is required when status is completed' }]);
-  }
+  if (bad >= 0) return refused(`output.annotations[${bad}]`, 'invalid', 'start_column and end_column are allowed only when start_line equals end_line.');
+  if (b.status === 'completed' && b.conclusion === undefined) return refused('conclusion', 'missing_field', 'conclusion is required when status is completed');
   return undefined;
 }
 
 function apply(run: CheckRunState, b: CheckRunBody, now: string): void {
   if (b.name !== undefined) run.name = b.name;
-  if (b.details_url !== undefined) run.detailsUrl = b.details_url;
-  if (b.external_id !== undefined) run.externalId = b.external_id;
-  if (b.started_at !== undefined) run.startedAt = b.started_at;
+  if (b.details_url !== undefined) run.details_url = b.details_url;
+  if (b.external_id !== undefined) run.external_id = b.external_id;
+  if (b.started_at !== undefined) run.started_at = b.started_at;
   if (b.status !== undefined) run.status = b.status;
   if (b.conclusion !== undefined) {
     run.conclusion = b.conclusion;
     run.status = 'completed';
   }
-  if (run.status === 'completed') run.completedAt = b.completed_at ?? run.completedAt ?? now;
+  if (run.status === 'completed') run.completed_at = b.completed_at ?? run.completed_at ?? now;
   if (b.output) {
     run.output = { title: b.output.title ?? null, summary: b.output.summary ?? null, text: b.output.text ?? null };
     run.annotations.push(...(b.output.annotations ?? []));
@@ -71,13 +67,13 @@ const create = onRepo(async (input, repo) => {
     id: input.fake.state.nextId(),
     repoKey: `${repo.owner}/${repo.name}`.toLowerCase(),
     name: b.name!,
-    headSha: b.head_sha!,
+    head_sha: b.head_sha!,
     status: 'queued',
     conclusion: null,
-    startedAt: now,
-    completedAt: null,
-    externalId: '',
-    detailsUrl: null,
+    started_at: now,
+    completed_at: null,
+    external_id: '',
+    details_url: null,
     output: { title: null, summary: null, text: null },
     annotations: [],
     actions: [],
@@ -115,7 +111,7 @@ const listForRef = onRepo(async (input, repo) => {
   let runs = [...input.fake.state.checkRuns.values()].filter(
     (r) =>
       r.repoKey === key &&
-      r.headSha === sha &&
+      r.head_sha === sha &&
       (input.query.check_name === undefined || r.name === input.query.check_name) &&
       (input.query.status === undefined || r.status === input.query.status),
   );

@@ -35,7 +35,7 @@ const compare = onRepo(async (input, repo) => {
   const head = await resolveRevision(repo, names.head);
   if (!base || !head) return notFound();
   const mb = await repo.git.mergeBase(base, head);
-  if (!mb) return { status: 404, body: { message: `No common ancestor between ${names.base} and ${names.head}.`, documentation_url: 'https://docs.github.com/rest', status: '404' } };
+  if (!mb) return notFound(`No common ancestor between ${names.base} and ${names.head}.`);
   const aheadBy = await repo.git.count(`${mb}..${head}`);
   const behindBy = await repo.git.count(`${mb}..${base}`);
   const status = aheadBy === 0 && behindBy === 0 ? 'identical' : behindBy === 0 ? 'ahead' : aheadBy === 0 ? 'behind' : 'diverged';

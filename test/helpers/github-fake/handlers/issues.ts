@@ -27,13 +27,13 @@ const create = onRepo((input, repo) => {
     title: String(b.title),
     body: b.body ?? null,
     state: 'open',
-    stateReason: null,
+    state_reason: null,
     labels: labelNames(b.labels) ?? [],
     assignees: b.assignees ?? (b.assignee ? [b.assignee] : []),
     user: botLogin(input.fake.state),
-    createdAt: now,
-    updatedAt: now,
-    closedAt: null,
+    created_at: now,
+    updated_at: now,
+    closed_at: null,
   };
   repo.issues.set(issue.number, issue);
   return ok(issueJson(input.fake, repo, issue), 201);
@@ -46,7 +46,7 @@ const update = onRepo((input, repo) => {
     title?: string | number | null;
     body?: string | null;
     state?: 'open' | 'closed';
-    state_reason?: IssueState['stateReason'];
+    state_reason?: IssueState['state_reason'];
     labels?: LabelInput[];
     assignees?: string[];
   };
@@ -55,15 +55,16 @@ const update = onRepo((input, repo) => {
   if (b.body !== undefined) item.body = b.body;
   if (b.state !== undefined && b.state !== item.state) {
     item.state = b.state;
-    item.closedAt = b.state === 'closed' ? now : null;
+    item.closed_at = b.state === 'closed' ? now : null;
   }
   if ('labels' in item) {
-    if (b.state !== undefined || b.state_reason !== undefined) item.stateReason = b.state_reason ?? (b.state === 'closed' ? 'completed' : b.state === 'open' ? 'reopened' : item.stateReason);
+    if (b.state_reason !== undefined) item.state_reason = b.state_reason;
+    else if (b.state !== undefined) item.state_reason = b.state === 'closed' ? 'completed' : 'reopened';
     const labels = labelNames(b.labels);
     if (labels) item.labels = labels;
     if (b.assignees) item.assignees = b.assignees;
   }
-  item.updatedAt = now;
+  item.updated_at = now;
   return ok(issueJson(input.fake, repo, item));
 });
 
@@ -78,10 +79,11 @@ const list = onRepo((input, repo) => {
   const creator = input.query.creator as string | undefined;
   let items = [...repo.issues.values(), ...repo.pulls.values()].filter((i) => {
     const labels = 'labels' in i ? i.labels.map((l) => l.toLowerCase()) : [];
-    return (state === 'all' || i.state === state) && wanted.every((w) => labels.includes(w)) && (creator === undefined || i.user.toLowerCase() === creator.toLowerCase());
+    const byCreator = creator === undefined || i.user.toLowerCase() === creator.toLowerCase();
+    return (state === 'all' || i.state === state) && wanted.every((w) => labels.includes(w)) && byCreator;
   });
   const sort = (input.query.sort as string | undefined) ?? 'created';
-  const key = (i: IssueState | PullState): string => (sort === 'updated' ? i.updatedAt : i.createdAt);
+  const key = (i: IssueState | PullState): string => (sort === 'updated' ? i.updated_at : i.created_at);
   items.sort((a, b) => key(a).localeCompare(key(b)) || a.number - b.number);
   if (((input.query.direction as string | undefined) ?? 'desc') === 'desc') items = items.reverse();
   const { page, headers } = paginate(items, input);
@@ -96,7 +98,7 @@ const list = onRepo((input, repo) => {
 export function addComment(fake: FakeCore, repo: RepoState, issueNumber: number, body: string, user: string): CommentState | undefined {
   if (!itemOf(repo, issueNumber)) return undefined;
   const now = fake.now();
-  const c: CommentState = { id: fake.state.nextId(), issueNumber, body, user, createdAt: now, updatedAt: now };
+  const c: CommentState = { id: fake.state.nextId(), issue_number: issueNumber, body, user, created_at: now, updated_at: now };
   repo.comments.push(c);
   return c;
 }
@@ -110,7 +112,7 @@ const listComments = onRepo((input, repo) => {
   const n = Number(input.params.issue_number);
   if (!itemOf(repo, n)) return notFound();
   const since = input.query.since as string | undefined;
-  const all = repo.comments.filter((c) => c.issueNumber === n && (since === undefined || c.updatedAt >= since));
+  const all = repo.comments.filter((c) => c.issue_number === n && (since === undefined || c.updated_at >= since));
   const { page, headers } = paginate(all, input);
   return ok(
     page.map((c) => commentJson(input.fake, repo, c)),

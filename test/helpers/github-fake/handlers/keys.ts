@@ -27,7 +27,14 @@ export function addDeployKey(fake: FakeCore, repo: RepoState, input: DeployKeyIn
   if ([...repo.deployKeys.values()].some((k) => k.key === key)) {
     return unprocessable('Validation Failed', [{ resource: 'PublicKey', code: 'custom', field: 'key', message: 'key is already in use' }]);
   }
-  const k: DeployKeyState = { id: fake.state.nextId(), key, title: input.title ?? '', readOnly: input.read_only ?? false, createdAt: fake.now(), addedBy };
+  const k: DeployKeyState = {
+    id: fake.state.nextId(),
+    key,
+    title: input.title ?? '',
+    read_only: input.read_only ?? false,
+    created_at: fake.now(),
+    added_by: addedBy,
+  };
   repo.deployKeys.set(k.id, k);
   return k;
 }

@@ -7,14 +7,14 @@ import { diffEntryJson, pullJson, type PullStats } from '../shapes.js';
 import { botLogin, type PullState, type RepoState } from '../state.js';
 import { threeDotFiles } from './compare.js';
 import { notFound, ok, paginate, unprocessable } from './reply.js';
-import { onRepo, type FakeCore, type Handlers } from './types.js';
+import { onRepo, type FakeCore, type Handlers, type Reply } from './types.js';
 
 export async function refreshPull(repo: RepoState, p: PullState): Promise<{ head: string; base: string }> {
   if (p.state === 'open') {
-    p.headSha = (await repo.git.branchTip(p.headRef)) ?? p.headSha;
-    p.baseSha = (await repo.git.branchTip(p.baseRef)) ?? p.baseSha;
+    p.head.sha = (await repo.git.branchTip(p.head.ref)) ?? p.head.sha;
+    p.base.sha = (await repo.git.branchTip(p.base.ref)) ?? p.base.sha;
   }
-  return { head: p.headSha, base: p.baseSha };
+  return { head: p.head.sha, base: p.base.sha };
 }
 
 async function stats(repo: RepoState, heads: { head: string; base: string }, fake: FakeCore): Promise<PullStats> {
@@ -46,10 +46,10 @@ const list = onRepo(async (input, repo) => {
   const headRef = head === undefined ? undefined : headBranch(repo, head.includes(':') ? head : `${repo.owner}:${head}`);
   const base = input.query.base as string | undefined;
   let pulls = [...repo.pulls.values()].filter(
-    (p) => (state === 'all' || p.state === state) && (head === undefined || p.headRef === headRef) && (base === undefined || p.baseRef === base),
+    (p) => (state === 'all' || p.state === state) && (head === undefined || p.head.ref === headRef) && (base === undefined || p.base.ref === base),
   );
   const sort = (input.query.sort as string | undefined) ?? 'created';
-  const key = (p: PullState): string => (sort === 'updated' ? p.updatedAt : p.createdAt);
+  const key = (p: PullState): string => (sort === 'updated' ? p.updated_at : p.created_at);
   pulls.sort((a, b) => key(a).localeCompare(key(b)) || a.number - b.number);
   if (((input.query.direction as string | undefined) ?? (sort === 'created' ? 'desc' : 'asc')) === 'desc') pulls = pulls.reverse();
   const { page, headers } = paginate(pulls, input);
@@ -58,22 +58,25 @@ const list = onRepo(async (input, repo) => {
   return ok(out, 200, headers);
 });
 
+/** GitHub's 422 for a pull request: `field` and `code`, or a `custom` message. */
+function refused(field: string | undefined, code: string, message?: string): Reply {
+  return unprocessable('Validation Failed', [{ resource: 'PullRequest', code, ...(field ? { field } : {}), ...(message ? { message } : {}) }]);
+}
+
 const create = onRepo(async (input, repo) => {
   const b = input.body as { title?: string; head: string; base: string; body?: string; draft?: boolean; maintainer_can_modify?: boolean };
   const headRef = headBranch(repo, b.head);
-  if (headRef === undefined) return unprocessable('Validation Failed', [{ resource: 'PullRequest', field: 'head', code: 'invalid', message: 'Pull requests from forks are not supported by the fake.' }]);
-  if (b.title === undefined) return unprocessable('Validation Failed', [{ resource: 'PullRequest', field: 'title', code: 'missing_field' }]);
+  if (headRef === undefined) return refused('head', 'invalid', 'Pull requests from forks are not supported by the fake.');
+  if (b.title === undefined) return refused('title', 'missing_field');
   const baseSha = await repo.git.branchTip(b.base);
-  if (!baseSha) return unprocessable('Validation Failed', [{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
+  if (!baseSha) return refused('base', 'invalid');
   const headSha = await repo.git.branchTip(headRef);
-  if (!headSha) return unprocessable('Validation Failed', [{ resource: 'PullRequest', field: 'head', code: 'invalid' }]);
-  if ([...repo.pulls.values()].some((p) => p.state === 'open' && p.headRef === headRef && p.baseRef === b.base)) {
-    return unprocessable('Validation Failed', [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${repo.owner}:${headRef}.` }]);
+  if (!headSha) return refused('head', 'invalid');
+  if ([...repo.pulls.values()].some((p) => p.state === 'open' && p.head.ref === headRef && p.base.ref === b.base)) {
+    return refused(undefined, 'custom', `A pull request already exists for ${repo.owner}:${headRef}.`);
   }
   const mb = await repo.git.mergeBase(baseSha, headSha);
-  if (!mb || (await repo.git.count(`${mb}..${headSha}`)) === 0) {
-    return unprocessable('Validation Failed', [{ resource: 'PullRequest', code: 'custom', message: `No commits between ${b.base} and ${headRef}` }]);
-  }
+  if (!mb || (await repo.git.count(`${mb}..${headSha}`)) === 0) return refused(undefined, 'custom', `No commits between ${b.base} and ${headRef}`);
   const now = input.fake.now();
   const p: PullState = {
     number: repo.nextNumber++,
@@ -83,17 +86,15 @@ const create = onRepo(async (input, repo) => {
     state: 'open',
     draft: b.draft ?? false,
     user: botLogin(input.fake.state),
-    headRef,
-    baseRef: b.base,
-    headSha,
-    baseSha,
+    head: { ref: headRef, sha: headSha },
+    base: { ref: b.base, sha: baseSha },
     merged: false,
-    mergedAt: null,
-    mergeCommitSha: null,
-    maintainerCanModify: b.maintainer_can_modify ?? false,
-    createdAt: now,
-    updatedAt: now,
-    closedAt: null,
+    merged_at: null,
+    merge_commit_sha: null,
+    maintainer_can_modify: b.maintainer_can_modify ?? false,
+    created_at: now,
+    updated_at: now,
+    closed_at: null,
   };
   repo.pulls.set(p.number, p);
   return ok(await fullPullJson(input.fake, repo, p), 201);
@@ -112,21 +113,21 @@ const update = onRepo(async (input, repo) => {
   const p = pullOf(repo, input.params.pull_number);
   if (!p) return notFound();
   const b = input.body as { title?: string; body?: string; state?: 'open' | 'closed'; base?: string; maintainer_can_modify?: boolean };
-  if (b.base !== undefined && !(await repo.git.branchTip(b.base))) return unprocessable('Validation Failed', [{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
+  if (b.base !== undefined && !(await repo.git.branchTip(b.base))) return refused('base', 'invalid');
   if (b.state === 'open' && p.state === 'closed') {
-    if (p.merged) return unprocessable('Validation Failed', [{ resource: 'PullRequest', code: 'custom', message: 'Cannot reopen a merged pull request' }]);
-    if (!(await repo.git.branchTip(p.headRef))) return unprocessable('Validation Failed', [{ resource: 'PullRequest', field: 'state', code: 'invalid', message: 'The head branch is gone' }]);
+    if (p.merged) return refused(undefined, 'custom', 'Cannot reopen a merged pull request');
+    if (!(await repo.git.branchTip(p.head.ref))) return refused('state', 'invalid', 'The head branch is gone');
   }
   if (b.state === 'closed' && p.state === 'open') await refreshPull(repo, p);
   if (b.title !== undefined) p.title = b.title;
   if (b.body !== undefined) p.body = b.body;
-  if (b.base !== undefined) p.baseRef = b.base;
-  if (b.maintainer_can_modify !== undefined) p.maintainerCanModify = b.maintainer_can_modify;
+  if (b.base !== undefined) p.base.ref = b.base;
+  if (b.maintainer_can_modify !== undefined) p.maintainer_can_modify = b.maintainer_can_modify;
   if (b.state !== undefined && b.state !== p.state) {
     p.state = b.state;
-    p.closedAt = b.state === 'closed' ? input.fake.now() : null;
+    p.closed_at = b.state === 'closed' ? input.fake.now() : null;
   }
-  p.updatedAt = input.fake.now();
+  p.updated_at = input.fake.now();
   return ok(await fullPullJson(input.fake, repo, p));
 });
 
@@ -146,10 +147,12 @@ export async function mergePull(fake: FakeCore, repo: RepoState, n: number): Pro
   const { head, base } = await refreshPull(repo, p);
   const sha = (await repo.git.isAncestor(base, head))
     ? head
-    : await repo.git.mergeCommit(base, head, `Merge pull request #${n} from ${repo.owner}/${p.headRef}\n\n${p.title}`);
-  await repo.git.setRef(`refs/heads/${p.baseRef}`, sha, base);
+    : await repo.git.mergeCommit(base, head, `Merge pull request #${n} from ${repo.owner}/${p.head.ref}\n\n${p.title}`);
+  await repo.git.setRef(`refs/heads/${p.base.ref}`, sha, base);
   const now = fake.now();
-  Object.assign(p, { state: 'closed', merged: true, mergedAt: now, closedAt: now, updatedAt: now, mergeCommitSha: sha, baseSha: sha });
+  const merged = { state: 'closed', merged: true, merged_at: now, closed_at: now, updated_at: now, merge_commit_sha: sha } satisfies Partial<PullState>;
+  Object.assign(p, merged);
+  p.base.sha = sha;
   return sha;
 }
 
@@ -158,7 +161,7 @@ export async function closePull(fake: FakeCore, repo: RepoState, n: number): Pro
   if (!p) throw new Error(`github-fake: no pull request #${n} in ${repo.owner}/${repo.name}`);
   await refreshPull(repo, p);
   const now = fake.now();
-  Object.assign(p, { state: 'closed', closedAt: now, updatedAt: now });
+  Object.assign(p, { state: 'closed', closed_at: now, updated_at: now } satisfies Partial<PullState>);
 }
 
 export const pullHandlers: Handlers = {

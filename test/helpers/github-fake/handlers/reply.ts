@@ -11,8 +11,8 @@ export function noContent(): Reply {
   return { status: 204 };
 }
 
-export function notFound(): Reply {
-  return { status: 404, body: { message: 'Not Found', documentation_url: DOCS, status: '404' } };
+export function notFound(message = 'Not Found'): Reply {
+  return { status: 404, body: { message, documentation_url: DOCS, status: '404' } };
 }
 
 export function forbidden(message: string): Reply {

@@ -29,9 +29,12 @@ function contentLinks(fake: FakeCore, repo: RepoState, ref: string, path: string
 const getContent = onRepo(async (input, repo) => {
   const ref = typeof input.query.ref === 'string' ? input.query.ref : repo.defaultBranch;
   const commit = await resolveRevision(repo, ref);
-  if (!commit) return { status: 404, body: { message: `No commit found for the ref ${ref}`, documentation_url: 'https://docs.github.com/rest', status: '404' } };
+  if (!commit) return notFound(`No commit found for the ref ${ref}`);
   const path = String(input.params.path).replace(/^\/+|\/+$/g, '');
   const file = await repo.git.file(commit, path);
+  if (file && /application\/vnd\.github(\.v3)?\.raw/.test(input.accept)) {
+    return { status: 200, raw: file.data, headers: { 'content-type': 'text/plain; charset=utf-8' } };
+  }
   if (file) {
     const name = path.split('/').pop()!;
     const links = contentLinks(input.fake, repo, ref, path, file.oid, 'blob');
@@ -57,14 +60,20 @@ const getContent = onRepo(async (input, repo) => {
   return ok(
     entries.map((e) => {
       const p = path ? `${path}/${e.name}` : e.name;
-      return { type: e.type, size: e.size, name: e.name, path: p, sha: e.sha, download_url: null, ...contentLinks(input.fake, repo, ref, p, e.sha, e.type === 'dir' ? 'tree' : 'blob') };
+      const links = contentLinks(input.fake, repo, ref, p, e.sha, e.type === 'dir' ? 'tree' : 'blob');
+      return { type: e.type, size: e.size, name: e.name, path: p, sha: e.sha, download_url: null, ...links };
     }),
   );
 });
 
 function refJson(fake: FakeCore, repo: RepoState, ref: string, sha: string) {
   const r = repoApi(fake, repo);
-  return { ref, node_id: Buffer.from(`ref:${repo.id}:${ref}`).toString('base64'), url: `${r}/git/${ref}`, object: { type: 'commit', sha, url: `${r}/git/commits/${sha}` } };
+  return {
+    ref,
+    node_id: Buffer.from(`ref:${repo.id}:${ref}`).toString('base64'),
+    url: `${r}/git/${ref}`,
+    object: { type: 'commit', sha, url: `${r}/git/commits/${sha}` },
+  };
 }
 
 const getRef = onRepo(async (input, repo) => {
@@ -104,7 +113,7 @@ const deleteRef = onRepo(async (input, repo) => {
 const getBranch = onRepo(async (input, repo) => {
   const name = String(input.params.branch);
   const tip = await repo.git.branchTip(name);
-  if (!tip) return { status: 404, body: { message: 'Branch not found', documentation_url: 'https://docs.github.com/rest', status: '404' } };
+  if (!tip) return notFound('Branch not found');
   const [info] = await repo.git.log([tip], 1);
   const self = `${repoApi(input.fake, repo)}/branches/${encodePath(name)}`;
   return ok({

@@ -17,16 +17,28 @@ export const secretScanningHandlers: Handlers = {
   'secret-scanning/update-alert': onRepo((input, repo) => {
     const a = repo.alerts.get(Number(input.params.alert_number));
     if (!a) return notFound();
-    const b = input.body as { state?: AlertState['state']; resolution?: AlertState['resolution']; resolution_comment?: string | null; validity?: 'active' | 'inactive' | null };
+    const b = input.body as {
+      state?: AlertState['state'];
+      resolution?: AlertState['resolution'];
+      resolution_comment?: string | null;
+      validity?: 'active' | 'inactive' | null;
+    };
     if (b.state === 'resolved' && !b.resolution) return unprocessable('A resolution is required when the state is resolved.');
     const now = input.fake.now();
     if (b.state === 'resolved') {
-      Object.assign(a, { state: 'resolved', resolution: b.resolution, resolutionComment: b.resolution_comment ?? null, resolvedAt: now, resolvedBy: botLogin(input.fake.state) });
+      const resolved = {
+        state: 'resolved',
+        resolution: b.resolution ?? null,
+        resolution_comment: b.resolution_comment ?? null,
+        resolved_at: now,
+        resolved_by: botLogin(input.fake.state),
+      } satisfies Partial<AlertState>;
+      Object.assign(a, resolved);
     } else if (b.state === 'open') {
-      Object.assign(a, { state: 'open', resolution: null, resolutionComment: null, resolvedAt: null, resolvedBy: null });
+      Object.assign(a, { state: 'open', resolution: null, resolution_comment: null, resolved_at: null, resolved_by: null } satisfies Partial<AlertState>);
     }
     if (b.validity) a.validity = b.validity;
-    a.updatedAt = now;
+    a.updated_at = now;
     return ok(alertJson(input.fake, repo, a));
   }),
 

@@ -36,11 +36,15 @@ export interface HandlerInput {
   repo: RepoState | undefined;
   fake: FakeCore;
   url: URL;
+  /** The `Accept` header (`application/vnd.github.raw` asks for a file's bytes). */
+  accept: string;
 }
 
 export interface Reply {
   status: number;
   body?: unknown;
+  /** Bytes sent as they are instead of JSON (a raw media type); not checked against the description. */
+  raw?: Buffer;
   headers?: Record<string, string>;
 }
 
