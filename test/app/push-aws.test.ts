@@ -117,7 +117,7 @@ describe.skipIf(motoSkipReason !== undefined)(`the App on a push that leaks an A
   it('closes the tracking issue when the fix is merged', async () => {
     const pr = [...h.gh.repoState('acme', 'infra').pulls.values()][0]!;
     await h.gh.mergePull('acme', 'infra', pr.number);
-    const d = await h.gh.pullRequestEvent('acme', 'infra', pr.number, 'closed' as never);
+    const d = await h.gh.pullRequestEvent('acme', 'infra', pr.number, 'closed');
     expect((await h.deliver(d)).status).toBe(202);
     await h.idle();
     expect([...h.gh.repoState('acme', 'infra').issues.values()][0]!.state).toBe('closed');

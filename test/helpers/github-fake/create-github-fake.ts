@@ -156,7 +156,7 @@ export interface GitHubFake {
     owner: string,
     name: string,
     number: number,
-    action: 'opened' | 'synchronize' | 'reopened',
+    action: 'opened' | 'synchronize' | 'reopened' | 'closed',
     options?: { before?: string; sender?: string },
   ): Promise<WebhookDelivery>;
 
@@ -415,6 +415,7 @@ export async function createGitHubFake(options: GitHubFakeOptions = {}): Promise
         body: p.body,
         user: p.user,
         ...(o.before ? { before: o.before } : {}),
+        ...(action === 'closed' ? { merged: p.merged } : {}),
       });
     },
 
