@@ -62,10 +62,12 @@ export function privateKeyProves(text: string, publicLine: string): boolean {
     const priv = sshpk.parsePrivateKey(text, 'auto');
     const pub = sshpk.parseKey(publicLine, 'ssh');
     const challenge = randomBytes(32);
-    const signer = priv.createSign('sha256');
+    // Ed25519 signs with SHA-512 built in; sshpk wants it named.
+    const hash = priv.type === 'ed25519' || priv.type === 'curve25519' ? 'sha512' : 'sha256';
+    const signer = priv.createSign(hash);
     signer.update(challenge);
     const sig = signer.sign();
-    const verifier = pub.createVerify('sha256');
+    const verifier = pub.createVerify(hash);
     verifier.update(challenge);
     return verifier.verify(sig);
   } catch {
