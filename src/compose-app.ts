@@ -13,6 +13,7 @@ import type { BackendSettings } from './backends/open-backend.js';
 import { ErrorCode, KeywardenError } from './errors.js';
 import { createJobHandlers, createKeywardenApp, DeliveryOutcomes } from './app/index.js';
 import type { AppServices } from './app/services.js';
+import { crashHook } from './pipeline/crash-hook.js';
 import type { JobQueue, JobWorker } from './store/queue.js';
 import type { KeywardenMetrics } from './server/metrics.js';
 import type { StartServerResult } from './server/start-server.js';
@@ -147,6 +148,7 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
     webBase: settings.webUrl,
     logger,
     clock,
+    ...crashHook(options.env),
     // github.com takes revocations unauthenticated only; GHES (…/api/v3) authenticated.
     revokeTokens: async (credentials, octokit) => {
       if (/\/api\/v3$/.test(settings.apiUrl)) {

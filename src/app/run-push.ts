@@ -115,12 +115,18 @@ export async function respondAndAct(
 
   const failedRetryable = report.steps.filter((x) => x.status === 'failed' && x.code && RETRY_CODES.has(x.code));
   const extra = failedRetryable.length ? [`⏳ ${failedRetryable.length} step${failedRetryable.length === 1 ? '' : 's'} failed for a reason that can pass (${[...new Set(failedRetryable.map((x) => x.code))].join(', ')}); Keywarden retries.`] : [];
+  // The key backend could not be opened, so a key of it may have gone unmatched: said, and retried.
+  const backendDown = report.warnings.find((x) => x.code === ErrorCode.BACKEND_UNAVAILABLE);
+  if (backendDown) extra.push(`⏳ The key backend is unavailable, so leaked keys of it could not be matched or revoked yet: ${backendDown.message} Keywarden retries.`);
   if (pr && pr.kind !== 'none' && pr.kind !== 'ignored') extra.push(`The fix: #${pr.pr.number}.`);
   if (pr?.kind === 'ignored') extra.push(`The fix #${pr.pr.number} was closed without merging; Keywarden leaves it closed.`);
   const out = checkOutput(report, ctx, extra);
   const checkRunId = await w.gh.writeCheckRun({ ...(input.checkRunId !== undefined ? { id: input.checkRunId } : {}), headSha: input.sha, status: 'completed', conclusion: out.conclusion, output: out.output, ...checkActions(report) });
   s.metrics?.action('check_run', 'done');
 
+  if (backendDown && !failedRetryable.length) {
+    throw new KeywardenError(ErrorCode.BACKEND_UNAVAILABLE, 'The key backend is unavailable; the push is scanned again later.', { fault: 'backend', retryable: true });
+  }
   if (failedRetryable.length) {
     throw new KeywardenError(failedRetryable[0]!.code as ErrorCode, `${failedRetryable.length} response step(s) failed and will be retried: ${failedRetryable[0]!.detail}`, { fault: 'backend', retryable: true });
   }

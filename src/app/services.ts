@@ -16,7 +16,7 @@ import { compose } from '../compose.js';
 import { ErrorCode, KeywardenError } from '../errors.js';
 import { detectionSettings } from '../pipeline/detect.js';
 import { runPipeline } from '../pipeline/run.js';
-import type { PipelineReport } from '../pipeline/types.js';
+import type { PipelineReport, StepResult } from '../pipeline/types.js';
 import { getSecretsConfig } from '../policy/dsl/secrets.js';
 import { createRuleset, type Ruleset } from '../scan/engine.js';
 import { selectDetectors } from '../scan/select-detectors.js';
@@ -61,6 +61,8 @@ export interface AppServices {
    * authentication. The composition root picks.
    */
   revokeTokens?: (credentials: string[], octokit: Octokit) => Promise<void>;
+  /** Called as each pipeline step finishes (the crash tests' kill hook). */
+  onStep?: (r: StepResult) => void;
   /** Policy cache time (ms); default 60 s. A push to the default branch that touches `.github/` drops it at once. */
   policyTtlMs?: number;
 }
@@ -184,7 +186,7 @@ export class RepoWork {
           trigger: input.trigger,
           ...(input.patchBase ? { patchBase: input.patchBase } : {}),
         },
-        { composition: c, steps: this.s.steps, revokers, matchers: [deployKeys.match] },
+        { composition: c, steps: this.s.steps, revokers, matchers: [deployKeys.match], ...(this.s.onStep ? { onStep: this.s.onStep } : {}) },
       );
     } finally {
       await c.close();

@@ -75,7 +75,15 @@ export async function createAppHarness(options: { env?: NodeJS.ProcessEnv; fake?
       const signed = signDelivery(d, o.secret ?? WEBHOOK_SECRET, o.id ? { id: o.id } : {});
       return fetch(`${server.url}/api/github/webhooks`, { method: 'POST', headers: signed.headers, body: signed.body });
     },
-    idle: () => app.worker.idle(),
+    // Until nothing is queued (a retry scheduled for later counts) and nothing runs.
+    idle: async () => {
+      for (;;) {
+        await app.worker.idle();
+        const st = await app.queue.stats();
+        if (st.queued === 0 && st.running === 0) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
     close: async () => {
       await app.close(5000);
       await gh.close();

@@ -137,7 +137,7 @@ describe.skipIf(skip)('choosing the builder', () => {
     expect(JSON.parse(viaWasm.out)).toEqual(JSON.parse(viaCli.out));
   });
 
-  it('prints no ExperimentalWarning (node:wasi warns; the builder silences only that, in its worker)', async () => {
+  it('prints no ExperimentalWarning (node:wasi warns; the builder silences only that one, in its own process)', async () => {
     const script = `import { createWasmOpaRunner } from ${JSON.stringify(join(ROOT, 'src/policy/engine/opa-wasm-runner.ts'))};
 const r = await createWasmOpaRunner().run(['version']);
 process.stdout.write(r.stdout);

@@ -20,6 +20,7 @@ import { escapeName } from '../../scan/format/text.js';
 import { SqliteStepStore } from '../../store/steps.js';
 import { backendSettingsOf } from '../backend-flags.js';
 import type { CliIO } from '../main.js';
+import { crashHook } from '../../pipeline/crash-hook.js';
 import { ExitCode } from '../main.js';
 import { parseSize } from './scan.js';
 
@@ -114,22 +115,6 @@ async function runRespond(target: string, flags: RespondFlags, io: CliIO): Promi
   } finally {
     await c.close();
   }
-}
-
-/**
- * Fault injection for the crash tests: `KEYWARDEN_TEST_KILL_AFTER=revoke` SIGKILLs this process
- * right after the first revoke step is recorded as done — the moment between revoke and rotate
- * that a re-run must finish without doing anything twice. Does nothing unless
- * KEYWARDEN_TEST_FAULTS=1 is set too, so one stray variable cannot make it fire.
- */
-function crashHook(env: NodeJS.ProcessEnv): { onStep?: (r: StepResult) => void } {
-  const after = env.KEYWARDEN_TEST_KILL_AFTER;
-  if (!after || env.KEYWARDEN_TEST_FAULTS !== '1') return {};
-  return {
-    onStep: (r) => {
-      if (r.step.kind === after && r.status === 'done') process.kill(process.pid, 'SIGKILL');
-    },
-  };
 }
 
 function safeUser(): string {
