@@ -12,6 +12,9 @@ import { ErrorCode, KeywardenError } from '../../errors.js';
 /** The package root: three levels above this file in both src/ and dist/. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
+/** The value of `KEYWARDEN_OPA` that selects the built-in builder even when the OPA CLI is installed. */
+export const FORCE_WASM = 'wasm';
+
 export interface FindOpaOptions {
   env?: NodeJS.ProcessEnv;
   root?: string;
@@ -33,7 +36,7 @@ const isExecutable = (p: string): boolean => {
 export function findNativeOpa(options: FindOpaOptions = {}): string | undefined {
   const env = options.env ?? process.env;
   const fromEnv = env.KEYWARDEN_OPA;
-  if (fromEnv === 'wasm') return undefined;
+  if (fromEnv === FORCE_WASM) return undefined;
   if (fromEnv) {
     if (isExecutable(fromEnv)) return fromEnv;
     throw new KeywardenError(ErrorCode.OPA_NOT_FOUND, 'KEYWARDEN_OPA does not point at an executable OPA binary.', {
@@ -55,7 +58,7 @@ export function findNativeOpa(options: FindOpaOptions = {}): string | undefined 
 export function findOpa(options: FindOpaOptions = {}): string {
   const found = findNativeOpa(options);
   if (found) return found;
-  const forced = (options.env ?? process.env).KEYWARDEN_OPA === 'wasm';
+  const forced = (options.env ?? process.env).KEYWARDEN_OPA === FORCE_WASM;
   throw new KeywardenError(ErrorCode.OPA_NOT_FOUND, forced ? 'KEYWARDEN_OPA=wasm selects the built-in policy builder, which builds policies only; this needs the OPA CLI.' : 'The OPA CLI was not found.', {
     hint: 'Put OPA v1.22.x on PATH or set KEYWARDEN_OPA to it; in a checkout, scripts/setup-tools installs it into .tools/bin.',
   });

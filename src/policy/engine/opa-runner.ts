@@ -17,7 +17,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { ErrorCode, KeywardenError } from '../../errors.js';
-import { findNativeOpa, type FindOpaOptions, runOpa, type RunResult } from './opa-cli.js';
+import { findNativeOpa, type FindOpaOptions, FORCE_WASM, runOpa, type RunResult } from './opa-cli.js';
 import { createWasmOpaRunner, findWasmBuilder, WASM_BUILDER_FILE } from './opa-wasm-runner.js';
 
 export interface OpaRunOptions {
@@ -85,8 +85,7 @@ export async function inWorkDir(dir: string, options: OpaRunOptions, fn: () => P
   return { ...result, outputs };
 }
 
-/** The value of `KEYWARDEN_OPA` that selects the built-in builder even when the OPA CLI is installed. */
-export const FORCE_WASM = 'wasm';
+export { FORCE_WASM };
 
 export function findOpaRunner(options: FindOpaOptions = {}): OpaRunner {
   const env = options.env ?? process.env;
