@@ -87,6 +87,8 @@ export interface ComposeAppOptions {
   worker?: { pollMs?: number; leaseMs?: number; backoff?: (attempt: number) => number };
   /** Octokit throttling: how many times a rate-limited request is retried (default 2). */
   rateLimitRetries?: number;
+  /** GitHub's compare caps, when a test server has lower ones. */
+  compareLimits?: { files: number; commits: number };
   /** Start the worker (default true). */
   work?: boolean;
 }
@@ -149,6 +151,7 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
     logger,
     clock,
     ...crashHook(options.env),
+    ...(options.compareLimits ? { compareLimits: options.compareLimits } : {}),
     // github.com takes revocations unauthenticated only; GHES (…/api/v3) authenticated.
     revokeTokens: async (credentials, octokit) => {
       if (/\/api\/v3$/.test(settings.apiUrl)) {

@@ -25,7 +25,7 @@ export interface PresentContext {
 
 /** One line, bounded, control characters out: for text from a repository. */
 export function oneLine(s: string, max = 200): string {
-  // eslint-disable-next-line no-control-regex
+   
   const flat = s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ');
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

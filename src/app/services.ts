@@ -61,6 +61,8 @@ export interface AppServices {
    * authentication. The composition root picks.
    */
   revokeTokens?: (credentials: string[], octokit: Octokit) => Promise<void>;
+  /** GitHub's caps on a compare, 300 files and 250 commits (the tests lower them with the fake's). */
+  compareLimits?: { files: number; commits: number };
   /** Called as each pipeline step finishes (the crash tests' kill hook). */
   onStep?: (r: StepResult) => void;
   /** Policy cache time (ms); default 60 s. A push to the default branch that touches `.github/` drops it at once. */
@@ -79,7 +81,7 @@ export class RepoWork {
     readonly job: RepoJob,
     readonly octokit: Octokit,
   ) {
-    this.gh = new GitHubRepo(octokit, { owner: job.owner, repo: job.repo });
+    this.gh = new GitHubRepo(octokit, { owner: job.owner, repo: job.repo }, s.compareLimits);
   }
 
   static async open(s: AppServices, job: RepoJob): Promise<RepoWork> {

@@ -124,7 +124,7 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
     : { violations: [], actions: [] };
 
   // plan
-  let revokers: CredentialRevoker[] = [...(deps.revokers ?? [])];
+  const revokers: CredentialRevoker[] = [...(deps.revokers ?? [])];
   if (findings.some((f) => f.identity?.kind === 'aws-access-key')) revokers.push(...(await c.revokers().catch(() => [])));
   const patchBase = event.patchBase ?? range?.head ?? head;
   const plan = planResponse(decision, findings, targets, {

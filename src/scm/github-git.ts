@@ -31,7 +31,7 @@ const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
 /** The clone URL of a repository on a GitHub host, checked. Plain HTTP only for a loopback host. */
 export function cloneUrl(gitBase: string, owner: string, repo: string): string {
-  if (!NAME.test(owner) || !NAME.test(repo) || owner.startsWith('.') || repo === '.' || repo === '..') {
+  if (!NAME.test(owner) || !NAME.test(repo) || /^[.-]/.test(owner) || /^[.-]/.test(repo) || repo.includes('..')) {
     throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'The repository name from GitHub is not a plain owner/name.', { fault: 'user' });
   }
   const u = new URL(gitBase);

@@ -112,6 +112,8 @@ export class GitHubRepo {
   constructor(
     readonly octokit: Octokit,
     readonly ref: RepoRef,
+    /** GitHub's caps on a compare (tests lower them, with the fake's). */
+    private readonly limits: { files: number; commits: number } = { files: COMPARE_MAX_FILES, commits: COMPARE_MAX_COMMITS },
   ) {}
 
   get fullName(): string {
@@ -129,7 +131,7 @@ export class GitHubRepo {
         ...(f.previous_filename ? { previousFilename: f.previous_filename } : {}),
       }));
       const commits = r.data.commits.length;
-      return { files, totalCommits: r.data.total_commits, commits, truncated: files.length >= COMPARE_MAX_FILES || r.data.total_commits > commits };
+      return { files, totalCommits: r.data.total_commits, commits, truncated: files.length >= this.limits.files || commits >= this.limits.commits || r.data.total_commits > commits };
     } catch (e) {
       throw githubError(e, 'compare the pushed commits');
     }

@@ -32,7 +32,7 @@ export interface AppHarness {
   close(): Promise<void>;
 }
 
-export async function createAppHarness(options: { env?: NodeJS.ProcessEnv; fake?: GitHubFakeOptions; settings?: Partial<AppSettings>; work?: boolean } = {}): Promise<AppHarness> {
+export async function createAppHarness(options: { env?: NodeJS.ProcessEnv; fake?: GitHubFakeOptions; settings?: Partial<AppSettings>; work?: boolean; compareMaxFiles?: number } = {}): Promise<AppHarness> {
   const gh = await createGitHubFake({ violationStatus: 400, ...options.fake });
   const dir = mkdtempSync(path.join(tmpdir(), 'kw-app-'));
   const state = path.join(dir, 'state');
@@ -62,7 +62,13 @@ export async function createAppHarness(options: { env?: NodeJS.ProcessEnv; fake?
     logLevel: 'debug',
     ...options.settings,
   };
-  const app = await composeApp(settings, { env, logger, worker: { pollMs: 20, backoff: () => 100 }, ...(options.work === false ? { work: false } : {}) });
+  const app = await composeApp(settings, {
+    env,
+    logger,
+    worker: { pollMs: 20, backoff: () => 100 },
+    ...(options.work === false ? { work: false } : {}),
+    ...(options.compareMaxFiles ? { compareLimits: { files: options.compareMaxFiles, commits: 250 } } : {}),
+  });
   const server = await app.start();
   return {
     gh,
