@@ -20,7 +20,7 @@ export async function runRepoScan(s: AppServices, job: RepoScanJob): Promise<Pus
   } catch (e) {
     throw githubError(e, 'read the repository');
   }
-  if (meta.size === 0 || meta.archived) return { kind: 'skipped' };
+  if (meta.archived) return { kind: 'skipped' };
   const w = new RepoWork(s, { ...job, defaultBranch: meta.default_branch, private: meta.private }, probe.octokit);
   const policy = await w.policy();
   if (policy.error) return { kind: 'policy-broken' };

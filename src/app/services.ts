@@ -153,7 +153,8 @@ export class RepoWork {
    * and rotate through the configured backend and GitHub, and make the patch commit.
    */
   async respond(dir: string, input: { range: string; policy: RepoPolicy; dryRun: boolean; patchBase?: string; trigger: { kind: 'push' | 'pull_request'; branch?: string; sha: string; pullRequest?: number } }): Promise<PipelineReport> {
-    await dropScratchBranches(dir);
+    // What earlier remediation commits fixed (their generated files aside) is looked at again.
+    const patchAlso = (await dropScratchBranches(dir)).filter((f) => !['.env.example', '.gitignore', 'REMEDIATION.md'].includes(f));
     const c = compose({ cwd: dir, env: this.s.env, actor: `app:${this.fullName}`, policyFile: false, backend: this.s.backend, stateDir: this.s.stateDir, clock: this.s.clock });
     try {
       const octokit = this.octokit;
@@ -187,6 +188,7 @@ export class RepoWork {
           repo: { name: this.fullName, visibility: this.job.private ? 'private' : 'public' },
           trigger: input.trigger,
           ...(input.patchBase ? { patchBase: input.patchBase } : {}),
+          ...(patchAlso.length ? { patchAlso } : {}),
         },
         { composition: c, steps: this.s.steps, revokers, matchers: [deployKeys.match], ...(this.s.onStep ? { onStep: this.s.onStep } : {}) },
       );

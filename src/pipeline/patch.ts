@@ -27,6 +27,12 @@ export interface PatchInput {
   ruleset: Ruleset;
   done: readonly StepResult[];
   notDone: readonly NotDone[];
+  /**
+   * Files to look in as well for the step's secrets (found again by scanning each at `base`): the
+   * App passes the files an open remediation PR already fixes, so the PR, rebuilt on a new push,
+   * keeps fixing them.
+   */
+  alsoFiles?: readonly string[];
   /** Per finding: the rule that demanded its response (revoke before rotate before open-pr) and where it is written. */
   rules: ReadonlyMap<string, { rule: string; policy: DecisionLocation }>;
 }
@@ -48,6 +54,7 @@ export async function makePatch(input: PatchInput): Promise<{ result: Omit<StepR
     list.push(f);
     byFile.set(f.file, list);
   }
+  for (const file of input.alsoFiles ?? []) if (!byFile.has(file)) byFile.set(file, []);
   const changes: FileChange[] = [];
   const files: PatchReport['files'] = [];
   const notes: string[] = [];
@@ -70,7 +77,8 @@ export async function makePatch(input: PatchInput): Promise<{ result: Omit<StepR
   for (const [file, findings] of [...byFile].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const at = await readFileAt(input.repo, input.base, file, MAX_PATCH_FILE).catch(() => undefined);
     if (!at) {
-      notes.push(`${file}: not in the commit ${input.base.slice(0, 12)} (an uncommitted change?); remove the secret from your working copy yourself.`);
+      // An also-file that is gone is simply not there to fix.
+      if (findings.length) notes.push(`${file}: not in the commit ${input.base.slice(0, 12)} (an uncommitted change?); remove the secret from your working copy yourself.`);
       continue;
     }
     if (at.mode === '120000' || at.mode === '160000') {
@@ -89,7 +97,7 @@ export async function makePatch(input: PatchInput): Promise<{ result: Omit<StepR
       .filter((s) => fps.has(s.fingerprint))
       .map((s) => ({ startLine: s.startLine, startColumn: s.startColumn, endLine: s.endLine, endColumn: s.endColumn, fingerprint: s.fingerprint, type: s.type, ruleId: s.ruleId, redacted: s.redacted }));
     if (!sites.length) {
-      notes.push(`${file}: the secret is no longer in ${input.base.slice(0, 12)}; nothing to patch there (it remains in history).`);
+      if (findings.length) notes.push(`${file}: the secret is no longer in ${input.base.slice(0, 12)}; nothing to patch there (it remains in history).`);
       continue;
     }
     const r = patchFile({ path: file, text, sites, takenEnvNames: taken, knownEnvNames: known });

@@ -55,6 +55,8 @@ export interface PipelineEvent {
    * branch. Absent: the policy file at the range's base revision (or on disk), as `prepareScan` reads it.
    */
   policy?: PolicyAst;
+  /** Files the patch also looks in for the leaked secrets (an open remediation PR's files, from the App). */
+  patchAlso?: string[];
   /** The commit a patch is made on, when it is not the range's head (the App's first scan of a repository scans a tree as a range). */
   patchBase?: string;
   /** What the policy sees as `event`: the App's push or pull request, its branch and commit. Default: `push` for a range, else `local`, with the repository's current branch. */
@@ -170,7 +172,7 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
         // Loaded only when there is a patch to make: ts-morph brings a TypeScript compiler.
         const { makePatch } = await import('./patch.js');
         const ruleset = createRuleset(selectDetectors(selection));
-        const r = await makePatch({ repo: root, base: patchBase!, step, findings, ruleset, done, notDone: plan.notDone, rules: leadingRules(decision) });
+        const r = await makePatch({ repo: root, base: patchBase!, step, findings, ruleset, done, notDone: plan.notDone, rules: leadingRules(decision), ...(event.patchAlso?.length ? { alsoFiles: event.patchAlso } : {}) });
         patch = r.report;
         return r.result;
       },

@@ -111,10 +111,20 @@ export async function fetchedBranch(dir: string, branch: string): Promise<string
   return r.code === 0 ? r.stdout.toString('utf8').trim() : undefined;
 }
 
-/** Drops the copy's local branches under `keywarden/` (the scratch refs remediation commits were made on; their commits stay). */
-export async function dropScratchBranches(dir: string): Promise<void> {
+/**
+ * Drops the copy's local branches under `keywarden/` (the scratch refs remediation commits were
+ * made on; their commits stay), and returns the files those commits changed: a new patch looks in
+ * them again, so a remediation PR rebuilt on a new push keeps fixing what it fixed.
+ */
+export async function dropScratchBranches(dir: string): Promise<string[]> {
   const r = await runGit(dir, ['for-each-ref', '--format=%(refname)', 'refs/heads/keywarden/']);
-  for (const ref of r.stdout.toString('utf8').split('\n').filter(Boolean)) await runGit(dir, ['update-ref', '-d', ref]);
+  const files = new Set<string>();
+  for (const ref of r.stdout.toString('utf8').split('\n').filter(Boolean)) {
+    const d = await runGit(dir, ['diff-tree', '-r', '-z', '--no-commit-id', '--name-only', '--no-renames', `${ref}^`, ref], { maxStdout: 4 * 1024 * 1024 });
+    if (d.code === 0) for (const f of d.stdout.toString('utf8').split('\0')) if (f) files.add(f);
+    await runGit(dir, ['update-ref', '-d', ref]);
+  }
+  return [...files];
 }
 
 /**

@@ -6,6 +6,7 @@
  * smart HTTP URL.
  */
 import { createHash } from 'node:crypto';
+import { userObject } from './webhooks.js';
 import type { CommitInfo, FileDiff } from './bare-repo.js';
 import {
   botLogin,
@@ -44,29 +45,7 @@ export function userId(state: FakeState, login: string): number {
 }
 
 export function userJson(ctx: ShapeContext, login: string, type?: 'User' | 'Bot' | 'Organization'): Json {
-  const id = userId(ctx.state, login);
-  const u = `${ctx.api}/users/${encodeURIComponent(login)}`;
-  return {
-    login,
-    id,
-    node_id: nodeId('User', id),
-    avatar_url: `https://avatars.githubusercontent.com/u/${id}?v=4`,
-    gravatar_id: '',
-    url: u,
-    html_url: `${ctx.html}/${encodeURIComponent(login)}`,
-    followers_url: `${u}/followers`,
-    following_url: `${u}/following{/other_user}`,
-    gists_url: `${u}/gists{/gist_id}`,
-    starred_url: `${u}/starred{/owner}{/repo}`,
-    subscriptions_url: `${u}/subscriptions`,
-    organizations_url: `${u}/orgs`,
-    repos_url: `${u}/repos`,
-    events_url: `${u}/events{/privacy}`,
-    received_events_url: `${u}/received_events`,
-    type: type ?? (login.endsWith('[bot]') ? 'Bot' : 'User'),
-    site_admin: false,
-    user_view_type: 'public',
-  };
+  return { ...userObject(login, userId(ctx.state, login), { api: ctx.api, html: ctx.html }, type ?? (login.endsWith('[bot]') ? 'Bot' : 'User')), user_view_type: 'public' };
 }
 
 function ownerJson(ctx: ShapeContext, repo: RepoState): Json {

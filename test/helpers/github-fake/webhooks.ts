@@ -81,7 +81,7 @@ function nodeId(kind: string, id: number): string {
   return Buffer.from(`0:${kind}${id}`).toString('base64').replace(/=+$/, '');
 }
 
-interface Urls {
+export interface Urls {
   api: string;
   html: string;
 }
@@ -91,7 +91,11 @@ function urlsOf(c: WebhookCommon): Urls {
 }
 
 export function webhookUser(login: string, urls: Urls, type: 'User' | 'Bot' | 'Organization' = login.endsWith('[bot]') ? 'Bot' : 'User'): Json {
-  const id = stableId(login);
+  return userObject(login, stableId(login), urls, type);
+}
+
+/** A simple-user object as GitHub's REST answers and webhook payloads carry it. */
+export function userObject(login: string, id: number, urls: Urls, type: 'User' | 'Bot' | 'Organization'): Json {
   const u = `${urls.api}/users/${encodeURIComponent(login)}`;
   return {
     login,
