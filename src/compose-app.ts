@@ -74,7 +74,7 @@ export function appSettingsFromEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()):
     port,
     stateDir: path.resolve(cwd, env.KEYWARDEN_STATE_DIR || '.keywarden'),
     backend: {},
-    concurrency: Math.max(1, Number(env.KEYWARDEN_APP_CONCURRENCY ?? 2) || 2),
+    concurrency: Math.max(1, Number(env.KEYWARDEN_APP_CONCURRENCY ?? 16) || 16),
     logLevel: env.LOG_LEVEL || 'info',
   };
 }

@@ -3,7 +3,7 @@
  *
  * The GitHub App against the GitHub fake on loopback (test/helpers/github-fake: real HTTP, real
  * git repositories, every request validated against GitHub's OpenAPI description), composed as
- * `npm start` composes it (Probot, Hono, the SQLite queue, 2 workers on this 2-core machine):
+ * `npm start` composes it (Probot, Hono, the SQLite queue, 16 jobs at once — the default — on this 2-core machine):
  *
  * - `--leaks` pushes, each to its own repository and each adding a GitHub token, delivered at
  *   once: webhook acknowledgement, and webhook → credential disabled (the fake's arrival time of
@@ -30,6 +30,7 @@ const arg = (name: string, def: number): number => {
 };
 const LEAKS = arg('leaks', 20);
 const CLEAN = arg('clean', 200);
+const CONCURRENCY = arg('concurrency', 16);
 const DOCS = !process.argv.includes('--no-docs');
 const SECRET = 'bench-webhook-secret-0123456789';
 const log = (s: string): void => void process.stderr.write(`bench:app: ${s}\n`);
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
   const app = await composeApp(
-    { appId: String(gh.appId), privateKey: gh.privateKey, webhookSecrets: [SECRET], apiUrl: gh.apiUrl, gitUrl: `${gh.apiUrl}/git`, webUrl: 'https://github.com', host: '127.0.0.1', port: 0, stateDir: path.join(dir, 'state'), backend: {}, concurrency: 2, logLevel: 'warn' },
+    { appId: String(gh.appId), privateKey: gh.privateKey, webhookSecrets: [SECRET], apiUrl: gh.apiUrl, gitUrl: `${gh.apiUrl}/git`, webUrl: 'https://github.com', host: '127.0.0.1', port: 0, stateDir: path.join(dir, 'state'), backend: {}, concurrency: CONCURRENCY, logLevel: 'warn' },
     {
       env: { PATH: process.env.PATH, HOME: dir, KEYWARDEN_STATE_DIR: path.join(dir, 'state'), KEYWARDEN_CACHE_DIR: path.join(project, '.cache', 'keywarden', 'policy'), KEYWARDEN_LOCAL_PASSPHRASE: 'bench-local-passphrase' },
       logger: createAppLogger({ level: 'warn', destination: { write: () => undefined } }),

@@ -184,6 +184,8 @@ export class RepoWork {
           path: dir,
           source: { kind: 'range', range: input.range },
           dryRun: input.dryRun,
+          // A push's range is small: scanned in this thread (a worker pool per job costs more than it saves, and jobs run side by side).
+          scan: { workers: 0 },
           ...(input.policy.ast ? { policy: input.policy.ast } : {}),
           repo: { name: this.fullName, visibility: this.job.private ? 'private' : 'public' },
           trigger: input.trigger,
