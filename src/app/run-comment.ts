@@ -4,7 +4,8 @@
  * a polite refusal:
  *
  * - `/keywarden rotate <key>`: rotates a managed key (alias or id) of the configured backend,
- *   audited, idempotent per comment;
+ *   audited, idempotent per comment — only a key the repository's policy names (`keys:` on the
+ *   default branch), so a writer of one repository cannot rotate another team's keys;
  * - `/keywarden rescan`: on a pull request, runs its check again;
  * - `/keywarden explain`: says which policy judges the repository, where it comes from, and what
  *   it demands when a secret leaks.
@@ -36,6 +37,13 @@ export async function runComment(s: AppServices, job: CommentJob): Promise<Comme
       if (!job.argument) {
         await reply('Usage: `/keywarden rotate <key>` — a key id or alias of the configured backend.');
         return { kind: 'unknown' };
+      }
+      // A writer of one repository may rotate only keys that repository's policy (default branch) names.
+      const policy = await w.policy();
+      const named = (policy.ast?.keys ?? []).some((k) => [k.match.alias, k.match.id].some((g) => g !== undefined && globMatch(g, job.argument!)));
+      if (!named) {
+        await reply(`${code(job.argument, 80)} is not a key this repository's policy names (\`keys:\` in \`.github/keywarden.yml\` on the default branch, by alias or id), so it cannot be rotated from here.`);
+        return { kind: 'refused' };
       }
       const c = compose({ cwd: s.stateDir, env: s.env, actor: `app:${w.fullName}:@${job.author}`, policyFile: false, backend: s.backend, stateDir: s.stateDir, clock: s.clock });
       try {
@@ -97,4 +105,10 @@ export async function runComment(s: AppServices, job: CommentJob): Promise<Comme
       await reply('Keywarden knows `/keywarden rotate <key>`, `/keywarden rescan` and `/keywarden explain`.');
       return { kind: 'unknown' };
   }
+}
+
+/** A policy selector's glob: `*` is any run of characters (aliases hold `/`), `?` one character, the rest literal. */
+export function globMatch(glob: string, s: string): boolean {
+  const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*+/g, '.*').replace(/\?/g, '.')}$`, 's');
+  return re.test(s);
 }

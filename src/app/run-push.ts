@@ -36,7 +36,7 @@ export interface PushOutcome {
 const RETRY_CODES = new Set<string>([ErrorCode.BACKEND_UNAVAILABLE, ErrorCode.BACKEND_THROTTLED, ErrorCode.GITHUB_FAILED, ErrorCode.GITHUB_THROTTLED, ErrorCode.STORE_FAILED]);
 
 export async function runPush(s: AppServices, job: PushJob): Promise<PushOutcome> {
-  if (job.touchesPolicy) forgetPolicy(job.repoId);
+  if (job.touchesPolicy) forgetPolicy(s, job.repoId);
   const w = await RepoWork.open(s, job);
   const branch = job.ref.startsWith('refs/heads/') ? job.ref.slice('refs/heads/'.length) : undefined;
   const policy = await w.policy();

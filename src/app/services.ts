@@ -69,7 +69,13 @@ export interface AppServices {
   policyTtlMs?: number;
 }
 
-const policyCache = new Map<number, { at: number; policy: Promise<RepoPolicy> }>();
+/** Per App (services object): repository id → its policy, read at `at`. */
+const policyCaches = new WeakMap<AppServices, Map<number, { at: number; policy: Promise<RepoPolicy> }>>();
+const policyCacheOf = (s: AppServices): Map<number, { at: number; policy: Promise<RepoPolicy> }> => {
+  let m = policyCaches.get(s);
+  if (!m) policyCaches.set(s, (m = new Map()));
+  return m;
+};
 const rulesets = new WeakMap<object, Ruleset>();
 const defaultRuleset = { key: 'default' };
 const repoLocks = new KeyedMutex();
@@ -96,6 +102,7 @@ export class RepoWork {
   async policy(options: { fresh?: boolean } = {}): Promise<RepoPolicy> {
     const ttl = this.s.policyTtlMs ?? 60_000;
     const now = this.s.clock().getTime();
+    const policyCache = policyCacheOf(this.s);
     const hit = policyCache.get(this.job.repoId);
     if (hit && !options.fresh && now - hit.at < ttl) return hit.policy;
     const p = readRepoPolicy(this.octokit, { owner: this.job.owner, repo: this.job.repo, defaultBranch: this.job.defaultBranch });
@@ -239,6 +246,6 @@ function deployKeyApi(octokit: Octokit): DeployKeyApi {
 }
 
 /** Drops the cached policy of a repository (a push changed `.github/` on its default branch). */
-export function forgetPolicy(repoId: number): void {
-  policyCache.delete(repoId);
+export function forgetPolicy(s: AppServices, repoId: number): void {
+  policyCacheOf(s).delete(repoId);
 }

@@ -92,14 +92,21 @@ describe('the App over a repository\'s life', () => {
       return { code, out };
     };
     expect((await kw('keys', 'create', '--spec', 'AES_256', '--alias', 'orders', '--reason', 'e2e')).code).toBe(0);
-    h.gh.setPermission('acme', 'svc', 'ops', 'admin');
+    expect((await kw('keys', 'create', '--spec', 'AES_256', '--alias', 'billing', '--reason', 'e2e')).code).toBe(0);
+    const policy = 'version: 1\nname: orders\nkeys:\n  - name: orders\n    match: { alias: "ord*" }\n';
+    await h.gh.createRepo('acme', 'orders', { files: { '.github/keywarden.yml': policy } });
+    h.gh.setPermission('acme', 'orders', 'ops', 'admin');
     const octokit = tokenOctokit(h.gh, h.gh.createInstallationToken(1));
-    const issue = await octokit.request('POST /repos/{owner}/{repo}/issues', { owner: 'acme', repo: 'svc', title: 'rotate please' });
-    const ev = buildIssueCommentEvent({ repository: { owner: 'acme', name: 'svc', id: h.gh.repository('acme', 'svc').id }, installationId: 1, sender: 'ops', issue: { number: issue.data.number }, comment: { id: 777, body: '/keywarden rotate orders', user: 'ops' } });
-    expect((await h.deliver(ev)).status).toBe(202);
-    await h.idle();
-    const reply = h.gh.repoState('acme', 'svc').comments.filter((c) => c.user === h.gh.botLogin).at(-1)!;
-    expect(reply.body).toMatch(/^Done: `orders` rotated in place; version 2 is current/);
+    const issue = await octokit.request('POST /repos/{owner}/{repo}/issues', { owner: 'acme', repo: 'orders', title: 'rotate please' });
+    const say = async (id: number, body: string): Promise<string> => {
+      const ev = buildIssueCommentEvent({ repository: { owner: 'acme', name: 'orders', id: h.gh.repository('acme', 'orders').id }, installationId: 1, sender: 'ops', issue: { number: issue.data.number }, comment: { id, body, user: 'ops' } });
+      expect((await h.deliver(ev)).status).toBe(202);
+      await h.idle();
+      return h.gh.repoState('acme', 'orders').comments.filter((c) => c.user === h.gh.botLogin).at(-1)!.body;
+    };
+    expect(await say(777, '/keywarden rotate orders')).toMatch(/^Done: `orders` rotated in place; version 2 is current/);
+    // Another team's key, not named by this repository's policy: refused.
+    expect(await say(778, '/keywarden rotate billing')).toMatch(/not a key this repository's policy names/);
   }, 60_000);
 
   it('answers /readyz and /metrics', async () => {
