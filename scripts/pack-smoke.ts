@@ -10,12 +10,15 @@
  * 3. `keywarden scan` on freshly generated FAKE secrets: found, and never printed;
  * 4. `keywarden keys create` / `keys list` on the local keystore, and `keywarden respond --dry-run`
  *    on a scratch repository (the built-in default policy, built by the builder);
- * 5. no command prints an ExperimentalWarning.
+ * 5. `keywarden app` (what `npm start` runs): refuses to start without a webhook secret, and with
+ *    one listens and answers /healthz and /readyz until SIGTERM;
+ * 6. no command prints an ExperimentalWarning.
  *
  *   scripts/pack-smoke            (after scripts/setup-tools; needs the npm registry or its cache)
  *   scripts/pack-smoke --keep     keep the temporary folder
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -159,6 +162,39 @@ try {
   git('commit', '-qm', 'leak');
   const responded = keywarden(['respond', repo, '--git', 'HEAD~1..HEAD', '--dry-run', '-f', 'json'], project, keysEnv);
   check([0, 1].includes(responded.code) && /github-pat-classic/.test(responded.stdout) && !responded.stdout.includes(fakes[1]!.secret), 'keywarden respond --dry-run (the default policy, built by the builder)', responded.stdout.slice(0, 1500) + responded.stderr);
+
+  // 6. The GitHub App from the package: no secret, no start; with one, it serves until SIGTERM.
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const appEnv = { APP_ID: '12345', PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(), KEYWARDEN_STATE_DIR: path.join(work, 'app-state'), HOST: '127.0.0.1', PORT: '0' };
+  const refused = keywarden(['app'], project, appEnv);
+  check(refused.code === 2 && /WEBHOOK_SECRET must be set/.test(refused.stderr), 'keywarden app refuses to start without a webhook secret', refused.stdout + refused.stderr);
+  const served = await new Promise<{ health: number; ready: number; exit: number | null; out: string }>((resolve) => {
+    // The installed bin itself (npx would take the signal and not pass it on).
+    const p = spawn(process.execPath, [path.join(project, 'node_modules', 'keywarden', 'bin', 'keywarden.js'), 'app'], { cwd: project, env: { ...env, ...appEnv, WEBHOOK_SECRET: 'pack-smoke-webhook-secret-0123' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let asked = false;
+    const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      const url = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out)?.[1];
+      if (!url || asked) return;
+      asked = true;
+      void (async () => {
+        const health = (await fetch(`${url}/healthz`)).status;
+        const ready = (await fetch(`${url}/readyz`)).status;
+        p.once('exit', (code) => {
+          clearTimeout(timer);
+          resolve({ health, ready, exit: code, out });
+        });
+        p.kill('SIGTERM');
+      })();
+    };
+    p.stdout.on('data', onData);
+    p.stderr.on('data', onData);
+  });
+  check(served.health === 200 && served.ready === 200, 'keywarden app serves /healthz and /readyz', served.out.slice(0, 2000));
+  check(served.exit === 0, 'keywarden app stops on SIGTERM', served.out.slice(-2000));
+  if (/ExperimentalWarning/.test(served.out)) warned.push(`keywarden app: ${served.out.slice(0, 500)}`);
 
   check(warned.length === 0, 'no ExperimentalWarning printed', warned.join('\n'));
 } catch (e) {
