@@ -15,8 +15,6 @@ import type { Annotation, CheckRunOutput } from '../scm/github.js';
 export const MAX_ANNOTATIONS = 500;
 
 export interface PresentContext {
-  /** `https://github.com/owner/repo`. */
-  repoUrl: string;
   /** Where the policy came from: a link to its lines when it is a file on the default branch. */
   policy: { file?: string; ref?: string; fullName?: string; webBase: string } | undefined;
   /** The pushed branch or the PR, for the words. */

@@ -15,8 +15,7 @@ import { remediationBody, remediationTitle, type PresentContext } from './presen
 
 export type RemediationOutcome =
   | { kind: 'opened' | 'updated' | 'unchanged'; pr: PullRequestInfo }
-  | { kind: 'ignored'; pr: PullRequestInfo }
-  | { kind: 'none'; why: string };
+  | { kind: 'ignored'; pr: PullRequestInfo };
 
 export async function upsertRemediationPr(
   gh: GitHubRepo,

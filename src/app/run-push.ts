@@ -104,7 +104,7 @@ export async function respondAndAct(
   if (report.decision.actions.some((a) => a.type === 'open-issue')) {
     const key = patchBranch ?? `leak-${report.findings[0]!.finding.fingerprint.slice(7, 19)}`;
     const existing = await w.gh.findIssue(issueMarker(key), 'all');
-    const prRef = pr && pr.kind !== 'none' ? { number: pr.pr.number, url: pr.pr.htmlUrl } : undefined;
+    const prRef = pr ? { number: pr.pr.number, url: pr.pr.htmlUrl } : undefined;
     const t = trackingIssue(report, ctx, prRef, key);
     if (existing) {
       issue = existing.number;
@@ -118,7 +118,7 @@ export async function respondAndAct(
   // The key backend could not be opened, so a key of it may have gone unmatched: said, and retried.
   const backendDown = report.warnings.find((x) => x.code === ErrorCode.BACKEND_UNAVAILABLE);
   if (backendDown) extra.push(`⏳ The key backend is unavailable, so leaked keys of it could not be matched or revoked yet: ${backendDown.message} Keywarden retries.`);
-  if (pr && pr.kind !== 'none' && pr.kind !== 'ignored') extra.push(`The fix: #${pr.pr.number}.`);
+  if (pr && pr.kind !== 'ignored') extra.push(`The fix: #${pr.pr.number}.`);
   if (pr?.kind === 'ignored') extra.push(`The fix #${pr.pr.number} was closed without merging; Keywarden leaves it closed.`);
   const out = checkOutput(report, ctx, extra);
   const checkRunId = await w.gh.writeCheckRun({ ...(input.checkRunId !== undefined ? { id: input.checkRunId } : {}), headSha: input.sha, status: 'completed', conclusion: out.conclusion, output: out.output, ...checkActions(report) });
@@ -135,7 +135,6 @@ export async function respondAndAct(
 
 export function presentContext(s: AppServices, w: RepoWork, policy: RepoPolicy, where: string): PresentContext {
   return {
-    repoUrl: `${s.webBase}/${w.fullName}`,
     policy: { webBase: s.webBase, ...(policy.from.file ? { file: policy.from.file } : {}), ...(policy.from.ref ? { ref: policy.from.ref } : {}), ...(policy.from.fullName ? { fullName: policy.from.fullName } : {}) },
     where,
   };

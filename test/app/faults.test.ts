@@ -11,13 +11,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
-import { createAppHarness, WEBHOOK_SECRET, type AppHarness } from '../helpers/app-harness.js';
+import { createAppHarness, WEBHOOK_SECRET, type AppHarness, ghToken } from '../helpers/app-harness.js';
 import { createGitHubFake, signDelivery, type GitHubFake } from '../helpers/github-fake/index.js';
 import { PROJECT } from '../helpers/respond-harness.js';
 
-const ghToken = (seed: string): string => secretGenerators['github-pat-classic']!(createRng(seed)).secret;
 
 describe('the App under faults', () => {
   let h: AppHarness;
@@ -77,11 +74,7 @@ describe('the App under faults', () => {
   }, 60_000);
 
   it('says the backend is down on the check, and retries the job until it is back', async () => {
-    const kw = async (...argv: string[]): Promise<{ code: number; out: string }> => {
-      let out = '';
-      const code = await main(argv, { cwd: h.state, env: h.env, stdout: (s) => void (out += s), stderr: (s) => void (out += s), isTTY: false });
-      return { code, out };
-    };
+    const kw = h.kw;
     expect((await kw('keys', 'create', '--spec', 'HMAC_256', '--alias', 'faults-signing', '--exportable', '--reason', 'e2e')).code).toBe(0);
     const token = (await kw('keys', 'export', 'faults-signing', '--format', 'token')).out.trim();
     const passphrase = h.env.KEYWARDEN_LOCAL_PASSPHRASE;

@@ -10,10 +10,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { jobFromEvent, parseCommand } from '../../src/app/jobs.js';
 import { cloneUrl } from '../../src/scm/github-git.js';
-import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
-import { createAppHarness, expectNoCanaryInApp, type AppHarness } from '../helpers/app-harness.js';
+import { createAppHarness, expectNoCanaryInApp, type AppHarness, ghToken } from '../helpers/app-harness.js';
 
-const ghToken = (seed: string): string => secretGenerators['github-pat-classic']!(createRng(seed)).secret;
 
 describe('the App on hostile pushes', () => {
   let h: AppHarness;

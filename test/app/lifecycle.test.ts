@@ -6,13 +6,10 @@
  * request; `/keywarden rotate` rotates a key for a writer; /readyz and /metrics answer.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
-import { createAppHarness, type AppHarness } from '../helpers/app-harness.js';
+import { createAppHarness, type AppHarness, ghToken } from '../helpers/app-harness.js';
 import { buildInstallationRepositoriesEvent, buildIssueCommentEvent } from '../helpers/github-fake/index.js';
 import { tokenOctokit } from '../github-fake/clients.js';
 
-const ghToken = (seed: string): string => secretGenerators['github-pat-classic']!(createRng(seed)).secret;
 
 describe('the App over a repository\'s life', () => {
   let h: AppHarness;
@@ -86,11 +83,7 @@ describe('the App over a repository\'s life', () => {
   }, 90_000);
 
   it('rotates a key on /keywarden rotate from a writer', async () => {
-    const kw = async (...argv: string[]): Promise<{ code: number; out: string }> => {
-      let out = '';
-      const code = await main(argv, { cwd: h.state, env: h.env, stdout: (s) => void (out += s), stderr: (s) => void (out += s), isTTY: false });
-      return { code, out };
-    };
+    const kw = h.kw;
     expect((await kw('keys', 'create', '--spec', 'AES_256', '--alias', 'orders', '--reason', 'e2e')).code).toBe(0);
     expect((await kw('keys', 'create', '--spec', 'AES_256', '--alias', 'billing', '--reason', 'e2e')).code).toBe(0);
     const policy = 'version: 1\nname: orders\nkeys:\n  - name: orders\n    match: { alias: "ord*" }\n';

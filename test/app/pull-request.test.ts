@@ -6,12 +6,10 @@
  * own secret scanning alerts as findings.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
-import { createAppHarness, expectNoCanaryInApp, type AppHarness } from '../helpers/app-harness.js';
+import { createAppHarness, expectNoCanaryInApp, type AppHarness, ghToken } from '../helpers/app-harness.js';
 import { buildCheckRunEvent, buildIssueCommentEvent, buildSecretScanningAlertEvent } from '../helpers/github-fake/index.js';
 import { tokenOctokit } from '../github-fake/clients.js';
 
-const ghToken = (seed: string): string => secretGenerators['github-pat-classic']!(createRng(seed)).secret;
 const POLICY = `version: 1
 name: pr-policy
 secrets:

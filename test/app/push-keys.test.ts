@@ -11,7 +11,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import sshpk from 'sshpk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { createAppHarness, expectNoCanaryInApp, type AppHarness } from '../helpers/app-harness.js';
 
 function sshKeyPair(): { privateKey: string; publicLine: string } {
@@ -35,11 +34,7 @@ function decoyFor(victimPublicLine: string): string {
 
 describe('the App on pushes that leak a deploy key or a local key', () => {
   let h: AppHarness;
-  const run = async (...argv: string[]): Promise<{ code: number; out: string }> => {
-    let out = '';
-    const code = await main(argv, { cwd: h.state, env: h.env, stdout: (s) => void (out += s), stderr: (s) => void (out += s), isTTY: false });
-    return { code, out };
-  };
+  const run = (...argv: string[]) => h.kw(...argv);
 
   beforeAll(async () => {
     h = await createAppHarness();

@@ -10,6 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
 import { composeApp, type AppSettings, type ComposedApp } from '../../src/compose-app.js';
 import { createAppLogger } from '../../src/server/logger.js';
 import { createGitHubFake, signDelivery, type GitHubFake, type GitHubFakeOptions, type WebhookDelivery } from './github-fake/index.js';
@@ -17,6 +19,9 @@ import { filesUnder, PROJECT } from './respond-harness.js';
 import { readFileSync } from 'node:fs';
 
 export const WEBHOOK_SECRET = `whsec-${randomBytes(12).toString('hex')}`;
+
+/** A fake classic GitHub token (valid checksum), the same for the same seed. */
+export const ghToken = (seed: string): string => secretGenerators['github-pat-classic']!(createRng(seed)).secret;
 
 export interface AppHarness {
   gh: GitHubFake;
@@ -26,6 +31,8 @@ export interface AppHarness {
   env: NodeJS.ProcessEnv;
   /** Every log line the App wrote. */
   lines: string[];
+  /** The CLI in this process, on the App's state folder and environment (keys, audit). */
+  kw(...argv: string[]): Promise<{ code: number; out: string }>;
   deliver(d: WebhookDelivery, options?: { secret?: string; id?: string }): Promise<Response>;
   /** Waits until the worker has nothing left to do. */
   idle(): Promise<void>;
@@ -77,6 +84,11 @@ export async function createAppHarness(options: { env?: NodeJS.ProcessEnv; fake?
     state,
     env,
     lines,
+    kw: async (...argv) => {
+      let out = '';
+      const code = await main(argv, { cwd: state, env, stdout: (s) => void (out += s), stderr: (s) => void (out += s), isTTY: false });
+      return { code, out };
+    },
     deliver: async (d, o = {}) => {
       const signed = signDelivery(d, o.secret ?? WEBHOOK_SECRET, o.id ? { id: o.id } : {});
       return fetch(`${server.url}/api/github/webhooks`, { method: 'POST', headers: signed.headers, body: signed.body });
