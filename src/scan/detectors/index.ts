@@ -12,6 +12,8 @@ import type { Detector } from '../types.js';
 import { aiDetectors } from './ai.js';
 import { awsDetectors } from './aws.js';
 import { azureDetectors } from './azure.js';
+import { cloudDetectors } from './cloud.js';
+import { credentialsCliDetectors } from './credentials-cli.js';
 import { databaseDetectors } from './database.js';
 import { devtoolsDetectors } from './devtools.js';
 import { genericDetectors } from './generic.js';
@@ -24,6 +26,7 @@ import { messagingDetectors } from './messaging.js';
 import { privateKeyDetectors } from './private-key.js';
 import { registryDetectors } from './registries.js';
 import { saasDetectors } from './saas.js';
+import { saasMoreDetectors } from './saas-more.js';
 import { slackDetectors } from './slack.js';
 import { stripeDetectors } from './stripe.js';
 
@@ -42,8 +45,11 @@ export const builtinDetectors: readonly Detector[] = Object.freeze([
   ...aiDetectors,
   ...messagingDetectors,
   ...saasDetectors,
+  ...saasMoreDetectors,
+  ...cloudDetectors,
   ...devtoolsDetectors,
   ...jwtDetectors,
+  ...credentialsCliDetectors,
   ...genericDetectors,
 ]);
 
