@@ -59,6 +59,7 @@ export async function runPush(s: AppServices, job: PushJob): Promise<PushOutcome
   }
   const preCheck = pre ? { findings: pre.findings.length, complete: pre.complete, ...(pre.incomplete ? { incomplete: pre.incomplete } : {}) } : undefined;
   s.logger.info({ repo: w.fullName, after: job.after, preCheck }, 'push needs a full scan');
+  if (pre?.findings.length) await revokeFirst(s, w, pre, { policy, ...(branch ? { branch } : {}), sha: job.after, receivedAt: job.receivedAt });
 
   return w.withMirror(async (dir, remote) => {
     const range = await w.fetchRange(dir, remote, { ...(branch ? { branch } : {}), before: job.before, after: job.after });
@@ -131,6 +132,25 @@ export async function respondAndAct(
     throw new KeywardenError(failedRetryable[0]!.code as ErrorCode, `${failedRetryable.length} response step(s) failed and will be retried: ${failedRetryable[0]!.detail}`, { fault: 'backend', retryable: true });
   }
   return { kind: 'responded', report, ...(pr ? { pr } : {}), ...(issue !== undefined ? { issue } : {}), checkRunId };
+}
+
+/**
+ * What leaked is revoked from the compare's findings before the git copy is fetched (fetching and
+ * the full scan take seconds; a token is usable all that time). Whatever goes wrong here is left
+ * to the full run that follows, which replays what was done by the same step ids.
+ */
+async function revokeFirst(s: AppServices, w: RepoWork, pre: Parameters<RepoWork['revokeFirst']>[0], input: { policy: RepoPolicy; branch?: string; sha: string; receivedAt: number }): Promise<void> {
+  try {
+    const report = await w.revokeFirst(pre, { policy: input.policy, trigger: { kind: 'push', ...(input.branch ? { branch: input.branch } : {}), sha: input.sha } });
+    if (!report) return;
+    for (const st of report.steps) {
+      if (st.status === 'done' && !st.replayed) s.metrics?.webhookToAction((s.clock().getTime() - input.receivedAt) / 1000);
+    }
+    const done = report.steps.filter((x) => x.status === 'done').length;
+    if (report.steps.length) s.logger.info({ repo: w.fullName, after: input.sha, revoked: done, failed: report.steps.length - done }, 'revoked from the compare before the full scan');
+  } catch (e) {
+    s.logger.warn({ repo: w.fullName, after: input.sha, code: e instanceof KeywardenError ? e.code : 'KW_INTERNAL' }, 'the revocation before the full scan failed; the full run does it');
+  }
 }
 
 export function presentContext(s: AppServices, w: RepoWork, policy: RepoPolicy, where: string): PresentContext {

@@ -15,12 +15,13 @@ import { KeyedMutex } from '../backends/keyed-mutex.js';
 import { compose } from '../compose.js';
 import { ErrorCode, KeywardenError } from '../errors.js';
 import { detectionSettings } from '../pipeline/detect.js';
-import { runPipeline } from '../pipeline/run.js';
+import { runPipeline, type PipelineEvent, type PipelineSource } from '../pipeline/run.js';
+import type { Finding } from '../model/finding.js';
 import type { PipelineReport, StepResult } from '../pipeline/types.js';
 import { getSecretsConfig } from '../policy/dsl/secrets.js';
 import { createRuleset, type Ruleset } from '../scan/engine.js';
 import { selectDetectors } from '../scan/select-detectors.js';
-import { preCheckCompare, type ComparePreCheck } from '../scan/sources/compare-patch.js';
+import { preCheckCompare, secretInPatch, type ComparePatchFile, type ComparePreCheck } from '../scan/sources/compare-patch.js';
 import { cloneUrl, dropScratchBranches, ensureMirror, fetchInto, fetchedBranch, hasCommit, type GitRemote } from '../scm/github-git.js';
 import { GitHubRepo, githubError, type Octokit } from '../scm/github.js';
 import type { StepStore } from '../store/steps.js';
@@ -112,7 +113,7 @@ export class RepoWork {
   }
 
   /** The compare pre-check: the added lines GitHub shows, scanned with the policy's detectors. */
-  async preCheck(policy: RepoPolicy, base: string, head: string): Promise<ComparePreCheck> {
+  async preCheck(policy: RepoPolicy, base: string, head: string): Promise<ComparePreCheck & { patches: readonly ComparePatchFile[] }> {
     const cmp = await this.gh.compare(base, head);
     const secrets = policy.ast ? getSecretsConfig(policy.ast) : undefined;
     const { selection, ignorePaths } = detectionSettings(secrets);
@@ -120,7 +121,23 @@ export class RepoWork {
     let ruleset = rulesets.get(key);
     if (!ruleset) rulesets.set(key, (ruleset = createRuleset(selectDetectors(selection))));
     const ig = ignorePaths.length ? ignore().add(ignorePaths) : undefined;
-    return preCheckCompare(cmp.files, { ruleset, truncated: cmp.truncated, ...(ig ? { ignore: (f: string) => ig.ignores(f) } : {}) });
+    return { ...preCheckCompare(cmp.files, { ruleset, truncated: cmp.truncated, ...(ig ? { ignore: (f: string) => ig.ignores(f) } : {}) }), patches: cmp.files };
+  }
+
+  /**
+   * The fast path of a leaking push: the pipeline on the pre-check's findings, revoke steps only,
+   * before the git copy is fetched — the secret is in GitHub's compare answer (cut again from the
+   * patch and checked against the finding's fingerprint at act time). The full run that follows
+   * has the same step ids, so it replays these revocations and does the rest (rotate, patch).
+   *
+   * Only credentials whose target the finding itself names (a GitHub token, an AWS access key):
+   * a deploy key or a backend key is found by looking it up, and once deleted the full run could
+   * not find it again to put its replacement in place.
+   */
+  async revokeFirst(pre: { findings: readonly Finding[]; patches: readonly ComparePatchFile[] }, input: { policy: RepoPolicy; trigger: { kind: 'push' | 'pull_request'; branch?: string; sha: string } }): Promise<PipelineReport | undefined> {
+    const findings = pre.findings.filter((f) => f.identity?.kind === 'github-token' || f.identity?.kind === 'aws-access-key');
+    if (!findings.length) return undefined;
+    return this.pipeline({ kind: 'findings', label: `compare ${input.trigger.sha.slice(0, 12)}`, findings, secretOf: (f) => secretInPatch(pre.patches, f) }, this.s.stateDir, { policy: input.policy, dryRun: false, trigger: input.trigger, steps: ['revoke'] });
   }
 
   async remote(): Promise<GitRemote> {
@@ -162,6 +179,14 @@ export class RepoWork {
   async respond(dir: string, input: { range: string; policy: RepoPolicy; dryRun: boolean; patchBase?: string; trigger: { kind: 'push' | 'pull_request'; branch?: string; sha: string; pullRequest?: number } }): Promise<PipelineReport> {
     // What earlier remediation commits fixed (their generated files aside) is looked at again.
     const patchAlso = (await dropScratchBranches(dir)).filter((f) => !['.env.example', '.gitignore', 'REMEDIATION.md'].includes(f));
+    return this.pipeline({ kind: 'range', range: input.range }, dir, { ...input, ...(patchAlso.length ? { patchAlso } : {}) });
+  }
+
+  private async pipeline(
+    source: PipelineSource,
+    dir: string,
+    input: { policy: RepoPolicy; dryRun: boolean; patchBase?: string; patchAlso?: string[]; steps?: PipelineEvent['steps']; trigger: { kind: 'push' | 'pull_request'; branch?: string; sha: string; pullRequest?: number } },
+  ): Promise<PipelineReport> {
     const c = compose({ cwd: dir, env: this.s.env, actor: `app:${this.fullName}`, policyFile: false, backend: this.s.backend, stateDir: this.s.stateDir, clock: this.s.clock });
     try {
       const octokit = this.octokit;
@@ -189,7 +214,8 @@ export class RepoWork {
       return await runPipeline(
         {
           path: dir,
-          source: { kind: 'range', range: input.range },
+          source,
+          ...(input.steps ? { steps: input.steps } : {}),
           dryRun: input.dryRun,
           // A push's range is small: scanned in this thread (a worker pool per job costs more than it saves, and jobs run side by side).
           scan: { workers: 0 },
@@ -197,7 +223,7 @@ export class RepoWork {
           repo: { name: this.fullName, visibility: this.job.private ? 'private' : 'public' },
           trigger: input.trigger,
           ...(input.patchBase ? { patchBase: input.patchBase } : {}),
-          ...(patchAlso.length ? { patchAlso } : {}),
+          ...(input.patchAlso?.length ? { patchAlso: input.patchAlso } : {}),
         },
         { composition: c, steps: this.s.steps, revokers, matchers: [deployKeys.match], ...(this.s.onStep ? { onStep: this.s.onStep } : {}) },
       );

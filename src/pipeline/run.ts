@@ -34,10 +34,20 @@ import type { StepStore } from '../store/steps.js';
 import { actOnPlan } from './act.js';
 import { isIdOnly, matchFindings, type CredentialMatcher } from './context.js';
 import { readSecretForAct } from './secret-at.js';
+import { fingerprintSecret } from '../scan/redact.js';
 import { actionsByFinding, planResponse } from './plan.js';
 import type { PatchReport, PipelineReport, StepResult } from './types.js';
 
-export type PipelineSource = { kind: 'tree' } | { kind: 'range'; range: string } | { kind: 'staged' };
+export type PipelineSource =
+  | { kind: 'tree' }
+  | { kind: 'range'; range: string }
+  | { kind: 'staged' }
+  /**
+   * Findings the entry point's own scan made (the App's compare pre-check, to revoke before the
+   * git copy is fetched), with the way back to each one's secret at act time (checked against its
+   * fingerprint by the caller). Nothing is scanned; no patch is made.
+   */
+  | { kind: 'findings'; label: string; findings: readonly Finding[]; secretOf: (f: Finding) => string | undefined };
 
 export interface PipelineEvent {
   /** The repository (or, for a tree, any folder). */
@@ -59,6 +69,8 @@ export interface PipelineEvent {
   patchAlso?: string[];
   /** The commit a patch is made on, when it is not the range's head (the App's first scan of a repository scans a tree as a range). */
   patchBase?: string;
+  /** Only these kinds of step are carried out (the App's fast path: `['revoke']`); the rest are left to a later run. */
+  steps?: ReadonlyArray<'revoke' | 'rotate' | 'patch'>;
   /** What the policy sees as `event`: the App's push or pull request, its branch and commit. Default: `push` for a range, else `local`, with the repository's current branch. */
   trigger?: { kind: 'push' | 'pull_request' | 'local' | 'schedule'; branch?: string; sha?: string; pullRequest?: number };
 }
@@ -79,28 +91,36 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
   const root = path.resolve(c.cwd, event.path);
   const warnings: ScanWarning[] = [];
 
-  // source + detect: what is scanned, and which revision's policy judges it.
-  const head = await headCommit(root).catch(() => undefined);
-  const prepared = await prepareScan({
-    cwd: c.cwd,
-    root,
-    mode: event.source.kind === 'range' ? { kind: 'range', range: event.source.range } : event.source.kind === 'staged' ? { kind: 'staged' } : { kind: 'tree' },
-    ...(c.policyRef === false ? { config: false as const } : c.policyRef !== DEFAULT_POLICY_FILE ? { config: c.policyRef } : {}),
-    ...(event.baseline ? { baseline: event.baseline } : {}),
-    ...(event.policy ? { policy: event.policy } : {}),
-    ...(event.scan?.ignorePaths?.length ? { ignorePaths: event.scan.ignorePaths } : {}),
-    scan: {
-      ...(event.scan?.maxFileSize !== undefined ? { maxFileSize: event.scan.maxFileSize } : {}),
-      ...(event.scan?.workers !== undefined ? { workers: event.scan.workers } : {}),
-      ...(event.scan?.gitignore !== undefined ? { gitignore: event.scan.gitignore } : {}),
-    },
-  });
-  warnings.push(...prepared.notes);
-  const { options, selection, range } = prepared;
-  const ast = prepared.policy;
-  const scanned = await scan(options);
-  warnings.push(...scanned.warnings);
-  const findings = scanned.findings;
+  // source + detect: what is scanned, and which revision's policy judges it — or the findings an
+  // entry point's own scan already made (the App's compare pre-check), judged by its policy.
+  const given = event.source.kind === 'findings' ? event.source : undefined;
+  const head = given ? undefined : await headCommit(root).catch(() => undefined);
+  let detected: { selection?: Awaited<ReturnType<typeof prepareScan>>['selection']; range?: Awaited<ReturnType<typeof prepareScan>>['range']; ast: PolicyAst | undefined; findings: Finding[]; files: number; skipped: number };
+  if (given) {
+    detected = { ast: event.policy, findings: [...given.findings], files: new Set(given.findings.map((f) => f.file)).size, skipped: 0 };
+  } else {
+    const prepared = await prepareScan({
+      cwd: c.cwd,
+      root,
+      mode: event.source.kind === 'range' ? { kind: 'range', range: event.source.range } : event.source.kind === 'staged' ? { kind: 'staged' } : { kind: 'tree' },
+      ...(c.policyRef === false ? { config: false as const } : c.policyRef !== DEFAULT_POLICY_FILE ? { config: c.policyRef } : {}),
+      ...(event.baseline ? { baseline: event.baseline } : {}),
+      ...(event.policy ? { policy: event.policy } : {}),
+      ...(event.scan?.ignorePaths?.length ? { ignorePaths: event.scan.ignorePaths } : {}),
+      scan: {
+        ...(event.scan?.maxFileSize !== undefined ? { maxFileSize: event.scan.maxFileSize } : {}),
+        ...(event.scan?.workers !== undefined ? { workers: event.scan.workers } : {}),
+        ...(event.scan?.gitignore !== undefined ? { gitignore: event.scan.gitignore } : {}),
+      },
+    });
+    warnings.push(...prepared.notes);
+    const { options, selection, range } = prepared;
+    const ast = prepared.policy;
+    const scanned = await scan(options);
+    warnings.push(...scanned.warnings);
+    detected = { selection, ...(range ? { range } : {}), ast, findings: scanned.findings, files: scanned.summary.files, skipped: scanned.summary.skipped };
+  }
+  const { selection, range, ast, findings } = detected;
 
   // context
   const opened = findings.length ? await openBackendFor(c, findings) : {};
@@ -132,14 +152,17 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
   const plan = planResponse(decision, findings, targets, {
     revokers: new Set(revokers.map((r) => r.provider)),
     cannotRotate: new Map(revokers.flatMap((r) => (r.cannotRotate ? [[r.provider, r.cannotRotate] as const] : []))),
-    canPatch:
-      event.source.kind === 'staged'
+    canPatch: given
+      ? 'findings only, no source to patch'
+      : event.source.kind === 'staged'
         ? 'staged changes are not committed yet: take the secret out of the index (git restore --staged FILE) and the file'
         : patchBase === undefined
           ? 'not a git repository with a commit'
           : true,
     ...(patchBase ? { patchBase } : {}),
   });
+
+  if (event.steps) plan.steps = plan.steps.filter((st) => event.steps!.includes(st.kind));
 
   // act
   let patch: PatchReport | undefined;
@@ -154,14 +177,19 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
       ...(deps.onStep ? { onStep: deps.onStep } : {}),
       secretOf: async (step) => {
         const f = findings.find((x) => step.fingerprints.includes(x.fingerprint) && x.member === undefined && x.file !== '-');
-        return f ? readSecretForAct(root, f, head) : undefined;
+        if (!f) return undefined;
+        if (given) {
+          const secret = given.secretOf(f);
+          return secret !== undefined && fingerprintSecret(secret) === f.fingerprint ? secret : undefined;
+        }
+        return readSecretForAct(root, f, head);
       },
       verifyCredential: async (step) => {
         const t = step.target;
         if (t?.kind !== 'credential' || t.provider !== 'aws-iam' || !t.credentialId) return { ok: true };
         const f = findings.find((x) => x.identity?.kind === 'aws-access-key' && x.identity.id === t.credentialId && !isIdOnly(x));
         if (!f) return { ok: false, why: 'its secret key was not found with it' };
-        const secret = await readSecretForAct(root, f, head);
+        const secret = given ? given.secretOf(f) : await readSecretForAct(root, f, head);
         if (secret === undefined) return { ok: false, why: 'its secret key could not be read again from the source' };
         const cfg = await c.backendConfig();
         const { checkAwsKeyPair } = await import('../backends/aws-credential-check.js');
@@ -211,7 +239,7 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
     ...(patch ? { patch } : {}),
     warnings,
     dryRun: Boolean(event.dryRun),
-    summary: { findings: findings.length, files: scanned.summary.files, skipped: scanned.summary.skipped, durationMs: Math.round(performance.now() - started) },
+    summary: { findings: findings.length, files: detected.files, skipped: detected.skipped, durationMs: Math.round(performance.now() - started) },
   };
 }
 
@@ -226,6 +254,7 @@ function leadingRules(decision: Decision): Map<string, { rule: string; policy: D
 }
 
 function describeSource(s: PipelineSource): string {
+  if (s.kind === 'findings') return s.label;
   return s.kind === 'range' ? `--git ${s.range}` : s.kind === 'staged' ? '--staged' : 'tree';
 }
 

@@ -1,6 +1,7 @@
 /**
  * The App end to end, a push that leaks a GitHub token: the delivery is acknowledged, the job
- * runs, the token goes to GitHub's revocation API once (with the token itself as the body), the
+ * runs, the token goes to GitHub's revocation API once (with the token itself as the body) and
+ * before the repository is fetched (straight from the compare's findings), the
  * remediation PR's branch holds no secret, the `keywarden` check fails on the pushed commit, and
  * the token is in no log line, no other request, no response and no stored file.
  */
@@ -31,6 +32,11 @@ describe('the App on a push that leaks a GitHub token', () => {
     const revokes = h.gh.requests.filter((r) => r.route === '/credentials/revoke');
     expect(revokes).toHaveLength(1);
     expect(revokes[0]!.body).toEqual({ credentials: [token] });
+    // Revoked from the compare's findings, before the repository is fetched (the fast path); the
+    // full run after the fetch replays that step instead of revoking again.
+    const firstFetch = h.gh.gitRequests.find((r) => r.repo === 'api' && r.service === 'git-upload-pack');
+    expect(firstFetch).toBeDefined();
+    expect(revokes[0]!.at).toBeLessThanOrEqual(firstFetch!.at);
 
     const pulls = [...h.gh.repoState('acme', 'api').pulls.values()];
     expect(pulls).toHaveLength(1);

@@ -95,3 +95,24 @@ export function preCheckCompare(files: readonly ComparePatchFile[], options: { r
   }
   return { findings, complete: incomplete === undefined, ...(incomplete ? { incomplete } : {}), files: n };
 }
+
+/**
+ * The text a pre-check finding covers, cut again out of the patch it was found in (new-side lines
+ * `startLine..endLine`, columns as the finding counts them); undefined when the patch has no such
+ * lines. The caller checks it against the finding's fingerprint before it uses it.
+ */
+export function secretInPatch(files: readonly ComparePatchFile[], f: Pick<Finding, 'file' | 'startLine' | 'startColumn' | 'endLine' | 'endColumn'>): string | undefined {
+  const file = files.find((x) => x.filename === f.file && x.patch !== undefined);
+  if (!file) return undefined;
+  const lines: string[] = [];
+  for (const h of parsePatch(file.patch!).hunks) {
+    for (let l = f.startLine; l <= f.endLine; l++) {
+      const i = l - h.start;
+      if (i >= 0 && i < h.lines.length) lines[l - f.startLine] = h.lines[i]!;
+    }
+  }
+  if (lines.length !== f.endLine - f.startLine + 1 || lines.some((x) => x === undefined)) return undefined;
+  const first = f.startColumn - 1;
+  if (f.startLine === f.endLine) return lines[0]!.slice(first, f.endColumn - 1);
+  return [lines[0]!.slice(first), ...lines.slice(1, -1), lines[lines.length - 1]!.slice(0, f.endColumn - 1)].join('\n');
+}
