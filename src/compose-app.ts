@@ -167,6 +167,12 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
       webhookToAction: (seconds) => metrics.webhookToActionSeconds.observe(seconds),
     },
   };
+  // A push's full scan, queued by the push job behind every push's fast part (set once the worker exists).
+  let wake = (): void => {};
+  services.defer = async (j) => {
+    await queue.enqueue({ kind: j.kind, payload: j.payload, dedupeKey: j.dedupeKey, priority: j.priority });
+    wake();
+  };
   const handlers = createJobHandlers(services);
   const started = new Map<string, number>();
   const worker = createWorker({
@@ -189,6 +195,7 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
       if (t0 !== undefined) metrics.jobDurationSeconds.observe({ kind: job.kind }, (Date.now() - t0) / 1000);
     },
   });
+  wake = () => worker.wake();
   const outcomes = new DeliveryOutcomes();
   await probot.load(createKeywardenApp({ queue, kinds: new Set(Object.keys(handlers)), clock, onQueued: () => worker.wake() }, outcomes));
 

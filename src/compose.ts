@@ -87,6 +87,14 @@ export interface Composition {
   close(): Promise<void>;
 }
 
+/**
+ * Engines for a policy the entry point read and holds (the App's cached repository policy), shared
+ * by every composition in the process: a job does not load the same bundle again. Evaluation is
+ * synchronous, so sharing is safe; the entry is gone with the policy object.
+ */
+const sharedEngines = new WeakMap<object, Promise<PolicyEngine>>();
+const BUILT_IN = {};
+
 /** The policy build cache folder for this environment. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv): string | false {
   const v = env.KEYWARDEN_CACHE_DIR;
@@ -132,7 +140,9 @@ export function compose(options: ComposeOptions): Composition {
 
   const engines = new Map<PolicyAst | undefined, Promise<PolicyEngine>>();
   const policyEngine = (given?: PolicyAst): Promise<PolicyEngine> => {
-    let p = engines.get(given);
+    // No policy file and none given: the built-in default, the same for every composition.
+    const shareKey: object | undefined = given ?? (options.policyFile === false ? BUILT_IN : undefined);
+    let p = engines.get(given) ?? (shareKey ? sharedEngines.get(shareKey) : undefined);
     if (!p) {
       p = (async () => {
         const [{ createPolicyEngine }, { defaultPolicy }] = await Promise.all([import('./policy/engine/policy-engine.js'), import('./policy/default-policy.js')]);
@@ -140,6 +150,10 @@ export function compose(options: ComposeOptions): Composition {
         return createPolicyEngine({ ast, cacheDir });
       })();
       engines.set(given, p);
+      if (shareKey) {
+        sharedEngines.set(shareKey, p);
+        p.catch(() => sharedEngines.delete(shareKey));
+      }
     }
     return p;
   };

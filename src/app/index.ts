@@ -14,7 +14,7 @@ import { jobFromEvent, type CheckActionJob, type CommentJob, type JobKind, type 
 import { runCheckAction } from './run-check-action.js';
 import { runComment } from './run-comment.js';
 import { runPullRequest } from './run-pull-request.js';
-import { runPush } from './run-push.js';
+import { runPush, runPushScan } from './run-push.js';
 import { runRepoScan } from './run-repo-scan.js';
 import { runSecretAlert } from './run-secret-alert.js';
 import type { AppServices } from './services.js';
@@ -85,6 +85,7 @@ export function createJobHandlers(s: AppServices, report?: (kind: JobKind, job: 
     };
   return {
     push: wrap<PushJob>('push', runPush),
+    push_scan: wrap<PushJob>('push_scan', (s2, job) => runPushScan(s2, job)),
     pull_request: wrap<PullRequestJob>('pull_request', runPullRequest),
     check_action: wrap<CheckActionJob>('check_action', runCheckAction),
     comment: wrap<CommentJob>('comment', runComment),

@@ -65,7 +65,8 @@ export interface RepoScanJob extends RepoJob {
   reason: 'installation' | 'added';
 }
 
-export type JobKind = 'push' | 'pull_request' | 'check_action' | 'comment' | 'secret_alert' | 'repo_scan';
+/** `push_scan` is queued by a push job itself: the full scan of a push the pre-check could not clear. */
+export type JobKind = 'push' | 'push_scan' | 'pull_request' | 'check_action' | 'comment' | 'secret_alert' | 'repo_scan';
 
 export interface QueuedJob {
   kind: JobKind;

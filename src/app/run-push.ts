@@ -24,7 +24,7 @@ import type { RepoPolicy } from './repo-policy.js';
 import type { GitRemote } from '../scm/github-git.js';
 
 export interface PushOutcome {
-  kind: 'clean' | 'responded' | 'policy-broken' | 'skipped';
+  kind: 'clean' | 'responded' | 'policy-broken' | 'skipped' | 'deferred';
   report?: PipelineReport;
   pr?: RemediationOutcome;
   issue?: number;
@@ -40,7 +40,6 @@ export async function runPush(s: AppServices, job: PushJob): Promise<PushOutcome
   const w = await RepoWork.open(s, job);
   const branch = job.ref.startsWith('refs/heads/') ? job.ref.slice('refs/heads/'.length) : undefined;
   const policy = await w.policy();
-  const ctx = presentContext(s, w, policy, branch ?? job.ref);
   if (policy.error) {
     const checkRunId = await w.gh.writeCheckRun({ headSha: job.after, status: 'completed', conclusion: 'failure', output: brokenPolicyCheck(policy.error, policy.from.file ?? '.github/keywarden.yml') });
     return { kind: 'policy-broken', checkRunId };
@@ -61,6 +60,26 @@ export async function runPush(s: AppServices, job: PushJob): Promise<PushOutcome
   s.logger.info({ repo: w.fullName, after: job.after, preCheck }, 'push needs a full scan');
   if (pre?.findings.length) await revokeFirst(s, w, pre, { policy, ...(branch ? { branch } : {}), sha: job.after, receivedAt: job.receivedAt });
 
+  // The full scan is its own job, behind every push's fast part: twenty leaking pushes at once are
+  // all revoked before the first repository is fetched.
+  if (s.defer) {
+    await s.defer({ kind: 'push_scan', payload: { ...job, ...(preCheck ? { preCheck } : {}) }, dedupeKey: `pushscan:${job.repoId}:${job.ref}:${job.after}`, priority: -1 });
+    return { kind: 'deferred', ...(preCheck ? { preCheck } : {}) };
+  }
+  return runPushScan(s, { ...job, ...(preCheck ? { preCheck } : {}) }, w, policy);
+}
+
+/** The full scan of a push in the git copy, and the response: the pipeline, then GitHub's side. */
+export async function runPushScan(s: AppServices, job: PushJob & { preCheck?: PushOutcome['preCheck'] }, opened?: RepoWork, knownPolicy?: RepoPolicy): Promise<PushOutcome> {
+  const w = opened ?? (await RepoWork.open(s, job));
+  const branch = job.ref.startsWith('refs/heads/') ? job.ref.slice('refs/heads/'.length) : undefined;
+  const policy = knownPolicy ?? (await w.policy());
+  const ctx = presentContext(s, w, policy, branch ?? job.ref);
+  if (policy.error) {
+    const checkRunId = await w.gh.writeCheckRun({ headSha: job.after, status: 'completed', conclusion: 'failure', output: brokenPolicyCheck(policy.error, policy.from.file ?? '.github/keywarden.yml') });
+    return { kind: 'policy-broken', checkRunId };
+  }
+  const preCheck = job.preCheck;
   return w.withMirror(async (dir, remote) => {
     const range = await w.fetchRange(dir, remote, { ...(branch ? { branch } : {}), before: job.before, after: job.after });
     const r = await respondAndAct(s, w, { dir, remote }, { range, policy, ctx, ...(branch ? { branch } : {}), sha: job.after, receivedAt: job.receivedAt });

@@ -66,6 +66,11 @@ export interface AppServices {
   compareLimits?: { files: number; commits: number };
   /** Called as each pipeline step finishes (the crash tests' kill hook). */
   onStep?: (r: StepResult) => void;
+  /**
+   * Queues follow-up work of a job (a push's full scan, after its fast part): durable, deduplicated
+   * by key. Absent: the follow-up runs in the same job.
+   */
+  defer?: (job: { kind: 'push_scan'; payload: Record<string, unknown>; dedupeKey: string; priority: number }) => Promise<void>;
   /** Policy cache time (ms); default 60 s. A push to the default branch that touches `.github/` drops it at once. */
   policyTtlMs?: number;
 }
