@@ -8,7 +8,7 @@ import { createAppLogger } from '../../src/server/logger.js';
 const settings = JSON.parse(process.env.KW_TEST_APP_SETTINGS ?? '{}') as AppSettings;
 const app = await composeApp(settings, {
   env: process.env,
-  logger: createAppLogger({ level: 'info', destination: { write: (s: string) => void process.stderr.write(s) } }),
+  logger: createAppLogger({ level: (process.env.KW_TEST_LOG_LEVEL as 'info' | 'warn' | undefined) ?? 'info', destination: { write: (s: string) => void process.stderr.write(s) } }),
   worker: { pollMs: 20, leaseMs: Number(process.env.KW_TEST_LEASE_MS ?? 30_000), backoff: () => 100 },
 });
 const server = await app.start();
