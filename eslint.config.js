@@ -31,7 +31,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [noBackends] }] },
   },
   {
-    files: ['src/scan/*.ts', 'src/scan/detectors/**/*.ts', 'src/scan/format/**/*.ts', 'src/policy/dsl/**/*.ts', 'src/policy/compile/**/*.ts', 'src/inspect/**/*.ts', 'src/model/**/*.ts', 'src/pipeline/plan.ts', 'src/pipeline/types.ts', 'src/remediate/plan.ts', 'src/remediate/**/*.ts'],
+    files: ['src/scan/*.ts', 'src/scan/detectors/**/*.ts', 'src/scan/views/**/*.ts', 'src/scan/format/**/*.ts', 'src/policy/dsl/**/*.ts', 'src/policy/compile/**/*.ts', 'src/inspect/**/*.ts', 'src/model/**/*.ts', 'src/pipeline/plan.ts', 'src/pipeline/types.ts', 'src/remediate/plan.ts', 'src/remediate/**/*.ts'],
     ignores: ['src/scan/scan.ts', 'src/scan/pool.ts', 'src/scan/worker.ts', 'src/scan/secretlint-bridge.ts'],
     rules: pureCore,
   },

@@ -6,7 +6,8 @@
  * key. A secret key found alone gets the ID written next to it, when that is unambiguous.
  */
 import type { CredentialIdentity, Detector, MatchContext } from '../types.js';
-import { classCount, isHex, isKnownExample, isPlaceholder, shannonEntropy } from './util.js';
+import { token } from './cloud.js';
+import { classCount, decodeBase64, isHex, isKnownExample, isPlaceholder, shannonEntropy } from './util.js';
 
 const DOCS = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html';
 
@@ -109,4 +110,48 @@ const awsCredentialPair: Detector = {
   docs: DOCS,
 };
 
-export const awsDetectors: readonly Detector[] = [awsAccessKeyId, awsSecretAccessKey, awsCredentialPair];
+const awsSessionToken: Detector = {
+  id: 'aws-session-token',
+  type: 'aws-session-token',
+  title: 'AWS temporary session token (STS)',
+  severity: 'high',
+  confidence: 'high',
+  keywords: ['session_token', 'sessiontoken', 'session-token', 'security_token', 'securitytoken'],
+  // `aws_session_token = …`, `AWS_SESSION_TOKEN=…`, `"SessionToken": "…"`: a long base64 value
+  // (STS tokens are a few hundred to a few thousand characters).
+  pattern:
+    /(?:aws)?[_.-]?(?:session|security)[_.-]?token["'`]?\s{0,4}(?::=|=>|=|:)\s{0,4}["'`]?([A-Za-z0-9/+]{100,4000}={0,2})(?![A-Za-z0-9/+=])/i,
+  window: { before: 64, after: 4200 },
+  verify: (s) => !isPlaceholder(s) && !isKnownExample(s) && classCount(s) >= 3 && shannonEntropy(s) >= 4.5,
+  docs: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_use-resources.html',
+};
+
+const awsBedrockApiKey = token({
+  id: 'aws-bedrock-api-key',
+  type: 'aws-bedrock-api-key',
+  title: 'Amazon Bedrock long-term API key',
+  severity: 'critical',
+  keywords: ['absk'],
+  // `ABSK` + base64 of `BedrockAPIKey-<id>-at-<account>:<secret>`.
+  pattern: /(?<![A-Za-z0-9+/])(ABSK[A-Za-z0-9+/]{80,300}={0,2})(?![A-Za-z0-9+/=])/,
+  prefixLength: 4,
+  minEntropy: 4.0,
+  check: (s) => decodeBase64(s.slice(4))?.toString('latin1').startsWith('BedrockAPIKey-') === true,
+  docs: 'https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys.html',
+});
+
+const awsBedrockShortTermKey = token({
+  id: 'aws-bedrock-short-term-key',
+  type: 'aws-bedrock-api-key',
+  title: 'Amazon Bedrock short-term API key',
+  severity: 'high',
+  keywords: ['bedrock-api-key-'],
+  // `bedrock-api-key-` + base64 of a presigned `bedrock.amazonaws.com/?Action=CallWithBearerToken&…` URL.
+  pattern: /(?<![A-Za-z0-9_-])(bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/]{200,4000}={0,2})(?![A-Za-z0-9+/=])/,
+  prefixLength: 16,
+  minEntropy: 4.0,
+  window: { before: 16, after: 4200 },
+  docs: 'https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys.html',
+});
+
+export const awsDetectors: readonly Detector[] = [awsAccessKeyId, awsSecretAccessKey, awsCredentialPair, awsSessionToken, awsBedrockApiKey, awsBedrockShortTermKey];

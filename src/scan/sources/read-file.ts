@@ -4,7 +4,11 @@
  * can hide what follows:
  *
  * - text (UTF-8 or anything else that is mostly printable, a stray NUL included) is scanned as is,
- *   and where it holds a NUL, for UTF-16 runs too, placed on the raw line they start on;
+ *   and where it holds a NUL, for UTF-16 runs too, placed on the raw line they start on; and its
+ *   decoded views too (`views/`: a Kubernetes Secret's base64 `data:` values, JSON strings with
+ *   escapes, URL-encoded runs), each finding placed on the encoded text it came from; a view's
+ *   finding that a raw one already reports (same secret, or the same place and type) is dropped;
+ *   what a view's budget cut is warned (`KW_VIEW_PARTIAL`);
  * - UTF-16 (a BOM followed by plausible UTF-16, or the zero-byte pattern of ASCII in UTF-16) is
  *   decoded to UTF-8 first, lines and columns counting in the decoded text; and scanned for
  *   printable runs too (ASCII behind a forged BOM, UTF-16 of the other byte order or alignment);
@@ -15,7 +19,10 @@
  * - archives are unpacked, wherever their first bytes are (a zip is found from its end, so one
  *   behind a self-extracting stub is too): zip members (stored or deflated) and gzip content are
  *   scanned by the same rules, an archive among them once more, their findings naming the
- *   `member`. All of a file's expansion shares one budget of `maxFileSize` bytes, charged for every
+ *   `member`;
+ * - keystores (PKCS#12 and Java keystores, by magic bytes, or a binary `.p12`, `.pfx`, `.jks`,
+ *   `.keystore`, `.jceks`, `.bks`) are one finding each (`private-key-keystore`, on line 1): the
+ *   keys inside are encrypted or binary, and no text view shows them. All of a file's expansion shares one budget of `maxFileSize` bytes, charged for every
  *   attempt; what is cut or left out is counted (`too-large`) and warned (`KW_ARCHIVE_PARTIAL`).
  *
  * Files are opened safely, because a tree is hostile input: the path is `lstat`ed first and only a
@@ -28,12 +35,15 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import { constants as zlibConstants, gunzipSync, inflateRawSync } from 'node:zlib';
-import { MAX_FINDINGS, scanBytes, type Ruleset } from '../engine.js';
+import { MAX_FINDINGS, scanBytes, touchesLine, type Ruleset } from '../engine.js';
 import { displayName } from '../display-name.js';
 import { escapeName } from '../format/text.js';
 import type { Finding, ScanWarning, SkipReason, Skipped } from '../types.js';
 import { lineIndexOf, lineStarts } from '../../util/line-column.js';
+import { keystoreMarker, type KeystoreKind } from '../detectors/private-key.js';
+import { scanDecodedViews } from '../views/scan-views.js';
 
 export const DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024;
 /** Files above this are read in chunks of this size. */
@@ -424,6 +434,8 @@ interface WindowResult {
   dropped?: number;
   /** Newlines (of the decoded text) before the next window's start, `CHUNK_SIZE` further on. */
   lines: number;
+  /** Encoded values a decoded view left out (its budget spent). */
+  viewCut?: number;
 }
 
 /**
@@ -450,12 +462,15 @@ function scanWindow(bytes: Buffer, kind: ContentKind, ctx: WindowContext): Windo
       ...allow,
     });
     const lines = ctx.last ? 0 : countNewlines(bytes, 0, CHUNK_SIZE);
+    const v = decodedViewFindings(bytes, ctx, allow, inWindow);
+    const findings = v.findings.length ? mergeDecoded(r.findings, v.findings) : r.findings;
+    const viewPart = v.cut ? { viewCut: v.cut } : {};
     // The common case ends here: one more native call.
-    if (bytes.indexOf(0) === -1) return { findings: r.findings, suppressed: r.suppressed, lines, dropped: r.dropped };
+    if (bytes.indexOf(0) === -1) return { findings, suppressed: r.suppressed + v.suppressed, lines, dropped: r.dropped, ...viewPart };
     const u = utf16RunHits(bytes, ctx, allow);
     const place = rawLinePlacer(bytes, ctx);
     const extra = u.hits.filter(inWindow).map(place);
-    return { findings: mergeViews(r.findings, extra), suppressed: r.suppressed + u.suppressed, lines, dropped: r.dropped };
+    return { findings: mergeViews(findings, extra), suppressed: r.suppressed + v.suppressed + u.suppressed, lines, dropped: r.dropped, ...viewPart };
   }
   if (kind === 'utf16le' || kind === 'utf16be') {
     const start = ctx.first && hasBom(bytes, kind) ? 2 : 0;
@@ -514,6 +529,75 @@ function mergeViews(primary: Finding[], extra: Finding[]): Finding[] {
   for (const f of extra) {
     const k = viewKey(f);
     if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(f);
+  }
+  return out;
+}
+
+/**
+ * The findings of a text window's decoded views (`views/scan-views.ts`), placed on the raw line
+ * and column of the encoded text they came from. An allow comment on that raw line suppresses
+ * them as it does a raw finding; in a git range only those on added lines are kept.
+ */
+function decodedViewFindings(
+  bytes: Buffer,
+  ctx: WindowContext,
+  allow: { inlineAllow?: false },
+  keep: (h: RunHit) => boolean,
+): { findings: Finding[]; suppressed: number; cut: number } {
+  const v = scanDecodedViews(bytes, ctx.ruleset, { file: ctx.file, ...allow });
+  const hits = v.hits.filter(keep);
+  if (!hits.length) return { findings: [], suppressed: v.suppressed, cut: v.cut };
+  const place = rawLinePlacer(bytes, ctx);
+  let suppressed = v.suppressed;
+  const findings: Finding[] = [];
+  for (const h of hits) {
+    if (ctx.inlineAllow && allowedOnRawLine(bytes, h.start)) {
+      suppressed++;
+      continue;
+    }
+    const f = place(h);
+    if (ctx.onlyLines && !touchesLine(ctx.onlyLines, f.startLine, f.endLine)) continue;
+    findings.push(f);
+  }
+  return { findings, suppressed, cut: v.cut };
+}
+
+// The engine's inline allows (same line, or the line before for the next-line forms).
+const SAME_LINE_ALLOWS = ['keywarden:allow', 'gitleaks:allow', 'secretlint-disable-line', 'pragma: allowlist secret'];
+const NEXT_LINE_ALLOWS = ['keywarden:allow-next-line', 'secretlint-disable-next-line', 'pragma: allowlist nextline secret'];
+
+/** Whether the raw line at `offset` (or an allow-next-line on the line before) suppresses findings. */
+function allowedOnRawLine(bytes: Buffer, offset: number): boolean {
+  const ls = bytes.lastIndexOf(10, offset - 1) + 1;
+  let le = bytes.indexOf(10, offset);
+  if (le === -1) le = bytes.length;
+  const line = bytes.toString('latin1', ls, Math.min(le, ls + 64 * 1024));
+  // `keywarden:allow` counts on its own, not as the start of `keywarden:allow-next-line`.
+  if (/keywarden:allow(?!-next-line)/.test(line) || SAME_LINE_ALLOWS.slice(1).some((m) => line.includes(m))) return true;
+  if (ls === 0) return false;
+  const ps = bytes.lastIndexOf(10, ls - 2) + 1;
+  const prev = bytes.toString('latin1', ps, Math.min(ls - 1, ps + 64 * 1024));
+  return NEXT_LINE_ALLOWS.some((m) => prev.includes(m));
+}
+
+/**
+ * Raw findings, and the decoded views' that none of them already reports: the same secret
+ * (rule and fingerprint), or one of the same credential type on overlapping text (a base64 PEM
+ * found raw and as the PEM it decodes to).
+ */
+function mergeDecoded(primary: Finding[], extra: Finding[]): Finding[] {
+  const seen = new Set(primary.map(viewKey));
+  const out = [...primary];
+  const before = (l1: number, c1: number, l2: number, c2: number): boolean => l1 < l2 || (l1 === l2 && c1 <= c2);
+  const overlaps = (a: Finding, b: Finding): boolean =>
+    !before(a.endLine, a.endColumn, b.startLine, b.startColumn) && !before(b.endLine, b.endColumn, a.startLine, a.startColumn);
+  for (const f of extra) {
+    const k = viewKey(f);
+    if (seen.has(k)) continue;
+    // Bounded work: a buffer with thousands of findings both ways compares by secret only.
+    if (primary.length * extra.length <= 1_000_000 && primary.some((o) => o.type === f.type && overlaps(o, f))) continue;
     seen.add(k);
     out.push(f);
   }
@@ -662,8 +746,14 @@ function scanWhole(
   const ctx: WindowContext = { ruleset, file, inlineAllow: options.inlineAllow ?? true, base: 0, first: true, last: true, lineOffset: 0, ...(lineMap && kind !== 'binary' && kind !== 'media' ? { lineMap } : {}), ...(onlyLines && kind === 'text' ? { onlyLines } : {}) };
   const r = scanWindow(bytes, kind, ctx);
   if (r.dropped) warnings.push(tooManyFindings(file, r.dropped));
+  if (r.viewCut) warnings.push(viewPartial(file, r.viewCut));
   let findings = r.findings;
   let suppressed = r.suppressed;
+  const keystore = kind === 'text' ? undefined : keystoreKind(bytes, depth === 0 ? file : '');
+  if (keystore) {
+    const k = keystoreFindings(bytes, keystore, file, ruleset, options.inlineAllow ?? true);
+    findings = [...findings, ...k];
+  }
   // An archive is unpacked whatever its first bytes look like (a self-extracting stub can be text).
   const zip = findZip(bytes);
   const gzip = !zip && isGzipMagic(bytes);
@@ -686,6 +776,45 @@ function scanWhole(
     if (budget.cut.length) result.skipped = { file, reason: 'too-large', detail: 'archive members over the size limit' };
   }
   return result;
+}
+
+/** Encoded values a decoded view left out: said, never silent. */
+function viewPartial(file: string, cut: number): ScanWarning {
+  return {
+    code: 'KW_VIEW_PARTIAL',
+    message: `${escapeName(file)}: ${cut} encoded value(s) or string(s) were not decoded (over the decoding budget or too long); the raw text was scanned.`,
+    file,
+  };
+}
+
+const KEYSTORE_EXTENSIONS: Record<string, KeystoreKind> = { p12: 'pkcs12', pfx: 'pkcs12', jks: 'jks', keystore: 'jks', jceks: 'jceks', bks: 'bks', bcfks: 'bks' };
+/** The OID arc of PKCS#7 content types (`1.2.840.113549.1.7`), which a PKCS#12 `authSafe` starts with. */
+const PKCS7_OID = Buffer.from([0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07]);
+
+/**
+ * The keystore a binary is, from its magic bytes (JKS `FEEDFEED`, JCEKS `CECECECE`, a PKCS#12 PFX:
+ * a DER SEQUENCE, version 3, then PKCS#7 content), or else from its extension.
+ */
+export function keystoreKind(b: Buffer, file: string): KeystoreKind | undefined {
+  if (b.length >= 8 && b.readUInt32BE(0) === 0xfeedfeed) return 'jks';
+  if (b.length >= 8 && b.readUInt32BE(0) === 0xcececece) return 'jceks';
+  if (b.length >= 24 && b[0] === 0x30) {
+    const lenBytes = b[1]! & 0x80 ? b[1]! & 0x7f : 0;
+    const p = 2 + lenBytes;
+    if (lenBytes <= 4 && b[p] === 0x02 && b[p + 1] === 0x01 && b[p + 2] === 0x03 && b[p + 3] === 0x30) {
+      const oid = b.indexOf(PKCS7_OID, p + 4);
+      if (oid !== -1 && oid <= p + 12) return 'pkcs12';
+    }
+  }
+  const ext = /\.([A-Za-z0-9]{2,8})$/.exec(file)?.[1]?.toLowerCase();
+  return ext !== undefined && b.length >= 32 ? KEYSTORE_EXTENSIONS[ext] : undefined;
+}
+
+/** A keystore as one finding on line 1 (through the `private-key-keystore` detector, if selected). */
+function keystoreFindings(b: Buffer, kind: KeystoreKind, file: string, ruleset: Ruleset, inlineAllow: boolean): Finding[] {
+  const marker = Buffer.from(keystoreMarker(kind, createHash('sha256').update(b).digest('hex')), 'latin1');
+  const r = scanBytes(marker, ruleset, { file, ...(inlineAllow ? {} : { inlineAllow: false }) });
+  return r.findings.map((f) => ({ ...f, startLine: 1, startColumn: 1, endLine: 1, endColumn: b.length + 1 }));
 }
 
 function note(budget: ArchiveBudget, what: string): void {
@@ -1000,6 +1129,7 @@ export function createChunkScanner(rel: string, ruleset: Ruleset, options: Chunk
   const warnings: ScanWarning[] = [];
   let suppressed = 0;
   let dropped = 0;
+  let viewCut = 0;
 
   const flush = (last: boolean): void => {
     kind ??= classifyContent(buf.subarray(0, len));
@@ -1012,6 +1142,7 @@ export function createChunkScanner(rel: string, ruleset: Ruleset, options: Chunk
     findings.push(...r.findings);
     suppressed += r.suppressed;
     dropped += r.dropped ?? 0;
+    viewCut += r.viewCut ?? 0;
     lineOffset += r.lines;
   };
 
@@ -1061,6 +1192,7 @@ export function createChunkScanner(rel: string, ruleset: Ruleset, options: Chunk
         });
       }
       if (dropped) warnings.push(tooManyFindings(rel, dropped));
+      if (viewCut) warnings.push(viewPartial(rel, viewCut));
       return { findings, suppressed, bytes: total, scanned: true, warnings };
     },
   };
