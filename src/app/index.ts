@@ -78,14 +78,14 @@ export function createKeywardenApp(options: KeywardenAppOptions, outcomes: Deliv
 /** The job handlers, one per kind: each reads its job and runs its entry point. */
 export function createJobHandlers(s: AppServices, report?: (kind: JobKind, job: Job, outcome: unknown) => void): Record<string, JobHandler> {
   const wrap =
-    <T>(kind: JobKind, run: (s: AppServices, payload: T) => Promise<unknown>): JobHandler =>
+    <T>(kind: JobKind, run: (s: AppServices, payload: T, attempt: number) => Promise<unknown>): JobHandler =>
     async (job) => {
-      const outcome = await run(s, job.payload as T);
+      const outcome = await run(s, job.payload as T, job.attempts);
       report?.(kind, job, outcome);
     };
   return {
     push: wrap<PushJob>('push', runPush),
-    push_scan: wrap<PushJob>('push_scan', (s2, job) => runPushScan(s2, job)),
+    push_scan: wrap<PushJob>('push_scan', (s2, job, attempt) => runPushScan(s2, job, undefined, undefined, attempt)),
     pull_request: wrap<PullRequestJob>('pull_request', runPullRequest),
     check_action: wrap<CheckActionJob>('check_action', runCheckAction),
     comment: wrap<CommentJob>('comment', runComment),

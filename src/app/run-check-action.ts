@@ -44,7 +44,7 @@ export async function runCheckAction(s: AppServices, job: CheckActionJob): Promi
   const ctx = presentContext(s, w, policy, pr ? `#${pr.number}` : job.headSha.slice(0, 12));
 
   return w.withMirror(async (dir, remote) => {
-    await fetchInto(dir, remote, { branches: [job.defaultBranch, ...(pr && !pr.fork ? [pr.headRef] : [])], commits: [job.headSha, ...(pr ? [pr.baseSha] : [])] });
+    await fetchInto(dir, remote, { branches: [job.defaultBranch, ...(pr && !pr.fork ? [pr.headRef] : [])], ...(pr ? { pulls: [pr.number] } : {}), commits: [job.headSha, ...(pr ? [pr.baseSha] : [])] });
     if (!(await hasCommit(dir, job.headSha))) throw new KeywardenError(ErrorCode.GITHUB_FAILED, 'The checked commit could not be fetched; retrying later.', { fault: 'backend', retryable: true });
     const base = pr && (await hasCommit(dir, pr.baseSha)) ? pr.baseSha : await fetchedBranch(dir, job.defaultBranch);
     const range = base && base !== job.headSha ? `${base}...${job.headSha}` : job.headSha;

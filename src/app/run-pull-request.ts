@@ -22,8 +22,9 @@ export interface PullRequestOutcome {
   findings?: number;
 }
 
-export async function runPullRequest(s: AppServices, job: PullRequestJob): Promise<PullRequestOutcome> {
-  const w = await RepoWork.open(s, job);
+export async function runPullRequest(s: AppServices, job: PullRequestJob, attempt = 1): Promise<PullRequestOutcome> {
+  const w = await RepoWork.open(s, job, attempt);
+  const checkKey = `pr:${job.number}:${job.headSha}`;
   if (job.action === 'closed') {
     if (!job.merged || !job.headRef.startsWith('keywarden/remediate-')) return { kind: 'skipped' };
     const issue = await w.gh.findIssue(issueMarker(job.headRef), 'open');
@@ -35,12 +36,12 @@ export async function runPullRequest(s: AppServices, job: PullRequestJob): Promi
   const policy = await w.policy();
   const ctx = presentContext(s, w, policy, `#${job.number}`);
   if (policy.error) {
-    const checkRunId = await w.gh.writeCheckRun({ headSha: job.headSha, status: 'completed', conclusion: 'failure', output: brokenPolicyCheck(policy.error, policy.from.file ?? '.github/keywarden.yml') });
+    const checkRunId = await w.writeCheck(checkKey, { headSha: job.headSha, status: 'completed', conclusion: 'failure', output: brokenPolicyCheck(policy.error, policy.from.file ?? '.github/keywarden.yml') });
     return { kind: 'policy-broken', checkRunId, conclusion: 'failure' };
   }
   const pre = await w.preCheck(policy, job.baseSha, job.headSha);
   if (pre.complete && !pre.findings.length) {
-    const checkRunId = await w.gh.writeCheckRun({
+    const checkRunId = await w.writeCheck(checkKey, {
       headSha: job.headSha,
       status: 'completed',
       conclusion: 'success',
@@ -49,14 +50,14 @@ export async function runPullRequest(s: AppServices, job: PullRequestJob): Promi
     return { kind: 'checked', conclusion: 'success', checkRunId, findings: 0 };
   }
   return w.withMirror(async (dir, remote) => {
-    await fetchInto(dir, remote, { branches: [job.defaultBranch, ...(job.fork ? [] : [job.headRef]), ...(job.baseRef ? [job.baseRef] : [])], commits: [job.headSha, job.baseSha] });
+    await fetchInto(dir, remote, { branches: [job.defaultBranch, ...(job.fork ? [] : [job.headRef]), ...(job.baseRef ? [job.baseRef] : [])], pulls: [job.number], commits: [job.headSha, job.baseSha] });
     if (!(await hasCommit(dir, job.headSha))) {
       throw new KeywardenError(ErrorCode.GITHUB_FAILED, `The pull request's head ${job.headSha.slice(0, 12)} could not be fetched; retrying later.`, { fault: 'backend', retryable: true });
     }
     const range = (await hasCommit(dir, job.baseSha)) ? `${job.baseSha}...${job.headSha}` : job.headSha;
     const report = await w.respond(dir, { range, policy, dryRun: true, trigger: { kind: 'pull_request', ...(job.baseRef ? { branch: job.baseRef } : {}), sha: job.headSha, pullRequest: job.number } });
     const out = checkOutput(report, ctx);
-    const checkRunId = await w.gh.writeCheckRun({ headSha: job.headSha, status: 'completed', conclusion: out.conclusion, output: out.output, ...checkActions(report) });
+    const checkRunId = await w.writeCheck(checkKey, { headSha: job.headSha, status: 'completed', conclusion: out.conclusion, output: out.output, ...checkActions(report) });
     return { kind: 'checked' as const, conclusion: out.conclusion, checkRunId, findings: report.findings.length };
   });
 }

@@ -35,13 +35,13 @@ export interface PushOutcome {
 /** Codes that mean "try again later" when a step failed with them. */
 const RETRY_CODES = new Set<string>([ErrorCode.BACKEND_UNAVAILABLE, ErrorCode.BACKEND_THROTTLED, ErrorCode.GITHUB_FAILED, ErrorCode.GITHUB_THROTTLED, ErrorCode.STORE_FAILED]);
 
-export async function runPush(s: AppServices, job: PushJob): Promise<PushOutcome> {
+export async function runPush(s: AppServices, job: PushJob, attempt = 1): Promise<PushOutcome> {
   if (job.touchesPolicy) forgetPolicy(s, job.repoId);
-  const w = await RepoWork.open(s, job);
+  const w = await RepoWork.open(s, job, attempt);
   const branch = job.ref.startsWith('refs/heads/') ? job.ref.slice('refs/heads/'.length) : undefined;
   const policy = await w.policy();
   if (policy.error) {
-    const checkRunId = await w.gh.writeCheckRun({ headSha: job.after, status: 'completed', conclusion: 'failure', output: brokenPolicyCheck(policy.error, policy.from.file ?? '.github/keywarden.yml') });
+    const checkRunId = await w.writeCheck(`push:${job.after}`, { headSha: job.after, status: 'completed', conclusion: 'failure', output: brokenPolicyCheck(policy.error, policy.from.file ?? '.github/keywarden.yml') });
     return { kind: 'policy-broken', checkRunId };
   }
 
@@ -70,13 +70,13 @@ export async function runPush(s: AppServices, job: PushJob): Promise<PushOutcome
 }
 
 /** The full scan of a push in the git copy, and the response: the pipeline, then GitHub's side. */
-export async function runPushScan(s: AppServices, job: PushJob & { preCheck?: PushOutcome['preCheck'] }, opened?: RepoWork, knownPolicy?: RepoPolicy): Promise<PushOutcome> {
-  const w = opened ?? (await RepoWork.open(s, job));
+export async function runPushScan(s: AppServices, job: PushJob & { preCheck?: PushOutcome['preCheck'] }, opened?: RepoWork, knownPolicy?: RepoPolicy, attempt = 1): Promise<PushOutcome> {
+  const w = opened ?? (await RepoWork.open(s, job, attempt));
   const branch = job.ref.startsWith('refs/heads/') ? job.ref.slice('refs/heads/'.length) : undefined;
   const policy = knownPolicy ?? (await w.policy());
   const ctx = presentContext(s, w, policy, branch ?? job.ref);
   if (policy.error) {
-    const checkRunId = await w.gh.writeCheckRun({ headSha: job.after, status: 'completed', conclusion: 'failure', output: brokenPolicyCheck(policy.error, policy.from.file ?? '.github/keywarden.yml') });
+    const checkRunId = await w.writeCheck(`push:${job.after}`, { headSha: job.after, status: 'completed', conclusion: 'failure', output: brokenPolicyCheck(policy.error, policy.from.file ?? '.github/keywarden.yml') });
     return { kind: 'policy-broken', checkRunId };
   }
   const preCheck = job.preCheck;
@@ -141,7 +141,7 @@ export async function respondAndAct(
   if (pr && pr.kind !== 'ignored') extra.push(`The fix: #${pr.pr.number}.`);
   if (pr?.kind === 'ignored') extra.push(`The fix #${pr.pr.number} was closed without merging; Keywarden leaves it closed.`);
   const out = checkOutput(report, ctx, extra);
-  const checkRunId = await w.gh.writeCheckRun({ ...(input.checkRunId !== undefined ? { id: input.checkRunId } : {}), headSha: input.sha, status: 'completed', conclusion: out.conclusion, output: out.output, ...checkActions(report) });
+  const checkRunId = await w.writeCheck(input.pullRequest ? `pr:${input.pullRequest}:${input.sha}` : `push:${input.sha}`, { ...(input.checkRunId !== undefined ? { id: input.checkRunId } : {}), headSha: input.sha, status: 'completed', conclusion: out.conclusion, output: out.output, ...checkActions(report) });
   s.metrics?.action('check_run', 'done');
 
   if (backendDown && !failedRetryable.length) {

@@ -92,12 +92,25 @@ export class RepoWork {
     readonly s: AppServices,
     readonly job: RepoJob,
     readonly octokit: Octokit,
+    /** Which attempt of the job this is (1-based): a retry finds what an earlier attempt wrote. */
+    readonly attempt = 1,
   ) {
     this.gh = new GitHubRepo(octokit, { owner: job.owner, repo: job.repo }, s.compareLimits);
   }
 
-  static async open(s: AppServices, job: RepoJob): Promise<RepoWork> {
-    return new RepoWork(s, job, await s.auth(job.installationId));
+  static async open(s: AppServices, job: RepoJob, attempt = 1): Promise<RepoWork> {
+    return new RepoWork(s, job, await s.auth(job.installationId), attempt);
+  }
+
+  /**
+   * Writes the `keywarden` check run this job owns (`key` names it, as its external id). On a
+   * retry the run an earlier attempt made is updated, so a job that failed after writing its check
+   * (a backend down, a crash) does not leave two.
+   */
+  async writeCheck(key: string, input: Omit<Parameters<GitHubRepo['writeCheckRun']>[0], 'externalId'>): Promise<number> {
+    const externalId = `keywarden:${key}`;
+    const id = input.id ?? (this.attempt > 1 ? await this.gh.findCheckRun(input.headSha, externalId) : undefined);
+    return this.gh.writeCheckRun({ ...input, ...(id !== undefined ? { id } : {}), externalId });
   }
 
   get fullName(): string {

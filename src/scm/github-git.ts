@@ -74,7 +74,7 @@ export async function ensureMirror(stateDir: string, repoId: number): Promise<st
  * Fetches refs (and, where the server allows, commits by id) into the copy. Refs land under
  * `refs/keywarden/remote/`; a commit id that cannot be fetched is reported in `missing`.
  */
-export async function fetchInto(dir: string, remote: GitRemote, wants: { branches: string[]; commits?: string[] }): Promise<{ missing: string[] }> {
+export async function fetchInto(dir: string, remote: GitRemote, wants: { branches: string[]; pulls?: number[]; commits?: string[] }): Promise<{ missing: string[] }> {
   const refspecs: string[] = [];
   for (const b of new Set(wants.branches)) {
     const ok = await runGit(dir, ['check-ref-format', '--branch', b]);
@@ -84,6 +84,12 @@ export async function fetchInto(dir: string, remote: GitRemote, wants: { branche
   if (refspecs.length) {
     const r = await runGit(dir, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--end-of-options', remote.url, ...refspecs], remoteOptions(remote));
     if (r.code !== 0) throw gitFailed('fetch from GitHub', r.stderr);
+  }
+  // A pull request's head as GitHub keeps it in the base repository (`refs/pull/N/head`): the
+  // only way to a fork's commits. On its own, since a PR closed long ago may have lost it.
+  for (const n of new Set(wants.pulls ?? [])) {
+    if (!Number.isSafeInteger(n) || n <= 0) continue;
+    await runGit(dir, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--end-of-options', remote.url, `+refs/pull/${n}/head:refs/keywarden/pull/${n}/head`], remoteOptions(remote));
   }
   const missing: string[] = [];
   for (const c of new Set(wants.commits ?? [])) {

@@ -231,6 +231,20 @@ export class GitHubRepo {
     }
   }
 
+  /**
+   * The `keywarden` check run on `headSha` with this external id (the newest), if any: an earlier
+   * attempt of the same job may have made it before failing.
+   */
+  async findCheckRun(headSha: string, externalId: string): Promise<number | undefined> {
+    try {
+      const r = await this.octokit.request('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', { ...this.ref, ref: headSha, check_name: 'keywarden', filter: 'all', per_page: 100 });
+      const run = r.data.check_runs.filter((c) => c.external_id === externalId).sort((a, b) => Number(b.id) - Number(a.id))[0];
+      return run ? Number(run.id) : undefined;
+    } catch (e) {
+      throw githubError(e, 'list check runs');
+    }
+  }
+
   async findIssue(marker: string, state: 'open' | 'all' = 'open'): Promise<{ number: number; state: string } | undefined> {
     try {
       const r = await this.octokit.request('GET /repos/{owner}/{repo}/issues', { ...this.ref, state, labels: 'keywarden', per_page: 100 });

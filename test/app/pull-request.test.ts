@@ -54,6 +54,21 @@ describe('the App on pull requests', () => {
     expectNoCanaryInApp(h, token);
   }, 60_000);
 
+  it("checks a fork's PR, whose head is only at refs/pull/N/head", async () => {
+    const token = ghToken('pr-fork');
+    const base = (await h.gh.refSha('acme', 'shop', 'heads/main'))!;
+    const { number, head } = await h.gh.openForkPull('acme', 'shop', { forkOwner: 'outsider', branch: 'patch-1', parent: base, files: { 'src/fork.ts': `// from a fork\nexport const t = '${token}';\n` } });
+    expect(Object.values(await h.gh.branches('acme', 'shop'))).not.toContain(head);
+    const delivery = await h.gh.pullRequestEvent('acme', 'shop', number, 'opened');
+    expect(((delivery.payload.pull_request as { head: { repo: { id: number } } }).head.repo.id)).not.toBe(h.gh.repository('acme', 'shop').id);
+    expect((await h.deliver(delivery)).status).toBe(202);
+    await h.idle();
+    const check = checkOf(head);
+    expect(check.conclusion).toBe('failure');
+    expect(check.annotations).toEqual([expect.objectContaining({ path: 'src/fork.ts', start_line: 2 })]);
+    expect(h.gh.revokedCredentials).not.toContain(token);
+  }, 60_000);
+
   it('passes a clean PR', async () => {
     const { head } = await openPr({ 'src/ok.ts': 'export const ok = true;\n' });
     expect(checkOf(head).conclusion).toBe('success');

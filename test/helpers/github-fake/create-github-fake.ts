@@ -142,6 +142,11 @@ export interface GitHubFake {
   /** Fast-forwards the base when possible, else makes a merge commit; returns the new base tip. */
   mergePull(owner: string, name: string, number: number): Promise<string>;
   closePull(owner: string, name: string, number: number): Promise<void>;
+  /**
+   * A pull request from a fork owned by `forkOwner`: the head commit (`files` on top of `parent`)
+   * is on no branch of this repository, only at `refs/pull/N/head`, as GitHub keeps a fork's PR.
+   */
+  openForkPull(owner: string, name: string, options: { forkOwner: string; branch: string; files: Record<string, string>; parent: string; base?: string; title?: string }): Promise<{ number: number; head: string }>;
   /** A comment by someone (default the repository owner), as a human would write it. */
   addComment(owner: string, name: string, number: number, options: { body: string; user?: string }): CommentState;
   addDeployKey(owner: string, name: string, key: DeployKeyInput): DeployKeyState;
@@ -351,6 +356,37 @@ export async function createGitHubFake(options: GitHubFakeOptions = {}): Promise
     },
     mergePull: (owner, name, n) => mergePullOf(core, repoOf(owner, name), n),
     closePull: (owner, name, n) => closePullOf(core, repoOf(owner, name), n),
+    async openForkPull(owner, name, o) {
+      const repo = repoOf(owner, name);
+      const scratch = `fake-fork-scratch/${repo.nextNumber}`;
+      const head = await repo.git.commit({ branch: scratch, files: o.files, parent: o.parent, message: `Change from ${o.forkOwner}` });
+      await repo.git.deleteRef(`refs/heads/${scratch}`);
+      const base = o.base ?? repo.defaultBranch;
+      const baseSha = (await repo.git.branchTip(base))!;
+      const now = core.now();
+      const p = {
+        number: repo.nextNumber++,
+        id: core.state.nextId(),
+        title: o.title ?? `Change from ${o.forkOwner}`,
+        body: null,
+        state: 'open' as const,
+        draft: false,
+        user: o.forkOwner,
+        head: { ref: o.branch, sha: head },
+        base: { ref: base, sha: baseSha },
+        merged: false,
+        merged_at: null,
+        merge_commit_sha: null,
+        maintainer_can_modify: false,
+        fork: o.forkOwner,
+        created_at: now,
+        updated_at: now,
+        closed_at: null,
+      };
+      repo.pulls.set(p.number, p);
+      await refreshPull(repo, p);
+      return { number: p.number, head };
+    },
     addComment(owner, name, n, { body, user }) {
       const c = addCommentTo(core, repoOf(owner, name), n, body, user ?? owner);
       if (!c) throw new Error(`github-fake: no issue or pull request #${n} in ${owner}/${name}`);
@@ -411,6 +447,7 @@ export async function createGitHubFake(options: GitHubFakeOptions = {}): Promise
         number: n,
         head: { ref: p.head.ref, sha: heads.head },
         base: { ref: p.base.ref, sha: heads.base },
+        ...(p.fork ? { headOwner: p.fork } : {}),
         title: p.title,
         body: p.body,
         user: p.user,

@@ -47,6 +47,10 @@ export interface PullState {
   merged_at: string | null;
   merge_commit_sha: string | null;
   maintainer_can_modify: boolean;
+  /** The head lives in a fork owned by this login: its commits reach the base repository only as `refs/pull/N/head`. */
+  fork?: string;
+  /** What `refs/pull/N/head` points at (kept in step with the head, as GitHub does). */
+  pullRef?: string;
   created_at: string;
   updated_at: string;
   closed_at: string | null;

@@ -225,6 +225,8 @@ export interface PullRequestEventOptions extends WebhookCommon {
   number: number;
   head: { ref: string; sha: string };
   base: { ref: string; sha: string };
+  /** The head is in a fork of the repository owned by this login. */
+  headOwner?: string;
   title?: string;
   body?: string | null;
   /** The author; default the sender. */
@@ -243,6 +245,11 @@ export function buildPullRequestEvent(o: PullRequestEventOptions): WebhookDelive
   const api = `${urls.api}/repos/${full}`;
   const pr = mapStrings(p.pull_request, (s) => s.replace(/\/(pulls|pull|issues)\/\d+/, `/$1/${o.number}`)) as Json;
   const end = (e: { ref: string; sha: string }): Json => ({ label: `${o.repository.owner}:${e.ref}`, ref: e.ref, sha: e.sha, user: repo.owner, repo });
+  const forkEnd = (e: { ref: string; sha: string }, owner: string): Json => {
+    const user = webhookUser(owner, urls);
+    const fork = { ...repo, id: stableId(`${owner}/${String(repo.name)}`), node_id: `R_fork_${owner}`, full_name: `${owner}/${String(repo.name)}`, owner: user, fork: true };
+    return { label: `${owner}:${e.ref}`, ref: e.ref, sha: e.sha, user, repo: fork };
+  };
   const closed = o.action === 'closed';
   Object.assign(pr, {
     url: `${api}/pulls/${o.number}`,
@@ -253,7 +260,7 @@ export function buildPullRequestEvent(o: PullRequestEventOptions): WebhookDelive
     title: o.title ?? (pr.title as string),
     body: o.body === undefined ? pr.body : o.body,
     user: webhookUser(o.user ?? o.sender ?? o.repository.owner, urls),
-    head: end(o.head),
+    head: o.headOwner ? forkEnd(o.head, o.headOwner) : end(o.head),
     base: end(o.base),
     merged: o.merged ?? false,
     merged_at: o.merged ? new Date().toISOString() : null,

@@ -11,8 +11,12 @@ import { onRepo, type FakeCore, type Handlers, type Reply } from './types.js';
 
 export async function refreshPull(repo: RepoState, p: PullState): Promise<{ head: string; base: string }> {
   if (p.state === 'open') {
-    p.head.sha = (await repo.git.branchTip(p.head.ref)) ?? p.head.sha;
+    if (!p.fork) p.head.sha = (await repo.git.branchTip(p.head.ref)) ?? p.head.sha;
     p.base.sha = (await repo.git.branchTip(p.base.ref)) ?? p.base.sha;
+  }
+  if (p.pullRef !== p.head.sha) {
+    await repo.git.setRef(`refs/pull/${p.number}/head`, p.head.sha);
+    p.pullRef = p.head.sha;
   }
   return { head: p.head.sha, base: p.base.sha };
 }
