@@ -12,7 +12,7 @@ import type { Logger as PinoLogger } from 'pino';
 import type { BackendSettings } from './backends/open-backend.js';
 import { ErrorCode, KeywardenError } from './errors.js';
 import { createJobHandlers, createKeywardenApp, DeliveryOutcomes } from './app/index.js';
-import type { AppServices } from './app/services.js';
+import { closeFallbackAudit, type AppServices } from './app/services.js';
 import { crashHook } from './pipeline/crash-hook.js';
 import type { JobQueue, JobWorker } from './store/queue.js';
 import type { KeywardenMetrics } from './server/metrics.js';
@@ -240,6 +240,7 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
       await Promise.race([worker.stop(), new Promise((r) => setTimeout(r, graceMs).unref())]);
       await queue.close();
       steps.close();
+      closeFallbackAudit(settings.stateDir);
     },
   };
 }

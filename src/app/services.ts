@@ -6,7 +6,7 @@
  */
 import ignore from 'ignore';
 import path from 'node:path';
-import type { BackendSettings } from '../backends/open-backend.js';
+import { readAuditSignerFromEnv, type BackendSettings } from '../backends/open-backend.js';
 import { AuditedRevoker } from '../backends/audited.js';
 import { GitHubDeployKeys, type DeployKeyApi } from '../backends/github-deploy-keys.js';
 import { GitHubTokenRevoker } from '../backends/github-token-revoker.js';
@@ -24,6 +24,7 @@ import { selectDetectors } from '../scan/select-detectors.js';
 import { preCheckCompare, secretInPatch, type ComparePatchFile, type ComparePreCheck } from '../scan/sources/compare-patch.js';
 import { cloneUrl, dropScratchBranches, ensureMirror, fetchInto, fetchedBranch, hasCommit, type GitRemote } from '../scm/github-git.js';
 import { GitHubRepo, githubError, type Octokit } from '../scm/github.js';
+import { AuditLog } from '../store/audit.js';
 import type { StepStore } from '../store/steps.js';
 import type { RepoJob } from './jobs.js';
 import { readRepoPolicy, type RepoPolicy } from './repo-policy.js';
@@ -208,14 +209,20 @@ export class RepoWork {
     const c = compose({ cwd: dir, env: this.s.env, actor: `app:${this.fullName}`, policyFile: false, backend: this.s.backend, stateDir: this.s.stateDir, clock: this.s.clock });
     try {
       const octokit = this.octokit;
-      let audit: Awaited<ReturnType<typeof c.backend>> | undefined;
-      const audited = async <T extends { provider: string; revoke: AuditedRevoker['revoke'] }>(r: T): Promise<AuditedRevoker | T> => {
-        try {
-          audit ??= await c.backend();
-          return new AuditedRevoker(r, audit.audit, { actor: c.actor });
-        } catch {
-          return r;
+      let audit: AuditLog | undefined;
+      const audited = async <T extends { provider: string; revoke: AuditedRevoker['revoke'] }>(r: T): Promise<AuditedRevoker> => {
+        if (!audit) {
+          try {
+            audit = (await c.backend()).audit;
+          } catch {
+            // The key backend (and the audit log in it) cannot be opened — a locked keystore, an
+            // HSM down. A leaked GitHub token is still revoked at once, and recorded: in the
+            // App's fallback audit log, a hash chain of its own in the state folder.
+            audit = fallbackAudit(this.s);
+            this.s.logger.warn({ repo: this.fullName, auditLog: FALLBACK_AUDIT_FILE }, 'the key backend could not be opened: GitHub-side revocations are recorded in the fallback audit log');
+          }
         }
+        return new AuditedRevoker(r, audit, { actor: c.actor });
       };
       const deployKeys = new GitHubDeployKeys({ api: deployKeyApi(octokit), sink: new FileSecretSink(path.join(this.s.stateDir, 'issued')), clock: this.s.clock });
       const tokenRevoker = new GitHubTokenRevoker({
@@ -249,6 +256,29 @@ export class RepoWork {
       await c.close();
     }
   }
+}
+
+/** The App's own audit log for when the key backend's cannot be opened (in the state folder). */
+export const FALLBACK_AUDIT_FILE = 'audit-fallback.db';
+const fallbackAudits = new Map<string, AuditLog>();
+
+function fallbackAudit(s: AppServices): AuditLog {
+  const file = path.join(s.stateDir, FALLBACK_AUDIT_FILE);
+  let log = fallbackAudits.get(file);
+  if (!log) {
+    // Checkpoints signed with KEYWARDEN_AUDIT_KEY when it is set, as a remote backend's log is.
+    const signer = readAuditSignerFromEnv(s.env);
+    log = AuditLog.open(file, signer ? { signer } : {});
+    fallbackAudits.set(file, log);
+  }
+  return log;
+}
+
+/** Closes the fallback audit log of this state folder, if it was opened (at shutdown). */
+export function closeFallbackAudit(stateDir: string): void {
+  const file = path.join(stateDir, FALLBACK_AUDIT_FILE);
+  fallbackAudits.get(file)?.close();
+  fallbackAudits.delete(file);
 }
 
 function deployKeyApi(octokit: Octokit): DeployKeyApi {

@@ -119,7 +119,7 @@ export function awsCredentialsFromEnv(env: NodeJS.ProcessEnv): { accessKeyId: st
 }
 
 /** KEYWARDEN_AUDIT_KEY (base64, 32 bytes): the secret remote backends' checkpoints are signed with. */
-function readAuditSignerFromEnv(env: NodeJS.ProcessEnv): CheckpointSigner | undefined {
+export function readAuditSignerFromEnv(env: NodeJS.ProcessEnv): CheckpointSigner | undefined {
   const v = env.KEYWARDEN_AUDIT_KEY;
   if (!v) return undefined;
   const bytes = Buffer.from(v, 'base64');

@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAppHarness, WEBHOOK_SECRET, type AppHarness, ghToken } from '../helpers/app-harness.js';
 import { createGitHubFake, signDelivery, type GitHubFake } from '../helpers/github-fake/index.js';
 import { PROJECT } from '../helpers/respond-harness.js';
+import { AuditLog } from '../../src/store/audit.js';
 
 
 describe('the App under faults', () => {
@@ -92,6 +93,32 @@ describe('the App under faults', () => {
     const last = runs.at(-1)!;
     expect(last.output.summary).not.toMatch(/backend is unavailable/);
     expect(last.output.summary).toMatch(/version 1: revoked/);
+  }, 60_000);
+
+  it('revokes a leaked GitHub token while the key backend is locked, and records it in the fallback audit log', async () => {
+    // The keystore exists (so a wrong passphrase cannot open it).
+    expect((await h.kw('keys', 'create', '--spec', 'HMAC_256', '--alias', 'faults-locked', '--reason', 'e2e')).code).toBe(0);
+    const passphrase = h.env.KEYWARDEN_LOCAL_PASSPHRASE;
+    h.env.KEYWARDEN_LOCAL_PASSPHRASE = 'the-wrong-passphrase-for-now';
+    const token = ghToken('faults-locked');
+    try {
+      await push({ 'ci.env': `GH_TOKEN=${token}\n` });
+      for (let i = 0; i < 200 && !h.gh.revokedCredentials.includes(token); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(h.gh.revokedCredentials.filter((t) => t === token)).toHaveLength(1);
+    } finally {
+      h.env.KEYWARDEN_LOCAL_PASSPHRASE = passphrase;
+    }
+    await h.idle();
+    expect(h.gh.revokedCredentials.filter((t) => t === token)).toHaveLength(1);
+    const log = AuditLog.open(path.join(h.state, 'audit-fallback.db'), { readonly: true });
+    try {
+      const github = log.list().filter((r) => r.backend === 'github');
+      expect(github.map((r) => r.outcome)).toEqual(['intent', 'succeeded']);
+      expect(log.verify().ok).toBe(true);
+      expect(JSON.stringify(log.list())).not.toContain(token);
+    } finally {
+      log.close();
+    }
   }, 60_000);
 });
 
