@@ -22,7 +22,7 @@ import { getSecretsConfig } from '../policy/dsl/secrets.js';
 import { createRuleset, type Ruleset } from '../scan/engine.js';
 import { selectDetectors } from '../scan/select-detectors.js';
 import { preCheckCompare, secretInPatch, type ComparePatchFile, type ComparePreCheck } from '../scan/sources/compare-patch.js';
-import { cloneUrl, dropScratchBranches, ensureMirror, fetchInto, fetchedBranch, hasCommit, type GitRemote } from '../scm/github-git.js';
+import { cloneUrl, dropScratchBranches, ensureMirror, fetchInto, fetchedBranch, hasCommit, historyAsRange, type GitRemote } from '../scm/github-git.js';
 import { GitHubRepo, githubError, type Octokit } from '../scm/github.js';
 import { AuditLog } from '../store/audit.js';
 import type { StepStore } from '../store/steps.js';
@@ -176,7 +176,8 @@ export class RepoWork {
   /**
    * The range to scan in the git copy for `after` on `branch`, fetched: `before..after` (for a
    * force-push too: what `after` has that `before` had not), else — a new branch, or a `before`
-   * that cannot be fetched — what `after` has that the default branch has not.
+   * that cannot be fetched — what `after` has that the default branch has not; for the default
+   * branch's first push, every commit it brought.
    */
   async fetchRange(dir: string, remote: GitRemote, input: { branch?: string; before?: string; after: string }): Promise<string> {
     const branches = [this.job.defaultBranch, ...(input.branch ? [input.branch] : [])];
@@ -187,8 +188,9 @@ export class RepoWork {
     }
     if (before && (await hasCommit(dir, before))) return `${before}..${input.after}`;
     const def = await fetchedBranch(dir, this.job.defaultBranch);
-    if (def && def !== input.after) return `${def}..${input.after}`;
-    return input.after;
+    if (def && def !== input.after && !(before === undefined && input.branch === this.job.defaultBranch)) return `${def}..${input.after}`;
+    // The default branch's first push (or nothing to compare with): every commit it brought.
+    return historyAsRange(dir, input.after);
   }
 
   /**

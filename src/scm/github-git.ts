@@ -154,6 +154,20 @@ export async function remoteBranchTip(dir: string, remote: GitRemote, branch: st
 }
 
 /**
+ * A range of every commit `commit` reaches: from an empty commit of no history (made in the copy
+ * only) to `commit`. For the first push of a default branch, where nothing came before: a secret
+ * a pushed commit added and a later one removed is still in the history GitHub now serves.
+ */
+export async function historyAsRange(dir: string, commit: string): Promise<string> {
+  const identity = ['-c', 'user.name=Keywarden', '-c', 'user.email=keywarden@users.noreply.localhost'];
+  const empty = await runGit(dir, ['mktree'], { input: '' });
+  if (empty.code !== 0) throw gitFailed('prepare the scan of the pushed history', empty.stderr, false);
+  const root = await runGit(dir, [...identity, 'commit-tree', empty.stdout.toString('utf8').trim(), '-m', 'keywarden: nothing before']);
+  if (root.code !== 0) throw gitFailed('prepare the scan of the pushed history', root.stderr, false);
+  return `${root.stdout.toString('utf8').trim()}..${commit}`;
+}
+
+/**
  * A range whose added lines are the whole tree of `commit`: a commit with that tree whose parent
  * has an empty tree, both made in the copy only (never pushed). So a first scan of a repository
  * runs through the same range scan, with every line counted.

@@ -55,6 +55,19 @@ describe('the App on a push that leaks a GitHub token', () => {
     expectNoCanaryInApp(h, token);
   });
 
+  it("scans every commit of a default branch's first push: a token added and then removed is revoked", async () => {
+    const early = secretGenerators['github-pat-classic']!(createRng('app-push-gh-first')).secret;
+    await h.gh.createRepo('acme', 'fresh');
+    const c1 = await h.gh.commit('acme', 'fresh', { branch: 'main', parent: null, files: { 'ci.env': `GH_TOKEN=${early}\n` }, message: 'ci' });
+    const c2 = await h.gh.commit('acme', 'fresh', { branch: 'main', parent: c1, files: { 'ci.env': 'GH_TOKEN=${GH_TOKEN}\n', 'README.md': '# fresh\n' }, message: 'use the env' });
+    const res = await h.deliver(await h.gh.pushEvent('acme', 'fresh', { before: '0'.repeat(40), after: c2 }));
+    expect(res.status).toBe(202);
+    await h.idle();
+    expect(h.gh.revokedCredentials.filter((t) => t === early)).toHaveLength(1);
+    expect(h.gh.checkRuns('acme', 'fresh').find((c) => c.head_sha === c2)?.conclusion).toBe('failure');
+    expectNoCanaryInApp(h, early);
+  });
+
   it('does nothing twice when the same delivery comes ten times', async () => {
     const before = (await h.gh.refSha('acme', 'api', 'heads/main'))!;
     const other = secretGenerators['github-pat-classic']!(createRng('app-push-gh-2')).secret;
