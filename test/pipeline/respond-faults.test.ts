@@ -173,7 +173,8 @@ describe('respond: the secret in binary files', () => {
 
     const r = await h.respond('--git', 'HEAD~1..HEAD');
     expect(r.code, r.err).toBe(1);
-    expect(r.report.findings.map((f) => f.finding.file)).toEqual(['certs/client.p12']);
+    // The token, and the file itself flagged as a PKCS#12 keystore (it starts with a DER SEQUENCE).
+    expect(r.report.findings.map((f) => `${f.finding.file}:${f.finding.ruleId}`).sort()).toEqual(['certs/client.p12:keywarden-local-key', 'certs/client.p12:private-key-keystore']);
     expect(r.report.steps.map((s) => `${s.step.kind}:${s.status}`)).toEqual(['revoke:done', 'rotate:done', 'patch:done']);
     // patch-file.ts: "A key store (.p12, .jks) is binary and is removed all the same".
     expect(r.report.patch?.files).toEqual(expect.arrayContaining([{ path: 'certs/client.p12', action: 'remove' }]));
