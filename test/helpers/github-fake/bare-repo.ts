@@ -197,6 +197,19 @@ export class BareRepo {
     return Number((await this.git(['rev-list', '--count', range])).trim());
   }
 
+  /** Commits only `a` has and only `b` has (`a...b`), in one walk. */
+  async countSides(a: string, b: string): Promise<{ left: number; right: number }> {
+    const [left, right] = (await this.git(['rev-list', '--left-right', '--count', `${a}...${b}`])).trim().split(/\s+/).map(Number);
+    return { left: left ?? 0, right: right ?? 0 };
+  }
+
+  /** The commits `shas` name, each once, in the order given. */
+  async commits(shas: string[]): Promise<CommitInfo[]> {
+    const unique = [...new Set(shas)];
+    const byId = new Map((await this.log(['--no-walk=unsorted', ...unique])).map((c) => [c.sha, c]));
+    return shas.map((s) => byId.get(s)!);
+  }
+
   /** Commits of `range` (`a..b`, or one sha for its history), oldest first. */
   async log(range: string[], max?: number): Promise<CommitInfo[]> {
     const fmt = '%H%x1f%T%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%cn%x1f%ce%x1f%cI%x1f%B%x1e';
@@ -235,7 +248,6 @@ export class BareRepo {
   async diff(base: string, head: string, patchBytes: number): Promise<FileDiff[]> {
     const common = ['--no-color', '--no-ext-diff', '--no-textconv', '-M', '--full-index'];
     const raw = (await this.git(['diff', '--raw', '-z', '--no-abbrev', ...common, base, head, '--'])).split('\0');
-    const numstat = parseNumstat((await this.git(['diff', '--numstat', '-z', ...common, base, head, '--'])).split('\0'));
     const patch = await this.git(['diff', '-U3', ...common, base, head, '--'], { maxStdout: 512 * 1024 * 1024 });
     const sections = patch.split(/^(?=diff --git )/m).filter((s) => s.startsWith('diff --git '));
     const files: FileDiff[] = [];
@@ -246,7 +258,7 @@ export class BareRepo {
       const from = raw[i + 1]!;
       const to = renamed ? raw[i + 2]! : from;
       i += renamed ? 3 : 2;
-      const stat = numstat[n]!;
+      const stat = sectionStat(sections[n]);
       const hunks = sectionPatch(sections[n]);
       n++;
       const status = code[0] === 'A' ? 'added' : code[0] === 'D' ? 'removed' : renamed ? 'renamed' : code[0] === 'T' ? 'changed' : 'modified';
@@ -282,14 +294,18 @@ function isoUtc(iso: string): string {
 }
 
 /** `--numstat -z` records: `a\td\tpath`, or for a rename `a\td\t` followed by two paths. */
-function parseNumstat(records: string[]): Array<{ additions: number; deletions: number; binary: boolean }> {
-  const out = [];
-  for (let i = 0; i < records.length && records[i]; ) {
-    const [a, d, p] = records[i]!.split('\t');
-    out.push({ additions: a === '-' ? 0 : Number(a), deletions: d === '-' ? 0 : Number(d), binary: a === '-' });
-    i += p === '' ? 3 : 1;
+/** Lines added and removed in one file's section of `git diff` (as `--numstat` counts them); binary files count none. */
+function sectionStat(section: string | undefined): { additions: number; deletions: number; binary: boolean } {
+  if (!section) return { additions: 0, deletions: 0, binary: false };
+  const at = section.search(/^@@ /m);
+  if (at < 0) return { additions: 0, deletions: 0, binary: /^(?:Binary files |GIT binary patch)/m.test(section) };
+  let additions = 0;
+  let deletions = 0;
+  for (const line of section.slice(at).split('\n')) {
+    if (line.startsWith('+')) additions++;
+    else if (line.startsWith('-')) deletions++;
   }
-  return out;
+  return { additions, deletions, binary: false };
 }
 
 /** The hunks of one file's section of `git diff`, without the trailing newline, as GitHub shows them. */

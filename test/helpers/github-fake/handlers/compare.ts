@@ -12,6 +12,8 @@ import { onRepo, type Handlers } from './types.js';
 
 /** A branch name first (as GitHub reads `base` and `head`), then any revision (a sha, a tag). */
 export async function resolveRevision(repo: RepoState, rev: string): Promise<string | undefined> {
+  // A full sha is looked up as one first (a branch named like a sha is GitHub's corner, not ours).
+  if (/^[0-9a-f]{40}$/.test(rev)) return (await repo.git.resolve(rev)) ?? (await repo.git.branchTip(rev));
   return (await repo.git.branchTip(rev)) ?? (await repo.git.resolve(rev));
 }
 
@@ -36,8 +38,9 @@ const compare = onRepo(async (input, repo) => {
   if (!base || !head) return notFound();
   const mb = await repo.git.mergeBase(base, head);
   if (!mb) return notFound(`No common ancestor between ${names.base} and ${names.head}.`);
-  const aheadBy = await repo.git.count(`${mb}..${head}`);
-  const behindBy = await repo.git.count(`${mb}..${base}`);
+  const sides = await repo.git.countSides(base, head);
+  const aheadBy = sides.right;
+  const behindBy = sides.left;
   const status = aheadBy === 0 && behindBy === 0 ? 'identical' : behindBy === 0 ? 'ahead' : aheadBy === 0 ? 'behind' : 'diverged';
   const paging = input.query.page !== undefined || input.query.per_page !== undefined;
   const { limits } = input.fake;
@@ -46,8 +49,7 @@ const compare = onRepo(async (input, repo) => {
   if (paging) ({ page: commits, headers } = paginate(commits, input));
   const firstPage = !paging || Number(input.query.page ?? 1) === 1;
   const files = firstPage ? (await repo.git.diff(mb, head, limits.patchBytes)).slice(0, limits.files) : undefined;
-  const [baseInfo] = await repo.git.log([base], 1);
-  const [mbInfo] = await repo.git.log([mb], 1);
+  const [baseInfo, mbInfo] = await repo.git.commits([base, mb]);
   const r = repoApi(input.fake, repo);
   const html = repoHtml(input.fake, repo);
   const spec = `${names.base}...${names.head}`;
