@@ -8,14 +8,14 @@ import ignore from 'ignore';
 import { applyBaseline, type Baseline } from './baseline.js';
 import { createScanPool, defaultPoolSize, type UnitItem } from './pool.js';
 import type { FileScanResult } from './sources/read-file.js';
-import { createChunkScanner, DEFAULT_MAX_FILE_SIZE } from './sources/read-file.js';
+import { createChunkScanner, DEFAULT_MAX_FILE_SIZE, fileTooLarge } from './sources/read-file.js';
 import { createRuleset, touchesLine, type Ruleset } from './engine.js';
 import { escapeName } from './format/text.js';
 import { listTree } from './sources/tree.js';
 import { countCommits, readHistory, readRange, resolveRange, type GitBlobUnit, type GitRange, type GitSkip } from './sources/git.js';
 import { readStaged } from './sources/staged.js';
 import { selectDetectors, type DetectorSelection } from './select-detectors.js';
-import type { Finding, ScanResult, ScanWarning, SkipReason, Skipped } from './types.js';
+import type { Finding, HistoryFinding, ScanResult, ScanWarning, SkipReason, Skipped } from './types.js';
 
 export interface ScanProgress {
   files: number;
@@ -48,8 +48,17 @@ export interface ScanOptions {
   maxFileSize?: number;
   /** Worker threads; 0 scans in this thread. Default: one per core (up to 8). */
   workers?: number;
-  /** Honour .gitignore (default true). */
+  /**
+   * Tree scans: `.gitignore` files as git reads them by default, so only inside a git work tree
+   * (what git would commit is scanned); `true` outside one too; `false` never (ignored files are
+   * scanned). What they exclude is counted as `gitignored`, never silently left out.
+   */
   gitignore?: boolean;
+  /**
+   * History scans: report every occurrence (each version of each file that holds a secret)
+   * instead of one finding per secret and path at the commit that introduced it (default false).
+   */
+  allOccurrences?: boolean;
   /** Tree scans: also scan checked-out submodules and embedded repositories (default: counted as skipped). */
   recurseSubmodules?: boolean;
   /** Honour inline allow comments (default true). */
@@ -60,6 +69,8 @@ export interface ScanOptions {
 }
 
 const MAX_SKIPPED_LISTED = 10_000;
+/** Of which files a `.gitignore` excluded (a `node_modules` can hold a million): the rest only counted. */
+const MAX_GITIGNORED_LISTED = 1_000;
 const TASK_FILES = 32;
 const TASK_BYTES = 2 * 1024 * 1024;
 
@@ -101,7 +112,10 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
         acc.add([await scanStream(options.content.stream, file, options, read.maxFileSize, acc)], [{ file }]);
       }
     } else if (options.git) {
-      const onSkip = (s: GitSkip): void => acc.skip({ file: s.file, reason: s.reason, detail: s.detail ?? s.commit });
+      const onSkip = (s: GitSkip): void => {
+        acc.skip({ file: s.file, reason: s.reason, detail: s.detail ?? s.commit });
+        if (s.reason === 'too-large' && s.size !== undefined) acc.tooLarge(s.file, s.size, read.maxFileSize);
+      };
       let units: AsyncGenerator<GitBlobUnit>;
       if ('range' in options.git) {
         const range = typeof options.git.range === 'string' ? await resolveRange(root, options.git.range) : options.git.range;
@@ -109,13 +123,17 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
         units = readRange(root, range, { maxSize: read.maxFileSize, onSkip });
       } else if ('staged' in options.git) {
         // No commit to name: a skip's detail is only what git said.
-        const stagedSkip = (s: GitSkip): void => acc.skip({ file: s.file, reason: s.reason, ...(s.detail ? { detail: s.detail } : {}) });
+        const stagedSkip = (s: GitSkip): void => {
+          acc.skip({ file: s.file, reason: s.reason, ...(s.detail ? { detail: s.detail } : {}) });
+          if (s.reason === 'too-large' && s.size !== undefined) acc.tooLarge(s.file, s.size, read.maxFileSize);
+        };
         const indexFile = options.git.indexFile;
         units = readStaged(root, { maxSize: read.maxFileSize, onSkip: stagedSkip, ...(indexFile ? { indexFile } : {}) });
       } else {
         units = readHistory(root, { maxSize: read.maxFileSize, onSkip, onCommits: (n) => (acc.commits = n) });
+        if (!options.allOccurrences) acc.groupOccurrences();
       }
-      let batch: GitBlobUnit[] = [];
+      let batch: (GitBlobUnit & { unit: number })[] = [];
       let batchBytes = 0;
       const send = async (): Promise<void> => {
         const metas = batch;
@@ -124,8 +142,9 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
         const items: UnitItem[] = metas.map((u) => ({ file: u.file, content: u.content, ...(u.addedLines ? { addedLines: u.addedLines } : {}) }));
         await limit.add(pool.run({ kind: 'units', items }).then((r) => acc.add(r, metas)));
       };
-      for await (const u of units) {
+      for await (const unit of units) {
         acc.discovered++;
+        const u = Object.assign(unit, { unit: acc.nextUnit() });
         if (isIgnored(u.file)) {
           acc.skip({ file: u.file, reason: 'ignored-path' });
           continue;
@@ -147,8 +166,16 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
         batch = [];
         await limit.add(pool.run({ kind: 'files', items }).then((r) => acc.add(r, items.map((i) => ({ file: i.rel })))));
       };
-      for await (const entries of listTree(root, { gitignore: options.gitignore ?? true, ...(options.recurseSubmodules ? { recurseSubmodules: true } : {}) })) {
+      const listing = {
+        ...(options.gitignore !== undefined ? { gitignore: options.gitignore } : {}),
+        ...(options.recurseSubmodules ? { recurseSubmodules: true } : {}),
+      };
+      for await (const entries of listTree(root, listing)) {
         for (const e of entries) {
+          if (e.ignored) {
+            acc.skip({ file: e.rel, reason: 'gitignored' });
+            continue;
+          }
           acc.discovered++;
           if (isIgnored(e.rel)) {
             acc.skip({ file: e.rel, reason: 'ignored-path' });
@@ -178,6 +205,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
       skipped: acc.skippedCount,
       skippedBy: acc.skippedBy,
       ...(options.git && !('staged' in options.git) ? { commits: acc.commits } : {}),
+      ...(acc.occurrences !== undefined ? { occurrences: acc.occurrences } : {}),
       durationMs: Math.round(performance.now() - started),
     },
   };
@@ -269,10 +297,45 @@ class Accumulator {
   streamRuleset: Ruleset | undefined;
   /** Findings of merge commits: kept unless a merged commit of the range has the same one. */
   private readonly mergeFindings: Finding[] = [];
+  /** History: one group per (path, member, secret), holding the earliest finding; see `groupOccurrences`. */
+  private groups: Map<string, OccurrenceGroup> | undefined;
+  /** History, grouped: every finding before grouping (what `allOccurrences` would list). */
+  occurrences: number | undefined;
+  /** Units handed to `add`, in the order the source gave them (history: oldest commit first). */
+  private units = 0;
+  private readonly tooLargeWarned = new Set<string>();
+  private gitignoredListed = 0;
   constructor(private readonly options: ScanOptions) {}
+
+  /**
+   * From now on findings are grouped: one per secret and path (and archive member), the one the
+   * earliest unit brought, carrying how many findings and commits the group holds. Units must be
+   * registered in source order (`add` is called per batch, batches may finish out of order).
+   */
+  groupOccurrences(): void {
+    this.groups = new Map();
+    this.occurrences = 0;
+  }
+
+  /** The position of the next unit in source order (for groups: which finding is the earliest). */
+  nextUnit(): number {
+    return this.units++;
+  }
+
+  /** A file or blob skipped for its size: named in a warning, once per path. */
+  tooLarge(file: string, size: number, max: number): void {
+    if (this.tooLargeWarned.has(file)) return;
+    this.tooLargeWarned.add(file);
+    this.warnings.push(fileTooLarge(file, size, max));
+  }
 
   /** All findings; a merge's repeat of what a merged commit in the range added is dropped. */
   all(): Finding[] {
+    if (this.groups) {
+      const out: HistoryFinding[] = [];
+      for (const g of this.groups.values()) out.push({ ...g.first, occurrences: { count: g.count, commits: g.commits.size } });
+      return out;
+    }
     if (this.mergeFindings.length === 0) return this.findings;
     const key = (f: Finding): string => `${f.file}\0${f.ruleId}\0${f.fingerprint}`;
     const seen = new Set(this.findings.map(key));
@@ -282,10 +345,11 @@ class Accumulator {
   skip(s: Skipped): void {
     this.skippedCount++;
     this.skippedBy[s.reason] = (this.skippedBy[s.reason] ?? 0) + 1;
+    if (s.reason === 'gitignored' && this.gitignoredListed++ >= MAX_GITIGNORED_LISTED) return;
     if (this.skipped.length < MAX_SKIPPED_LISTED) this.skipped.push(s);
   }
 
-  add(results: FileScanResult[], metas: readonly ({ file: string } & Partial<GitBlobUnit>)[]): void {
+  add(results: FileScanResult[], metas: readonly ({ file: string; unit?: number } & Partial<GitBlobUnit>)[]): void {
     results.forEach((r, i) => {
       const meta = metas[i]!;
       if (r.skipped) {
@@ -298,7 +362,14 @@ class Accumulator {
         this.bytes += r.bytes;
       }
       this.suppressed += r.suppressed;
-      this.warnings.push(...r.warnings);
+      for (const w of r.warnings) {
+        // A blob too large in many commits is named once.
+        if (w.code === 'KW_FILE_TOO_LARGE' && w.file !== undefined) {
+          if (this.tooLargeWarned.has(w.file)) continue;
+          this.tooLargeWarned.add(w.file);
+        }
+        this.warnings.push(w);
+      }
       for (const f of r.findings) {
         // A range keeps what touches an added line; a merge's repeat of a merged commit's finding goes.
         if (meta.addedLines && !touchesLine(meta.addedLines, f.startLine, f.endLine)) continue;
@@ -308,12 +379,37 @@ class Accumulator {
           if (meta.authorEmail !== undefined) f.authorEmail = meta.authorEmail;
           if (meta.date !== undefined) f.date = meta.date;
         }
-        if (meta.merge) this.mergeFindings.push(f);
+        if (this.groups) this.group(f, meta.unit ?? 0, meta.commit);
+        else if (meta.merge) this.mergeFindings.push(f);
         else this.findings.push(f);
       }
     });
-    this.options.onProgress?.({ files: this.files, bytes: this.bytes, findings: this.findings.length, discovered: this.discovered });
+    this.options.onProgress?.({ files: this.files, bytes: this.bytes, findings: this.groups?.size ?? this.findings.length, discovered: this.discovered });
   }
+
+  private group(f: Finding, unit: number, commit: string | undefined): void {
+    this.occurrences!++;
+    const key = `${f.file}\0${f.member ?? ''}\0${f.fingerprint}`;
+    const g = this.groups!.get(key);
+    if (!g) {
+      this.groups!.set(key, { first: f, unit, count: 1, commits: new Set(commit ? [commit] : []) });
+      return;
+    }
+    g.count++;
+    if (commit) g.commits.add(commit);
+    if (unit < g.unit || (unit === g.unit && compareFindings(f, g.first) < 0)) {
+      g.first = f;
+      g.unit = unit;
+    }
+  }
+}
+
+interface OccurrenceGroup {
+  /** The finding of the earliest unit (history: the commit that introduced the secret there). */
+  first: Finding;
+  unit: number;
+  count: number;
+  commits: Set<string>;
 }
 
 /** Bounds the number of tasks in flight so memory stays flat on huge inputs. */

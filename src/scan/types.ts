@@ -100,9 +100,12 @@ export interface CustomDetectorSpec {
  * - `special`: a FIFO, socket or device, never opened;
  * - `submodule`: a submodule or an embedded repository (scanned with `recurseSubmodules`);
  * - `outside-root`: a listed path whose directory resolves outside the scan root (through a
- *   symlinked directory), never opened.
+ *   symlinked directory), never opened;
+ * - `ignored-path`: matched a pattern of `ignorePaths` (`--ignore-path`, a policy's `secrets:`);
+ * - `gitignored`: excluded by the tree's `.gitignore` files, inside a git work tree (what git would
+ *   not commit), or anywhere with `gitignore: true`; scanned with `gitignore: false`.
  */
-export type SkipReason = 'binary' | 'too-large' | 'unreadable' | 'ignored-path' | 'special' | 'submodule' | 'outside-root';
+export type SkipReason = 'binary' | 'too-large' | 'unreadable' | 'ignored-path' | 'special' | 'submodule' | 'outside-root' | 'gitignored';
 
 export interface Skipped {
   file: string;
@@ -118,6 +121,21 @@ export interface ScanWarning {
   file?: string;
 }
 
+/**
+ * How often a history scan met one secret at one path: `count` findings (every version of the file
+ * that holds it, each place in it; what `allOccurrences` lists one by one) in `commits` commits.
+ */
+export interface Occurrences {
+  count: number;
+  commits: number;
+}
+
+/**
+ * A finding of a history scan: one per secret and path (and archive member), at the earliest
+ * commit that brought it there, with the `occurrences` it stands for.
+ */
+export type HistoryFinding = Finding & { occurrences?: Occurrences };
+
 export interface ScanSummary {
   files: number;
   bytes: number;
@@ -127,6 +145,8 @@ export interface ScanSummary {
   skippedBy: Partial<Record<SkipReason, number>>;
   /** Commits looked at (git scans). */
   commits?: number;
+  /** History scans, one finding per secret and path: the findings before grouping (see `Occurrences`). */
+  occurrences?: number;
   durationMs: number;
 }
 

@@ -53,16 +53,30 @@ describe.each([0, 2])('tree scan with %i workers', (workers) => {
       'img.bin': Buffer.concat([Buffer.from([0, 1, 2, 0]), Buffer.from(t[4]!)]),
       'big.txt': `${t[4]}\n${'x'.repeat(5000)}\n`,
     });
-    const r = await scan({ path: root, detectors: selection, workers, maxFileSize: 4096 });
+    const r = await scan({ path: root, detectors: selection, workers, maxFileSize: 4096, gitignore: true });
     // A binary is scanned for printable runs: neither its extension nor a NUL byte hides a secret.
     expect(r.findings.map((f) => [f.file, f.startLine, f.fingerprint])).toEqual([
       ['img.bin', 1, sha(t[4]!)],
       ['src/a.js', 1, sha(t[0]!)],
       ['src/deep/b.py', 3, sha(t[1]!)],
     ]);
-    expect(r.summary.skippedBy).toEqual({ 'too-large': 1 });
-    expect(r.summary.skipped).toBe(1);
+    // What the .gitignore files excluded is counted, never silently left out.
+    expect(r.summary.skippedBy).toEqual({ 'too-large': 1, gitignored: 3 });
+    expect(r.summary.skipped).toBe(4);
     expect(r.summary.files).toBe(5); // .gitignore ×2, a.js, b.py, img.bin
+    expect(r.skipped.filter((s) => s.reason === 'gitignored').map((s) => s.file).sort()).toEqual(['app.log', 'ignored/c.js', 'src/deep/local.txt']);
+  });
+
+  it('outside a git work tree scans what a .gitignore names: it means nothing to git there', async () => {
+    const t = [tok(), tok()];
+    const root = tree(`unpacked-${workers}`, {
+      '.gitignore': '.env\n*.pem\ndist/\n',
+      '.env': `TOKEN=${t[0]}\n`,
+      'dist/bundle.js': `var k="${t[1]}";\n`,
+    });
+    const r = await scan({ path: root, detectors: selection, workers });
+    expect(r.findings.map((f) => f.file).sort()).toEqual(['.env', 'dist/bundle.js']);
+    expect(r.summary.skippedBy).toEqual({});
   });
 });
 

@@ -5,6 +5,7 @@ import { ErrorCode, KeywardenError } from '../../errors.js';
 import { prepareScan, type DetectMode } from '../../pipeline/detect.js';
 import { createBaseline, formatBaseline } from '../../scan/baseline.js';
 import { builtinDetectors } from '../../scan/detectors/index.js';
+import { formatJsonReport } from '../../scan/format/json.js';
 import { formatSarif } from '../../scan/format/sarif.js';
 import { formatBytes, formatSummary, formatText } from '../../scan/format/text.js';
 import { scan, type ScanProgress } from '../../scan/scan.js';
@@ -20,7 +21,7 @@ interface ScanFlags {
   staged?: boolean;
   stdin?: boolean;
   stdinName?: string;
-  format: 'text' | 'json' | 'sarif';
+  format: 'text' | 'json' | 'json-report' | 'sarif';
   output?: string;
   baseline?: string;
   updateBaseline?: boolean;
@@ -30,7 +31,9 @@ interface ScanFlags {
   listDetectors?: boolean;
   maxFileSize?: string;
   workers?: string;
-  gitignore: boolean;
+  /** Unset: `.gitignore` as git reads it (only inside a work tree). */
+  gitignore?: boolean;
+  allOccurrences?: boolean;
   recurseSubmodules?: boolean;
   inlineAllow: boolean;
   progress: boolean;
@@ -45,11 +48,16 @@ export function registerScanCommand(program: Command, io: CliIO, setExit: (code:
     .description('Find leaked keys and credentials. Exit code 0 when clean, 1 when something was found, 2 for a usage or configuration error.')
     .argument('[path]', 'directory or file to scan (the repository for --git/--history)', '.')
     .option('--git <range>', 'scan only the lines added in a revision range, e.g. main..HEAD')
-    .option('--history', 'scan every commit of the repository, each blob once')
+    .option('--history', 'scan every commit of the repository, each blob once; one finding per secret and path, at the commit that added it')
+    .option('--all-occurrences', 'with --history: report every occurrence, not one per secret and path')
     .option('--staged', 'scan only the lines the index adds against HEAD (what the next commit records)')
     .option('--stdin', 'scan standard input')
     .option('--stdin-name <name>', 'file name to report for standard input', '-')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
+    .addOption(
+      new Option('-f, --format <format>', 'output format (json-report: the findings with the summary, skipped files and warnings)')
+        .choices(['text', 'json', 'json-report', 'sarif'])
+        .default('text'),
+    )
     .option('-o, --output <file>', 'write the report to a file instead of standard output')
     .option('-c, --config <file>', `key policy whose secrets: block sets detectors and ignored paths (default: ${DEFAULT_POLICY_FILE} under PATH, if present)`)
     .option('--no-config', 'ignore the key policy file')
@@ -62,7 +70,8 @@ export function registerScanCommand(program: Command, io: CliIO, setExit: (code:
     .option('--max-file-size <size>', 'skip files larger than this (e.g. 10MB)', '50MB')
     .option('--workers <n>', 'worker threads (0 scans in the main thread)')
     .option('--secretlint', "also run secretlint's recommended preset as a second opinion (slow)")
-    .option('--no-gitignore', 'scan files that .gitignore excludes')
+    .option('--gitignore', 'honour .gitignore files outside a git work tree too (inside one, git always does)')
+    .option('--no-gitignore', 'scan files that .gitignore excludes, inside a git work tree too')
     .option('--recurse-submodules', 'also scan checked-out submodules and embedded repositories (default: counted as skipped)')
     .option('--no-inline-allow', 'ignore inline allow comments (keywarden:allow, gitleaks:allow, …)')
     .option('--no-progress', 'no progress bar')
@@ -83,6 +92,7 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
   const modes = [flags.git !== undefined, Boolean(flags.history), Boolean(flags.staged), Boolean(flags.stdin)].filter(Boolean).length;
   if (modes > 1) throw usage('Use only one of --git, --history, --staged and --stdin.');
   if (flags.updateBaseline && !flags.baseline) throw usage('--update-baseline needs --baseline FILE.');
+  if (flags.allOccurrences && !flags.history) throw usage('--all-occurrences goes with --history.');
   const root = path.resolve(cwd, target);
   // Where results go is checked before the scan: a bad path is a usage error, not lost work.
   const output = flags.output ? prepareOutputFile(flags.output, cwd, { what: 'report (-o)', root }) : undefined;
@@ -109,7 +119,7 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
     ...(flags.ignorePath?.length ? { ignorePaths: flags.ignorePath } : {}),
     scan: {
       maxFileSize: parseSize(flags.maxFileSize ?? '50MB'),
-      gitignore: flags.gitignore,
+      ...(flags.gitignore !== undefined ? { gitignore: flags.gitignore } : {}),
       inlineAllow: flags.inlineAllow,
       ...(flags.secretlint ? { secretlint: true } : {}),
       ...(flags.recurseSubmodules ? { recurseSubmodules: true } : {}),
@@ -117,6 +127,7 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
     },
   });
   if (flags.stdin) options.content = { stream: (io.stdin ?? process.stdin) as AsyncIterable<Buffer | string>, file: flags.stdinName ?? '-' };
+  if (flags.allOccurrences) options.allOccurrences = true;
 
   const color = flags.color ?? (Boolean(io.isTTY) && !io.env?.NO_COLOR);
   const progress = flags.progress && Boolean(io.isTTY) && !flags.quiet && !flags.stdin ? createProgress(io) : undefined;
@@ -136,12 +147,13 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
     return 0;
   }
 
-  const report =
-    flags.format === 'json'
-      ? `${JSON.stringify(result.findings, null, 2)}\n`
-      : flags.format === 'sarif'
-        ? formatSarif(result, selectDetectors(selection))
-        : formatText(result, { color: color && !flags.output });
+  const formats = {
+    json: () => `${JSON.stringify(result.findings, null, 2)}\n`,
+    'json-report': () => formatJsonReport(result),
+    sarif: () => formatSarif(result, selectDetectors(selection)),
+    text: () => formatText(result, { color: color && !flags.output }),
+  };
+  const report = formats[flags.format]();
   if (output) output.write(report);
   else if (flags.format !== 'text' || !flags.quiet || result.findings.length) io.stdout(flags.format === 'text' && flags.quiet ? stripSummary(report) : report);
 

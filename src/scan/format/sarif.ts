@@ -8,7 +8,7 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 import type { Log, ReportingDescriptor, Result } from 'sarif';
 import { VERSION } from '../../version.js';
-import type { Detector, Finding, ScanResult, Severity } from '../types.js';
+import type { Detector, Finding, HistoryFinding, ScanResult, Severity } from '../types.js';
 
 export const SARIF_MAX_RESULTS = 25_000;
 
@@ -48,6 +48,8 @@ export function formatSarif(result: ScanResult, detectors: readonly Detector[]):
         results,
         invocations: [{ executionSuccessful: true, toolExecutionNotifications: notes }],
         columnKind: 'utf16CodeUnits',
+        // What was not scanned, counted by reason (a .gitignore, the size limit, …): never silent.
+        properties: { skipped: result.summary.skipped, skippedBy: { ...result.summary.skippedBy } },
       },
     ],
   };
@@ -75,12 +77,13 @@ function mostSevere(findings: readonly Finding[], max: number): Finding[] {
     .map((i) => findings[i]!);
 }
 
-function toResult(f: Finding, ruleIndex: number): Result {
+function toResult(f: HistoryFinding, ruleIndex: number): Result {
+  const seen = f.occurrences && f.occurrences.count > 1 ? ` Found ${f.occurrences.count} times in ${f.occurrences.commits} commit(s) of the history.` : '';
   return {
     ruleId: f.ruleId,
     ruleIndex,
     level: LEVEL[f.severity],
-    message: { text: `${f.title} found (${f.redacted}).${f.commit ? ` Added in commit ${f.commit.slice(0, 12)}.` : ''}` },
+    message: { text: `${f.title} found (${f.redacted}).${f.commit ? ` Added in commit ${f.commit.slice(0, 12)}.` : ''}${seen}` },
     locations: [
       {
         physicalLocation: {
@@ -91,7 +94,13 @@ function toResult(f: Finding, ruleIndex: number): Result {
     ],
     partialFingerprints: { 'secretFingerprint/v1': f.fingerprint },
     // The credential's public identity (an access key ID, a public-key fingerprint): what to revoke.
-    properties: { type: f.type, confidence: f.confidence, ...(f.commit ? { commit: f.commit } : {}), ...(f.identity ? { identity: { ...f.identity } } : {}) },
+    properties: {
+      type: f.type,
+      confidence: f.confidence,
+      ...(f.commit ? { commit: f.commit } : {}),
+      ...(f.identity ? { identity: { ...f.identity } } : {}),
+      ...(f.occurrences ? { occurrences: { ...f.occurrences } } : {}),
+    },
   };
 }
 

@@ -3,7 +3,7 @@
  * repository controls (names, authors, titles) goes through `escapeName` first.
  */
 import pc from 'picocolors';
-import type { Finding, ScanResult, ScanSummary, Severity } from '../types.js';
+import type { HistoryFinding, ScanResult, ScanSummary, Severity } from '../types.js';
 
 export interface TextOptions {
   color: boolean;
@@ -39,7 +39,7 @@ export function escapeName(s: string): string {
 
 export function formatText(result: ScanResult, options: TextOptions): string {
   const c = pc.createColors(options.color);
-  const groups = new Map<string, Finding[]>();
+  const groups = new Map<string, HistoryFinding[]>();
   for (const f of result.findings) {
     const key = f.file;
     let list = groups.get(key);
@@ -58,6 +58,8 @@ export function formatText(result: ScanResult, options: TextOptions): string {
         const by = `${e(f.author ?? '?')}${f.authorEmail ? ` <${e(f.authorEmail)}>` : ''}${f.date ? ` on ${e(f.date.slice(0, 10))}` : ''}`;
         out.push(`  ${' '.repeat(9)} ${c.dim(`commit ${e(f.commit.slice(0, 12))} by ${by}`)}`);
       }
+      const o = f.occurrences;
+      if (o && o.count > 1) out.push(`  ${' '.repeat(9)} ${c.dim(`found ${o.count} times in ${o.commits} commit${o.commits === 1 ? '' : 's'} (first shown)`)}`);
     }
     out.push('');
   }
@@ -65,17 +67,24 @@ export function formatText(result: ScanResult, options: TextOptions): string {
   return `${out.join('\n')}\n`;
 }
 
-/** The one-line summary: files, bytes, findings, skipped, time. */
+/**
+ * The one-line summary: files, bytes, findings, every skipped file counted by reason (what a
+ * `.gitignore` excluded last, with the flag that scans it), time.
+ */
 export function formatSummary(s: ScanSummary, color: boolean, filesWithFindings?: number): string {
   const c = pc.createColors(color);
-  const skipped = Object.entries(s.skippedBy)
-    .filter(([, n]) => n)
-    .map(([k, n]) => `${n} ${escapeName(k)}`)
-    .join(', ');
+  const reasons = Object.entries(s.skippedBy).filter(([k, n]) => n && k !== 'gitignored');
+  const gitignored = s.skippedBy.gitignored ?? 0;
+  const skipped = [
+    ...reasons.map(([k, n]) => `${n} ${escapeName(k)}`),
+    ...(gitignored ? [`${gitignored} ignored by .gitignore; --no-gitignore to scan ${gitignored === 1 ? 'it' : 'them'}`] : []),
+  ].join(', ');
+  const grouped =
+    s.occurrences !== undefined && s.occurrences > s.findings ? ` (${s.occurrences} occurrences in the history; --all-occurrences lists each)` : '';
   const head =
     s.findings === 0
       ? c.green('✔ no secrets found')
-      : c.red(`✖ ${s.findings} finding${s.findings === 1 ? '' : 's'}${filesWithFindings ? ` in ${filesWithFindings} file${filesWithFindings === 1 ? '' : 's'}` : ''}`);
+      : c.red(`✖ ${s.findings} finding${s.findings === 1 ? '' : 's'}${filesWithFindings ? ` in ${filesWithFindings} file${filesWithFindings === 1 ? '' : 's'}` : ''}${grouped}`);
   const parts = [
     head,
     `${s.files} file${s.files === 1 ? '' : 's'} (${formatBytes(s.bytes)}) scanned`,

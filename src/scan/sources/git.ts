@@ -1,6 +1,8 @@
 /**
  * Git sources: what a range of commits added, and every blob of a repository's history (each
- * blob once, attributed to the first commit that introduced it). Never checks anything out.
+ * blob once, attributed to the first commit that introduced it, parents before children; `scan()`
+ * then reports one finding per secret and path with the count of its occurrences). Never checks
+ * anything out.
  *
  * Security properties (a pushed repository is hostile input):
  * - Git's patch output is never parsed. The changes of each commit come from `git log --raw -z`
@@ -56,6 +58,8 @@ export interface GitSkip {
   commit: string;
   reason: 'too-large' | 'submodule' | 'unreadable';
   detail?: string;
+  /** `too-large`: the blob's size in bytes. */
+  size?: number;
 }
 
 export interface GitRange {
@@ -249,7 +253,8 @@ export async function* readHistory(repo: string, options: ReadRangeOptions & { o
   const seen = new Set<string>();
   const commits: CommitChanges[] = [];
   let count = 0;
-  for await (const c of logChanges(repo, ['--all', '--reverse', '--diff-merges=separate', '--diff-filter=AMT', '--'])) {
+  // Parents before children whatever the commit dates say, so "first" is the commit that brought it.
+  for await (const c of logChanges(repo, ['--all', '--date-order', '--reverse', '--diff-merges=separate', '--diff-filter=AMT', '--'])) {
     count++;
     // Each blob (and each submodule commit) once, with the first commit that brought it.
     const fresh = c.changes.filter((ch) => {
@@ -364,7 +369,7 @@ export async function* readBlobs(repo: string, commits: CommitChanges[], options
           continue;
         }
         if (!n.bytes) {
-          options.onSkip({ file, commit: c.commit, reason: 'too-large', detail: String(n.size) });
+          options.onSkip({ file, commit: c.commit, reason: 'too-large', detail: String(n.size), size: n.size });
           continue;
         }
         const unit: GitBlobUnit = { file, content: n.bytes, commit: c.commit, ...who };

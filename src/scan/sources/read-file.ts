@@ -145,7 +145,7 @@ export function scanFile(abs: string, rel: string, ruleset: Ruleset, options: Re
     return skippedResult({ file: rel, reason: 'special' });
   }
   if (!lst.isFile()) return skippedResult({ file: rel, reason: 'unreadable', detail: 'not a regular file' });
-  if (lst.size > options.maxFileSize) return skippedResult({ file: rel, reason: 'too-large', detail: String(lst.size) });
+  if (lst.size > options.maxFileSize) return tooLargeResult(rel, lst.size, options.maxFileSize);
   let fd: number;
   try {
     fd = openSync(p, OPEN_FLAGS);
@@ -157,7 +157,7 @@ export function scanFile(abs: string, rel: string, ruleset: Ruleset, options: Re
     // Swapped between lstat and open (for a FIFO or another file): not what was listed.
     if (!st.isFile() || st.ino !== lst.ino || st.dev !== lst.dev) return skippedResult({ file: rel, reason: 'unreadable', detail: 'changed while read' });
     const size = st.size;
-    if (size > options.maxFileSize) return skippedResult({ file: rel, reason: 'too-large', detail: String(size) });
+    if (size > options.maxFileSize) return tooLargeResult(rel, size, options.maxFileSize);
     if (size <= CHUNK_SIZE || isArchiveFile(fd, size)) {
       // Whole: small enough, or an archive (at most maxFileSize) whose members are read from its end.
       const buf = scratchOf(size);
@@ -230,6 +230,24 @@ function readFully(fd: number, buf: Buffer, offset: number, length: number, posi
 
 function skippedResult(skipped: Skipped, warnings: ScanWarning[] = []): FileScanResult {
   return { findings: [], suppressed: 0, bytes: 0, scanned: false, skipped, warnings };
+}
+
+function tooLargeResult(rel: string, size: number, maxFileSize: number): FileScanResult {
+  return skippedResult({ file: rel, reason: 'too-large', detail: String(size) }, [fileTooLarge(rel, size, maxFileSize)]);
+}
+
+/**
+ * A file (or blob) left unscanned for its size: named, so a secret in it is not silently missed.
+ *
+ * @example fileTooLarge('dump.sql', 120e6, 50 * 1024 * 1024).code // 'KW_FILE_TOO_LARGE'
+ */
+export function fileTooLarge(file: string, size: number, maxFileSize: number): ScanWarning {
+  const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return {
+    code: 'KW_FILE_TOO_LARGE',
+    message: `${escapeName(file)} (${mb(size)}) is larger than the size limit (${mb(maxFileSize)}); it was not scanned. Raise --max-file-size to scan it.`,
+    file,
+  };
 }
 
 function unreadableResult(rel: string, e: unknown): FileScanResult {
@@ -1120,6 +1138,8 @@ export function createChunkScanner(rel: string, ruleset: Ruleset, options: Chunk
   let total = 0;
   let kind: ContentKind | undefined;
   let lineOffset = 0;
+  /** UTF-16 units from the start of the line the window starts in to the window's start. */
+  let columnOffset = 0;
   let first = true;
   let ended = false;
   let warnedUtf8 = false;
@@ -1139,11 +1159,14 @@ export function createChunkScanner(rel: string, ruleset: Ruleset, options: Chunk
       warnings.push(invalidUtf8(rel));
     }
     const r = scanWindow(window, kind, { ruleset, file: rel, inlineAllow: options.inlineAllow ?? true, base, first, last, lineOffset });
+    // The window's first line may have begun in an earlier window: its columns count from there.
+    if (columnOffset) for (const f of r.findings) shiftFirstLine(f, lineOffset + 1, columnOffset);
     findings.push(...r.findings);
     suppressed += r.suppressed;
     dropped += r.dropped ?? 0;
     viewCut += r.viewCut ?? 0;
     lineOffset += r.lines;
+    if (!last) columnOffset = columnAfter(window, kind, first, columnOffset);
   };
 
   return {
@@ -1196,6 +1219,35 @@ export function createChunkScanner(rel: string, ruleset: Ruleset, options: Chunk
       return { findings, suppressed, bytes: total, scanned: true, warnings };
     },
   };
+}
+
+/**
+ * The column offset of the next window, which starts `CHUNK_SIZE` into this one: the UTF-16 units
+ * of its line before that point (`offset` more when the line began before this window). Binary
+ * kinds place findings by byte offset on line 1 and need none. Cheap unless a line is very long.
+ */
+function columnAfter(window: Buffer, kind: ContentKind, first: boolean, offset: number): number {
+  if (kind === 'text') {
+    const nl = window.lastIndexOf(10, CHUNK_SIZE - 1);
+    const units = window.toString('utf8', nl + 1, CHUNK_SIZE).length;
+    return nl === -1 ? offset + units : units;
+  }
+  if (kind === 'utf16le' || kind === 'utf16be') {
+    const start = first && hasBom(window, kind) ? 2 : 0;
+    let units = window.subarray(start, CHUNK_SIZE);
+    if (kind === 'utf16be') units = Buffer.from(units).swap16();
+    const text = units.toString('utf16le');
+    const nl = text.lastIndexOf('\n');
+    return nl === -1 ? offset + text.length : text.length - nl - 1;
+  }
+  return 0;
+}
+
+/** Adds `offset` to the columns a finding has on `line` (the first line of its window). */
+function shiftFirstLine(f: Finding, line: number, offset: number): void {
+  if (f.startLine !== line) return;
+  f.startColumn += offset;
+  if (f.endLine === line) f.endColumn += offset;
 }
 
 /** Without the continuation bytes a window may start with (it can begin inside a character). */

@@ -1,7 +1,10 @@
 /**
- * The files of a tree, honouring `.gitignore`. Inside a git work tree, git itself lists the
- * files (tracked plus untracked-but-not-ignored), which is exact and fast; elsewhere a walker
- * applies every `.gitignore` it meets with the `ignore` package.
+ * The files of a tree. Inside a git work tree, git itself lists what it would commit (tracked
+ * files, plus untracked ones the tree's `.gitignore` files do not exclude), which is exact and
+ * fast, and lists what they exclude so that it is counted, never silently left out. Outside a work
+ * tree a `.gitignore` means nothing to git, so every file is listed; only when asked
+ * (`gitignore: true`) does a walker apply every `.gitignore` it meets with the `ignore` package,
+ * counting what they exclude too. `gitignore: false` lists ignored files everywhere.
  *
  * A tree is hostile input. Security properties:
  * - names are bytes: every name is listed, whatever its bytes, and opened by exactly those bytes
@@ -36,10 +39,18 @@ export interface TreeEntry {
   abs: string;
   /** Relative to the scan root, forward slashes, shown as `displayName` shows bytes. */
   rel: string;
+  /**
+   * Excluded by a `.gitignore`: listed only to be counted, never opened (`abs` is then a skip
+   * locator). A folder git does not descend into (an ignored repository of its own) is one entry.
+   */
+  ignored?: true;
 }
 
 export interface ListTreeOptions {
-  /** Honour .gitignore files (default true). */
+  /**
+   * `.gitignore` files: by default as git reads them, so only inside a git work tree; `true`
+   * outside one too; `false` never. Whatever they exclude is listed as `ignored`.
+   */
   gitignore?: boolean;
   /** List the files of checked-out submodules and embedded repositories too (default false). */
   recurseSubmodules?: boolean;
@@ -71,8 +82,7 @@ export async function* listTree(root: string, options: ListTreeOptions = {}): As
     yield [{ abs: real, rel: path.basename(root) }];
     return;
   }
-  const useGitignore = options.gitignore ?? true;
-  if (useGitignore && (await isInsideWorkTree(real))) {
+  if (options.gitignore !== false && (await isInsideWorkTree(real))) {
     const ctx: GitContext = { rootBytes: Buffer.from(real), dirs: new Map(), recurse: options.recurseSubmodules ?? false, pending: [] };
     queueDotGit(ctx, '');
     const out = new Batcher();
@@ -88,7 +98,7 @@ export async function* listTree(root: string, options: ListTreeOptions = {}): As
     if (rest) yield rest;
     return;
   }
-  yield* walk(real, useGitignore);
+  yield* walk(real, options.gitignore === true);
 }
 
 class Batcher {
@@ -126,6 +136,83 @@ interface GitContext {
  * untracked name that looks like it.
  */
 async function* gitListFiles(ctx: GitContext, dir: string, prefix: Buffer): AsyncGenerator<TreeEntry> {
+  // What the .gitignore files exclude, listed by a second git at the same time, yielded at the end.
+  const ignored = new IgnoredListing(dir, prefix);
+  try {
+    yield* gitListCommitted(ctx, dir, prefix);
+    for await (const rel of ignored.drain()) yield { abs: skippedEntry('gitignored'), rel, ignored: true };
+  } finally {
+    await ignored.close();
+  }
+}
+
+/** Names read ahead of the consumer, at most: the rest waits in git's pipe. */
+const IGNORED_READ_AHEAD = 16_384;
+
+/**
+ * Untracked files the tree's `.gitignore` files exclude (`ls-files --others --ignored`), as the
+ * names to show; a folder git does not descend into (a repository of its own) is one name. Read
+ * ahead while the main listing runs, so it costs no wait beside it, in bounded memory.
+ */
+class IgnoredListing {
+  private readonly it: AsyncGenerator<Buffer>;
+  private readonly names: string[] = [];
+  private done = false;
+  private failed: unknown;
+  private wake: (() => void) | undefined;
+  private resume: (() => void) | undefined;
+  private readonly reading: Promise<void>;
+  constructor(dir: string, private readonly prefix: Buffer) {
+    this.it = gitRecords(dir, ['ls-files', '-z', '--others', '--ignored', '--exclude-per-directory=.gitignore', '--', '.']);
+    this.reading = this.read();
+  }
+  private async read(): Promise<void> {
+    try {
+      for await (const rec of this.it) {
+        const name = rec[rec.length - 1] === 0x2f ? rec.subarray(0, -1) : rec;
+        this.names.push(displayName(this.prefix.length ? Buffer.concat([this.prefix, name]) : name));
+        this.signal();
+        if (this.names.length >= IGNORED_READ_AHEAD) await new Promise<void>((r) => (this.resume = r));
+        if (this.done) return;
+      }
+    } catch (e) {
+      this.failed = e;
+    } finally {
+      this.done = true;
+      this.signal();
+    }
+  }
+  private signal(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+  async *drain(): AsyncGenerator<string> {
+    for (;;) {
+      while (this.names.length) {
+        const batch = this.names.splice(0, this.names.length);
+        const r = this.resume;
+        this.resume = undefined;
+        r?.();
+        yield* batch;
+      }
+      if (this.done) break;
+      await new Promise<void>((r) => (this.wake = r));
+    }
+    if (this.failed) throw this.failed;
+  }
+  /** Stops git if it is still listing (the consumer stopped early) and waits for it. */
+  async close(): Promise<void> {
+    this.done = true;
+    const r = this.resume;
+    this.resume = undefined;
+    r?.();
+    await this.it.return(undefined).catch(() => undefined);
+    await this.reading;
+  }
+}
+
+async function* gitListCommitted(ctx: GitContext, dir: string, prefix: Buffer): AsyncGenerator<TreeEntry> {
   let prev: Buffer | undefined;
   for await (const rec of gitRecords(dir, ['ls-files', '-z', '--stage', '--', '.'])) {
     const tab = rec.indexOf(9);
@@ -331,6 +418,8 @@ interface Frame {
   dir: string | Buffer;
   rel: string;
   rules: { base: string; ig: Ignore }[];
+  /** Inside a folder a `.gitignore` excludes: every file is listed as `ignored`, to be counted. */
+  ignored?: true;
 }
 
 const NOFOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
@@ -348,7 +437,7 @@ async function* walk(root: string | Buffer, useGitignore: boolean, relRoot = '')
       continue; // unreadable directory: nothing to list
     }
     let rules = frame.rules;
-    if (useGitignore) {
+    if (useGitignore && !frame.ignored) {
       const gi = entries.find((e) => e.isFile() && e.name.equals(GITIGNORE));
       if (gi) {
         try {
@@ -368,18 +457,29 @@ async function* walk(root: string | Buffer, useGitignore: boolean, relRoot = '')
       // A git directory is left out (the scan root's own silently, a nested repository's counted); a
       // folder or file that only has the name is scanned.
       if (e.name.equals(GIT) && isGitDir(childBuffer(frame.dir, e.name))) {
-        if (frame.dir !== root) batch.push({ abs: skippedEntry('submodule', 'git directory'), rel: frame.rel ? `${frame.rel}/.git` : '.git' });
+        const rel = frame.rel ? `${frame.rel}/.git` : '.git';
+        if (frame.ignored) batch.push({ abs: skippedEntry('gitignored'), rel, ignored: true });
+        else if (frame.dir !== root) batch.push({ abs: skippedEntry('submodule', 'git directory'), rel });
         continue;
       }
       const name = displayName(e.name);
       const rel = frame.rel ? `${frame.rel}/${name}` : name;
       const isDir = e.isDirectory(); // a symlink to a directory is not one: never descended into
-      if (useGitignore && isIgnored(rules, rel, isDir)) continue;
+      const ignored = frame.ignored ?? (useGitignore && isIgnored(rules, rel, isDir) ? true : undefined);
       if (isDir) {
-        stack.push({ dir: childPath(frame.dir, e.name), rel, rules });
+        stack.push({ dir: childPath(frame.dir, e.name), rel, rules, ...(ignored ? { ignored } : {}) });
         continue;
       }
       let abs: string;
+      if (ignored) {
+        // Counted, never opened: whatever it is (a file, a link, a FIFO), the .gitignore excluded it.
+        batch.push({ abs: skippedEntry('gitignored'), rel, ignored });
+        if (batch.length >= BATCH) {
+          yield batch;
+          batch = [];
+        }
+        continue;
+      }
       if (e.isFile() || e.isSymbolicLink()) {
         const p = childPath(frame.dir, e.name);
         abs = typeof p === 'string' ? p : entryPath(p);
