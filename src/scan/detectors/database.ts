@@ -16,7 +16,7 @@ import { classCount, isPlaceholder } from './util.js';
  */
 export function uriPattern(scheme: string): RegExp {
   return new RegExp(
-    String.raw`:(?<=(?<![A-Za-z0-9+.-])(?:jdbc:)?${scheme}:\/\/(?<user>[^:/?#@\s"'\x60<>\\]{0,100}):)(?<secret>[^:@/?#\s"'\x60<>\\]{1,200})@(?<host>\[[0-9A-Fa-f:.]{2,60}\]|[A-Za-z0-9_][A-Za-z0-9._-]{0,253})`,
+    String.raw`:(?<=(?<![A-Za-z0-9+.-])(?:jdbc:)?${scheme}:\/\/(?<user>[^:/?#@\s"'\x60<>\\]{0,100}):)(?<secret>[^:@/?#\s"'\x60<>\\][^:/?\s"'\x60<>\\]{0,199}?)@(?<host>\[[0-9A-Fa-f:.]{2,60}\]|[A-Za-z0-9_][A-Za-z0-9._-]{0,253})`,
   );
 }
 
@@ -77,7 +77,52 @@ const redisConnectionUri = uriDetector('redis-connection-uri', 'Redis connection
 const amqpConnectionUri = uriDetector('amqp-connection-uri', 'AMQP (RabbitMQ) connection URI with a password', 'amqps?', ['amqp://', 'amqps://']);
 const mssqlConnectionUri = uriDetector('mssql-connection-uri', 'SQL Server connection URI with a password', '(?:mssql|sqlserver)', ['mssql://', 'sqlserver://']);
 
+/** Rejects a connection-string password that is a placeholder, reference or format slot. */
+function isPlausibleKeyValuePassword(secret: string, ctx: MatchContext): boolean {
+  const pw = secret.startsWith('{') && secret.endsWith('}') ? secret.slice(1, -1) : secret;
+  if (/^\{\d*\}$|^\$\(|^\$\{|^%\(|^\{\{/.test(secret)) return false;
+  return isPlausibleUriPassword(pw, ctx);
+}
+
+/**
+ * ADO.NET, ODBC and Npgsql connection strings: `Server=…;User Id=…;Password=…;`,
+ * `Driver={…};Uid=…;Pwd=…;`. Another connection-string key must come before the password in the
+ * same string, so a lone `password=` line is left to the generic rule. ODBC `{…}` quoting is
+ * accepted; the secret is the value.
+ */
+const connectionStringPassword: Detector = {
+  id: 'connection-string-password',
+  type: 'database-credential',
+  title: 'Password in a database connection string (ADO.NET, ODBC)',
+  severity: 'high',
+  confidence: 'medium',
+  keywords: ['password=', 'pwd=', 'password =', 'pwd ='],
+  pattern:
+    /(?<=(?:Server|Data Source|Host|Address|Addr|Network Address|Database|Initial Catalog|User ID|UserID|User|Username|Uid|Driver|DSN)[ \t]{0,3}=[^;\n"'\x60]{0,200};[^\n"'\x60]{0,300})(?<![A-Za-z0-9_ ])(?:Password|Pwd)[ \t]{0,3}=[ \t]{0,3}(?<secret>\{[^}\n]{1,200}\}|[^;\s"'\x60{}]{1,200})(?=[;"'\x60\s]|$)/i,
+  window: { before: 520, after: 260 },
+  priority: 5,
+  verify: isPlausibleKeyValuePassword,
+};
+
+/**
+ * JDBC URLs with a password parameter: `jdbc:postgresql://h/db?user=u&password=p`,
+ * `jdbc:mysql://…&password=p`, `jdbc:sqlserver://h:1433;databaseName=x;user=u;password=p;`.
+ */
+const jdbcPassword: Detector = {
+  id: 'jdbc-password',
+  type: 'database-uri',
+  title: 'Password in a JDBC URL',
+  severity: 'high',
+  confidence: 'high',
+  keywords: ['jdbc:'],
+  pattern: /\bjdbc:[a-z0-9]{2,20}:[^\s"'\x60<>]{0,300}?[?&;]password=(?<secret>[^&;\s"'\x60<>]{1,200})/i,
+  priority: 5,
+  verify: isPlausibleKeyValuePassword,
+};
+
 export const databaseDetectors: readonly Detector[] = [
+  connectionStringPassword,
+  jdbcPassword,
   postgresConnectionUri,
   mysqlConnectionUri,
   mongodbConnectionUri,

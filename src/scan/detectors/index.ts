@@ -16,6 +16,7 @@ import { cloudDetectors } from './cloud.js';
 import { credentialsCliDetectors } from './credentials-cli.js';
 import { databaseDetectors } from './database.js';
 import { devtoolsDetectors } from './devtools.js';
+import { frameworkDetectors } from './frameworks.js';
 import { genericDetectors } from './generic.js';
 import { githubDetectors } from './github.js';
 import { gitlabDetectors } from './gitlab.js';
@@ -48,6 +49,7 @@ export const builtinDetectors: readonly Detector[] = Object.freeze([
   ...saasMoreDetectors,
   ...cloudDetectors,
   ...devtoolsDetectors,
+  ...frameworkDetectors,
   ...jwtDetectors,
   ...credentialsCliDetectors,
   ...genericDetectors,

@@ -611,11 +611,21 @@ function mergeDecoded(primary: Finding[], extra: Finding[]): Finding[] {
   const before = (l1: number, c1: number, l2: number, c2: number): boolean => l1 < l2 || (l1 === l2 && c1 <= c2);
   const overlaps = (a: Finding, b: Finding): boolean =>
     !before(a.endLine, a.endColumn, b.startLine, b.startColumn) && !before(b.endLine, b.endColumn, a.startLine, a.startColumn);
+  // A view finding that covers more than the raw one of its type (a token joined from string
+  // pieces, whose first piece alone matched raw) is kept beside it. The raw one stays: which of
+  // the two is the real credential is not for the scanner to guess (`"sk_live_…" + "-suffix"`).
+  const covers = (a: Finding, b: Finding): boolean =>
+    before(a.startLine, a.startColumn, b.startLine, b.startColumn) &&
+    before(b.endLine, b.endColumn, a.endLine, a.endColumn) &&
+    !(a.startLine === b.startLine && a.startColumn === b.startColumn && a.endLine === b.endLine && a.endColumn === b.endColumn);
   for (const f of extra) {
     const k = viewKey(f);
     if (seen.has(k)) continue;
     // Bounded work: a buffer with thousands of findings both ways compares by secret only.
-    if (primary.length * extra.length <= 1_000_000 && primary.some((o) => o.type === f.type && overlaps(o, f))) continue;
+    if (primary.length * extra.length <= 1_000_000) {
+      const same = out.filter((o) => o.type === f.type && overlaps(o, f));
+      if (same.length && !same.every((o) => covers(f, o))) continue;
+    }
     seen.add(k);
     out.push(f);
   }

@@ -14,6 +14,7 @@ import { lineStarts } from '../../util/line-column.js';
 import { jsonStringSegments } from './json-strings.js';
 import { k8sSecretSegments } from './k8s-secret.js';
 import { createViewBudget, rawOffsetOf, type DecodedSegment, type ViewBudget } from './segments.js';
+import { stringConcatSegments } from './string-concat.js';
 import { urlEncodedSegments } from './url-encoded.js';
 
 export { createViewBudget, MAX_VIEW_BYTES, MAX_VIEW_SEGMENTS, type ViewBudget } from './segments.js';
@@ -38,6 +39,7 @@ export function decodedSegments(bytes: Buffer, budget: ViewBudget): DecodedSegme
   k8sSecretSegments(bytes, budget, out);
   jsonStringSegments(bytes, budget, out);
   urlEncodedSegments(bytes, budget, out);
+  stringConcatSegments(bytes, budget, out);
   return out;
 }
 

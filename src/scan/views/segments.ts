@@ -27,7 +27,7 @@ export interface DecodedSegment {
   offsets?: Int32Array;
 }
 
-export type ViewName = 'k8s-secret' | 'json-string' | 'url-encoded';
+export type ViewName = 'k8s-secret' | 'json-string' | 'url-encoded' | 'string-concat';
 
 export interface ViewBudget {
   /** Decoded bytes, all views of one buffer together. */

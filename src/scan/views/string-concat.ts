@@ -1,0 +1,121 @@
+/**
+ * String literals joined with `+` (JavaScript, TypeScript, Java, C#, Python, Go, Kotlin) or ` . `
+ * (PHP, Perl), on one line or over several: `"xoxb-1898" + "55211274-…"`, a token split so that no
+ * raw line holds it. Each run of two or more joined literals is one segment: the raw text of its
+ * line before the first literal (so `const apiKey = ` still names it), then the literals' contents
+ * joined, inside one pair of quotes. Every decoded byte maps to the raw byte it came from.
+ *
+ * Only literal-to-literal joins count: `"https://" + host` ends a run. Escapes are kept as written
+ * (the JSON view decodes escapes; one level each). Linear: each byte is read a bounded number of
+ * times (a literal is at most `MAX_LITERAL` bytes and never crosses a line).
+ */
+import { Buffer } from 'node:buffer';
+import { takeBudget, type DecodedSegment, type ViewBudget } from './segments.js';
+
+const MAX_LITERAL = 2048;
+/** Literals joined in one run at most (a longer run is cut into runs of this many). */
+const MAX_PIECES = 64;
+/** Blank space (newlines included) around an operator. */
+const MAX_GAP = 128;
+/** Raw text kept before the first literal: its line, up to this many bytes. */
+const MAX_PREFIX = 160;
+
+const QUOTES = new Uint8Array(256);
+for (const c of ['"', "'", '`']) QUOTES[c.charCodeAt(0)] = 1;
+const BACKSLASH = 0x5c;
+const isBlank = (c: number | undefined): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
+/** Whether any literal in the buffer is followed by a join operator: the view's cheap prefilter. */
+function worthJoining(bytes: Buffer): boolean {
+  for (const probe of ['" +', "' +", '"+', "'+", '` +', '+ "', "+ '", '+"', "+'", '" .', "' ."]) if (bytes.indexOf(probe) !== -1) return true;
+  return false;
+}
+
+/** The index of the closing quote of the literal opened at `open`, or -1 (a newline, too long, the end). */
+function literalEnd(bytes: Buffer, open: number): number {
+  const q = bytes[open]!;
+  const n = Math.min(bytes.length, open + 1 + MAX_LITERAL);
+  for (let j = open + 1; j < n; j++) {
+    const c = bytes[j]!;
+    if (c === BACKSLASH) j++;
+    else if (c === q) return j;
+    else if (c === 0x0a) return -1;
+  }
+  return -1;
+}
+
+/** After the literal closed at `close`: the next literal's opening quote if a join operator links them, else -1. */
+function joinedNext(bytes: Buffer, close: number): number {
+  const n = bytes.length;
+  let k = close + 1;
+  const gapEnd = (from: number): number => {
+    let p = from;
+    while (p < n && p - from < MAX_GAP && isBlank(bytes[p])) p++;
+    return p;
+  };
+  k = gapEnd(k);
+  const op = bytes[k];
+  if (op === 0x2b /* + */) {
+    if (bytes[k + 1] === 0x2b || bytes[k + 1] === 0x3d) return -1; // `++`, `+=`
+    k++;
+  } else if (op === 0x2e /* . */) {
+    // PHP/Perl concatenation needs blanks or a quote around the dot (not `"a".length`).
+    if (!(isBlank(bytes[k - 1]) || isBlank(bytes[k + 1]) || QUOTES[bytes[k + 1]!])) return -1;
+    if (bytes[k + 1] === 0x3d) return -1; // `.=`
+    k++;
+  } else return -1;
+  k = gapEnd(k);
+  return k < n && QUOTES[bytes[k]!] ? k : -1;
+}
+
+export function stringConcatSegments(bytes: Buffer, budget: ViewBudget, out: DecodedSegment[]): void {
+  if (!worthJoining(bytes)) return;
+  const n = bytes.length;
+  let i = 0;
+  while (i < n) {
+    let open = i;
+    while (open < n && !QUOTES[bytes[open]!]) open++;
+    if (open >= n) return;
+    const close = literalEnd(bytes, open);
+    if (close === -1) {
+      i = open + 1;
+      continue;
+    }
+    const pieces: [number, number][] = [[open + 1, close]];
+    let last = close;
+    while (pieces.length < MAX_PIECES) {
+      const next = joinedNext(bytes, last);
+      if (next === -1) break;
+      const end = literalEnd(bytes, next);
+      if (end === -1) break;
+      pieces.push([next + 1, end]);
+      last = end;
+    }
+    if (pieces.length >= 2) {
+      const seg = join(bytes, open, pieces);
+      if (takeBudget(budget, seg.text.length)) out.push(seg);
+    }
+    i = last + 1;
+  }
+}
+
+function join(bytes: Buffer, open: number, pieces: [number, number][]): DecodedSegment {
+  const lineStart = Math.max(bytes.lastIndexOf(0x0a, open - 1) + 1, open - MAX_PREFIX);
+  let size = open + 1 - lineStart + 1;
+  for (const [s, e] of pieces) size += e - s;
+  const text = Buffer.allocUnsafe(size);
+  const offsets = new Int32Array(size);
+  let k = 0;
+  const copy = (s: number, e: number): void => {
+    for (let p = s; p < e; p++) {
+      text[k] = bytes[p]!;
+      offsets[k++] = p;
+    }
+  };
+  copy(lineStart, open + 1);
+  for (const [s, e] of pieces) copy(s, e);
+  const end = pieces[pieces.length - 1]![1];
+  text[k] = bytes[open]!;
+  offsets[k++] = end;
+  return { view: 'string-concat', rawStart: lineStart, rawEnd: end + 1, text, offsets };
+}
