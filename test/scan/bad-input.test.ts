@@ -147,6 +147,19 @@ describe('huge lines', () => {
     expect(r.findings.map((f) => [f.startLine, f.startColumn, f.endColumn, f.fingerprint])).toEqual([[1, units + 2, units + 2 + k.length, sha(k)]]);
   });
 
+  it('a million short lines, and the whole catalogue on a file of keyword lines, finish with the secret found', async () => {
+    const many = path.join(dir, 'many');
+    mkdirSync(many);
+    writeFileSync(path.join(many, 'lines.txt'), `${'a\n'.repeat(1_000_000)}${k}\n`);
+    // Every generic rule's keyword on every line, no value: all windows, no finding.
+    writeFileSync(path.join(many, 'kw.env'), `${'password= secret: token=> Bearer  Basic  -u a: machine default\n'.repeat(100_000)}${k}\n`);
+    const r = await scan({ path: many, workers: 0 });
+    expect(r.findings.map((f) => [f.file, f.startLine, f.fingerprint]).sort()).toEqual([
+      ['kw.env', 100_001, sha(k)],
+      ['lines.txt', 1_000_001, sha(k)],
+    ]);
+  }, 120_000);
+
   it('a line of nothing but keywords is scanned to its end', async () => {
     const kw = path.join(dir, 'keywords');
     mkdirSync(kw);
