@@ -46,9 +46,10 @@ export function isPlausibleUriPassword(secret: string, ctx: MatchContext): boole
   return true;
 }
 
-function uriDetector(id: string, title: string, scheme: string, keywords: string[]): Detector {
+function uriDetector(id: string, title: string, scheme: string, keywords: string[], docs: string): Detector {
   return {
     id,
+    docs,
     type: 'database-uri',
     title,
     severity: 'high',
@@ -64,18 +65,18 @@ const postgresConnectionUri = uriDetector('postgres-connection-uri', 'PostgreSQL
   'postgresql://',
   'postgres+',
   'postgresql+',
-]);
+], 'https://www.postgresql.org/docs/current/sql-alterrole.html');
 const mysqlConnectionUri = uriDetector('mysql-connection-uri', 'MySQL / MariaDB connection URI with a password', '(?:mysqlx?|mariadb)(?:\\+[a-z0-9]+)?', [
   'mysql://',
   'mysqlx://',
   'mariadb://',
   'mysql+',
   'mariadb+',
-]);
-const mongodbConnectionUri = uriDetector('mongodb-connection-uri', 'MongoDB connection URI with a password', 'mongodb(?:\\+srv)?', ['mongodb://', 'mongodb+srv://']);
-const redisConnectionUri = uriDetector('redis-connection-uri', 'Redis connection URI with a password', 'rediss?', ['redis://', 'rediss://']);
-const amqpConnectionUri = uriDetector('amqp-connection-uri', 'AMQP (RabbitMQ) connection URI with a password', 'amqps?', ['amqp://', 'amqps://']);
-const mssqlConnectionUri = uriDetector('mssql-connection-uri', 'SQL Server connection URI with a password', '(?:mssql|sqlserver)', ['mssql://', 'sqlserver://']);
+], 'https://dev.mysql.com/doc/refman/8.4/en/alter-user.html');
+const mongodbConnectionUri = uriDetector('mongodb-connection-uri', 'MongoDB connection URI with a password', 'mongodb(?:\\+srv)?', ['mongodb://', 'mongodb+srv://'], 'https://www.mongodb.com/docs/manual/reference/method/db.changeUserPassword/');
+const redisConnectionUri = uriDetector('redis-connection-uri', 'Redis connection URI with a password', 'rediss?', ['redis://', 'rediss://'], 'https://redis.io/docs/latest/operate/oss_and_stack/management/security/acl/');
+const amqpConnectionUri = uriDetector('amqp-connection-uri', 'AMQP (RabbitMQ) connection URI with a password', 'amqps?', ['amqp://', 'amqps://'], 'https://www.rabbitmq.com/docs/passwords');
+const mssqlConnectionUri = uriDetector('mssql-connection-uri', 'SQL Server connection URI with a password', '(?:mssql|sqlserver)', ['mssql://', 'sqlserver://'], 'https://learn.microsoft.com/en-us/sql/t-sql/statements/alter-login-transact-sql');
 
 /** Rejects a connection-string password that is a placeholder, reference or format slot. */
 function isPlausibleKeyValuePassword(secret: string, ctx: MatchContext): boolean {
@@ -102,6 +103,7 @@ const connectionStringPassword: Detector = {
   window: { before: 520, after: 260 },
   priority: 5,
   verify: isPlausibleKeyValuePassword,
+  docs: 'https://cheatsheetseries.owasp.org/cheatsheets/Secrets_Management_Cheat_Sheet.html',
 };
 
 /**
@@ -118,6 +120,7 @@ const jdbcPassword: Detector = {
   pattern: /\bjdbc:[a-z0-9]{2,20}:[^\s"'\x60<>]{0,300}?[?&;]password=(?<secret>[^&;\s"'\x60<>]{1,200})/i,
   priority: 5,
   verify: isPlausibleKeyValuePassword,
+  docs: 'https://cheatsheetseries.owasp.org/cheatsheets/Secrets_Management_Cheat_Sheet.html',
 };
 
 export const databaseDetectors: readonly Detector[] = [

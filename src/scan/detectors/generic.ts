@@ -228,6 +228,8 @@ function isPlausibleGenericSecret(value: string, ctx: MatchContext): boolean {
   return isPlausibleSecretValue(v, quoted ? 'quoted' : literal ? 'literal' : 'bare', { hexOk: isStrongSecretName(nameBefore(ctx)) });
 }
 
+const OWASP_SECRETS = 'https://cheatsheetseries.owasp.org/cheatsheets/Secrets_Management_Cheat_Sheet.html';
+
 const genericSecret: Detector = {
   id: 'generic-secret',
   type: 'generic-secret',
@@ -257,6 +259,7 @@ const genericSecret: Detector = {
   pattern: GENERIC_PATTERN,
   verify: isPlausibleGenericSecret,
   priority: 0,
+  docs: OWASP_SECRETS,
 };
 
 /** Account names that are real logins, though a placeholder check would take them for defaults. */
@@ -274,6 +277,7 @@ const basicAuthUrl: Detector = {
   pattern: uriPattern('(?:https?|ftps?|sftp|ssh|git\\+https?|git\\+ssh|svn|smb|ldaps?|smtps?|imaps?|pop3s?|wss?|nntp|sip)'),
   window: { before: 24, after: 600 },
   priority: 5,
+  docs: OWASP_SECRETS,
   verify: (s, ctx) => {
     const user = ctx.match.groups?.user ?? '';
     // `username:password@`, `<user>:…@` are templates; `root`, `admin` are real accounts.
@@ -308,6 +312,7 @@ const genericSecretXml: Detector = {
     /<(?<tag>[A-Za-z][\w.:-]{0,63})(?<attrs>[ \t][^<>\n]{0,300}?)?(?:[ \t](?<attr>value|password|secret)[ \t]{0,3}=[ \t]{0,3}(?<q>["'])|>)(?<secret>[^"'<>\s]{6,200})(?:\k<q>[^<>\n]{0,100}\/?>|<\/\k<tag>>)/,
   window: { before: 320, after: 640 },
   priority: 1,
+  docs: OWASP_SECRETS,
   verify: (s, ctx) => {
     const g = ctx.match.groups ?? {};
     const attrs = g.attrs ?? '';
@@ -338,6 +343,7 @@ const genericSecretNameValue: Detector = {
   multiline: true,
   window: { before: 80, after: 2400 },
   priority: 1,
+  docs: OWASP_SECRETS,
   verify: (s, ctx) => plausibleNamed(ctx.match.groups?.name ?? '', s, (ctx.match.groups?.q ?? '') === '' ? 'literal' : 'quoted'),
 };
 
@@ -356,6 +362,7 @@ const genericSecretCall: Detector = {
   pattern:
     /(?:\bset_?(?<setter>[A-Za-z_]{2,40})\([ \t]{0,4}|(?<q1>["'])(?<name>[A-Za-z0-9_.:-]{1,64})\k<q1>[ \t]{0,4},[ \t]{0,4})(?<q>["'])(?<secret>[^"'\\\s]{6,200})\k<q>[ \t]{0,4}\)/,
   priority: 1,
+  docs: OWASP_SECRETS,
   verify: (s, ctx) => {
     const g = ctx.match.groups ?? {};
     const before = ctx.text.slice(Math.max(0, ctx.match.index - 40), ctx.match.index);
@@ -378,6 +385,7 @@ const genericSecretKeywordValue: Detector = {
   pattern:
     /(?<![^\s;'"(])(?:(?:ENV|ARG)[ \t]{1,8}(?<name>[A-Za-z_][A-Za-z0-9_]{0,63})|--(?<flag>password|passwd|pass|token|secret|api-key|apikey|access-key|auth-token|client-secret|secret-key))[ \t]{1,8}(?<q>["']?)(?<secret>[^\s"'\\;|&]{6,200})\k<q>(?=\s|$)/,
   priority: 1,
+  docs: OWASP_SECRETS,
   verify: (s, ctx) => {
     const g = ctx.match.groups ?? {};
     const mode: ValueMode = (g.q ?? '') === '' ? 'literal' : 'quoted';
@@ -403,6 +411,7 @@ const genericSecretDefault: Detector = {
   multiline: true,
   window: { before: 1200, after: 300 },
   priority: 1,
+  docs: OWASP_SECRETS,
   verify: (s, ctx) => {
     const g = ctx.match.groups ?? {};
     return plausibleNamed(g.tf ?? g.cfn ?? '', s, 'literal');
