@@ -184,4 +184,34 @@ describe('keywarden scan', () => {
       rmSync(path.join(repo, 'internal.txt'));
     }
   });
+
+  it('--format json-report carries the summary, the skipped files and the warnings, counted by reason; no secret', async () => {
+    writeFileSync(path.join(repo, '.gitignore'), 'local.env\n');
+    writeFileSync(path.join(repo, 'local.env'), `${planted[1]!.line}\n`);
+    try {
+      const r = await run(['scan', '.', '--format', 'json-report']);
+      expect(r.code).toBe(1);
+      const report = JSON.parse(r.out) as { findings: unknown[]; summary: { skippedBy: Record<string, number> }; skipped: { file: string; reason: string }[]; warnings: unknown[] };
+      expect(report.findings.length).toBeGreaterThan(0);
+      expect(report.summary.skippedBy.gitignored).toBe(1);
+      expect(report.skipped).toContainEqual(expect.objectContaining({ file: 'local.env', reason: 'gitignored' }));
+      expect(Array.isArray(report.warnings)).toBe(true);
+      expectNoCanary(r.out);
+      const text = await run(['scan', '.']);
+      expect(text.out).toContain('1 ignored by .gitignore; --no-gitignore to scan it');
+      const all = await run(['scan', '.', '--no-gitignore', '--format', 'json']);
+      expect((JSON.parse(all.out) as { file: string }[]).some((f) => f.file === 'local.env')).toBe(true);
+    } finally {
+      rmSync(path.join(repo, '.gitignore'));
+      rmSync(path.join(repo, 'local.env'));
+    }
+  });
+
+  it('--all-occurrences goes with --history only (a usage error otherwise)', async () => {
+    const r = await run(['scan', '.', '--all-occurrences']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--all-occurrences goes with --history');
+    const h = await run(['scan', '.', '--history', '--all-occurrences', '--format', 'json']);
+    expect(h.code).toBe(1);
+  });
 });
