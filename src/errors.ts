@@ -90,6 +90,8 @@ export const ErrorCode = {
   WEBHOOK_PAYLOAD_INVALID: 'KW_WEBHOOK_PAYLOAD_INVALID',
   WEBHOOK_DELIVERY_FAILED: 'KW_WEBHOOK_DELIVERY_FAILED',
   ROUTE_NOT_FOUND: 'KW_ROUTE_NOT_FOUND',
+  // peers' suppression files (appended)
+  PEER_FILE_INVALID: 'KW_PEER_FILE_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -167,6 +169,7 @@ function defaultFault(code: ErrorCode): Fault {
     case ErrorCode.POLICY_INVALID:
     case ErrorCode.POLICY_COMPILE:
     case ErrorCode.BASELINE_INVALID:
+    case ErrorCode.PEER_FILE_INVALID:
     case ErrorCode.DETECTOR_INVALID:
     case ErrorCode.OPA_NOT_FOUND:
       return 'config';

@@ -30,6 +30,7 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   respond: () => import('./commands/respond.js').then((m) => m.registerRespondCommand),
   hook: () => import('./commands/hook.js').then((m) => m.registerHookCommand),
   app: () => import('./commands/app.js').then((m) => m.registerAppCommand),
+  baseline: () => import('./commands/baseline.js').then((m) => m.registerBaselineCommand),
 };
 
 export async function createProgram(io: CliIO, setExit: (code: number) => void, argv: readonly string[] = []): Promise<Command> {

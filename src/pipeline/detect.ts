@@ -7,11 +7,18 @@
  * baseline are read there, through a git `PolicySource`. A change to either inside the range (or
  * the index) is reported as `KW_POLICY_CHANGED_IN_RANGE` and not obeyed. A file that neither end
  * tracks is the operator's own and is read from disk.
+ *
+ * Peers' suppression files (`.gitleaksignore`, `.gitleaks.toml`, `.secrets.baseline`,
+ * `.secretlintignore`, `.gitguardian.yaml`) follow the same rule: a tree or history scan reads
+ * them from the root on disk, a range from its base revision only and staged changes from HEAD
+ * only (never from disk there: a `.gitleaksignore` that a push adds or edits cannot suppress the
+ * push it is in; the change is reported as `KW_POLICY_CHANGED_IN_RANGE`).
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, KeywardenError } from '../errors.js';
 import { gitTopLevel } from '../git/run-git.js';
+import { createDiskPolicySource } from '../policy/source.js';
 import { DEFAULT_POLICY_FILE } from '../policy/default-file.js';
 import type { PolicyAst } from '../policy/dsl/ast.js';
 import { getSecretsConfig, type SecretsConfig } from '../policy/dsl/secrets.js';
@@ -19,6 +26,8 @@ import { parseBaseline, type Baseline } from '../scan/baseline.js';
 import type { ScanOptions } from '../scan/scan.js';
 import type { DetectorSelection } from '../scan/select-detectors.js';
 import { resolveRange, type GitRange } from '../scan/sources/git.js';
+import { readPeerSuppressions, type PeerFileRead } from '../scan/suppress/read-peer-files.js';
+import type { PeerSuppressions } from '../scan/suppress/types.js';
 import type { ScanWarning } from '../scan/types.js';
 
 export type DetectMode =
@@ -49,6 +58,8 @@ export interface DetectRequest {
   detectors?: string[];
   excludeDetectors?: string[];
   ignorePaths?: string[];
+  /** Honour peers' suppression files (Gitleaks, detect-secrets, secretlint, ggshield); default true. */
+  peerSuppressions?: boolean;
   scan?: Pick<ScanOptions, 'maxFileSize' | 'gitignore' | 'inlineAllow' | 'secretlint' | 'recurseSubmodules' | 'workers'>;
 }
 
@@ -62,6 +73,8 @@ export interface PreparedScan {
   baseline?: Baseline;
   baselinePath?: string;
   range?: GitRange;
+  /** The peer files read and their rules (also in `options.peerSuppressions` when they have any). */
+  peer?: PeerSuppressions;
 }
 
 export async function prepareScan(req: DetectRequest): Promise<PreparedScan> {
@@ -108,6 +121,32 @@ export async function prepareScan(req: DetectRequest): Promise<PreparedScan> {
   }
   const secrets: SecretsConfig | undefined = policy ? getSecretsConfig(policy) : undefined;
 
+  // Peers' suppression files: where the policy and the baseline come from, for the same reason.
+  let peer: PeerSuppressions | undefined;
+  if (req.peerSuppressions !== false && mode.kind !== 'stdin') {
+    let read: PeerFileRead;
+    if (stagedAt && stagedMod) {
+      read = async (name) => {
+        const at = await stagedMod.readFileAtStaged(stagedAt, name);
+        if (at.changed && !at.untracked) notes.push(stagedMod.changedInIndex(name, stagedAt.head, 'the findings it suppresses'));
+        return at.base;
+      };
+    } else if (range) {
+      const { readFileAtRevisions, changedInRange } = await import('../policy/secrets-at-revision.js');
+      read = async (name) => {
+        const at = await readFileAtRevisions(root, range.base, range.head, name);
+        if (at.changed && !at.untracked) notes.push(changedInRange(name, range.base, 'the findings it suppresses'));
+        return at.base;
+      };
+    } else {
+      const dir = mode.kind === 'history' ? await gitTopLevel(root) : statSync(root, { throwIfNoEntry: false })?.isDirectory() ? root : path.dirname(root);
+      const source = createDiskPolicySource(dir);
+      read = (name) => source.read(name);
+    }
+    peer = await readPeerSuppressions(read);
+    notes.push(...peer.warnings);
+  }
+
   const { selection, ignorePaths } = detectionSettings(secrets, req);
   const options: ScanOptions = {
     path: root,
@@ -115,6 +154,7 @@ export async function prepareScan(req: DetectRequest): Promise<PreparedScan> {
     ...req.scan,
     ...(ignorePaths.length ? { ignorePaths } : {}),
     ...(baseline && !req.updateBaseline ? { baseline } : {}),
+    ...(peer?.rules.length ? { peerSuppressions: peer } : {}),
   };
   if (range) options.git = { range };
   if (mode.kind === 'history') options.git = { history: true };
@@ -127,6 +167,7 @@ export async function prepareScan(req: DetectRequest): Promise<PreparedScan> {
     ...(baseline ? { baseline } : {}),
     ...(baselinePath ? { baselinePath } : {}),
     ...(range ? { range } : {}),
+    ...(peer?.files.length ? { peer } : {}),
   };
 }
 

@@ -70,10 +70,16 @@ export function applyBaseline(findings: Finding[], baseline: Baseline | undefine
   return { kept, baselined };
 }
 
-/** A baseline accepting the given findings, merged into an existing one (entries are never dropped). */
-export function createBaseline(findings: Finding[], previous?: Baseline): Baseline {
+/**
+ * A baseline accepting the given findings, merged into an existing one (entries are never dropped).
+ * `reason` says why each was accepted (`keywarden baseline import`: the peer entry it came from).
+ */
+export function createBaseline(findings: Finding[], previous?: Baseline, reason?: (f: Finding) => string | undefined): Baseline {
   const secrets: Record<string, BaselineEntry> = { ...(previous?.secrets ?? {}) };
-  for (const f of findings) secrets[f.fingerprint] ??= { ruleId: f.ruleId, file: f.file };
+  for (const f of findings) {
+    const why = reason?.(f);
+    secrets[f.fingerprint] ??= { ruleId: f.ruleId, file: f.file, ...(why ? { reason: why } : {}) };
+  }
   const sorted: Record<string, BaselineEntry> = {};
   for (const k of Object.keys(secrets).sort()) sorted[k] = secrets[k]!;
   return { version: 1, secrets: sorted };

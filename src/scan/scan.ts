@@ -15,6 +15,7 @@ import { listTree } from './sources/tree.js';
 import { countCommits, readHistory, readRange, resolveRange, type GitBlobUnit, type GitRange, type GitSkip } from './sources/git.js';
 import { readStaged } from './sources/staged.js';
 import { selectDetectors, type DetectorSelection } from './select-detectors.js';
+import type { PeerSuppressions } from './suppress/types.js';
 import type { Finding, HistoryFinding, ScanResult, ScanWarning, SkipReason, Skipped } from './types.js';
 
 export interface ScanProgress {
@@ -44,6 +45,11 @@ export interface ScanOptions {
   /** gitignore-style patterns of paths never to scan. */
   ignorePaths?: string[];
   baseline?: Baseline;
+  /**
+   * Peers' suppressions (`readPeerSuppressions`; `prepareScan` reads them where the policy is
+   * read), applied after the baseline and counted by source in `summary.suppressedBy`.
+   */
+  peerSuppressions?: PeerSuppressions;
   /** Files (and blobs) larger than this are skipped and counted. Default 50 MiB. */
   maxFileSize?: number;
   /** Worker threads; 0 scans in this thread. Default: one per core (up to 8). */
@@ -192,7 +198,11 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     await pool.close();
   }
   const all = acc.all().sort(compareFindings);
-  const { kept, baselined } = applyBaseline(all, options.baseline);
+  const { kept: notBaselined, baselined } = applyBaseline(all, options.baseline);
+  const peer = options.peerSuppressions?.rules.length ? await applyPeers(notBaselined, options.peerSuppressions, root, options, read.maxFileSize) : undefined;
+  const kept = peer?.kept ?? notBaselined;
+  if (peer) acc.warnings.push(...peer.warnings);
+  const suppressedBy: Record<string, number> = { ...(acc.suppressed ? { inline: acc.suppressed } : {}), ...(baselined.length ? { baseline: baselined.length } : {}), ...peer?.suppressedBy };
   return {
     findings: kept,
     skipped: acc.skipped,
@@ -201,7 +211,8 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
       files: acc.files,
       bytes: acc.bytes,
       findings: kept.length,
-      suppressed: acc.suppressed + baselined.length,
+      suppressed: acc.suppressed + baselined.length + (peer?.suppressed.length ?? 0),
+      ...(Object.keys(suppressedBy).length ? { suppressedBy } : {}),
       skipped: acc.skippedCount,
       skippedBy: acc.skippedBy,
       ...(options.git && !('staged' in options.git) ? { commits: acc.commits } : {}),
@@ -209,6 +220,14 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
       durationMs: Math.round(performance.now() - started),
     },
   };
+}
+
+/** Peers' suppressions, loaded only when a scan has some; content is read again where the scan read it. */
+async function applyPeers(findings: Finding[], peer: PeerSuppressions, root: string, options: ScanOptions, maxFileSize: number) {
+  const { applyPeerSuppressions } = await import('./suppress/apply.js');
+  const git = options.git;
+  const source = options.content ? { kind: 'none' as const } : !git ? { kind: 'tree' as const } : 'staged' in git ? { kind: 'staged' as const, ...(git.indexFile ? { indexFile: git.indexFile } : {}) } : { kind: 'git' as const };
+  return applyPeerSuppressions(findings, peer, { root, source, maxFileSize });
 }
 
 /** Scans a stream chunk by chunk in this thread: memory holds one window, whatever its length. */

@@ -141,6 +141,12 @@ export interface ScanSummary {
   bytes: number;
   findings: number;
   suppressed: number;
+  /**
+   * Of `suppressed`, how many by what: `inline` (allow comments), `baseline` (Keywarden's), and each
+   * peer file kind (`gitleaksignore`, `gitleaks-allowlist`, `detect-secrets`,
+   * `detect-secrets-unaudited`, `secretlintignore`, `gitguardian`). Absent when nothing was.
+   */
+  suppressedBy?: Record<string, number>;
   skipped: number;
   skippedBy: Partial<Record<SkipReason, number>>;
   /** Commits looked at (git scans). */

@@ -214,4 +214,19 @@ describe('keywarden scan', () => {
     const h = await run(['scan', '.', '--history', '--all-occurrences', '--format', 'json']);
     expect(h.code).toBe(1);
   });
+
+  it('honours a .gitleaksignore, counted by source; --no-peer-ignores reads none', async () => {
+    const first = (JSON.parse((await run(['scan', '.', '--format', 'json'])).out) as { file: string; startLine: number; fingerprint: string }[])[0]!;
+    writeFileSync(path.join(repo, '.gitleaksignore'), `${first.file}:generic-api-key:${first.startLine}\n`);
+    try {
+      const r = await run(['scan', '.', '--format', 'json-report']);
+      const report = JSON.parse(r.out) as { findings: { fingerprint: string }[]; summary: { suppressedBy?: Record<string, number> } };
+      expect(report.findings.map((f) => f.fingerprint)).not.toContain(first.fingerprint);
+      expect(report.summary.suppressedBy?.gitleaksignore).toBeGreaterThanOrEqual(1); // every finding on that line
+      const off = await run(['scan', '.', '--no-peer-ignores', '--format', 'json']);
+      expect((JSON.parse(off.out) as { fingerprint: string }[]).map((f) => f.fingerprint)).toContain(first.fingerprint);
+    } finally {
+      rmSync(path.join(repo, '.gitleaksignore'));
+    }
+  });
 });

@@ -36,6 +36,8 @@ interface ScanFlags {
   allOccurrences?: boolean;
   recurseSubmodules?: boolean;
   inlineAllow: boolean;
+  /** `--no-peer-ignores`: other scanners' suppression files (.gitleaksignore, …) are not read. */
+  peerIgnores: boolean;
   progress: boolean;
   secretlint?: boolean;
   color?: boolean;
@@ -74,6 +76,7 @@ export function registerScanCommand(program: Command, io: CliIO, setExit: (code:
     .option('--no-gitignore', 'scan files that .gitignore excludes, inside a git work tree too')
     .option('--recurse-submodules', 'also scan checked-out submodules and embedded repositories (default: counted as skipped)')
     .option('--no-inline-allow', 'ignore inline allow comments (keywarden:allow, gitleaks:allow, …)')
+    .option('--no-peer-ignores', "ignore other scanners' suppression files (.gitleaksignore, .gitleaks.toml, .secrets.baseline, .secretlintignore, .gitguardian.yaml)")
     .option('--no-progress', 'no progress bar')
     .option('--color', 'force colour')
     .option('--no-color', 'no colour')
@@ -117,6 +120,7 @@ async function runScan(target: string, flags: ScanFlags, io: CliIO): Promise<num
     ...(flags.detectors ? { detectors: splitList(flags.detectors) } : {}),
     ...(flags.excludeDetectors ? { excludeDetectors: splitList(flags.excludeDetectors) } : {}),
     ...(flags.ignorePath?.length ? { ignorePaths: flags.ignorePath } : {}),
+    ...(flags.peerIgnores === false ? { peerSuppressions: false } : {}),
     scan: {
       maxFileSize: parseSize(flags.maxFileSize ?? '50MB'),
       ...(flags.gitignore !== undefined ? { gitignore: flags.gitignore } : {}),

@@ -90,10 +90,19 @@ export function formatSummary(s: ScanSummary, color: boolean, filesWithFindings?
     `${s.files} file${s.files === 1 ? '' : 's'} (${formatBytes(s.bytes)}) scanned`,
     ...(s.commits !== undefined ? [`${s.commits} commit${s.commits === 1 ? '' : 's'}`] : []),
     `${s.skipped} skipped${skipped ? ` (${skipped})` : ''}`,
-    ...(s.suppressed ? [`${s.suppressed} suppressed`] : []),
+    ...(s.suppressed ? [`${s.suppressed} suppressed${formatSuppressedBy(s.suppressedBy)}`] : []),
     `${(s.durationMs / 1000).toFixed(2)} s`,
   ];
   return parts.join(' · ');
+}
+
+/** ` (3 gitleaksignore, 1 inline)`: the sources, most first; empty without any. */
+function formatSuppressedBy(by: Record<string, number> | undefined): string {
+  const parts = Object.entries(by ?? {})
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k, n]) => `${n} ${escapeName(k)}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
 export function formatBytes(n: number): string {
