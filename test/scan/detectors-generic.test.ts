@@ -120,7 +120,10 @@ const POSITIVES: readonly Positive[] = [
   P('cli', 'mysql -u root -p$S -h db.internal shop', 'mysql-cli-password'),
   P('cli', 'mysqldump --user=backup --password=$S shop > dump.sql', GENERIC),
   P('cli', 'PGPASSWORD=$S psql -h db.internal -U app', GENERIC),
-  P('cli', 'docker login -u deploy --password $S registry.acme.io', 'generic-secret-keyword-value'),
+  P('cli', 'docker login -u deploy --password $S registry.acme.io', 'cli-login-password'),
+  P('cli', 'sshpass -p $S ssh deploy@10.1.1.4', 'cli-login-password'),
+  P('sql', "CREATE ROLE labeler WITH LOGIN PASSWORD '$S';", 'sql-password'),
+  P('ini', 'web1 ansible_host=10.0.0.4 ansible_password=$S ansible_user=deploy', GENERIC),
   // HTTP and CLI credentials
   P('curl', 'curl -u deploy:$S https://api.acme.io/v1/items', 'curl-basic-auth'),
   P('curl', "curl -sS --user 'ci-bot:$S' https://nexus.acme.io/repository/raw/", 'curl-basic-auth'),

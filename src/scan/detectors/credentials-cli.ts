@@ -134,4 +134,52 @@ const mysqlCliPassword: Detector = {
   docs: 'https://dev.mysql.com/doc/refman/8.4/en/password-security-user.html',
 };
 
-export const credentialsCliDetectors: readonly Detector[] = [curlBasicAuth, httpBearerToken, httpBasicAuthHeader, netrcPassword, mysqlCliPassword];
+/**
+ * A password on a login command line: `docker login -u ci -p PASSWORD registry` (also podman,
+ * buildah, `helm registry login`, `oras login`), and `sshpass -p PASSWORD ssh …`.
+ */
+const cliLoginPassword: Detector = {
+  id: 'cli-login-password',
+  type: 'cli-password',
+  title: 'Password on a login command line (docker login -p, sshpass -p)',
+  severity: 'high',
+  confidence: 'medium',
+  keywords: ['login', 'sshpass'],
+  pattern:
+    /(?:\b(?:docker|podman|buildah|helm[ \t]{1,4}registry|oras|nerdctl|skopeo)[ \t]{1,4}login\b[^\n|;&]{0,200}?[ \t](?:-p|--password)|\bsshpass[ \t]{1,4}-p)(?:[ \t]{1,4}|=)(?<q>["']?)(?<secret>[^\s"'-][^\s"']{3,200})\k<q>(?=[\s;|&]|$)/,
+  window: { before: 240, after: 480 },
+  priority: 4,
+  verify: isPlausiblePassword,
+  docs: 'https://docs.docker.com/reference/cli/docker/login/#password-stdin',
+};
+
+/**
+ * SQL that sets a password: `CREATE ROLE app WITH LOGIN PASSWORD '…'`, `CREATE USER … PASSWORD
+ * '…'`, `ALTER USER … IDENTIFIED BY '…'` (MySQL, Oracle), `CREATE LOGIN … WITH PASSWORD = '…'`
+ * (SQL Server), in migrations, dumps and init scripts. A hashed value (`'SCRAM-SHA-256$…'`,
+ * `md5…`) is not the password.
+ */
+const sqlPassword: Detector = {
+  id: 'sql-password',
+  type: 'database-credential',
+  title: 'Password set in SQL (CREATE/ALTER USER, ROLE or LOGIN)',
+  severity: 'high',
+  confidence: 'medium',
+  keywords: ['password', 'identified by'],
+  pattern:
+    /\b(?:CREATE|ALTER)[ \t]{1,4}(?:USER|ROLE|LOGIN)\b[^;\n]{0,200}?\b(?:PASSWORD[ \t]{0,4}=?|IDENTIFIED[ \t]{1,4}BY(?:[ \t]{1,4}PASSWORD)?)[ \t]{0,4}N?'(?<secret>[^'\n]{4,200})'/i,
+  window: { before: 320, after: 240 },
+  priority: 4,
+  verify: (s, ctx) => !/^(?:SCRAM-SHA-256\$|md5[0-9a-f]{32}$|\*[0-9A-F]{40}$)/.test(s) && isPlausiblePassword(s, ctx),
+  docs: 'https://www.postgresql.org/docs/current/sql-alterrole.html',
+};
+
+export const credentialsCliDetectors: readonly Detector[] = [
+  curlBasicAuth,
+  httpBearerToken,
+  httpBasicAuthHeader,
+  netrcPassword,
+  mysqlCliPassword,
+  cliLoginPassword,
+  sqlPassword,
+];

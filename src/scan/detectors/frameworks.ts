@@ -44,4 +44,52 @@ const railsSecretKeyBase: Detector = {
   docs: 'https://guides.rubyonrails.org/security.html#custom-credentials',
 };
 
-export const frameworkDetectors: readonly Detector[] = [djangoSecretKey, railsSecretKeyBase];
+/** Laravel's `APP_KEY=base64:…` (`php artisan key:generate`: 32 random bytes, base64). */
+const laravelAppKey: Detector = {
+  id: 'laravel-app-key',
+  type: 'laravel-app-key',
+  title: 'Laravel APP_KEY',
+  severity: 'high',
+  confidence: 'high',
+  keywords: ['base64:'],
+  pattern: /(?:APP_KEY|app_key|appKey|'key')["']?[ \t]{0,4}(?:=>|=|:|,)[ \t]{0,4}["']?(?<secret>base64:[A-Za-z0-9+/]{43}=)(?![A-Za-z0-9+/=])/,
+  window: { before: 64, after: 80 },
+  verify: (s) => shannonEntropy(s.slice(7)) >= 4.0 && !isPlaceholder(s.slice(7)),
+  docs: 'https://laravel.com/docs/encryption#configuration',
+};
+
+/**
+ * WordPress authentication keys and salts in `wp-config.php` (`define( 'AUTH_KEY', '…' )`, 64
+ * characters from api.wordpress.org/secret-key): with them, cookies can be forged.
+ */
+const wordpressSalt: Detector = {
+  id: 'wordpress-salt',
+  type: 'wordpress-salt',
+  title: 'WordPress authentication key or salt (wp-config.php)',
+  severity: 'high',
+  confidence: 'high',
+  keywords: ['_key', '_salt'],
+  pattern: /\bdefine\([ \t]{0,4}["'](?:AUTH|SECURE_AUTH|LOGGED_IN|NONCE)_(?:KEY|SALT)["'][ \t]{0,4},[ \t]{0,40}'(?<secret>[^'\n\\]{32,100})'/,
+  window: { before: 48, after: 180 },
+  verify: (s) => !isPlaceholder(s) && !/put your unique phrase here/i.test(s) && shannonEntropy(s) >= 4.2,
+  docs: 'https://developer.wordpress.org/apis/wp-config-php/#security-keys',
+};
+
+/**
+ * A Fernet key (Python `cryptography`; Airflow's `AIRFLOW__CORE__FERNET_KEY`, which encrypts its
+ * connections and variables): 32 bytes, URL-safe base64, 44 characters ending in `=`.
+ */
+const fernetKey: Detector = {
+  id: 'fernet-key',
+  type: 'fernet-key',
+  title: 'Fernet encryption key (Airflow FERNET_KEY, cryptography)',
+  severity: 'high',
+  confidence: 'medium',
+  keywords: ['fernet'],
+  pattern: /fernet[\w.-]{0,40}["']?[ \t]{0,4}(?:=>|:=|=|:|\()[ \t]{0,4}b?["']?(?<secret>[A-Za-z0-9_-]{43}=)(?![A-Za-z0-9_=-])/i,
+  window: { before: 8, after: 120 },
+  verify: (s) => shannonEntropy(s) >= 4.0 && !isPlaceholder(s),
+  docs: 'https://airflow.apache.org/docs/apache-airflow/stable/security/secrets/fernet.html',
+};
+
+export const frameworkDetectors: readonly Detector[] = [djangoSecretKey, railsSecretKeyBase, laravelAppKey, wordpressSalt, fernetKey];

@@ -10,7 +10,7 @@ import { isPlausibleUriPassword, uriPattern } from './database.js';
 import { classCount, hasValidTokenChecksum, isHexHash, isKnownExample, isPlaceholder, isUuid, shannonEntropy } from './util.js';
 
 /** Secret-sounding names; the value must follow one of them (plus an optional suffix) and an operator. */
-const NAMES = String.raw`(?<name>password|passwd|passphrase|pass|pwd|secret|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|auth|token|private[_.-]?key|credentials?)`;
+const NAMES = String.raw`(?<name>password|passwd|passphrase|pass|pwd|secret|api[_.-]?key|apikey|app(?:lication)?[_.-]?key|access[_.-]?key|auth[_.-]?key|auth|token|private[_.-]?key|credentials?)`;
 /** Suffixes (two at most) that keep the name a secret's name: `DB_PASSWORD_PROD`, `secret_key_base`, `api_key_2`. */
 const SUFFIX = String.raw`(?:[_.-]?(?:\d{1,2}|prod|production|dev|development|staging|stage|live|test|value|key|str|string|plain|raw|base)){0,2}`;
 
@@ -20,7 +20,7 @@ const SUFFIX = String.raw`(?:[_.-]?(?:\d{1,2}|prod|production|dev|development|st
  * and `a.b(c)` never produce a shortened match.
  */
 const GENERIC_PATTERN = new RegExp(
-  String.raw`${NAMES}${SUFFIX}(?![A-Za-z0-9])["'\x60]?\]?[ \t]{0,40}(?::=|\?=|=>|=(?!=)|:(?!:))[ \t]{0,4}(?<q>["'\x60]?)(?<secret>[^\s"'\x60\\;,(){}<>\[\]]{8,200})\k<q>(?![^\s"'\x60;,)\]}>&|])`,
+  String.raw`${NAMES}${SUFFIX}(?![A-Za-z0-9])["'\x60]?\]?[ \t]{0,40}(?::=|\?\?=|\?=|=>|=(?!=)|:(?!:))[ \t]{0,4}(?<q>["'\x60]?)(?<secret>[^\s"'\x60\\;,(){}<>\[\]]{8,200})\k<q>(?![^\s"'\x60;,)\]}>&|])`,
   'i',
 );
 
@@ -40,6 +40,12 @@ const PUBLIC_VALUE = /^(?:pk_(?:live|test)_|pk\.eyJ|phc_|sb_publishable_)/;
 const HASHY_NAME = /(?:hash|sha\d*|md5|digest|checksum|commit|integrity|etag|nonce|salt|fingerprint|_id|Id)["'\x60]?\s*$/;
 const SECRET_WORDS = /password|passwd|secret|token|credential|api[_-]?key|bearer|basic |undefined|null/i;
 const CHECKSUM_PREFIX = /^(?:gh[pousr]|npm)_[A-Za-z0-9]{36}$/;
+/**
+ * Prefixes whose provider rules are exact (length, alphabet, checksum): a value that starts with
+ * one and that the provider rule did not report is a near-miss (one character short, a wrong
+ * checksum), not a generic secret. A valid one is the provider rule's, which outranks this one.
+ */
+const PROVIDER_PREFIX = /^(?:gh[pousr]_|github_pat_|glpat-|xox[abposr]-|xapp-|[sr]k_(?:live|test)_|AKIA[A-Z0-9]|ASIA[A-Z0-9]|npm_|pypi-|sk-ant-|sk-proj-|hf_|SG\.|dop_v1_|shp(?:at|ss|ca)_|glsa_|kwk_)/;
 
 /** Base64 whose bytes are a counting or constant run (`AAECAwQF…` is 00 01 02 03 …): documentation filler. */
 function isTrivialBase64(v: string): boolean {
@@ -120,6 +126,7 @@ export type ValueMode = 'quoted' | 'literal' | 'bare';
 export function isPlausibleSecretValue(v: string, mode: ValueMode, options: { hexOk?: boolean } = {}): boolean {
   if (isPlaceholder(v) || isKnownExample(v)) return false;
   if (CHECKSUM_PREFIX.test(v) && !hasValidTokenChecksum(v.slice(v.indexOf('_') + 1))) return false;
+  if (PROVIDER_PREFIX.test(v)) return false;
   if (isUuid(v) || PUBLIC_VALUE.test(v)) return false;
   // Hex is a digest's shape, unless the name says secret (Rails `secret_key_base`, a hex API key).
   if (isHexHash(v) && !(options.hexOk && v.length >= 32)) return false;
@@ -131,7 +138,8 @@ export function isPlausibleSecretValue(v: string, mode: ValueMode, options: { he
   if (/^[$%@#&*?!=:.|+-]/.test(v)) return false;
   if (isTrivialBase64(v) || isPlaceholderInBase64(v)) return false;
   // Member access and dotted config keys: `config.secret`, `app.auth.token`, `process.env.X`.
-  if (v.includes('.') && v.split('.').every((seg) => /^[A-Za-z_$][A-Za-z_$-]*\d{0,2}$/.test(seg)) && !looksRandom(v)) return false;
+  // (In `.env`/YAML/INI text a dotted value is the value itself: `Summer.velvet38`.)
+  if (mode !== 'literal' && v.includes('.') && v.split('.').every((seg) => /^[A-Za-z_$][A-Za-z_$-]*\d{0,2}$/.test(seg)) && !looksRandom(v)) return false;
   // Unsigned or truncated JWTs (signed ones are the JWT rule's).
   if (/^eyJ[\w-]+\.[\w-]*\.?[\w-]*$/.test(v)) return false;
   // Identifiers (`someSecret`, `tokenValue2`) and key names (`reset-password-token`). In
@@ -155,7 +163,7 @@ export function isPlausibleSecretValue(v: string, mode: ValueMode, options: { he
 /** Words that make a key name a secret's name (compared after splitting the name into words). */
 const SECRET_NAME_WORDS = new Set(['password', 'passwd', 'passphrase', 'pwd', 'pass', 'secret', 'token', 'apikey', 'credential', 'credentials', 'auth', 'privatekey', 'accesskey', 'authkey', 'secretkey']);
 /** Two-word names: `api_key`, `access-key`, `PrivateKey`. */
-const SECRET_NAME_PAIRS = new Set(['api key', 'access key', 'private key', 'auth key', 'secret key', 'client secret', 'auth token', 'api token', 'access token']);
+const SECRET_NAME_PAIRS = new Set(['api key', 'app key', 'application key', 'access key', 'private key', 'auth key', 'secret key', 'client secret', 'auth token', 'api token', 'access token']);
 /** Trailing words that keep a name a secret's name: `DB_PASSWORD_PROD`, `secret_key_base`. */
 const NAME_SUFFIX_WORDS = new Set(['prod', 'production', 'dev', 'development', 'staging', 'stage', 'live', 'test', 'value', 'key', 'str', 'string', 'plain', 'raw', 'base']);
 
@@ -218,14 +226,20 @@ function isPlausibleGenericSecret(value: string, ctx: MatchContext): boolean {
   if (!quoted && !literal) {
     // Unquoted in code (`x = y;`, `name: Type | undefined`) is an expression. Unquoted YAML, INI
     // and `--flag value` lines end after the value (or a comment).
-    if (!restOfLineIsBlankOrComment(ctx.text, ctx.index + v.length)) return false;
+    // An INI host line (`web1 ansible_host=… ansible_password=… ansible_user=…`) holds more
+    // `key=value` pairs after the value: those are literals too.
+    if (!restOfLineIsBlankOrComment(ctx.text, ctx.index + v.length) && !/^[ \t]+[A-Za-z_][\w.-]{0,63}=/.test(ctx.text.slice(ctx.index + v.length, ctx.index + v.length + 80))) return false;
   }
   // A query parameter (`?token=…`): short ones are badge and cache-busting tokens.
   if (/[?&]$/.test(ctx.text.slice(Math.max(0, ctx.match.index - 1), ctx.match.index)) && v.length < 16) return false;
   const before = ctx.text.slice(Math.max(0, ctx.match.index - 40), ctx.match.index);
   if (HASHY_NAME.test(before)) return false;
   // A name that is a secret's name as a whole (`JWT_SECRET`, `secret_key_base`) may hold hex.
-  return isPlausibleSecretValue(v, quoted ? 'quoted' : literal ? 'literal' : 'bare', { hexOk: isStrongSecretName(nameBefore(ctx)) });
+  // Unquoted and alone to the end of its line (YAML, INI): text, not an expression, unless it
+  // reads as a dotted member access in code (`cfg.db.password`) — a `.js`/`.py` line has quotes.
+  const endsLine = !quoted && !literal && restOfLineIsBlankOrComment(ctx.text, ctx.index + v.length) && /:[ \t]*$/.test(ctx.text.slice(Math.max(0, ctx.index - 8), ctx.index));
+  const mode: ValueMode = quoted ? 'quoted' : literal || endsLine ? 'literal' : 'bare';
+  return isPlausibleSecretValue(v, mode, { hexOk: isStrongSecretName(nameBefore(ctx)) });
 }
 
 const OWASP_SECRETS = 'https://cheatsheetseries.owasp.org/cheatsheets/Secrets_Management_Cheat_Sheet.html';
@@ -249,6 +263,9 @@ const genericSecret: Detector = {
     'access-key',
     'auth_key',
     'authkey',
+    'app_key',
+    'appkey',
+    'application_key',
     ...AUTH_KEYWORDS,
     'token',
     'private_key',
@@ -436,7 +453,29 @@ const terraformStateSecret: Detector = {
   docs: 'https://developer.hashicorp.com/terraform/language/state/sensitive-data',
 };
 
+/**
+ * Name/value pairs written as data: a Postman collection's or environment's
+ * `{ "key": "secretKey", "value": "…" }`, and an Apple property list's
+ * `<key>PAYPAL_CLIENT_SECRET</key> <string>…</string>`. The name is checked as a whole.
+ */
+const genericSecretKeyedValue: Detector = {
+  id: 'generic-secret-keyed-value',
+  type: 'generic-secret',
+  title: 'Secret in a key/value record (Postman variables, property lists)',
+  severity: 'medium',
+  confidence: 'low',
+  keywords: ['"key"', '<key>'],
+  pattern:
+    /(?:"key"[ \t]{0,4}:[ \t]{0,4}"(?<name>[A-Za-z0-9_.:-]{1,64})"[ \t]{0,4},[ \t]{0,4}"value"[ \t]{0,4}:[ \t]{0,4}"|<key>(?<pname>[A-Za-z0-9_.:-]{1,64})<\/key>[ \t\r\n]{0,80}<string>)(?<secret>[^"<>\\\s]{6,1000})(?="|<\/string>)/,
+  multiline: true,
+  window: { before: 16, after: 1200 },
+  priority: 1,
+  docs: OWASP_SECRETS,
+  verify: (s, ctx) => plausibleNamed(ctx.match.groups?.name ?? ctx.match.groups?.pname ?? '', s, 'quoted'),
+};
+
 export const genericDetectors: readonly Detector[] = [
+  genericSecretKeyedValue,
   genericSecret,
   genericSecretXml,
   genericSecretNameValue,
