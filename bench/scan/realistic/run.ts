@@ -5,17 +5,27 @@
  * planted secrets Keywarden missed: file:line:type, never a secret) under bench/.work/realistic/.
  *
  *   npm run bench:scan-real [-- --seed <s>] [--regenerate]
+ *   npm run bench:scan-real2 [-- --seed <s>] [--regenerate]   (= --corpus 2: ../realistic2/, outputs
+ *                                                               under bench/.work/realistic2/)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CORPUS_VERSION, generateCorpus, type Manifest, type Planted } from './corpus.js';
+import * as corpus1 from './corpus.js';
+import type { Manifest, Planted } from './corpus.js';
+import * as corpus2 from '../realistic2/corpus.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../../..');
-const workDir = path.join(repoRoot, 'bench/.work/realistic');
+/** Corpus 1 (./) is the default; `--corpus 2` is the independently written ../realistic2/. */
+const corpusNo = arg('--corpus') ?? '1';
+if (corpusNo !== '1' && corpusNo !== '2') throw new Error(`--corpus takes 1 or 2, not ${corpusNo}`);
+const CORPUS = corpusNo === '2'
+  ? { mod: corpus2, sources: ['../realistic2/corpus.ts', '../realistic2/secrets.ts', '../prng.ts'], work: 'bench/.work/realistic2', seed: 'keywarden-realistic-2', title: 'Realistic corpus 2' }
+  : { mod: corpus1, sources: ['corpus.ts', 'secrets.ts', '../prng.ts'], work: 'bench/.work/realistic', seed: 'keywarden-realistic-1', title: 'Realistic corpus' };
+const workDir = path.join(repoRoot, CORPUS.work);
 const corpusDir = path.join(workDir, 'repo');
 const manifestFile = path.join(workDir, 'manifest.json');
 const stampFile = path.join(workDir, 'stamp.json');
@@ -35,8 +45,8 @@ function arg(name: string): string | undefined {
 
 /** A hash of the generator's sources: a changed generator means a stale corpus. */
 function generatorStamp(seed: string): string {
-  const h = createHash('sha256').update(`${CORPUS_VERSION}\0${seed}`);
-  for (const f of ['corpus.ts', 'secrets.ts', '../prng.ts']) h.update(readFileSync(path.join(here, f)));
+  const h = createHash('sha256').update(`${CORPUS.mod.CORPUS_VERSION}\0${seed}`);
+  for (const f of CORPUS.sources) h.update(readFileSync(path.join(here, f)));
   return h.digest('hex');
 }
 
@@ -47,7 +57,7 @@ function ensureCorpus(seed: string, force: boolean): Manifest {
     if (old.stamp === stamp) return JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
   }
   mkdirSync(workDir, { recursive: true });
-  const { manifest, bytes } = generateCorpus(corpusDir, seed);
+  const { manifest, bytes } = CORPUS.mod.generateCorpus(corpusDir, seed);
   writeFileSync(manifestFile, JSON.stringify(manifest, null, 1) + '\n');
   writeFileSync(stampFile, JSON.stringify({ stamp, bytes }) + '\n');
   console.log(`generated ${manifest.files} files (${(bytes / 1024).toFixed(0)} KiB), ${manifest.secrets.length} secrets, ${manifest.negatives.length} hard negatives`);
@@ -165,7 +175,7 @@ const pct = (n: number, d: number): string => (d === 0 ? '–' : `${((100 * n) /
 function report(manifest: Manifest, runs: ToolRun[], scores: Score[]): string {
   const types = [...new Set(manifest.secrets.map((s) => s.type))].sort();
   const out: string[] = [];
-  out.push('# Realistic corpus: Keywarden vs Gitleaks', '');
+  out.push(`# ${CORPUS.title}: Keywarden vs Gitleaks`, '');
   out.push(`Corpus: ${manifest.files} files, ${manifest.formats.length} file kinds, ${manifest.secrets.length} planted secrets of ${types.length} types, ${manifest.negatives.length} hard-negative lines (seed \`${manifest.seed}\`).`, '');
   out.push('| tool | version | time | findings | recall | precision | F1 |', '|---|---|---:|---:|---:|---:|---:|');
   runs.forEach((r, i) => {
@@ -201,7 +211,7 @@ function report(manifest: Manifest, runs: ToolRun[], scores: Score[]): string {
 }
 
 function main(): void {
-  const seed = arg('--seed') ?? 'keywarden-realistic-1';
+  const seed = arg('--seed') ?? CORPUS.seed;
   const t0 = Date.now();
   const manifest = ensureCorpus(seed, process.argv.includes('--regenerate'));
   const runs = [runKeywarden(), runGitleaks()];
