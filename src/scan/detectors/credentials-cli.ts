@@ -30,7 +30,7 @@ const curlBasicAuth: Detector = {
   title: 'Password on a curl command line (-u user:password)',
   severity: 'high',
   confidence: 'medium',
-  keywords: ['-u', '--user', '-a ', '--auth'],
+  keywords: ['-u ', '-u=', '-u"', "-u'", '--user', '-a ', '--auth'],
   pattern:
     /(?<![^\s;|&(])(?:-u|--user|-a|--auth)(?:[ \t]{1,4}|=)(?<q>["']?)(?<user>[^\s:"'$]{0,100}):(?<secret>[^\s"']{4,200})\k<q>(?=[\s"';|&)]|$)/,
   window: { before: 8, after: 320 },
@@ -104,7 +104,7 @@ const netrcPassword: Detector = {
   title: 'Password in a .netrc entry',
   severity: 'high',
   confidence: 'high',
-  keywords: ['machine', 'default'],
+  keywords: ['machine', 'default login'],
   pattern:
     /(?<![^\s])(?:machine[ \t]{1,8}(?<host>[^\s]{1,253})|default)(?:[ \t\r\n]{1,40}(?:login|account|port|user)[ \t]{1,8}(?<user>[^\s]{1,200})){0,3}[ \t\r\n]{1,40}password[ \t]{1,8}(?<secret>[^\s]{4,200})(?=\s|$)/,
   multiline: true,
@@ -144,7 +144,7 @@ const cliLoginPassword: Detector = {
   title: 'Password on a login command line (docker login -p, sshpass -p)',
   severity: 'high',
   confidence: 'medium',
-  keywords: ['login', 'sshpass'],
+  keywords: ['docker login', 'podman login', 'buildah login', 'registry login', 'oras login', 'nerdctl login', 'skopeo login', 'sshpass'],
   pattern:
     /(?:\b(?:docker|podman|buildah|helm[ \t]{1,4}registry|oras|nerdctl|skopeo)[ \t]{1,4}login\b[^\n|;&]{0,200}?[ \t](?:-p|--password)|\bsshpass[ \t]{1,4}-p)(?:[ \t]{1,4}|=)(?<q>["']?)(?<secret>[^\s"'-][^\s"']{3,200})\k<q>(?=[\s;|&]|$)/,
   window: { before: 240, after: 480 },
@@ -165,7 +165,7 @@ const sqlPassword: Detector = {
   title: 'Password set in SQL (CREATE/ALTER USER, ROLE or LOGIN)',
   severity: 'high',
   confidence: 'medium',
-  keywords: ['password', 'identified by'],
+  keywords: ['create user', 'create role', 'create login', 'alter user', 'alter role', 'alter login'],
   pattern:
     /\b(?:CREATE|ALTER)[ \t]{1,4}(?:USER|ROLE|LOGIN)\b[^;\n]{0,200}?\b(?:PASSWORD[ \t]{0,4}=?|IDENTIFIED[ \t]{1,4}BY(?:[ \t]{1,4}PASSWORD)?)[ \t]{0,4}N?'(?<secret>[^'\n]{4,200})'/i,
   window: { before: 320, after: 240 },

@@ -68,7 +68,7 @@ const wordpressSalt: Detector = {
   title: 'WordPress authentication key or salt (wp-config.php)',
   severity: 'high',
   confidence: 'high',
-  keywords: ['_key', '_salt'],
+  keywords: ["_key'", '_key"', "_salt'", '_salt"'],
   pattern: /\bdefine\([ \t]{0,4}["'](?:AUTH|SECURE_AUTH|LOGGED_IN|NONCE)_(?:KEY|SALT)["'][ \t]{0,4},[ \t]{0,40}'(?<secret>[^'\n\\]{32,100})'/,
   window: { before: 48, after: 180 },
   verify: (s) => !isPlaceholder(s) && !/put your unique phrase here/i.test(s) && shannonEntropy(s) >= 4.2,
