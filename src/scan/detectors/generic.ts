@@ -305,7 +305,7 @@ const basicAuthUrl: Detector = {
 };
 
 /** The name parts every generic rule's name holds (the prefilter's keywords). */
-const NAME_KEYWORDS = ['pass', 'pwd', 'secret', 'token', 'api_key', 'apikey', 'api-key', 'access_key', 'accesskey', 'access-key', 'auth', 'credential', 'private_key', 'privatekey'];
+const NAME_KEYWORDS = ['pass', 'pwd', 'secret', 'token', 'api_key', 'apikey', 'api-key', 'access_key', 'accesskey', 'access-key', 'auth_key', 'authkey', 'auth-key', 'app_key', 'appkey', 'credential', 'private_key', 'privatekey'];
 
 /** A literal that some syntax around it made a value: quoted, or XML text. */
 function plausibleNamed(name: string, value: string, mode: ValueMode): boolean {

@@ -91,12 +91,35 @@ export function stringConcatSegments(bytes: Buffer, budget: ViewBudget, out: Dec
       pieces.push([next + 1, end]);
       last = end;
     }
-    if (pieces.length >= 2) {
+    if (pieces.length >= 2 && splitsAToken(bytes, pieces)) {
       const seg = join(bytes, open, pieces);
       if (takeBudget(budget, seg.text.length)) out.push(seg);
     }
     i = last + 1;
   }
+}
+
+/** Characters of a token (base64, base64url, hex, the separators of prefixed tokens). */
+const TOKEN = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+/=.~') TOKEN[c.charCodeAt(0)] = 1;
+/** Token characters needed on each side of a join for the join to split a token. */
+const SPLIT_SIDE = 6;
+
+/**
+ * Whether some join cuts through a token: the end of one piece and the start of the next are
+ * token characters, at least `SPLIT_SIDE` each. Messages and markup joined with `+` (`"Hello, " +
+ * "world"`, `'<div>' + '</div>'`) are not worth a view; a split key always is.
+ */
+function splitsAToken(bytes: Buffer, pieces: [number, number][]): boolean {
+  for (let i = 0; i + 1 < pieces.length; i++) {
+    const [as, ae] = pieces[i]!;
+    const [bs, be] = pieces[i + 1]!;
+    if (ae - as < SPLIT_SIDE || be - bs < SPLIT_SIDE) continue;
+    let ok = true;
+    for (let k = 1; k <= SPLIT_SIDE && ok; k++) ok = TOKEN[bytes[ae - k]!] === 1 && TOKEN[bytes[bs + k - 1]!] === 1;
+    if (ok) return true;
+  }
+  return false;
 }
 
 function join(bytes: Buffer, open: number, pieces: [number, number][]): DecodedSegment {
