@@ -8,9 +8,10 @@
  * renamed over the target, which replaces a directory entry and never follows one. Reads open
  * with O_NOFOLLOW and are bounded.
  */
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, unlinkSync, writeSync, fsyncSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, unlinkSync, writeSync, fsyncSync, type Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { readFdText } from '../util/read-fd.js';
 import { ErrorCode, KeywardenError } from '../errors.js';
 
 const MAX_BYTES = 1024 * 1024;
@@ -73,14 +74,7 @@ export function readTarget(file: string): { text: string; mode: number } | undef
     const st = fstatSync(fd);
     if (!st.isFile()) throw refused(file, 'is not a regular file');
     if (st.size > MAX_BYTES) throw refused(file, `is larger than ${MAX_BYTES} bytes`);
-    const buf = Buffer.alloc(st.size);
-    let at = 0;
-    while (at < buf.length) {
-      const n = readSync(fd, buf, at, buf.length - at, at);
-      if (n === 0) break;
-      at += n;
-    }
-    return { text: buf.toString('utf8', 0, at), mode: st.mode & 0o7777 };
+    return { text: readFdText(fd, st.size), mode: st.mode & 0o7777 };
   } finally {
     closeSync(fd);
   }

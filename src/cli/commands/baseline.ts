@@ -13,10 +13,11 @@
  * nothing found today, and path rules, whose future findings a fingerprint cannot cover (the peer
  * file, which `keywarden scan` also honours, or the policy's `secrets.ignore-paths` does that).
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { ErrorCode, KeywardenError } from '../../errors.js';
+import { readFdText } from '../../util/read-fd.js';
 import { isInsideWorkTree } from '../../git/run-git.js';
 import { prepareScan, type DetectMode } from '../../pipeline/detect.js';
 import { createBaseline, formatBaseline, parseBaseline, type Baseline } from '../../scan/baseline.js';
@@ -182,14 +183,7 @@ function readPeerFile(abs: string, shown: string): string {
         details: { size: st.size, max: MAX_IMPORT_BYTES },
       });
     }
-    const buf = Buffer.alloc(st.size);
-    let at = 0;
-    while (at < buf.length) {
-      const n = readSync(fd, buf, at, buf.length - at, at);
-      if (n === 0) break;
-      at += n;
-    }
-    return buf.toString('utf8', 0, at);
+    return readFdText(fd, st.size);
   } finally {
     closeSync(fd);
   }
