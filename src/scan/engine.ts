@@ -40,6 +40,8 @@ export interface Ruleset {
   /** @internal */ readonly regexes: readonly (RegExp | LinearPattern)[];
   /** @internal */ readonly prefilter: Prefilter;
   /** @internal keyword index → detector indices */ readonly byKeyword: readonly Int32Array[];
+  /** @internal keyword index → per detector index, the exact spellings it needs (null: any case); null when none needs one */
+  readonly spellings: readonly ((readonly Buffer[] | null)[] | null)[];
   /** @internal */ readonly before: Int32Array;
   /** @internal */ readonly after: Int32Array;
   /** @internal */ readonly multiline: Uint8Array;
@@ -54,6 +56,9 @@ export function createRuleset(detectors: readonly Detector[]): Ruleset {
   const keywords: string[] = [];
   const keywordIndex = new Map<string, number>();
   const lists: number[][] = [];
+  // Per keyword, per entry of its list: the spellings that may open the detector's window
+  // (`keywordCase: 'exact'`), or null for any case.
+  const spellings: (Buffer[] | null)[][] = [];
   detectors.forEach((d, di) => {
     if (d.keywords.length === 0) throw new Error(`detector ${d.id} has no keywords`);
     for (const raw of d.keywords) {
@@ -64,8 +69,14 @@ export function createRuleset(detectors: readonly Detector[]): Ruleset {
         keywords.push(k);
         keywordIndex.set(k, ki);
         lists.push([]);
+        spellings.push([]);
       }
-      if (!lists[ki]!.includes(di)) lists[ki]!.push(di);
+      let j = lists[ki]!.indexOf(di);
+      if (j === -1) {
+        j = lists[ki]!.push(di) - 1;
+        spellings[ki]!.push(d.keywordCase === 'exact' ? [] : null);
+      }
+      spellings[ki]![j]?.push(Buffer.from(raw, 'latin1'));
     }
   });
   const before = Int32Array.from(detectors.map((d) => d.window?.before ?? DEFAULT_BEFORE));
@@ -87,6 +98,7 @@ export function createRuleset(detectors: readonly Detector[]): Ruleset {
     ),
     prefilter: createPrefilter(keywords),
     byKeyword: lists.map((l) => Int32Array.from(l)),
+    spellings: spellings.map((l) => (l.every((x) => x === null) ? null : l)),
     before,
     after,
     multiline: Uint8Array.from(detectors.map((d) => (d.multiline ? 1 : 0))),
@@ -255,10 +267,13 @@ export function scanBytes(input: Uint8Array, ruleset: Ruleset, options: ScanByte
     toLineEnd[d] = multiline[d] === 0 && curEnd[d] === hitLe ? 1 : 0;
   };
 
+  const { spellings } = ruleset;
   ruleset.prefilter.scan(bytes, (kw, offset) => {
     const ds = byKeyword[kw]!;
+    const sp = spellings[kw] ?? null;
     for (let j = 0; j < ds.length; j++) {
       const d = ds[j]!;
+      if (sp !== null && sp[j] !== null && !spelledAs(bytes, offset, sp[j]!)) continue;
       // Inside this detector's window, which already reaches as far after this hit as it may need.
       if (offset >= curStart[d]! && (offset + after[d]! <= curEnd[d]! || (toLineEnd[d] === 1 && offset < curEnd[d]!))) continue;
       extend(d, offset);
@@ -293,6 +308,16 @@ export function scanBytes(input: Uint8Array, ruleset: Ruleset, options: ScanByte
   }
   if (candidates.length === 0) return { findings: [], suppressed: 0, dropped: 0 };
   return finish(bytes, ruleset, options, candidates);
+}
+
+/** Whether `bytes` at `offset` holds one of `forms` exactly (each as long as the keyword hit). */
+function spelledAs(bytes: Buffer, offset: number, forms: readonly Buffer[]): boolean {
+  for (const f of forms) {
+    let k = 0;
+    while (k < f.length && bytes[offset + k] === f[k]) k++;
+    if (k === f.length) return true;
+  }
+  return false;
 }
 
 /**

@@ -40,11 +40,18 @@ export interface Detector {
   readonly severity: Severity;
   readonly confidence: Confidence;
   /**
-   * Lower-case ASCII literals for the keyword prefilter. The regex runs only in a window around
+   * ASCII literals for the keyword prefilter, matched in any case (but see `keywordCase`; lower
+   * case by convention). The regex runs only in a window around
    * an occurrence of one of them, so each must occur in (or right before) every real secret.
    * Must not be empty.
    */
   readonly keywords: readonly string[];
+  /**
+   * `'exact'`: the keywords are written as the secret spells them (`EAA`, `SG.`, `Default:`) and
+   * open a window only when the text has them so. For a case-sensitive pattern that holds each
+   * keyword literally: a keyword in another case could never start a match. Default: any case.
+   */
+  readonly keywordCase?: 'exact';
   /**
    * The pattern. Compiled with the `g` flag by the engine (other flags kept). The secret is the
    * named group `secret` if present, else group 1 if present, else the whole match.

@@ -63,7 +63,7 @@ describe('catalogue shape', () => {
     for (const d of builtinDetectors) {
       expect(d.keywords.length, d.id).toBeGreaterThan(0);
       for (const k of d.keywords) {
-        expect(k, d.id).toBe(k.toLowerCase());
+        if (d.keywordCase !== 'exact') expect(k, d.id).toBe(k.toLowerCase());
         expect(k, d.id).toMatch(/^[\x20-\x7e]+$/);
         expect(k.length, `${d.id}: keyword "${k}" is too short to prefilter`).toBeGreaterThanOrEqual(2);
       }
@@ -71,6 +71,32 @@ describe('catalogue shape', () => {
       expect(d.type).toMatch(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
       expect(d.pattern.flags).not.toContain('y');
     }
+  });
+
+  it('spells an exact-case keyword as its case-sensitive pattern does: no other case could start a match', () => {
+    const exact = builtinDetectors.filter((d) => d.keywordCase === 'exact');
+    expect(exact.length).toBeGreaterThan(5);
+    for (const d of exact) {
+      expect(d.pattern, d.id).toBeInstanceOf(RegExp);
+      expect((d.pattern as RegExp).flags, d.id).not.toContain('i');
+      // Each keyword, as written, is a literal of the pattern's source.
+      const literal = (d.pattern as RegExp).source.replace(/\\([./~\-])/g, '$1');
+      for (const k of d.keywords) for (const part of k.split(/[ "']+/).filter(Boolean)) expect(literal, `${d.id}: ${k}`).toContain(part);
+    }
+  });
+
+  it('opens an exact-case detector’s window only for the keyword as written', () => {
+    const fb = getDetector('facebook-access-token')!;
+    const { secret } = secretGenerators['facebook-access-token']!(createRng('exact-case'));
+    expect(scanText(`token = "${secret}"`, { detectors: [fb] })).toHaveLength(1);
+    // The lower-case spelling can never match the pattern, and no longer opens a window for it.
+    const rs = createRuleset([fb]);
+    expect(rs.spellings.some((s) => s !== null)).toBe(true);
+    expect(scanText(`token = "eaa${secret.slice(3)}"`, { detectors: [fb] })).toHaveLength(0);
+    // A detector of any case still hits in every case.
+    const { keywordCase: _exact, ...rest } = fb;
+    const anyCase: Detector = { ...rest, id: 'fb-any', keywords: ['eaa'], pattern: /(?<![A-Za-z0-9_-])(EAA[A-Za-z0-9]{90,400})(?![A-Za-z0-9_-])/i };
+    expect(scanText(`token = "eaa${secret.slice(3)}"`, { detectors: [anyCase] })).toHaveLength(1);
   });
 
   it('has a generator for every detector and a detector for every generator', () => {
@@ -139,10 +165,13 @@ describe.each(builtinDetectors.map((d) => [d.id, d] as const))('%s', (id, detect
       const { secret, line } = generate(rng);
       const start = line.indexOf(secret);
       const end = start + secret.length;
-      const lower = line.toLowerCase();
+      // An exact-case keyword hits only as written; others in any case.
+      const exact = detector.keywordCase === 'exact';
+      const lower = exact ? line : line.toLowerCase();
       // The engine runs the pattern in [hit - before, hit + after] around each keyword hit,
       // clipped to the hit's line for single-line detectors.
-      const covered = detector.keywords.some((k) => {
+      const covered = detector.keywords.some((kw) => {
+        const k = exact ? kw : kw.toLowerCase();
         for (let p = lower.indexOf(k); p !== -1; p = lower.indexOf(k, p + 1)) {
           let s = p - before;
           let e = p + after;

@@ -49,7 +49,8 @@ const azureAdClientSecret: Detector = {
   title: 'Microsoft Entra ID (Azure AD) client secret',
   severity: 'critical',
   confidence: 'high',
-  keywords: ['q~'],
+  keywords: ['Q~'],
+  keywordCase: 'exact',
   // 3 characters, a digit, `Q~`, then 31–34 characters of [A-Za-z0-9_~.-].
   pattern: /(?<![A-Za-z0-9_~.-])([A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34})(?![A-Za-z0-9_~.-])/,
   verify: (s) => !isPlaceholder(s) && classCount(s.slice(6)) >= 3 && shannonEntropy(s) >= 3.8,

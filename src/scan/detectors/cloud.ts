@@ -32,6 +32,7 @@ interface BaseSpec {
   readonly check?: (secret: string) => boolean;
   readonly priority?: number;
   readonly window?: { readonly before?: number; readonly after?: number };
+  readonly keywordCase?: 'exact';
 }
 
 export interface TokenSpec extends BaseSpec {
@@ -316,7 +317,8 @@ const exoscaleApiKey = token({
   type: 'exoscale-api-key',
   title: 'Exoscale API key',
   severity: 'high',
-  keywords: ['exo'],
+  keywords: ['EXO'],
+  keywordCase: 'exact',
   pattern: /(?<![A-Za-z0-9_-])(EXO[a-f0-9]{24})(?![A-Za-z0-9_-])/,
   prefixLength: 3,
   docs: 'https://community.exoscale.com/documentation/iam/api-keys/',
@@ -609,6 +611,7 @@ const neonApiKey = token({
   title: 'Neon API key',
   severity: 'high',
   keywords: ['napi_'],
+  keywordCase: 'exact',
   pattern: /(?<![A-Za-z0-9_])(napi_[a-z0-9]{64})(?![A-Za-z0-9_])/,
   prefixLength: 5,
   docs: 'https://neon.tech/docs/manage/api-keys',
@@ -917,6 +920,7 @@ const cratesIoToken = token({
   title: 'crates.io API token',
   severity: 'high',
   keywords: ['cio'],
+  keywordCase: 'exact',
   pattern: /(?<![A-Za-z0-9_])(cio[A-Za-z0-9]{32})(?![A-Za-z0-9_])/,
   prefixLength: 3,
   minEntropy: 3.6,

@@ -424,7 +424,9 @@ const genericSecretDefault: Detector = {
   confidence: 'medium',
   // Not `default` alone (every `export default` would open a window): the Terraform block's
   // start, or CloudFormation's `Default:` with the parameter's name in the window before it.
-  keywords: ['variable "', 'default:'],
+  keywords: ['variable "', 'Default:'],
+  // HCL's `variable` and CloudFormation's `Default` are spelled so; a JavaScript `default:` is not one.
+  keywordCase: 'exact',
   pattern:
     /(?:variable[ \t]{1,4}"(?<tf>[A-Za-z0-9_-]{1,64})"[ \t]{0,4}\{[^}]{0,400}?\bdefault[ \t]{0,8}=[ \t]{0,4}"?|(?<cfn>[A-Za-z0-9]{1,64}):[ \t]{0,8}\r?\n(?:[ \t]{2,40}(?:Type|Description|NoEcho|MinLength|MaxLength|AllowedPattern|ConstraintDescription):[^\n]{0,200}\r?\n){0,8}[ \t]{2,40}Default:[ \t]{0,4}["']?)(?<secret>[^\s"'#]{6,200})["']?(?=[ \t]{0,40}(?:#|\/\/|\r?\n|$))/,
   multiline: true,

@@ -307,7 +307,11 @@ function checkPath(ctx: GitContext, relBytes: Buffer, self: boolean): 'outside-r
     dir = dir ? `${dir}/${parts[i]!}` : parts[i]!;
     let ok = ctx.dirs.get(dir);
     if (ok === undefined) {
-      ok = resolvesInside(ctx.rootBytes, Buffer.concat([ctx.rootBytes, SLASH, Buffer.from(dir, 'latin1')]));
+      // Every directory before it resolved inside (or the loop has returned): a real directory
+      // under them resolves to their real path plus its name, so only a symlink (or an odd entry)
+      // needs the full resolution, which reads every component again.
+      const abs = Buffer.concat([ctx.rootBytes, SLASH, Buffer.from(dir, 'latin1')]);
+      ok = isPlainDirectory(abs) || resolvesInside(ctx.rootBytes, abs);
       ctx.dirs.set(dir, ok);
       if (ok) queueDotGit(ctx, dir);
     }
@@ -360,6 +364,14 @@ function isGitDir(p: Buffer): boolean {
     if (!st.isDirectory()) return false;
     const at = (name: string): ReturnType<typeof lstatSync> => lstatSync(Buffer.concat([p, SLASH, Buffer.from(name)]), { throwIfNoEntry: false });
     return !!at('HEAD')?.isFile() && !!at('objects')?.isDirectory() && !!at('refs')?.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isPlainDirectory(p: Buffer): boolean {
+  try {
+    return lstatSync(p, { throwIfNoEntry: false })?.isDirectory() === true;
   } catch {
     return false;
   }

@@ -27,8 +27,9 @@ const isBlank = (c: number | undefined): boolean => c === 0x20 || c === 0x09 || 
 
 /** Whether any literal in the buffer is followed by a join operator: the view's cheap prefilter. */
 function worthJoining(bytes: Buffer): boolean {
-  for (const probe of ['" +', "' +", '"+', "'+", '` +', '+ "', "+ '", '+"', "+'", '" .', "' ."]) if (bytes.indexOf(probe) !== -1) return true;
-  return false;
+  // Most files hold no '+' at all: one byte search rules out nine probes.
+  if (bytes.indexOf(0x2b) !== -1) for (const probe of ['" +', "' +", '"+', "'+", '` +', '+ "', "+ '", '+"', "+'"]) if (bytes.indexOf(probe) !== -1) return true;
+  return bytes.indexOf('" .') !== -1 || bytes.indexOf("' .") !== -1;
 }
 
 /** The index of the closing quote of the literal opened at `open`, or -1 (a newline, too long, the end). */
@@ -68,14 +69,39 @@ function joinedNext(bytes: Buffer, close: number): number {
   return k < n && QUOTES[bytes[k]!] ? k : -1;
 }
 
+/**
+ * A closing quote, a join operator and an opening quote, blank space allowed around the operator:
+ * a superset of the joins `joinedNext` accepts. Found by the regex engine (native speed); the
+ * quote pairing below then runs only from the start of a line holding one.
+ */
+const JOIN_SITE = /["'`][ \t\r\n]{0,128}[+.][ \t\r\n]{0,128}["'`]/g;
+
 export function stringConcatSegments(bytes: Buffer, budget: ViewBudget, out: DecodedSegment[]): void {
   if (!worthJoining(bytes)) return;
-  const n = bytes.length;
+  // Quote pairing from a line's start gives what pairing from the buffer's start would there: a
+  // literal never crosses a line, and a run that does holds a join site on an earlier line, whose
+  // pairing (below) ran to the run's end. So lines without a join site are never read byte by byte.
+  // 'ascii' decodes faster than 'latin1' and clears each byte's high bit: a non-ASCII byte may
+  // read as a quote or a blank, which only adds sites (pairing reads the bytes themselves).
+  const ascii = bytes.toString('ascii');
+  const site = new RegExp(JOIN_SITE.source, 'g');
   let i = 0;
-  while (i < n) {
+  let m: RegExpExecArray | null;
+  while ((m = site.exec(ascii)) !== null) {
+    const p = m.index;
+    if (p < i) continue;
+    i = pairFrom(bytes, Math.max(i, p === 0 ? 0 : bytes.lastIndexOf(0x0a, p - 1) + 1), p, budget, out);
+    if (site.lastIndex < i) site.lastIndex = i;
+  }
+}
+
+/** Pairs quotes from `i` (the start of a line, or where a run ended) until past `p`; emits each run that splits a token. */
+function pairFrom(bytes: Buffer, i: number, p: number, budget: ViewBudget, out: DecodedSegment[]): number {
+  const n = bytes.length;
+  while (i <= p) {
     let open = i;
     while (open < n && !QUOTES[bytes[open]!]) open++;
-    if (open >= n) return;
+    if (open >= n) return n;
     const close = literalEnd(bytes, open);
     if (close === -1) {
       i = open + 1;
@@ -97,6 +123,7 @@ export function stringConcatSegments(bytes: Buffer, budget: ViewBudget, out: Dec
     }
     i = last + 1;
   }
+  return i;
 }
 
 /** Characters of a token (base64, base64url, hex, the separators of prefixed tokens). */
