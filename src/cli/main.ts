@@ -31,6 +31,7 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   hook: () => import('./commands/hook.js').then((m) => m.registerHookCommand),
   app: () => import('./commands/app.js').then((m) => m.registerAppCommand),
   baseline: () => import('./commands/baseline.js').then((m) => m.registerBaselineCommand),
+  check: () => import('./commands/check.js').then((m) => m.registerCheckCommand),
 };
 
 export async function createProgram(io: CliIO, setExit: (code: number) => void, argv: readonly string[] = []): Promise<Command> {

@@ -36,6 +36,15 @@ export interface ManagedKeyInput {
   access?: AccessGrant[];
   /** Days between scheduling destruction and destruction (AWS: 7–30). */
   pendingWindowDays?: number;
+  /** For a key declared in repository config: the resource type that declares it (`aws_kms_key`). */
+  resourceType?: string;
+  /** For a key declared in repository config: the file it is declared in. */
+  file?: string;
+  /**
+   * Attributes written in config whose value Keywarden could not resolve (`rotation`, `spec`,
+   * `pendingWindowDays`, `access`): no rule judges them, and they are counted, never guessed.
+   */
+  unknown?: string[];
 }
 
 /** A fact about keys and secrets read from repository files (src/inspect). */
@@ -73,6 +82,9 @@ const keyProps = {
   tags: { type: 'object', additionalProperties: str },
   access: { type: 'array', items: { type: 'object', required: ['principal', 'operations'], properties: { principal: str, operations: strs } } },
   pendingWindowDays: { type: 'number' },
+  resourceType: str,
+  file: str,
+  unknown: strs,
 } as const;
 
 export const INPUT_SCHEMA = {
@@ -281,6 +293,17 @@ function parseNow(now: string): number {
 const prepareFact = (f: ConfigFact): unknown => (f.kind === 'key' && typeof f.key === 'object' && f.key !== null ? Object.assign({}, f, { key: prepareKey(f.key as Partial<ManagedKeyInput>) }) : f);
 export const validateDecision = lazyValidator(() => DECISION_SCHEMA);
 
+/** The policy's key family (`match.family`) of a spec: symmetric, asymmetric or hmac; undefined when unknown. */
+export function specClass(spec: string, family = specInfo(spec).family): 'symmetric' | 'asymmetric' | 'hmac' | undefined {
+  if (family === 'HMAC') return 'hmac';
+  if (family === 'AES' || family === '3DES' || family === 'DES') return 'symmetric';
+  if (family === 'RSA' || family === 'ECC' || family === 'SM2') return 'asymmetric';
+  const s = spec.toUpperCase();
+  if (/SYMMETRIC_ENCRYPTION$|^OCT(-HSM)?$|^CHACHA20|^XTS/.test(s)) return 'symmetric';
+  if (/^(EC|EC-HSM|ML_DSA.*|ECDSA.*|EC_SIGN.*|RSA.*)$/.test(s)) return 'asymmetric';
+  return undefined;
+}
+
 /** Family and size of a backend key spec: `RSA_3072` → RSA/3072, `ECC_NIST_P256` → ECC/256. */
 export function specInfo(spec: string): { family: string; bits?: number } {
   const s = spec.toUpperCase();
@@ -331,12 +354,15 @@ function prepareKey(k: Partial<ManagedKeyInput>): Json {
   out.labels = k.labels ?? [];
   out.tags = k.tags ?? {};
   out.access = k.access ?? [];
+  out.unknown = k.unknown ?? [];
   if (!Number.isNaN(created)) out.createdAtMs = created;
   if (!Number.isNaN(rotated)) out.rotatedAtMs = rotated;
   if (k.spec) {
     const info = specInfo(k.spec);
     out.specFamily = info.family;
     if (info.bits !== undefined) out.specBits = info.bits;
+    const cls = specClass(k.spec, info.family);
+    if (cls) out.specClass = cls;
   }
   return out;
 }

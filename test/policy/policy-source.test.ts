@@ -133,11 +133,24 @@ describe('extends: stays inside the repository', () => {
     expect(r.err).toContain('.github/org.yml:4:26: `keys[0].rotation.max-age` must be a string.');
   });
 
-  it('refuses keywarden:<name> packs (not yet) and FIFOs, devices and folders (never opened)', async () => {
-    const dir = repo({ 'p.yml': extending('keywarden:recommended'), 'f.yml': extending('fifo.yml'), 'd.yml': extending('/dev/zero'), 'g.yml': extending('sub') });
+  it('reads keywarden:<name> packs from the package, never from the repository; refuses unknown packs, FIFOs, devices and folders (never opened)', async () => {
+    const dir = repo({
+      'p.yml': extending('keywarden:recommended'),
+      'k.yml': extending('keywarden:aws-kms-baseline'),
+      // A repository file named like a pack is not the pack.
+      'keywarden:aws-kms-baseline': 'version: 1\nname: fake\n',
+      't.yml': extending('keywarden:../../package'),
+      'f.yml': extending('fifo.yml'),
+      'd.yml': extending('/dev/zero'),
+      'g.yml': extending('sub'),
+    });
     execFileSync('mkfifo', [join(dir, 'fifo.yml')]);
     mkdirSync(join(dir, 'sub'));
-    expect(await rejection(readPolicy('p.yml', { cwd: dir }))).toMatchObject({ code: 'KW_POLICY_EXTENDS', details: { reason: 'builtin' } });
+    expect(await rejection(readPolicy('p.yml', { cwd: dir }))).toMatchObject({ code: 'KW_POLICY_EXTENDS', details: { reason: 'unknown-pack' } });
+    expect(await rejection(readPolicy('t.yml', { cwd: dir }))).toMatchObject({ code: 'KW_POLICY_EXTENDS', details: { reason: 'unknown-pack' } });
+    const pack = await readPolicy('k.yml', { cwd: dir });
+    expect(pack.keys.map((k) => k.name)).toEqual(['aws-kms-symmetric-rotation', 'aws-kms-keys']);
+    expect(pack.keys[0]!.loc.file).toBe('keywarden:aws-kms-baseline');
     expect(await rejection(readPolicy('f.yml', { cwd: dir }))).toMatchObject({ code: 'KW_POLICY_EXTENDS', details: { reason: 'not-a-file' } });
     expect(await rejection(readPolicy('d.yml', { cwd: dir }))).toMatchObject({ code: 'KW_POLICY_EXTENDS', details: { reason: 'absolute' } });
     expect(await rejection(readPolicy('g.yml', { cwd: dir }))).toMatchObject({ code: 'KW_POLICY_EXTENDS', details: { reason: 'not-a-file' } });

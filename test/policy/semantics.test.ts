@@ -422,3 +422,53 @@ describe('errors', () => {
     expect(() => e.evaluate({ now: 'yesterday' })).toThrow(expect.objectContaining({ code: 'KW_POLICY_EVAL' }));
   });
 });
+
+describe('key selectors by family, spec, resource and path; access exemptions', () => {
+  let e: PolicyEngine;
+  beforeAll(async () => {
+    e = await engine(`version: 1
+name: selectors
+keys:
+  - name: sym
+    match: { family: symmetric }
+    rotation: { automatic: required }
+  - name: rsa
+    match: { spec: "RSA_*", path: "infra/**" }
+    spec: { min-size: { RSA: 3072 } }
+  - name: cfn
+    match: { resource: "AWS::KMS::*" }
+    access:
+      forbid: ["kms:*", wildcard-principal]
+      separate-duties: true
+      exempt: ["arn:*:iam::*:root"]
+`);
+  });
+  const declared = (j: number, k: Record<string, unknown>): Record<string, unknown> => ({ kind: 'key', file: String(k.file ?? 'x'), line: j + 1, key: k });
+
+  it('selects live keys and declared keys by what they are and where they are declared', () => {
+    const facts = [
+      declared(0, { id: 'aes', backend: 'aws-kms', spec: 'SYMMETRIC_DEFAULT', rotation: { enabled: false }, file: 'a.tf', resourceType: 'aws_kms_key' }),
+      declared(1, { id: 'hmac', backend: 'aws-kms', spec: 'HMAC_256', rotation: { enabled: false }, file: 'a.tf', resourceType: 'aws_kms_key' }),
+      declared(2, { id: 'rsa-infra', backend: 'aws-kms', spec: 'RSA_2048', file: 'infra/kms.tf', resourceType: 'aws_kms_key' }),
+      declared(3, { id: 'rsa-elsewhere', backend: 'aws-kms', spec: 'RSA_2048', file: 'other/kms.tf', resourceType: 'aws_kms_key' }),
+      declared(4, { id: 'unknown-rotation', backend: 'aws-kms', spec: 'SYMMETRIC_DEFAULT', unknown: ['rotation'], file: 'a.tf' }),
+      declared(5, {
+        id: 'cfn',
+        backend: 'aws-kms',
+        file: 't.yaml',
+        resourceType: 'AWS::KMS::Key',
+        access: [
+          { principal: 'arn:aws:iam::111122223333:root', operations: ['kms:*'] },
+          { principal: 'arn:aws:iam::111122223333:role/app', operations: ['kms:*'] },
+        ],
+      }),
+    ];
+    const d = e.evaluate(input({ keys: [key({ id: 'live-aes', spec: 'AES_256', rotation: { enabled: false } })], facts }));
+    expectValid(d);
+    expect(subjects(d, 'keys/sym/rotation/automatic')).toEqual(['aes', 'live-aes']);
+    expect(subjects(d, 'keys/rsa/spec/min-size')).toEqual(['rsa-infra']);
+    // The root keeps kms:* (AWS's default key policy); the role does not.
+    expect(d.violations.filter((v) => v.rule === 'keys/cfn/access/forbid/operation').map((v) => v.message)).toEqual([expect.stringContaining('role/app')]);
+    expect(d.violations.filter((v) => v.rule === 'keys/cfn/access/separate-duties').map((v) => v.message)).toEqual([expect.stringContaining('role/app')]);
+  });
+});

@@ -248,7 +248,7 @@ function summary(ast: PolicyAst) {
 }
 
 function describe(ast: PolicyAst): string {
-  const n = (x: number, w: string): string => `${x} ${w}${x === 1 ? '' : 's'}`;
+  const n = (x: number, w: string): string => `${x} ${w}${x === 1 ? '' : w.endsWith('s') ? 'es' : 's'}`;
   return `${n(ast.keys.length, 'key class')}, ${n(ast.secrets.onLeak.length, 'leak rule')}, ${n(ast.exceptions.length, 'exception')}`;
 }
 

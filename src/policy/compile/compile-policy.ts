@@ -378,6 +378,11 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
     if (k.match.alias) sel.push('\tsome alias in k.aliases', ...globConditions(k.match.alias, 'alias').map((c) => `\t${c}`));
     if (k.match.label) sel.push('\tsome label in k.labels', ...globConditions(k.match.label, 'label').map((c) => `\t${c}`));
     for (const [tag, g] of Object.entries(k.match.tags ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) sel.push(...globConditions(g, `k.tags${refPart(tag)}`).map((c) => `\t${c}`));
+    const selHelpers: string[] = [];
+    if (k.match.family?.length) sel.push(`\t${anyLiteral(k.match.family, 'k.specClass', `_key${i}_family`, selHelpers)}`);
+    if (k.match.spec) sel.push('\tis_string(k.spec)', ...globConditions(k.match.spec, 'k.spec').map((c) => `\t${c}`));
+    if (k.match.resource) sel.push('\tis_string(k.resourceType)', ...globConditions(k.match.resource, 'k.resourceType').map((c) => `\t${c}`));
+    if (k.match.path) sel.push('\tis_string(k.file)', ...globConditions(k.match.path, 'k.file').map((c) => `\t${c}`));
     block(
       k.match.loc,
       [
@@ -385,6 +390,7 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
         `${set} contains id if {`,
         ...(sel.length > 0 ? ['\tsome id, k in _key', ...sel] : ['\tsome id, _ in _key']),
         '}',
+        ...selHelpers,
       ],
       { id: `keys/${k.name}/match`, description: `keys[${i}] ${k.name}: selects keys` },
     );
@@ -413,7 +419,7 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
       );
     }
     if (r?.automatic?.value === 'required') {
-      rule(rid('rotation/automatic'), r.automatic.loc, `keys[${i}] ${name}: automatic rotation required`, ['\tnot k.rotation.enabled'], message('Key ', rego('k.id'), ` does not rotate automatically; policy ${name} requires it.`));
+      rule(rid('rotation/automatic'), r.automatic.loc, `keys[${i}] ${name}: automatic rotation required`, ['\tnot k.rotation.enabled', '\tnot "rotation" in k.unknown'], message('Key ', rego('k.id'), ` does not rotate automatically; policy ${name} requires it.`));
     }
     if (r?.automatic?.value === 'forbidden') {
       rule(rid('rotation/automatic'), r.automatic.loc, `keys[${i}] ${name}: automatic rotation forbidden`, ['\tk.rotation.enabled == true'], message('Key ', rego('k.id'), ` rotates automatically; policy ${name} forbids it.`));
@@ -458,6 +464,13 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
       );
     }
     const a = k.access;
+    const exemptHelpers: string[] = [];
+    const exemptTest = a?.exempt?.value.length ? anyOf(a.exempt.value, 'g.principal', helper('exempt'), exemptHelpers) : undefined;
+    /** Skips grant `g` (or `g1`) of an exempt principal. */
+    const exemptGuard = (g = 'g'): string[] => (exemptTest && a?.exempt ? [`\tnot ${g === 'g' ? exemptTest : anyOf(a.exempt.value, `${g}.principal`, helper('exempt'), [])}`] : []);
+    if (a?.exempt && exemptHelpers.length > 0) {
+      block(a.exempt.loc, [`# keys[${i}] ${name}: principals exempt from the access rules (${where(a.exempt.loc)})`, ...exemptHelpers.filter((l, j) => j > 0 || l !== '')]);
+    }
     if (a?.admins) {
       const helpers: string[] = [];
       const test = anyOf(a.admins.value, 'g.principal', helper('admin'), helpers);
@@ -489,7 +502,7 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
           rid('access/forbid/wildcard-principal'),
           a.forbid.loc,
           `keys[${i}] ${name}: no wildcard principal`,
-          ['\tsome g in k.access', '\tcontains(g.principal, "*")'],
+          ['\tsome g in k.access', '\tcontains(g.principal, "*")', ...exemptGuard()],
           message('Key ', rego('k.id'), ' grants access to the wildcard principal ', rego('g.principal'), '.'),
         );
       }
@@ -501,7 +514,7 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
           rid('access/forbid/operation'),
           a.forbid.loc,
           `keys[${i}] ${name}: forbidden grants`,
-          ['\tsome g in k.access', '\tsome op in g.operations', `\t${test}`],
+          ['\tsome g in k.access', ...exemptGuard(), '\tsome op in g.operations', `\t${test}`],
           message('Key ', rego('k.id'), ' grants ', rego('op'), ' to ', rego('g.principal'), `, which policy ${name} forbids.`),
           helpers,
         );
@@ -512,7 +525,7 @@ export function compilePolicy(ast: PolicyAst, options: CompilePolicyOptions = {}
         rid('access/separate-duties'),
         a.separateDuties.loc,
         `keys[${i}] ${name}: separation of duties`,
-        ['\tsome g1 in k.access', '\t_is_admin_grant(g1)', '\tsome g2 in k.access', '\tg1.principal == g2.principal', '\t_is_use_grant(g2)'],
+        ['\tsome g1 in k.access', '\t_is_admin_grant(g1)', ...exemptGuard('g1'), '\tsome g2 in k.access', '\tg1.principal == g2.principal', '\t_is_use_grant(g2)'],
         message(rego('g1.principal'), ' both administers and uses key ', rego('k.id'), `; policy ${name} requires separate duties.`),
       );
     }

@@ -53,12 +53,23 @@ export interface Located<T> {
   loc: Loc;
 }
 
+export const KEY_FAMILIES = ['symmetric', 'asymmetric', 'hmac'] as const;
+export type KeyFamilyName = (typeof KEY_FAMILIES)[number];
+
 export interface KeySelector {
   backend?: string;
   id?: string;
   alias?: string;
   label?: string;
   tags?: Record<string, string>;
+  /** Keys of these families (by spec); a key whose spec is unknown is in none. */
+  family?: KeyFamilyName[];
+  /** Glob on the backend key spec. */
+  spec?: string;
+  /** Glob on the resource type a key is declared by in the repository (live keys have none). */
+  resource?: string;
+  /** Glob on the file a key is declared in (live keys have none). */
+  path?: string;
   loc: Loc;
 }
 
@@ -86,6 +97,8 @@ export interface AccessRule {
   users?: Located<string[]>;
   forbid?: Located<string[]>;
   separateDuties?: Located<boolean>;
+  /** Principals (globs) the forbid and separate-duties rules skip: the account root. */
+  exempt?: Located<string[]>;
   loc: Loc;
 }
 

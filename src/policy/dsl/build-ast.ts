@@ -12,6 +12,8 @@ import {
   type ActionType,
   type Bound,
   type DetectorRef,
+  KEY_FAMILIES,
+  type KeyFamilyName,
   type KeyRule,
   type LeakRule,
   type Loc,
@@ -124,7 +126,7 @@ export function buildAst(value: unknown, file: string, locate: Locate): BuildAst
       else seenKeys.set(k.name, i);
     }
     const m = isObj(k.match) ? k.match : {};
-    for (const f of ['id', 'alias', 'label'] as const) checkGlobs(m[f], [...base, 'match', f]);
+    for (const f of ['id', 'alias', 'label', 'spec', 'resource', 'path'] as const) checkGlobs(m[f], [...base, 'match', f]);
     if (isObj(m.tags)) for (const [t, g] of Object.entries(m.tags)) checkGlobs(g, [...base, 'match', 'tags', t]);
     const mBackend = typeof m.backend === 'string' ? m.backend : backendKind;
     const limits = mBackend ? BACKEND_LIMITS[mBackend] : undefined;
@@ -136,6 +138,10 @@ export function buildAst(value: unknown, file: string, locate: Locate): BuildAst
         ...(typeof m.alias === 'string' ? { alias: m.alias } : {}),
         ...(typeof m.label === 'string' ? { label: m.label } : {}),
         ...(isObj(m.tags) ? { tags: Object.fromEntries(Object.entries(m.tags).filter((e): e is [string, string] => typeof e[1] === 'string')) } : {}),
+        ...(m.family !== undefined ? { family: strs(m.family).filter((f): f is KeyFamilyName => (KEY_FAMILIES as readonly string[]).includes(f)) } : {}),
+        ...(typeof m.spec === 'string' ? { spec: m.spec } : {}),
+        ...(typeof m.resource === 'string' ? { resource: m.resource } : {}),
+        ...(typeof m.path === 'string' ? { path: m.path } : {}),
         loc: loc(isObj(k.match) ? [...base, 'match'] : base),
       },
       severity: sev(k.severity, 'high'),
@@ -178,6 +184,7 @@ export function buildAst(value: unknown, file: string, locate: Locate): BuildAst
       const p = [...base, 'access'];
       checkGlobs(a.admins, [...p, 'admins']);
       checkGlobs(a.users, [...p, 'users']);
+      checkGlobs(a.exempt, [...p, 'exempt']);
       strs(a.forbid).forEach((f, j) => {
         if (f !== 'wildcard-principal' && !f.includes(':'))
           add('forbid-entry', [...p, 'forbid', j], `"${f}" is neither "wildcard-principal" nor an operation such as "kms:*".`, 'List operations as service:Action (e.g. "kms:*", "kms:Decrypt"), or "wildcard-principal".');
@@ -188,6 +195,7 @@ export function buildAst(value: unknown, file: string, locate: Locate): BuildAst
         ...(Array.isArray(a.users) ? { users: located(strs(a.users), [...p, 'users']) } : {}),
         ...(Array.isArray(a.forbid) ? { forbid: located(strs(a.forbid), [...p, 'forbid']) } : {}),
         ...(typeof a['separate-duties'] === 'boolean' ? { separateDuties: located(a['separate-duties'], [...p, 'separate-duties']) } : {}),
+        ...(Array.isArray(a.exempt) ? { exempt: located(strs(a.exempt), [...p, 'exempt']) } : {}),
       };
     }
     if (isObj(k.destroy)) {

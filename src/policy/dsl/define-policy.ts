@@ -18,12 +18,22 @@ type OneOrMany<T> = T | readonly T[];
 export interface KeyClassSpec {
   name: string;
   description?: string;
-  match?: { backend?: BackendKind; id?: string; alias?: string; label?: string; tags?: Record<string, string> };
+  match?: {
+    backend?: BackendKind;
+    id?: string;
+    alias?: string;
+    label?: string;
+    tags?: Record<string, string>;
+    family?: OneOrMany<'symmetric' | 'asymmetric' | 'hmac'>;
+    spec?: string;
+    resource?: string;
+    path?: string;
+  };
   severity?: Severity;
   do?: readonly ActionType[];
   spec?: { allow?: readonly string[]; deny?: readonly string[]; 'min-size'?: Record<string, number> };
   rotation?: { 'max-age'?: DurationText; automatic?: 'required' | 'optional' | 'forbidden'; period?: OneOrMany<ComparisonText> };
-  access?: { admins?: readonly string[]; users?: readonly string[]; forbid?: readonly ('wildcard-principal' | `${string}:${string}`)[]; 'separate-duties'?: boolean };
+  access?: { admins?: readonly string[]; users?: readonly string[]; forbid?: readonly ('wildcard-principal' | `${string}:${string}`)[]; 'separate-duties'?: boolean; exempt?: readonly string[] };
   destroy?: { 'pending-window'?: OneOrMany<ComparisonText> };
 }
 

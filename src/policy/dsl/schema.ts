@@ -6,7 +6,7 @@
  * Kept free of `oneOf` where possible: every branch of a failed `oneOf` reports its own error and
  * people get a wall of text for one typo.
  */
-import { ACTIONS, BACKEND_KINDS, REFERENCE_SOURCES, VISIBILITIES } from './ast.js';
+import { ACTIONS, BACKEND_KINDS, KEY_FAMILIES, REFERENCE_SOURCES, VISIBILITIES } from './ast.js';
 import { SEVERITIES } from '../../scan/types.js';
 
 export const DURATION_PATTERN = '^(0|[1-9][0-9]{0,5})[hdwy]$';
@@ -38,7 +38,7 @@ export const POLICY_SCHEMA = {
     $schema: { type: 'string' },
     version: { const: 1, description: 'The policy language version. Only 1 exists.' },
     name: { type: 'string', pattern: NAME_PATTERN, description: 'Names the Rego package: `keywarden.<name>` (dashes become underscores).' },
-    extends: { description: 'Policies this one builds on (org defaults), as paths relative to this file.', anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 16 }] },
+    extends: { description: 'Policies this one builds on (org defaults): paths relative to this file, or built-in packs as `keywarden:<name>` (aws-kms-baseline, gcp-kms-baseline, azure-key-vault-baseline, leak-response).', anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 16 }] },
     backend: {
       type: 'object',
       additionalProperties: false,
@@ -65,6 +65,16 @@ export const POLICY_SCHEMA = {
               alias: glob,
               label: glob,
               tags: { type: 'object', maxProperties: 64, additionalProperties: glob },
+              family: {
+                description: 'Key family by spec: symmetric (AES, SYMMETRIC_DEFAULT), asymmetric (RSA, ECC, SM2), hmac. A key whose spec is not known is in none.',
+                anyOf: [
+                  { type: 'string', enum: [...KEY_FAMILIES] },
+                  { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: [...KEY_FAMILIES] } },
+                ],
+              },
+              spec: { ...glob, description: 'The backend key spec, as a glob: `RSA_*`, `SYMMETRIC_DEFAULT`.' },
+              resource: { ...glob, description: 'Where a key is declared in the repository: the resource type, as a glob (`aws_kms_key`, `AWS::KMS::*`). Live keys have none.' },
+              path: { ...glob, description: 'The file a key is declared in, as a glob (`infra/**`). Live keys have none.' },
             },
           },
           severity,
@@ -99,6 +109,10 @@ export const POLICY_SCHEMA = {
               users: globs,
               forbid: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 256 }, maxItems: 256 },
               'separate-duties': { type: 'boolean' },
+              exempt: {
+                ...globs,
+                description: 'Principals the forbid and separate-duties rules do not apply to, as globs: the account root that AWS\'s default key policy grants kms:* (`arn:aws:iam::*:root`).',
+              },
             },
           },
           destroy: { type: 'object', additionalProperties: false, properties: { 'pending-window': bound } },

@@ -10,6 +10,7 @@
  */
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ErrorCode, KeywardenError } from '../../errors.js';
 import type { PolicyAst } from '../dsl/ast.js';
 import { mergePolicies } from '../dsl/merge.js';
@@ -22,6 +23,28 @@ import { DEFAULT_POLICY_FILE } from '../default-file.js';
 
 export { DEFAULT_POLICY_FILE };
 const MAX_EXTENDS_DEPTH = 8;
+
+/** The built-in policy packs (`extends: [keywarden:<name>]`): `policies/<name>.yml` of the package (src/policy/engine and dist/policy/engine sit three levels below its root). */
+const PACKS_DIR = fileURLToPath(new URL('../../../policies/', import.meta.url));
+const PACK = 'keywarden:';
+const PACK_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** The names of the built-in policy packs, for `extends: [keywarden:<name>]`. */
+export async function policyPacks(): Promise<string[]> {
+  return (await readdir(PACKS_DIR)).filter((f) => f.endsWith('.yml') && PACK_NAME.test(f.slice(0, -4))).map((f) => f.slice(0, -4)).sort();
+}
+
+async function readPack(name: string, at: { file: string; line: number; column: number }): Promise<string> {
+  const known = await policyPacks();
+  if (!PACK_NAME.test(name) || !known.includes(name))
+    throw new KeywardenError(ErrorCode.POLICY_EXTENDS, `\`extends: ${PACK}${name.slice(0, 64)}\` names no built-in policy pack.`, {
+      fault: 'config',
+      hint: `The packs are: ${known.map((k) => PACK + k).join(', ')}.`,
+      location: at,
+      details: { reason: 'unknown-pack' },
+    });
+  return readFile(join(PACKS_DIR, `${name}.yml`), 'utf8');
+}
 
 export interface ReadPolicyOptions extends Omit<ParsePolicyOptions, 'file'> {
   /**
@@ -69,7 +92,7 @@ export async function readPolicy(file: string, options: ReadPolicyOptions = {}):
 
   const seen: string[] = [];
   const load = async (rel: string, depth: number, from?: { file: string; line: number; column: number }): Promise<PolicyAst> => {
-    const shown = display(rel);
+    const shown = rel.startsWith(PACK) ? rel : display(rel);
     if (seen.includes(rel))
       throw new KeywardenError(ErrorCode.POLICY_EXTENDS, `The policy extends itself through ${shown}.`, { fault: 'config', hint: 'Remove the cycle in `extends:`.', ...(from ? { location: from } : {}) });
     if (depth > MAX_EXTENDS_DEPTH)
@@ -77,9 +100,11 @@ export async function readPolicy(file: string, options: ReadPolicyOptions = {}):
     seen.push(rel);
     let text: string | undefined;
     try {
-      text = await source.read(rel);
+      // A pack is read from the package, never from the repository (a file named `keywarden:x` there is not one).
+      text = rel.startsWith(PACK) && from ? await readPack(rel.slice(PACK.length), from) : await source.read(rel);
     } catch (e) {
       if (!(e instanceof KeywardenError)) throw e;
+      if (e.code === ErrorCode.POLICY_EXTENDS) throw e;
       if (from)
         throw new KeywardenError(ErrorCode.POLICY_EXTENDS, `\`extends:\` names ${shown}, which cannot be read: ${e.message}`, {
           fault: 'config',
@@ -118,8 +143,8 @@ export async function readPolicy(file: string, options: ReadPolicyOptions = {}):
 function resolveExtends(value: string, fromRel: string, sourceName: string, at: { file: string; line: number; column: number }): string {
   const bad = (reason: string, message: string, hint: string): KeywardenError =>
     new KeywardenError(ErrorCode.POLICY_EXTENDS, message, { fault: 'config', hint, location: at, details: { reason } });
-  if (value.startsWith('keywarden:'))
-    throw bad('builtin', `\`extends: ${value}\` names a built-in policy pack; those are not available yet.`, 'Copy the defaults into a file of the repository and extend that.');
+  if (value.startsWith(PACK)) return value;
+  if (fromRel.startsWith(PACK)) throw bad('pack-relative', `The built-in pack ${fromRel} extends ${value}, which is not a pack.`, 'A pack extends other packs only.');
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) throw bad('url', '`extends:` names a URL; only files of the repository can be extended.', 'Name a path relative to this policy file.');
   if (value.startsWith('/') || /^[A-Za-z]:[\\/]/.test(value) || value.startsWith('\\'))
     throw bad('absolute', '`extends:` names an absolute path; only files of the repository can be extended.', 'Name a path relative to this policy file, e.g. `extends: [org-defaults.yml]`.');

@@ -96,7 +96,7 @@ export function skippedEntry(reason: SkipReason, detail?: string): string {
 }
 
 /** What to hand `node:fs` for an entry's `abs`, or the skip the listing decided (see `entryPath`). */
-function fsPathOf(abs: string): { path: string | Buffer } | { skip: SkipReason; detail?: string } {
+export function fsPathOf(abs: string): { path: string | Buffer } | { skip: SkipReason; detail?: string } {
   if (abs.charCodeAt(0) !== 0) return { path: abs };
   if (abs[1] === 'p') return { path: Buffer.from(abs.slice(2), 'latin1') };
   const [reason, detail] = abs.slice(2).split('\0');

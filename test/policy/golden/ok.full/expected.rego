@@ -83,6 +83,7 @@ _violations contains [["keys", id], v] if {
 	some id in _key0
 	k := _key[id]
 	not k.rotation.enabled
+	not "rotation" in k.unknown
 	v := {
 		"rule": "keys/payments-signing/rotation/automatic",
 		"message": concat("", ["Key ", k.id, " does not rotate automatically; policy payments-signing requires it."]),

@@ -1,0 +1,226 @@
+/**
+ * `keywarden check [PATH]`: the keys a repository declares (Terraform, CloudFormation, Kubernetes
+ * manifests) held to the key policy, through the same compiled Rego that judges live keys.
+ *
+ * Lists files as `scan` does (what git would commit inside a work tree), reads only configuration
+ * files (`.tf`, `.tfvars`, `.yaml`, `.yml`, `.json`, `.template`) no larger than the inspector's
+ * cap, never through a symlink, extracts facts (src/inspect), and evaluates the policy
+ * (`--policy`, else `.github/keywarden.yml` under PATH, else the built-in default). Exit codes as
+ * `scan`: 0 no violation, 1 violations, 2 a broken policy or usage, 3 a failure. Bad input files are
+ * problems at their line, reported beside the violations; the rest of the repository is checked.
+ */
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync } from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { ErrorCode, KeywardenError } from '../../errors.js';
+import { inspectFiles, ProblemCode, type InspectFileInput, type Problem } from '../../inspect/index.js';
+import { toPolicyFacts } from '../../inspect/policy-facts.js';
+import { compilePolicy } from '../../policy/compile/compile-policy.js';
+import type { PolicyAst } from '../../policy/dsl/ast.js';
+import { PolicyError } from '../../policy/dsl/policy-error.js';
+import { buildPolicy } from '../../policy/engine/build.js';
+import { PolicyEvaluator } from '../../policy/engine/evaluator.js';
+import { DEFAULT_POLICY_FILE, readPolicy } from '../../policy/engine/load.js';
+import { findOpaRunner } from '../../policy/engine/opa-runner.js';
+import { defaultPolicy } from '../../policy/default-policy.js';
+import type { Decision, Violation } from '../../policy/input.js';
+import { fileUri } from '../../scan/format/sarif.js';
+import { fsPathOf } from '../../scan/sources/read-file.js';
+import { listTree } from '../../scan/sources/tree.js';
+import { readFdText } from '../../util/read-fd.js';
+import { defaultCacheDir } from '../../compose.js';
+import type { CliIO } from '../main.js';
+import { prepareOutputFile } from '../output-file.js';
+
+const EXIT = { OK: 0, FOUND: 1, USAGE: 2 } as const;
+const CONFIG_FILE = /\.(tf|tfvars|ya?ml|json|template)$/i;
+/** The inspector's own cap (src/inspect/index.ts): larger files are a problem, not read. */
+const MAX_CONFIG_BYTES = 2 * 1024 * 1024;
+/** Configuration files read at most; beyond, the rest are counted. */
+const MAX_CONFIG_FILES = 20_000;
+
+interface CheckFlags {
+  policy?: string;
+  format: 'text' | 'json' | 'sarif';
+  output?: string;
+}
+
+export interface CheckReport {
+  violations: Violation[];
+  problems: Problem[];
+  summary: { files: number; configFiles: number; keys: number; secretRefs: number; unknown: Record<string, number>; skipped: number; policy: string };
+}
+
+export function registerCheckCommand(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  const cwd = io.cwd ?? process.cwd();
+  program
+    .command('check')
+    .description('Check the keys the repository declares (Terraform, CloudFormation, Kubernetes) against the key policy. Exit 1 on violations.')
+    .argument('[path]', 'folder (or file) to check', '.')
+    .option('--policy <file>', `policy file (default: ${DEFAULT_POLICY_FILE} under the path when it exists, else the built-in default)`)
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
+    .option('-o, --output <file>', 'write the report to a file instead of standard output')
+    .action(async (target: string, flags: CheckFlags) => {
+      try {
+        const root = path.resolve(cwd, target);
+        const out = flags.output ? prepareOutputFile(flags.output, cwd, { what: 'check report (-o)', root }) : undefined;
+        const report = await runCheck(root, flags, cwd, io);
+        const text = flags.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : flags.format === 'sarif' ? formatCheckSarif(report) : formatCheckText(report);
+        if (out) out.write(text);
+        else io.stdout(text);
+        if (out && flags.format === 'text') io.stderr(summaryLine(report));
+        setExit(report.violations.length > 0 ? EXIT.FOUND : EXIT.OK);
+      } catch (e) {
+        if (e instanceof PolicyError) {
+          io.stderr(e.problems.map((p) => `${p.location?.file ?? ''}:${p.location?.line ?? 1}:${p.location?.column ?? 1}: ${p.message}\n`).join(''));
+          setExit(EXIT.USAGE);
+          return;
+        }
+        throw e;
+      }
+    });
+}
+
+/** Lists, reads, inspects and judges. Exported for tests and the SDK. */
+export async function runCheck(root: string, flags: Pick<CheckFlags, 'policy'>, cwd: string, io: Pick<CliIO, 'env'> = {}): Promise<CheckReport> {
+  if (!existsSync(root)) throw new KeywardenError(ErrorCode.PATH_NOT_FOUND, `${path.relative(cwd, root) || root} does not exist.`, { fault: 'user', hint: 'Pass a folder of the repository to check.' });
+  const files: string[] = [];
+  const inputs: InspectFileInput[] = [];
+  const problems: Problem[] = [];
+  let skipped = 0;
+  for await (const batch of listTree(root)) {
+    for (const e of batch) {
+      if (e.ignored) continue;
+      files.push(e.rel);
+      if (!CONFIG_FILE.test(e.rel)) continue;
+      if (inputs.length >= MAX_CONFIG_FILES) {
+        skipped++;
+        continue;
+      }
+      const read = readConfigText(e.abs);
+      if (read === 'skip') skipped++;
+      else if (read === 'too-large')
+        problems.push({ code: ProblemCode.FILE_TOO_LARGE, file: e.rel, line: 1, column: 1, message: `${e.rel} is larger than ${MAX_CONFIG_BYTES} bytes; it was not checked.` });
+      else inputs.push({ path: e.rel, text: read });
+    }
+  }
+  const inspected = inspectFiles(inputs, { maxBytes: MAX_CONFIG_BYTES });
+  problems.push(...inspected.problems);
+  const { facts, unknown } = toPolicyFacts(inspected.facts);
+
+  const policyFile = flags.policy ?? (existsSync(path.join(root, DEFAULT_POLICY_FILE)) ? path.join(root, DEFAULT_POLICY_FILE) : undefined);
+  const ast: PolicyAst = policyFile ? await readPolicy(policyFile, { cwd }) : defaultPolicy();
+  const built = await buildPolicy({ compiled: compilePolicy(ast), modules: [], runner: findOpaRunner({ env: io.env ?? process.env }), cacheDir: defaultCacheDir(io.env ?? process.env) });
+  const evaluator = await PolicyEvaluator.load(built.wasm, built.entrypoint);
+  const decision: Decision = evaluator.evaluate({ now: new Date().toISOString(), repo: { files }, facts });
+  const violations = [...decision.violations].sort((a, b) => cmp(locOf(a), locOf(b)));
+  problems.sort((a, b) => cmp(`${a.file}\0${pad(a.line)}`, `${b.file}\0${pad(b.line)}`));
+  return {
+    violations,
+    problems,
+    summary: {
+      files: files.length,
+      configFiles: inputs.length,
+      keys: facts.filter((f) => f.kind === 'key').length,
+      secretRefs: facts.filter((f) => f.kind === 'secret-ref').length,
+      unknown,
+      skipped,
+      policy: policyFile ? path.relative(cwd, policyFile) || policyFile : 'keywarden:default',
+    },
+  };
+}
+
+/** A regular file's text, read without following a symlink; 'skip' for anything else. */
+function readConfigText(abs: string): string | 'skip' | 'too-large' {
+  const target = fsPathOf(abs);
+  if ('skip' in target) return 'skip';
+  try {
+    const lst = lstatSync(target.path, { throwIfNoEntry: false });
+    if (!lst || !lst.isFile()) return 'skip';
+    if (lst.size > MAX_CONFIG_BYTES) return 'too-large';
+    const fd = openSync(target.path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile() || st.ino !== lst.ino) return 'skip';
+      if (st.size > MAX_CONFIG_BYTES) return 'too-large';
+      return readFdText(fd, st.size);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return 'skip';
+  }
+}
+
+const pad = (n: number | undefined): string => String(n ?? 0).padStart(9, '0');
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function where(v: Violation): { file: string | undefined; line: number | undefined } {
+  const s = v.subject as { file?: unknown; line?: unknown };
+  return { file: typeof s.file === 'string' ? s.file : undefined, line: typeof s.line === 'number' ? s.line : undefined };
+}
+
+function locOf(v: Violation): string {
+  const w = where(v);
+  return `${w.file ?? ''}\0${pad(w.line)}\0${v.rule}`;
+}
+
+function summaryLine(r: CheckReport): string {
+  const s = r.summary;
+  const unknown = Object.values(s.unknown).reduce((a, b) => a + b, 0);
+  const parts = [
+    `${s.keys} key${s.keys === 1 ? '' : 's'} and ${s.secretRefs} secret reference${s.secretRefs === 1 ? '' : 's'} in ${s.configFiles} configuration file${s.configFiles === 1 ? '' : 's'}`,
+    `policy ${s.policy}`,
+    ...(unknown > 0 ? [`${unknown} unresolved value${unknown === 1 ? '' : 's'} not judged`] : []),
+    ...(r.problems.length > 0 ? [`${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`] : []),
+    ...(s.skipped > 0 ? [`${s.skipped} skipped`] : []),
+  ];
+  const head = r.violations.length > 0 ? `✖ ${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}` : '✔ no violations';
+  return `${head} · ${parts.join(' · ')}\n`;
+}
+
+export function formatCheckText(r: CheckReport): string {
+  const lines: string[] = [];
+  for (const v of r.violations) {
+    const w = where(v);
+    lines.push(`${w.file ?? '-'}:${w.line ?? 1}  ${v.severity}  ${v.rule}  ${v.message}  (policy ${v.policy.file}:${v.policy.line}:${v.policy.column})`);
+  }
+  for (const p of r.problems) lines.push(`${p.file}:${p.line}:${p.column}  problem  ${p.code}  ${p.message}`);
+  return `${lines.map((l) => `${l}\n`).join('')}${summaryLine(r)}`;
+}
+
+const LEVEL: Record<string, 'error' | 'warning' | 'note'> = { critical: 'error', high: 'error', medium: 'warning', low: 'note', info: 'note' };
+
+/** SARIF 2.1.0 for code scanning: one result per violation at its file and line, problems as notifications. */
+export function formatCheckSarif(r: CheckReport): string {
+  const rules = [...new Set(r.violations.map((v) => v.rule))].sort();
+  const log = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: { driver: { name: 'keywarden-check', informationUri: 'https://keywarden.dev', rules: rules.map((id) => ({ id, shortDescription: { text: id } })) } },
+        results: r.violations.map((v) => {
+          const w = where(v);
+          return {
+            ruleId: v.rule,
+            level: LEVEL[v.severity] ?? 'warning',
+            message: { text: `${v.message} (policy ${v.policy.file}:${v.policy.line})` },
+            locations: [{ physicalLocation: { artifactLocation: { uri: fileUri(w.file ?? '.') }, region: { startLine: w.line ?? 1 } } }],
+          };
+        }),
+        invocations: [
+          {
+            executionSuccessful: true,
+            toolExecutionNotifications: r.problems.map((p) => ({
+              level: 'warning',
+              message: { text: `${p.code}: ${p.message}` },
+              locations: [{ physicalLocation: { artifactLocation: { uri: fileUri(p.file) }, region: { startLine: p.line, startColumn: p.column } } }],
+            })),
+          },
+        ],
+      },
+    ],
+  };
+  return `${JSON.stringify(log, null, 2)}\n`;
+}

@@ -1,0 +1,160 @@
+/**
+ * `keywarden check`: repository key facts (Terraform, CloudFormation, Kubernetes) held to the key
+ * policy and the built-in packs, through `main()` with the real OPA build.
+ */
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import type { CheckReport } from '../../src/cli/commands/check.js';
+import { opa } from '../policy/helpers.js';
+
+const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/inspect');
+const BASELINES = 'extends: [keywarden:aws-kms-baseline, keywarden:gcp-kms-baseline, keywarden:azure-key-vault-baseline, keywarden:leak-response]';
+let dir: string;
+
+async function check(cwd: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(['check', ...args], { cwd, stdout: (s) => void (out += s), stderr: (s) => void (err += s), isTTY: false, env: { ...process.env, KEYWARDEN_OPA: opa() } });
+  return { code, out, err };
+}
+
+function repo(name: string, files: Record<string, string>, policy = `version: 1\nname: repo\n${BASELINES}\n`): string {
+  const root = path.join(dir, name);
+  mkdirSync(path.join(root, '.github'), { recursive: true });
+  writeFileSync(path.join(root, '.github/keywarden.yml'), policy);
+  for (const [f, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+    writeFileSync(path.join(root, f), text);
+  }
+  return root;
+}
+
+const report = (out: string): CheckReport => JSON.parse(out) as CheckReport;
+const rulesAt = (r: CheckReport, file: string): string[] =>
+  r.violations
+    .filter((v) => (v.subject as { file?: string }).file === file)
+    .map((v) => v.rule)
+    .sort();
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'kw-check-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('keywarden check', () => {
+  it('finds every problem of the non-compliant Terraform and CloudFormation, at the resource, with the pack line that demands it', async () => {
+    const root = repo('bad', {});
+    cpSync(path.join(FIXTURES, 'terraform/noncompliant'), path.join(root, 'infra'), { recursive: true });
+    cpSync(path.join(FIXTURES, 'cloudformation/kms.yaml'), path.join(root, 'cfn/kms.yaml'));
+    const { code, out } = await check(root, '--format', 'json');
+    expect(code).toBe(1);
+    const r = report(out);
+    expect(rulesAt(r, 'infra/main.tf')).toEqual(
+      expect.arrayContaining([
+        'keys/aws-kms-keys/access/forbid/operation',
+        'keys/aws-kms-keys/access/forbid/wildcard-principal',
+        'keys/aws-kms-keys/access/separate-duties',
+        'keys/aws-kms-keys/destroy/pending-window',
+        'keys/aws-kms-keys/spec/min-size',
+        'keys/aws-kms-symmetric-rotation/rotation/automatic',
+      ]),
+    );
+    expect(rulesAt(r, 'cfn/kms.yaml')).toEqual(expect.arrayContaining(['keys/aws-kms-keys/access/forbid/wildcard-principal', 'keys/aws-kms-keys/destroy/pending-window']));
+    // Each violation says where the pack demands it.
+    for (const v of r.violations) expect(v.policy.file).toMatch(/^keywarden:[a-z-]+$/);
+    expect(r.violations.every((v) => typeof (v.subject as { line?: unknown }).line === 'number')).toBe(true);
+  });
+
+  it('passes the compliant configuration: the account root keeps kms:* (the AWS default key policy), nothing else is flagged', async () => {
+    const root = repo('good', {});
+    cpSync(path.join(FIXTURES, 'terraform/compliant'), path.join(root, 'infra'), { recursive: true });
+    const { code, out } = await check(root, '--format', 'json');
+    const r = report(out);
+    expect(r.violations).toEqual([]);
+    expect(code).toBe(0);
+    expect(r.summary.keys).toBeGreaterThan(0);
+  });
+
+  it('judges nothing it could not resolve, and counts it', async () => {
+    const root = repo('unknown', {
+      'main.tf': 'variable "rotate" {}\nvariable "window" {}\nresource "aws_kms_key" "k" {\n  enable_key_rotation     = var.rotate\n  deletion_window_in_days = var.window\n}\n',
+    });
+    const { code, out } = await check(root, '--format', 'json');
+    const r = report(out);
+    expect(r.violations).toEqual([]);
+    expect(code).toBe(0);
+    expect(r.summary.unknown).toMatchObject({ rotation: 1, pendingWindowDays: 1 });
+  });
+
+  it('applies AWS’s defaults to what is not written: no rotation, a 30-day window', async () => {
+    const root = repo('defaults', { 'main.tf': 'resource "aws_kms_key" "plain" {}\n' });
+    const r = report((await check(root, '--format', 'json')).out);
+    expect(rulesAt(r, 'main.tf')).toEqual(['keys/aws-kms-symmetric-rotation/rotation/automatic']);
+  });
+
+  it('does not ask AWS to rotate an asymmetric or HMAC key, and holds a rotation period to at most a year', async () => {
+    const root = repo('families', {
+      'main.tf': [
+        'resource "aws_kms_key" "sign" {\n  customer_master_key_spec = "ECC_NIST_P256"\n  key_usage = "SIGN_VERIFY"\n}',
+        'resource "aws_kms_key" "mac" {\n  customer_master_key_spec = "HMAC_256"\n  key_usage = "GENERATE_VERIFY_MAC"\n}',
+        'resource "aws_kms_key" "slow" {\n  enable_key_rotation = true\n  rotation_period_in_days = 730\n}',
+        '',
+      ].join('\n'),
+    });
+    const r = report((await check(root, '--format', 'json')).out);
+    expect(r.violations.map((v) => `${(v.subject as { id: string }).id} ${v.rule}`)).toEqual(['aws_kms_key.slow keys/aws-kms-symmetric-rotation/rotation/period']);
+  });
+
+  it('prints file:line, rule and policy line in text, and SARIF for code scanning', async () => {
+    const root = repo('formats', { 'main.tf': 'resource "aws_kms_key" "plain" {\n  deletion_window_in_days = 7\n}\n' });
+    const text = await check(root);
+    expect(text.code).toBe(1);
+    expect(text.out).toMatch(/^main\.tf:1 {2}high {2}keys\/aws-kms-keys\/destroy\/pending-window {2}.*\(policy keywarden:aws-kms-baseline:\d+:\d+\)$/m);
+    expect(text.out).toMatch(/✖ 2 violations · 1 key and 0 secret references in \d+ configuration files? · policy /);
+    const sarif = JSON.parse((await check(root, '--format', 'sarif')).out) as { runs: { results: { ruleId: string; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[] }[] };
+    const results = sarif.runs[0]!.results;
+    expect(results.map((x) => x.ruleId).sort()).toEqual(['keys/aws-kms-keys/destroy/pending-window', 'keys/aws-kms-symmetric-rotation/rotation/automatic']);
+    expect(results[0]!.locations[0]!.physicalLocation.artifactLocation.uri).toBe('main.tf');
+  });
+
+  it('reports a Kubernetes Secret with inline values, never the values', async () => {
+    const root = repo('k8s', { 'deploy/secret.yaml': 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: ZmFrZS1wYXNzd29yZA==\n' });
+    const { code, out } = await check(root, '--format', 'json');
+    expect(code).toBe(1);
+    expect(rulesAt(report(out), 'deploy/secret.yaml')).toEqual(['storage/require-reference']);
+    expect(out).not.toContain('ZmFrZS1wYXNzd29yZA==');
+  });
+
+  it('holds against hostile files: invalid HCL and YAML are problems at their line, a symlink is not followed, an oversized file is not read', async () => {
+    const root = repo('hostile', {
+      'broken.tf': 'resource "aws_kms_key" "k" {\n  enable_key_rotation = \n',
+      'broken.yaml': 'AWSTemplateFormatVersion: "2010-09-09"\nResources: [\n',
+      'deep.tf': `locals {\n  x = ${'['.repeat(50_000)}\n}\n`,
+      'big.json': `{"a": "${'x'.repeat(3 * 1024 * 1024)}"}`,
+      'ok.tf': 'resource "aws_kms_key" "plain" {\n  enable_key_rotation = true\n}\n',
+    });
+    symlinkSync('/etc/passwd', path.join(root, 'link.tf'));
+    const { code, out } = await check(root, '--format', 'json');
+    const r = report(out);
+    const codes = r.problems.map((p) => `${p.file} ${p.code}`);
+    expect(codes).toEqual(expect.arrayContaining(['big.json file-too-large', 'broken.yaml yaml-syntax']));
+    expect(codes.some((c) => c.startsWith('broken.tf hcl-'))).toBe(true);
+    expect(codes.some((c) => c.startsWith('deep.tf hcl-'))).toBe(true);
+    for (const p of r.problems) expect(p.line).toBeGreaterThanOrEqual(1);
+    expect(r.problems.some((p) => p.file === 'link.tf')).toBe(false);
+    // The rest of the repository is still checked.
+    expect(r.summary.keys).toBeGreaterThanOrEqual(1);
+    expect(code).toBe(0);
+  });
+
+  it('refuses an unknown pack at its line, and exits 2', async () => {
+    const root = repo('nopack', {}, 'version: 1\nname: repo\nextends: [keywarden:no-such-pack]\n');
+    const { code, err } = await check(root);
+    expect(code).toBe(2);
+    expect(err).toMatch(/no built-in policy pack/);
+    expect(err).toMatch(/keywarden:aws-kms-baseline/);
+  });
+});
