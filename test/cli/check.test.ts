@@ -2,7 +2,7 @@
  * `keywarden check`: repository key facts (Terraform, CloudFormation, Kubernetes) held to the key
  * policy and the built-in packs, through `main()` with the real OPA build.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,6 +148,29 @@ describe('keywarden check', () => {
     // The rest of the repository is still checked.
     expect(r.summary.keys).toBeGreaterThanOrEqual(1);
     expect(code).toBe(0);
+  });
+
+  it('--fix turns rotation on and sets the window within the policy, edits only those lines, leaves expressions and symlinks alone, and is idempotent', async () => {
+    const root = repo('fix', {
+      'main.tf': 'resource "aws_kms_key" "empty" {}\n\nresource "aws_kms_key" "old" {\n  description             = "old"\n  enable_key_rotation     = false # was off\n  deletion_window_in_days = 7\n}\n\nresource "aws_kms_key" "v" {\n  enable_key_rotation = var.rot\n}\n\nvariable "rot" {}\n',
+      'cfn/key.yaml': 'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      Description: data\n',
+    });
+    const outside = path.join(dir, 'outside.tf');
+    writeFileSync(outside, 'resource "aws_kms_key" "t" {}\n');
+    symlinkSync(outside, path.join(root, 'linked.tf'));
+    const first = await check(root, '--fix', '--format', 'json');
+    expect(first.err).toMatch(/4 fixes applied in 2 files/);
+    const tf = readFileSync(path.join(root, 'main.tf'), 'utf8');
+    expect(tf).toContain('resource "aws_kms_key" "empty" {\n  enable_key_rotation = true\n}\n');
+    expect(tf).toContain('  enable_key_rotation     = true # was off\n  deletion_window_in_days = 30\n');
+    expect(tf).toContain('  enable_key_rotation = var.rot\n');
+    expect(readFileSync(path.join(root, 'cfn/key.yaml'), 'utf8')).toBe('AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      EnableKeyRotation: true\n      Description: data\n');
+    // A symlink is neither read nor written through.
+    expect(readFileSync(outside, 'utf8')).toBe('resource "aws_kms_key" "t" {}\n');
+    const after = report(first.out);
+    expect(after.violations.filter((v) => /rotation\/automatic|pending-window/.test(v.rule))).toEqual([]);
+    const second = await check(root, '--fix', '--format', 'json');
+    expect(second.err).toMatch(/0 fixes applied in 0 files/);
   });
 
   it('refuses an unknown pack at its line, and exits 2', async () => {

@@ -9,11 +9,12 @@
  * `scan`: 0 no violation, 1 violations, 2 a broken policy or usage, 3 a failure. Bad input files are
  * problems at their line, reported beside the violations; the rest of the repository is checked.
  */
-import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { ErrorCode, KeywardenError } from '../../errors.js';
-import { inspectFiles, ProblemCode, type InspectFileInput, type Problem } from '../../inspect/index.js';
+import { inspectFiles, ProblemCode, type Fact, type InspectFileInput, type KeyFact, type Problem } from '../../inspect/index.js';
+import { planConfigFixes, type ConfigFixResult } from '../../remediate/fix-config.js';
 import { toPolicyFacts } from '../../inspect/policy-facts.js';
 import { compilePolicy } from '../../policy/compile/compile-policy.js';
 import type { PolicyAst } from '../../policy/dsl/ast.js';
@@ -41,6 +42,7 @@ const MAX_CONFIG_FILES = 20_000;
 
 interface CheckFlags {
   policy?: string;
+  fix?: boolean;
   format: 'text' | 'json' | 'sarif';
   output?: string;
 }
@@ -60,11 +62,17 @@ export function registerCheckCommand(program: Command, io: CliIO, setExit: (code
     .option('--policy <file>', `policy file (default: ${DEFAULT_POLICY_FILE} under the path when it exists, else the built-in default)`)
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
     .option('-o, --output <file>', 'write the report to a file instead of standard output')
+    .option('--fix', 'apply the safe fixes (turn rotation on, set the rotation period or deletion window within the policy) to the files, then check again')
     .action(async (target: string, flags: CheckFlags) => {
       try {
         const root = path.resolve(cwd, target);
         const out = flags.output ? prepareOutputFile(flags.output, cwd, { what: 'check report (-o)', root }) : undefined;
-        const report = await runCheck(root, flags, cwd, io);
+        let report = await runCheck(root, flags, cwd, io);
+        if (flags.fix) {
+          const fixes = await applyFixes(root, flags, cwd, io);
+          if (fixes.fixed.length > 0) report = await runCheck(root, flags, cwd, io);
+          io.stderr(fixLines(fixes));
+        }
         const text = flags.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : flags.format === 'sarif' ? formatCheckSarif(report) : formatCheckText(report);
         if (out) out.write(text);
         else io.stdout(text);
@@ -83,6 +91,36 @@ export function registerCheckCommand(program: Command, io: CliIO, setExit: (code
 
 /** Lists, reads, inspects and judges. Exported for tests and the SDK. */
 export async function runCheck(root: string, flags: Pick<CheckFlags, 'policy'>, cwd: string, io: Pick<CliIO, 'env'> = {}): Promise<CheckReport> {
+  return (await collect(root, flags, cwd, io)).report;
+}
+
+/** Plans the fixes of `--fix` and writes the files they change (never through a symlink). */
+async function applyFixes(root: string, flags: Pick<CheckFlags, 'policy'>, cwd: string, io: Pick<CliIO, 'env'>): Promise<ConfigFixResult> {
+  const c = await collect(root, flags, cwd, io);
+  const keyFacts = c.facts.filter((f): f is KeyFact => f.kind === 'key');
+  const plan = planConfigFixes(new Map(c.inputs.map((i) => [i.path, i.text])), keyFacts, c.report.violations, c.ast);
+  for (const [rel, text] of plan.files) {
+    const fd = openSync(path.join(root, rel), constants.O_WRONLY | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0));
+    try {
+      if (!fstatSync(fd).isFile()) continue;
+      writeSync(fd, text);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return plan;
+}
+
+function fixLines(r: ConfigFixResult): string {
+  const lines = [
+    ...r.fixed.map((f) => `fixed    ${f.file}:${f.line}  ${f.key}  ${f.change}  (${f.rule})`),
+    ...r.skipped.map((f) => `not fixed  ${f.file}:${f.line}  ${f.key}  ${f.rule}: ${f.reason}`),
+    `${r.fixed.length} fix${r.fixed.length === 1 ? '' : 'es'} applied in ${r.files.size} file${r.files.size === 1 ? '' : 's'}${r.skipped.length ? `, ${r.skipped.length} left for a person` : ''}`,
+  ];
+  return lines.map((l) => `${l}\n`).join('');
+}
+
+async function collect(root: string, flags: Pick<CheckFlags, 'policy'>, cwd: string, io: Pick<CliIO, 'env'>): Promise<{ report: CheckReport; inputs: InspectFileInput[]; facts: Fact[]; ast: PolicyAst }> {
   if (!existsSync(root)) throw new KeywardenError(ErrorCode.PATH_NOT_FOUND, `${path.relative(cwd, root) || root} does not exist.`, { fault: 'user', hint: 'Pass a folder of the repository to check.' });
   const files: string[] = [];
   const inputs: InspectFileInput[] = [];
@@ -107,6 +145,7 @@ export async function runCheck(root: string, flags: Pick<CheckFlags, 'policy'>, 
   const inspected = inspectFiles(inputs, { maxBytes: MAX_CONFIG_BYTES });
   problems.push(...inspected.problems);
   const { facts, unknown } = toPolicyFacts(inspected.facts);
+  const sourceFacts = inspected.facts;
 
   const policyFile = flags.policy ?? (existsSync(path.join(root, DEFAULT_POLICY_FILE)) ? path.join(root, DEFAULT_POLICY_FILE) : undefined);
   const ast: PolicyAst = policyFile ? await readPolicy(policyFile, { cwd }) : defaultPolicy();
@@ -115,7 +154,7 @@ export async function runCheck(root: string, flags: Pick<CheckFlags, 'policy'>, 
   const decision: Decision = evaluator.evaluate({ now: new Date().toISOString(), repo: { files }, facts });
   const violations = [...decision.violations].sort((a, b) => cmp(locOf(a), locOf(b)));
   problems.sort((a, b) => cmp(`${a.file}\0${pad(a.line)}`, `${b.file}\0${pad(b.line)}`));
-  return {
+  const report: CheckReport = {
     violations,
     problems,
     summary: {
@@ -128,6 +167,7 @@ export async function runCheck(root: string, flags: Pick<CheckFlags, 'policy'>, 
       policy: policyFile ? path.relative(cwd, policyFile) || policyFile : 'keywarden:default',
     },
   };
+  return { report, inputs, facts: sourceFacts, ast };
 }
 
 /** A regular file's text, read without following a symlink; 'skip' for anything else. */
