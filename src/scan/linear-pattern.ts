@@ -14,9 +14,14 @@
  * engine's windows, the end of that view counts as the end of the text for `$` and `\b`); any
  * match up to `SPAN / 2` characters long is found wherever it starts. Secrets are short.
  */
-import { RE2JS, type Matcher } from 're2js';
+import { createRequire } from 'node:module';
+import type { Matcher, RE2JS as RE2JSClass } from 're2js';
 import { ErrorCode, KeywardenError } from '../errors.js';
 import type { LinearPattern } from './types.js';
+
+// Loaded on the first custom pattern: every scan thread imports this module, few scans have one.
+let re2: typeof RE2JSClass | undefined;
+export const re2js = (): typeof RE2JSClass => (re2 ??= (createRequire(import.meta.url)('re2js') as { RE2JS: typeof RE2JSClass }).RE2JS);
 
 /** Characters one search may look at past its start. */
 const SPAN = 4096;
@@ -58,6 +63,7 @@ export function createLinearPattern(source: string, flags = '', options: LinearP
   for (const f of flags) {
     if (seen.has(f)) fail('flag', `repeats the flag "${f}"`, 'Write each flag once.');
     seen.add(f);
+    const RE2JS = re2js();
     if (f === 'i') re2Flags |= RE2JS.CASE_INSENSITIVE;
     else if (f === 'm') re2Flags |= RE2JS.MULTILINE;
     else if (f === 's') re2Flags |= RE2JS.DOTALL;
@@ -65,9 +71,9 @@ export function createLinearPattern(source: string, flags = '', options: LinearP
   }
   const translated = translatePattern(source, { unicode: seen.has('u'), dotAll: seen.has('s') });
   if ('problem' in translated) return fail(translated.problem, translated.what, translated.hint, translated.offset);
-  let compiled: RE2JS;
+  let compiled: RE2JSClass;
   try {
-    compiled = RE2JS.compile(translated.source, re2Flags);
+    compiled = re2js().compile(translated.source, re2Flags);
   } catch (e) {
     // re2js messages quote the pattern (configuration, never a secret) and RE2's view of it.
     const detail = e instanceof Error ? e.message.replace(/^error parsing regexp: /, '').slice(0, 200) : 'invalid';
@@ -86,7 +92,7 @@ class Re2Pattern implements LinearPattern {
   constructor(
     readonly source: string,
     readonly flags: string,
-    private readonly re: RE2JS,
+    private readonly re: RE2JSClass,
   ) {
     this.groupCount = re.groupCount();
     this.names = Object.entries(re.namedGroups());

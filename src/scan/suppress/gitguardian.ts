@@ -10,7 +10,7 @@
  * which do not map onto Keywarden's one to one: they are not applied, with a warning.
  */
 import { createHash } from 'node:crypto';
-import { parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
 import { ggshieldGlob, peerPatternFound, peerWarning } from './patterns.js';
 import type { MatchRule, ParsedPeerFile, PathRule, PeerWarning } from './types.js';
 
@@ -19,6 +19,8 @@ type Map = Record<string, unknown>;
 export function parseGitGuardianConfig(text: string, file = '.gitguardian.yaml'): ParsedPeerFile {
   const warnings: PeerWarning[] = [];
   const out: ParsedPeerFile = { rules: [], warnings, notSuppressions: [] };
+  // Loaded here, not at import: every scan imports this module, few repositories have the file.
+  const { parseDocument } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: true });
   if (doc.errors.length) {
     // YAML errors quote the text around them: only the position is kept.

@@ -4,7 +4,8 @@
  * (lookaround, backreferences) is refused. A pattern from a peer file is hostile input: its
  * length and compiled size are bounded, and matching is linear in the text (RE2 semantics).
  */
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { re2js } from '../linear-pattern.js';
 import type { PeerOrigin, PeerWarning } from './types.js';
 
 const MAX_PATTERN = 4096;
@@ -17,7 +18,7 @@ export function compilePeerPattern(source: string): RE2JS | { problem: string } 
   if (source.length > MAX_PATTERN) return { problem: `longer than ${MAX_PATTERN} characters` };
   let re: RE2JS;
   try {
-    re = RE2JS.compile(source);
+    re = re2js().compile(source);
   } catch {
     return { problem: 'not a valid RE2 pattern (lookaround and backreferences are not supported)' };
   }
