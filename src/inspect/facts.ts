@@ -230,6 +230,8 @@ export interface InspectResult {
 export const KEY_DEFAULTS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
   aws_kms_key: { spec: 'SYMMETRIC_DEFAULT', usage: 'encrypt-decrypt', rotationEnabled: false, rotationPeriodDays: 365, deletionWindowDays: 30, multiRegion: false },
   'AWS::KMS::Key': { spec: 'SYMMETRIC_DEFAULT', usage: 'encrypt-decrypt', rotationEnabled: false, rotationPeriodDays: 365, deletionWindowDays: 30, multiRegion: false },
+  aws_kms_replica_key: { deletionWindowDays: 30, multiRegion: true },
+  aws_kms_external_key: { usage: 'encrypt-decrypt', deletionWindowDays: 30, multiRegion: false },
   google_kms_crypto_key: { spec: 'GOOGLE_SYMMETRIC_ENCRYPTION', usage: 'encrypt-decrypt', rotationEnabled: false, deletionWindowDays: 30 },
   azurerm_key_vault_key: { rotationEnabled: false },
   vault_transit_secret_backend_key: { spec: 'aes256-gcm96', usage: 'encrypt-decrypt', rotationEnabled: false, minDecryptionVersion: 1, deletionAllowed: false },

@@ -6,6 +6,7 @@
  * each is counted. Pure.
  */
 import type { AccessGrant, ConfigFact, ManagedKeyInput } from '../policy/input.js';
+import { kmsActionToOperations, kmsOperationsExcept } from '../model/kms-actions.js';
 import { KEY_DEFAULTS, type Fact, type KeyFact, type PolicyStatement, type Value } from './facts.js';
 
 export interface PolicyFactsResult {
@@ -95,11 +96,22 @@ function grantsOf(statements: readonly PolicyStatement[]): AccessGrant[] | undef
   for (const s of statements) {
     if (s.effect.state !== 'known') return undefined;
     if (s.effect.value !== 'Allow') continue;
-    if (s.notActions.state !== 'absent' || s.notPrincipals.state !== 'absent') return undefined;
-    if (s.principals.state !== 'known' || s.actions.state !== 'known') return undefined;
+    if (s.notPrincipals.state !== 'absent' || s.principals.state !== 'known') return undefined;
+    if (s.notActions.state === 'known' && s.actions.state === 'absent') {
+      // Everything but the listed actions: judged as the known KMS actions it leaves.
+      const ops = kmsOperationsExcept(s.notActions.value);
+      for (const p of s.principals.value) byPrincipal.set(p, new Set([...(byPrincipal.get(p) ?? []), ...ops]));
+      continue;
+    }
+    if (s.notActions.state !== 'absent' || s.actions.state !== 'known') return undefined;
+    // As a live key's grants read (src/policy/backend-keys.ts): the normalised operations, which
+    // IAM's case-insensitive names and `*` map onto, beside the actions as written; `*` is `kms:*`
+    // in a key policy, where only KMS actions apply.
+    const normalised = s.actions.value.flatMap(kmsActionToOperations);
     for (const p of s.principals.value) {
       const ops = byPrincipal.get(p) ?? new Set<string>();
-      for (const a of s.actions.value) ops.add(a);
+      for (const a of [...normalised, ...s.actions.value]) ops.add(a);
+      if (normalised.includes('*')) ops.add('kms:*');
       byPrincipal.set(p, ops);
     }
   }

@@ -880,6 +880,24 @@ function extractResource(ev: Evaluator, r: Declared<Block>, prefix: string, via:
         extra: { enabled: toBoolValue(get('is_enabled')) },
       });
     }
+    case 'aws_kms_replica_key':
+    case 'aws_kms_external_key': {
+      // A replica has its primary's spec and rotation; a key with imported material is symmetric
+      // but AWS cannot rotate it: neither is judged on rotation, both on their deletion window and policy.
+      const policyEv = get('policy');
+      return key(base, 'aws', {
+        spec: ABSENT,
+        usage: type === 'aws_kms_external_key' ? known('encrypt-decrypt') : ABSENT,
+        family: type === 'aws_kms_external_key' ? known('symmetric') : ABSENT,
+        rsaBits: ABSENT,
+        rotationEnabled: ABSENT,
+        rotationPeriodDays: ABSENT,
+        deletionWindowDays: toNumberValue(get('deletion_window_in_days')),
+        multiRegion: type === 'aws_kms_replica_key' ? known(true) : toBoolValue(get('multi_region')),
+        policy: policyEv.attr === undefined ? ABSENT : policyOf(ev, policyEv),
+        extra: { enabled: toBoolValue(get('enabled')) },
+      });
+    }
     case 'google_kms_crypto_key': {
       const vt = nested('version_template');
       const purpose = toStringValue(get('purpose'));

@@ -46,9 +46,14 @@ export const ADMIN_OPERATIONS = [
   'manage-access',
   'manage-aliases',
   'tag',
-  'create-grant',
 ] as const;
-export const OPERATIONS = [...USE_OPERATIONS, 'describe', ...ADMIN_OPERATIONS, '*'] as const;
+/**
+ * Creating, revoking and retiring grants: a grant can pass on only cryptographic operations (and
+ * DescribeKey, GetPublicKey, CreateGrant, RetireGrant), never administration, so it is neither —
+ * AWS's default key policy gives its key users `kms:CreateGrant` for AWS services.
+ */
+export const DELEGATE_OPERATIONS = ['create-grant'] as const;
+export const OPERATIONS = [...USE_OPERATIONS, 'describe', ...ADMIN_OPERATIONS, ...DELEGATE_OPERATIONS, '*'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /** One row of a key's access policy: a principal, an effect and the operations it covers. */

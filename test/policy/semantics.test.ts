@@ -217,7 +217,9 @@ keys:
               { principal: 'role/admin-1', operations: ['kms:Put*', 'kms:ScheduleKeyDeletion'] },
               { principal: 'role/app-1', operations: ['kms:Decrypt'] },
               { principal: 'role/intruder', operations: ['kms:Encrypt'] },
-              { principal: 'role/app-2', operations: ['kms:CreateGrant'] },
+              { principal: 'role/app-2', operations: ['kms:CreateAlias'] },
+              // Grants pass on use only (AWS's default policy gives key users CreateGrant): not administration.
+              { principal: 'role/app-1', operations: ['kms:CreateGrant', 'kms:RevokeGrant', 'kms:ListGrants'] },
               { principal: 'role/admin-2', operations: ['kms:Disable*', 'kms:Sign'] },
               { principal: 'arn:aws:iam::*:root', operations: ['kms:Decrypt'] },
               { principal: 'role/admin-3', operations: ['kms:*'] },

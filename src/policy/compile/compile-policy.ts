@@ -73,7 +73,9 @@ export const PARTIAL_CONTEXT = ['event.branch', 'repo.visibility'] as const;
 
 /** Operations that administer a key (AWS KMS names, plus generic words other backends use). */
 export const ADMIN_OPERATIONS = [
-  'kms:Create*',
+  // Not kms:Create* or the grant actions: CreateGrant passes on use, never administration.
+  'kms:CreateAlias',
+  'kms:CreateKey',
   'kms:Put*',
   'kms:Update*',
   'kms:Enable*',
@@ -83,8 +85,6 @@ export const ADMIN_OPERATIONS = [
   'kms:CancelKeyDeletion',
   'kms:TagResource',
   'kms:UntagResource',
-  'kms:RevokeGrant',
-  'kms:RetireGrant',
   'kms:ImportKeyMaterial',
   'kms:RotateKeyOnDemand',
   'admin',

@@ -554,11 +554,9 @@ _exception1_key(s) if {
 }
 
 # Grants: an operation administers or uses a key by the lists below; "*" and "kms:*" do both.
-_admin_op_literals := {"*", "kms:*", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:RevokeGrant", "kms:RetireGrant", "kms:ImportKeyMaterial", "kms:RotateKeyOnDemand", "admin", "manage", "destroy", "rotate", "disable", "enable", "schedule-destruction", "cancel-destruction", "manage-access", "manage-aliases", "tag", "create-grant"}
+_admin_op_literals := {"*", "kms:*", "kms:CreateAlias", "kms:CreateKey", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:ImportKeyMaterial", "kms:RotateKeyOnDemand", "admin", "manage", "destroy", "rotate", "disable", "enable", "schedule-destruction", "cancel-destruction", "manage-access", "manage-aliases", "tag"}
 
 _admin_op(op) if _admin_op_literals[op]
-
-_admin_op(op) if startswith(op, "kms:Create")
 
 _admin_op(op) if startswith(op, "kms:Put")
 
