@@ -198,7 +198,8 @@ export const DECISION_SCHEMA = {
 // pay for them, and one that does compiles only the ones it needs.
 type Validator = ReturnType<Ajv['compile']>;
 let ajvInstance: Ajv | undefined;
-const ajv = (): Ajv => (ajvInstance ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }));
+// Our own schemas, validated against the meta-schema by a test (test/policy/schemas.test.ts), not at every start.
+const ajv = (): Ajv => (ajvInstance ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, validateSchema: false }));
 function lazyValidator(schema: () => object): Validator {
   let v: Validator | undefined;
   const get = (): Validator => (v ??= ajv().compile(schema()));

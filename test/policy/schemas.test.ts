@@ -23,6 +23,12 @@ describe('published schemas', () => {
     await expect(text(DECISION_SCHEMA)).toMatchFileSnapshot('../../schemas/decision.schema.json');
   });
 
+  it('pass the meta-schema and strict mode as Keywarden compiles them (which skips the meta-schema check at run time)', () => {
+    const strict = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, validateSchema: true });
+    for (const s of [POLICY_SCHEMA, INPUT_SCHEMA, DECISION_SCHEMA]) expect(strict.validateSchema(s as object), JSON.stringify(strict.errors)).toBe(true);
+    expect(() => [POLICY_SCHEMA, INPUT_SCHEMA, DECISION_SCHEMA].map((s) => strict.compile(s as object))).not.toThrow();
+  });
+
   it('are valid draft-07 schemas that a stock validator (as editors use) accepts', () => {
     const ajv = new Ajv({ allErrors: true, strict: false });
     const validate = ajv.compile(POLICY_SCHEMA);

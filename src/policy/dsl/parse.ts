@@ -32,7 +32,9 @@ export interface ParsePolicyOptions {
  */
 export type ValidatePolicyResult = { ok: true; ast: PolicyAst; errors: [] } | { ok: false; errors: KeywardenError[]; versioned?: boolean };
 
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
+// `validateSchema: false`: the schema is ours and a test validates it against the meta-schema;
+// checking it again at every start costs a command tens of milliseconds.
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, validateSchema: false });
 // Compiled on first use, not at import (it is the largest schema).
 let compiledSchema: ReturnType<typeof ajv.compile> | undefined;
 const validateSchema = ((data: unknown) => {
