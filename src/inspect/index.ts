@@ -1,7 +1,8 @@
 /**
  * Key facts from repository files: the extractor is chosen by path and content.
  *
- * - `*.tf` (and `*.tfvars`, for variable values): Terraform, grouped into modules by folder;
+ * - `*.tf` and `*.tf.json` (and `*.tfvars` / `*.tfvars.json`, for variable values): Terraform,
+ *   grouped into modules by folder (both syntaxes of one folder are one module);
  * - `*.yaml`, `*.yml`, `*.json`, `*.template`: CloudFormation when a document has
  *   `AWSTemplateFormatVersion` or `Resources` with `Type: AWS::…`; Kubernetes when it has
  *   `apiVersion` and `kind`; anything else is not a configuration Keywarden reads (no problem).
@@ -67,9 +68,9 @@ type FileKind = 'terraform' | 'yaml' | 'json';
 
 function kindOf(path: string): FileKind | undefined {
   const base = path.slice(path.lastIndexOf('/') + 1).toLowerCase();
-  if (base.endsWith('.tf') || base.endsWith('.tfvars')) return 'terraform';
+  if (base.endsWith('.tf') || base.endsWith('.tfvars') || base.endsWith('.tf.json') || base.endsWith('.tfvars.json')) return 'terraform';
   if (base.endsWith('.yaml') || base.endsWith('.yml')) return 'yaml';
-  if (base.endsWith('.json') || base.endsWith('.template')) return base.endsWith('.tf.json') ? undefined : 'json';
+  if (base.endsWith('.json') || base.endsWith('.template')) return 'json';
   return undefined;
 }
 

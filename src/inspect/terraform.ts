@@ -39,6 +39,7 @@ import {
   type Value,
 } from './facts.js';
 import { literalString, parseHcl, type Attribute, type Block, type Body, type Expr, type TemplatePart, type TraversalStep } from './hcl.js';
+import { parseTerraformJson } from './terraform-json.js';
 import {
   asBool,
   asNumber,
@@ -157,16 +158,20 @@ function newModule(dir: string): Module {
 }
 
 function parseFile(f: TerraformFile, problems: Problem[]): ParsedFile | undefined {
-  const { body, error, duplicates } = parseHcl(f.text);
+  // `*.tf.json` / `*.tfvars.json`: Terraform's JSON syntax, read into the same Body (terraform-json.ts).
+  const json = /\.(tf|tfvars)\.json$/i.test(f.path);
+  let base = f.path.slice(f.path.lastIndexOf('/') + 1);
+  if (json) base = base.slice(0, -'.json'.length);
+  const { body, error, duplicates } = json ? parseTerraformJson(f.text, { tfvars: base.toLowerCase().endsWith('.tfvars') }) : parseHcl(f.text);
   const starts = lineStarts(f.text);
   const at = (offset: number): Located => ({ file: f.path, ...position(starts, offset) });
   if (error || !body) {
     const e = error!;
-    problems.push({ code: e.code === 'hcl-too-deep' ? ProblemCode.HCL_TOO_DEEP : ProblemCode.HCL_SYNTAX, message: `Terraform syntax: ${e.message}`, ...at(e.offset) });
+    const code = e.code === 'hcl-too-deep' ? ProblemCode.HCL_TOO_DEEP : e.code === 'json-syntax' ? ProblemCode.JSON_SYNTAX : ProblemCode.HCL_SYNTAX;
+    problems.push({ code, message: `Terraform ${json ? 'JSON ' : ''}syntax: ${e.message}`, ...at(e.offset) });
     return undefined;
   }
   for (const d of duplicates) problems.push({ code: ProblemCode.HCL_DUPLICATE, message: `The attribute "${clip(d.name)}" is set more than once in one block; Terraform refuses the file.`, ...at(d.start) });
-  const base = f.path.slice(f.path.lastIndexOf('/') + 1);
   const tfvars = !base.endsWith('.tfvars') ? undefined : base === 'terraform.tfvars' || base.endsWith('.auto.tfvars') ? 'auto' : 'chosen';
   return { path: f.path, body, starts, tfvars };
 }
