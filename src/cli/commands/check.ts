@@ -9,7 +9,7 @@
  * `scan`: 0 no violation, 1 violations, 2 a broken policy or usage, 3 a failure. Bad input files are
  * problems at their line, reported beside the violations; the rest of the repository is checked.
  */
-import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, lstatSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { ErrorCode, KeywardenError } from '../../errors.js';
@@ -99,16 +99,29 @@ async function applyFixes(root: string, flags: Pick<CheckFlags, 'policy'>, cwd: 
   const c = await collect(root, flags, cwd, io);
   const keyFacts = c.facts.filter((f): f is KeyFact => f.kind === 'key');
   const plan = planConfigFixes(new Map(c.inputs.map((i) => [i.path, i.text])), keyFacts, c.report.violations, c.ast);
+  const written = new Set<string>();
   for (const [rel, text] of plan.files) {
-    const fd = openSync(path.join(root, rel), constants.O_WRONLY | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0));
+    // Never through a symlink, never a FIFO (O_NONBLOCK: no wait for a reader), and only the file
+    // that was read (same inode), truncated only once that is known.
+    const target = c.read.get(rel);
+    if (!target) continue;
+    let fd: number;
     try {
-      if (!fstatSync(fd).isFile()) continue;
-      writeSync(fd, text);
+      fd = openSync(target.path, constants.O_WRONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
+    } catch {
+      continue;
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile() || st.ino !== target.ino || st.dev !== target.dev) continue;
+      ftruncateSync(fd, 0);
+      writeSync(fd, text, 0);
+      written.add(rel);
     } finally {
       closeSync(fd);
     }
   }
-  return plan;
+  return { ...plan, files: new Map([...plan.files].filter(([rel]) => written.has(rel))), fixed: plan.fixed.filter((f) => written.has(f.file)) };
 }
 
 function fixLines(r: ConfigFixResult): string {
@@ -120,11 +133,24 @@ function fixLines(r: ConfigFixResult): string {
   return lines.map((l) => `${l}\n`).join('');
 }
 
-async function collect(root: string, flags: Pick<CheckFlags, 'policy'>, cwd: string, io: Pick<CliIO, 'env'>): Promise<{ report: CheckReport; inputs: InspectFileInput[]; facts: Fact[]; ast: PolicyAst }> {
+/** Where a configuration file was read from: the path as opened and the file's identity. */
+interface ReadAt {
+  path: string | Buffer;
+  ino: number;
+  dev: number;
+}
+
+async function collect(
+  root: string,
+  flags: Pick<CheckFlags, 'policy'>,
+  cwd: string,
+  io: Pick<CliIO, 'env'>,
+): Promise<{ report: CheckReport; inputs: InspectFileInput[]; facts: Fact[]; ast: PolicyAst; read: Map<string, ReadAt> }> {
   if (!existsSync(root)) throw new KeywardenError(ErrorCode.PATH_NOT_FOUND, `${path.relative(cwd, root) || root} does not exist.`, { fault: 'user', hint: 'Pass a folder of the repository to check.' });
   const files: string[] = [];
   const inputs: InspectFileInput[] = [];
   const problems: Problem[] = [];
+  const readFrom = new Map<string, ReadAt>();
   let skipped = 0;
   for await (const batch of listTree(root)) {
     for (const e of batch) {
@@ -139,7 +165,10 @@ async function collect(root: string, flags: Pick<CheckFlags, 'policy'>, cwd: str
       if (read === 'skip') skipped++;
       else if (read === 'too-large')
         problems.push({ code: ProblemCode.FILE_TOO_LARGE, file: e.rel, line: 1, column: 1, message: `${e.rel} is larger than ${MAX_CONFIG_BYTES} bytes; it was not checked.` });
-      else inputs.push({ path: e.rel, text: read });
+      else {
+        inputs.push({ path: e.rel, text: read.text });
+        readFrom.set(e.rel, read.at);
+      }
     }
   }
   const inspected = inspectFiles(inputs, { maxBytes: MAX_CONFIG_BYTES });
@@ -167,11 +196,11 @@ async function collect(root: string, flags: Pick<CheckFlags, 'policy'>, cwd: str
       policy: policyFile ? path.relative(cwd, policyFile) || policyFile : 'keywarden:default',
     },
   };
-  return { report, inputs, facts: sourceFacts, ast };
+  return { report, inputs, facts: sourceFacts, ast, read: readFrom };
 }
 
 /** A regular file's text, read without following a symlink; 'skip' for anything else. */
-function readConfigText(abs: string): string | 'skip' | 'too-large' {
+function readConfigText(abs: string): { text: string; at: ReadAt } | 'skip' | 'too-large' {
   const target = fsPathOf(abs);
   if ('skip' in target) return 'skip';
   try {
@@ -183,7 +212,7 @@ function readConfigText(abs: string): string | 'skip' | 'too-large' {
       const st = fstatSync(fd);
       if (!st.isFile() || st.ino !== lst.ino) return 'skip';
       if (st.size > MAX_CONFIG_BYTES) return 'too-large';
-      return readFdText(fd, st.size);
+      return { text: readFdText(fd, st.size), at: { path: target.path, ino: st.ino, dev: st.dev } };
     } finally {
       closeSync(fd);
     }
