@@ -16,6 +16,7 @@ import {
   asString,
   Budget,
   dynValue,
+  joinParts,
   PartialString,
   statementsFromDocument,
   statementsFromJson,
@@ -289,15 +290,8 @@ function intrinsic(t: Template, fn: string, arg: YamlNode, depth: number): Dyn {
       if (sep === undefined || !listNode) return new Unresolved('Fn::Join has no literal delimiter');
       const list = toDyn(t, listNode, depth + 1);
       if (!Array.isArray(list)) return list instanceof Unresolved ? list : new Unresolved('Fn::Join of a value that is not a list');
-      const parts: (string | Unresolved)[] = [];
-      for (const [i, x] of list.entries()) {
-        if (i > 0) parts.push(sep);
-        if (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean') parts.push(String(x));
-        else if (x instanceof Unresolved) parts.push(x);
-        else if (x instanceof PartialString) parts.push(...x.parts);
-        else return new Unresolved('Fn::Join of a list that holds collections');
-      }
-      return partial(t, parts);
+      const parts = joinParts(sep, list);
+      return parts ? partial(t, parts) : new Unresolved('Fn::Join of a list that holds collections');
     }
     case 'GetAtt': {
       const text = isScalar(arg) ? w.text(arg) : w.items(arg).map((n) => w.text(n) ?? '?').join('.');

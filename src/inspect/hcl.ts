@@ -513,19 +513,7 @@ class Parser {
 
   /** `for k, v in coll : expr [=> expr [...]] [if cond]` up to the closing bracket. */
   private parseForRest(close: ']' | '}'): void {
-    this.pos += 3;
-    this.skip();
-    if (this.ident() === undefined) this.fail('Expected a variable name after "for".');
-    this.skip();
-    if (this.code() === 44) {
-      this.pos++;
-      this.skip();
-      if (this.ident() === undefined) this.fail('Expected a second variable name in a for expression.');
-      this.skip();
-    }
-    if (!this.s.startsWith('in', this.pos)) this.fail('Expected "in" in a for expression.');
-    this.pos += 2;
-    this.parseExpression();
+    this.parseForHeader('a for expression');
     this.skip();
     this.expect(':', '":" in a for expression');
     this.parseExpression();
@@ -684,6 +672,11 @@ class Parser {
 
   /** `for k, v in coll` inside a template directive. */
   private skipForHeader(): void {
+    this.parseForHeader('a template for directive');
+  }
+
+  /** `for k[, v] in coll`, from the `for` keyword to the end of the collection expression. */
+  private parseForHeader(what: string): void {
     this.pos += 3;
     this.skip();
     if (this.ident() === undefined) this.fail('Expected a variable name after "for".');
@@ -691,10 +684,10 @@ class Parser {
     if (this.code() === 44) {
       this.pos++;
       this.skip();
-      if (this.ident() === undefined) this.fail('Expected a variable name.');
+      if (this.ident() === undefined) this.fail(`Expected a second variable name in ${what}.`);
       this.skip();
     }
-    if (!this.s.startsWith('in', this.pos)) this.fail('Expected "in" in a template for directive.');
+    if (!this.s.startsWith('in', this.pos)) this.fail(`Expected "in" in ${what}.`);
     this.pos += 2;
     this.parseExpression();
   }

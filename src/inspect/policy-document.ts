@@ -16,6 +16,23 @@ export class Unresolved {
   ) {}
 }
 
+/**
+ * The parts of `list` joined by `sep` (Terraform's `join`, CloudFormation's `Fn::Join`): scalars
+ * as text, unresolved values and partial strings kept in place. Undefined when an element is a
+ * collection, which neither language joins.
+ */
+export function joinParts(sep: string, list: readonly unknown[]): (string | Unresolved)[] | undefined {
+  const parts: (string | Unresolved)[] = [];
+  for (const [i, x] of list.entries()) {
+    if (i > 0) parts.push(sep);
+    if (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean') parts.push(String(x));
+    else if (x instanceof Unresolved) parts.push(x);
+    else if (x instanceof PartialString) parts.push(...x.parts);
+    else return undefined;
+  }
+  return parts;
+}
+
 /** A string with unresolved parts: `arn:aws:iam::${data.aws_caller_identity.current.account_id}:root`. */
 export class PartialString {
   constructor(readonly parts: readonly (string | Unresolved)[]) {}

@@ -13,8 +13,6 @@ export interface PolicyFactsResult {
   facts: ConfigFact[];
   /** Attributes left unjudged because their value is unknown, by attribute. */
   unknown: Record<string, number>;
-  /** The facts, index for index with `facts`, they came from (for annotations at the attribute). */
-  sources: Fact[];
 }
 
 const BACKEND_OF: Record<KeyFact['provider'], string> = { aws: 'aws-kms', gcp: 'gcp-kms', azure: 'azure-key-vault', vault: 'vault-transit' };
@@ -26,27 +24,22 @@ const BACKEND_OF: Record<KeyFact['provider'], string> = { aws: 'aws-kms', gcp: '
  */
 export function toPolicyFacts(facts: readonly Fact[]): PolicyFactsResult {
   const out: ConfigFact[] = [];
-  const sources: Fact[] = [];
   const unknown: Record<string, number> = {};
   const count = (attr: string): void => void (unknown[attr] = (unknown[attr] ?? 0) + 1);
   for (const f of facts) {
     const at = { file: f.file, line: f.line, column: f.column };
     if (f.kind === 'key') {
       out.push({ kind: 'key', ...at, key: keyOf(f, count) });
-      sources.push(f);
     } else if (f.kind === 'inline-secret') {
       // A Secret manifest holding its values: the storage policy's `require-reference` judges it.
       out.push({ kind: 'secret-ref', ...at, name: f.name, source: 'inline' });
-      sources.push(f);
     } else if (f.kind === 'secret-store-ref') {
       out.push({ kind: 'secret-ref', ...at, name: f.name, source: storeSource(f.refKind, f.store) });
-      sources.push(f);
     } else if (f.kind === 'access-key') {
       out.push({ kind: 'access-key', ...at, name: f.name, encryptedWithPgp: f.encryptedWithPgp });
-      sources.push(f);
     }
   }
-  return { facts: out, unknown, sources };
+  return { facts: out, unknown };
 }
 
 function keyOf(f: KeyFact, count: (attr: string) => void): Partial<ManagedKeyInput> & { id: string } {

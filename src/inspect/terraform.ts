@@ -49,6 +49,7 @@ import {
   dynValue,
   fromJson,
   isObject,
+  joinParts,
   PartialString,
   PolicyDocument,
   statementsFromDocument,
@@ -655,14 +656,8 @@ class Evaluator {
         const [sep, list] = vals();
         if (typeof sep !== 'string' || !Array.isArray(list)) return new Unresolved('join of values that are not literal');
         if (!this.budget.take(list.length)) return new Unresolved(BUDGET_REASON);
-        const parts: (string | Unresolved)[] = [];
-        for (const [i, x] of list.entries()) {
-          if (i > 0) parts.push(sep);
-          if (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean') parts.push(String(x));
-          else if (x instanceof Unresolved) parts.push(x);
-          else if (x instanceof PartialString) parts.push(...x.parts);
-          else return new Unresolved('join of a list that holds collections');
-        }
+        const parts = joinParts(sep, list);
+        if (!parts) return new Unresolved('join of a list that holds collections');
         if (!this.budget.take(textCost(parts))) return new Unresolved(BUDGET_REASON);
         return parts.every((p) => typeof p === 'string') ? parts.join('') : new PartialString(mergeText(parts));
       }

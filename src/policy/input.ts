@@ -13,6 +13,7 @@ import { VISIBILITIES, type Visibility } from './dsl/ast.js';
 import { PolicyError } from './dsl/policy-error.js';
 import { SEVERITIES } from '../model/finding.js';
 import { lineColumnOf } from '../util/line-column.js';
+import { specInfo as vendorSpecInfo } from '../inspect/facts.js';
 
 export interface AccessGrant {
   principal: string;
@@ -296,13 +297,8 @@ export const validateDecision = lazyValidator(() => DECISION_SCHEMA);
 
 /** The policy's key family (`match.family`) of a spec: symmetric, asymmetric or hmac; undefined when unknown. */
 export function specClass(spec: string, family = specInfo(spec).family): 'symmetric' | 'asymmetric' | 'hmac' | undefined {
-  if (family === 'HMAC') return 'hmac';
-  if (family === 'AES' || family === '3DES' || family === 'DES') return 'symmetric';
-  if (family === 'RSA' || family === 'ECC' || family === 'SM2') return 'asymmetric';
-  const s = spec.toUpperCase();
-  if (/SYMMETRIC_ENCRYPTION$|^OCT(-HSM)?$|^CHACHA20|^XTS/.test(s)) return 'symmetric';
-  if (/^(EC|EC-HSM|ML_DSA.*|ECDSA.*|EC_SIGN.*|RSA.*)$/.test(s)) return 'asymmetric';
-  return undefined;
+  // One reading of vendor specs (AWS, GCP, Azure, Vault) for live and declared keys; DES stays symmetric.
+  return family === '3DES' || family === 'DES' ? 'symmetric' : vendorSpecInfo(spec)?.family;
 }
 
 /** Family and size of a backend key spec: `RSA_3072` → RSA/3072, `ECC_NIST_P256` → ECC/256. */

@@ -64,4 +64,13 @@ describe('string concatenation view', () => {
     // Every decoded byte maps back into the buffer.
     for (const s of out) for (const o of s.offsets!) expect(o).toBeGreaterThanOrEqual(0);
   });
+
+  it('hostile input: a line of escaped quotes that never closes, before a join, is not re-read from every quote', () => {
+    // Each `\"` would start a literal that reads up to 2 KB again: without the work allowance,
+    // two megabytes of them cost about two billion byte reads.
+    const budget = createViewBudget();
+    const out: Parameters<typeof stringConcatSegments>[2] = [];
+    stringConcatSegments(Buffer.from(`x = "${'\\"'.repeat(1_000_000)} + "abcdefgh" + "ijklmnop"\n`), budget, out);
+    expect(budget.cut).toBeGreaterThan(0);
+  });
 });

@@ -67,9 +67,10 @@ export function registerCheckCommand(program: Command, io: CliIO, setExit: (code
       try {
         const root = path.resolve(cwd, target);
         const out = flags.output ? prepareOutputFile(flags.output, cwd, { what: 'check report (-o)', root }) : undefined;
-        let report = await runCheck(root, flags, cwd, io);
+        const first = await collect(root, flags, cwd, io);
+        let report = first.report;
         if (flags.fix) {
-          const fixes = await applyFixes(root, flags, cwd, io);
+          const fixes = applyFixes(first);
           if (fixes.fixed.length > 0) report = await runCheck(root, flags, cwd, io);
           io.stderr(fixLines(fixes));
         }
@@ -95,8 +96,7 @@ export async function runCheck(root: string, flags: Pick<CheckFlags, 'policy'>, 
 }
 
 /** Plans the fixes of `--fix` and writes the files they change (never through a symlink). */
-async function applyFixes(root: string, flags: Pick<CheckFlags, 'policy'>, cwd: string, io: Pick<CliIO, 'env'>): Promise<ConfigFixResult> {
-  const c = await collect(root, flags, cwd, io);
+function applyFixes(c: Collected): ConfigFixResult {
   const keyFacts = c.facts.filter((f): f is KeyFact => f.kind === 'key');
   const plan = planConfigFixes(new Map(c.inputs.map((i) => [i.path, i.text])), keyFacts, c.report.violations, c.ast);
   const written = new Set<string>();
@@ -140,12 +140,16 @@ interface ReadAt {
   dev: number;
 }
 
-async function collect(
-  root: string,
-  flags: Pick<CheckFlags, 'policy'>,
-  cwd: string,
-  io: Pick<CliIO, 'env'>,
-): Promise<{ report: CheckReport; inputs: InspectFileInput[]; facts: Fact[]; ast: PolicyAst; read: Map<string, ReadAt> }> {
+/** What one pass read and judged: the report, and what `--fix` needs to edit the files. */
+interface Collected {
+  report: CheckReport;
+  inputs: InspectFileInput[];
+  facts: Fact[];
+  ast: PolicyAst;
+  read: Map<string, ReadAt>;
+}
+
+async function collect(root: string, flags: Pick<CheckFlags, 'policy'>, cwd: string, io: Pick<CliIO, 'env'>): Promise<Collected> {
   if (!existsSync(root)) throw new KeywardenError(ErrorCode.PATH_NOT_FOUND, `${path.relative(cwd, root) || root} does not exist.`, { fault: 'user', hint: 'Pass a folder of the repository to check.' });
   const files: string[] = [];
   const inputs: InspectFileInput[] = [];

@@ -13,6 +13,7 @@ import { buildAst, type PathSeg, type PolicyProblem } from './build-ast.js';
 import { PolicyError, policyProblem } from './policy-error.js';
 import { COMPARISON_PATTERN, DATE_PATTERN, DURATION_PATTERN, NAME_PATTERN, POLICY_SCHEMA } from './schema.js';
 import { lineColumnOf } from '../../util/line-column.js';
+import { prescanYaml } from '../../util/yaml-prescan.js';
 
 export interface ParsePolicyOptions {
   /** Shown in every location; also the base for `extends:` paths. Default `policy.yml`. */
@@ -70,7 +71,7 @@ export function validatePolicy(text: string, options: ParsePolicyOptions = {}): 
     return fail([policyProblem(ErrorCode.POLICY_PARSE, 'The policy contains a NUL byte; it looks like a binary file.', 'Point Keywarden at the YAML policy file.', at(line, col), { reason: 'binary' })]);
   }
 
-  const pre = prescan(text, options.maxDepth ?? 32, options.maxAliases ?? 64);
+  const pre = prescanYaml(text, options.maxDepth ?? 32, options.maxAliases ?? 64);
   if (pre?.reason === 'too-deep')
     return fail([
       policyProblem(ErrorCode.POLICY_PARSE, `The policy is nested more than ${options.maxDepth ?? 32} levels deep.`, 'Policies need only a few levels of nesting; check for runaway brackets, dashes or indentation.', at(pre.line, pre.column), {
@@ -177,68 +178,6 @@ function fail(errors: KeywardenError[]): ValidatePolicyResult {
   return { ok: false, errors };
 }
 
-/**
- * A cheap, linear over-estimate of nesting before the YAML library (which recurses per level and
- * slows down sharply on thousands of levels) sees the text. Counts flow brackets outside quotes
- * and comments, and block nesting from indentation and leading `- ` runs. Limits are generous
- * multiples of `maxDepth`; the exact check runs on the parsed tree.
- */
-function prescan(text: string, maxDepth: number, maxAliases: number): { line: number; column: number; reason: 'too-deep' | 'alias-limit' } | undefined {
-  const flowLimit = maxDepth * 2;
-  const blockLimit = maxDepth * 8;
-  let line = 1;
-  let lineStart = 0;
-  let flow = 0;
-  let quote: string | undefined;
-  let atLineStart = true;
-  let indent = 0;
-  let dashes = 0;
-  let aliases = 0;
-  const deep = (i: number) => ({ line, column: i - lineStart + 1, reason: 'too-deep' as const });
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '\n') {
-      line++;
-      lineStart = i + 1;
-      atLineStart = true;
-      indent = 0;
-      dashes = 0;
-      if (quote === "'") quote = undefined;
-      continue;
-    }
-    if (atLineStart) {
-      if (c === ' ') {
-        indent++;
-        if (indent > blockLimit) return deep(i);
-        continue;
-      }
-      if ((c === '-' || c === '?') && (text[i + 1] === ' ' || text[i + 1] === '\t')) {
-        dashes++;
-        indent += 2;
-        i++;
-        if (dashes > flowLimit || indent > blockLimit) return deep(i);
-        continue;
-      }
-      atLineStart = false;
-    }
-    if (quote) {
-      if (c === '\\' && quote === '"') i++;
-      else if (c === quote) quote = undefined;
-      continue;
-    }
-    if (c === '"' || c === "'") quote = c;
-    else if (c === '#' && (i === 0 || text[i - 1] === ' ' || text[i - 1] === '\t')) {
-      const nl = text.indexOf('\n', i);
-      i = (nl < 0 ? text.length : nl) - 1;
-    } else if (c === '[' || c === '{') {
-      flow++;
-      if (flow > flowLimit) return deep(i);
-    } else if (c === '*' && (i === 0 || ' \t\n[{,:'.includes(text[i - 1] ?? '')) && /[^\s,\]}]/.test(text[i + 1] ?? ' ')) {
-      if (++aliases > maxAliases) return { line, column: i - lineStart + 1, reason: 'alias-limit' };
-    } else if ((c === ']' || c === '}') && flow > 0) flow--;
-  }
-  return undefined;
-}
 
 function position(text: string, offset: number): { line: number; col: number } {
   const { line, column } = lineColumnOf(text, offset);

@@ -32,16 +32,33 @@ function worthJoining(bytes: Buffer): boolean {
   return bytes.indexOf('" .') !== -1 || bytes.indexOf("' .") !== -1;
 }
 
+/**
+ * Bytes literal scans may read per buffer byte. A literal that never closes is read again from
+ * each quote inside it (up to `MAX_LITERAL` each): a line of `\"` repeated would cost that many
+ * times its length. Real code reads each byte about once; past the allowance the view stops.
+ */
+const WORK_PER_BYTE = 16;
+
+interface Work {
+  left: number;
+}
+
 /** The index of the closing quote of the literal opened at `open`, or -1 (a newline, too long, the end). */
-function literalEnd(bytes: Buffer, open: number): number {
+function literalEnd(bytes: Buffer, open: number, work: Work): number {
   const q = bytes[open]!;
   const n = Math.min(bytes.length, open + 1 + MAX_LITERAL);
   for (let j = open + 1; j < n; j++) {
     const c = bytes[j]!;
     if (c === BACKSLASH) j++;
-    else if (c === q) return j;
-    else if (c === 0x0a) return -1;
+    else if (c === q) {
+      work.left -= j - open;
+      return j;
+    } else if (c === 0x0a) {
+      work.left -= j - open;
+      return -1;
+    }
   }
+  work.left -= n - open;
   return -1;
 }
 
@@ -85,24 +102,29 @@ export function stringConcatSegments(bytes: Buffer, budget: ViewBudget, out: Dec
   // read as a quote or a blank, which only adds sites (pairing reads the bytes themselves).
   const ascii = bytes.toString('ascii');
   const site = new RegExp(JOIN_SITE.source, 'g');
+  const work: Work = { left: WORK_PER_BYTE * bytes.length + 65_536 };
   let i = 0;
   let m: RegExpExecArray | null;
   while ((m = site.exec(ascii)) !== null) {
     const p = m.index;
     if (p < i) continue;
-    i = pairFrom(bytes, Math.max(i, p === 0 ? 0 : bytes.lastIndexOf(0x0a, p - 1) + 1), p, budget, out);
+    i = pairFrom(bytes, Math.max(i, p === 0 ? 0 : bytes.lastIndexOf(0x0a, p - 1) + 1), p, budget, out, work);
+    if (work.left < 0) {
+      budget.cut++;
+      return;
+    }
     if (site.lastIndex < i) site.lastIndex = i;
   }
 }
 
 /** Pairs quotes from `i` (the start of a line, or where a run ended) until past `p`; emits each run that splits a token. */
-function pairFrom(bytes: Buffer, i: number, p: number, budget: ViewBudget, out: DecodedSegment[]): number {
+function pairFrom(bytes: Buffer, i: number, p: number, budget: ViewBudget, out: DecodedSegment[], work: Work): number {
   const n = bytes.length;
-  while (i <= p) {
+  while (i <= p && work.left >= 0) {
     let open = i;
     while (open < n && !QUOTES[bytes[open]!]) open++;
     if (open >= n) return n;
-    const close = literalEnd(bytes, open);
+    const close = literalEnd(bytes, open, work);
     if (close === -1) {
       i = open + 1;
       continue;
@@ -112,7 +134,7 @@ function pairFrom(bytes: Buffer, i: number, p: number, budget: ViewBudget, out: 
     while (pieces.length < MAX_PIECES) {
       const next = joinedNext(bytes, last);
       if (next === -1) break;
-      const end = literalEnd(bytes, next);
+      const end = literalEnd(bytes, next, work);
       if (end === -1) break;
       pieces.push([next + 1, end]);
       last = end;
