@@ -7,6 +7,7 @@
  * No insecure default: without a webhook secret (or with a short one) nothing starts.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
 import type { BackendSettings } from './backends/open-backend.js';
@@ -15,7 +16,7 @@ import { createJobHandlers, createKeywardenApp, DeliveryOutcomes } from './app/i
 import { closeFallbackAudit, type AppServices } from './app/services.js';
 import { crashHook } from './pipeline/crash-hook.js';
 import type { JobQueue, JobWorker } from './store/queue.js';
-import type { KeywardenMetrics } from './server/metrics.js';
+import type { KeywardenMetrics, MetricActionOutcome, MetricActionType, MetricJobOutcome } from './server/metrics.js';
 import type { StartServerResult } from './server/start-server.js';
 
 export interface AppSettings {
@@ -35,6 +36,12 @@ export interface AppSettings {
   backend: BackendSettings;
   /** Jobs run at once in this process. */
   concurrency: number;
+  /**
+   * Of those, full scans (a push's git range, a repository's first scan) at once; default the
+   * number of cores, at least 2. The fast part of a push (the compare, the revocation) waits on
+   * GitHub, not the CPU, and keeps the rest.
+   */
+  scanConcurrency?: number;
   logLevel: string;
 }
 
@@ -75,12 +82,36 @@ export function appSettingsFromEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()):
     stateDir: path.resolve(cwd, env.KEYWARDEN_STATE_DIR || '.keywarden'),
     backend: {},
     concurrency: Math.max(1, Number(env.KEYWARDEN_APP_CONCURRENCY ?? 16) || 16),
+    ...(env.KEYWARDEN_APP_SCAN_CONCURRENCY ? { scanConcurrency: Math.max(1, Number(env.KEYWARDEN_APP_SCAN_CONCURRENCY) || 1) } : {}),
     logLevel: env.LOG_LEVEL || 'info',
   };
 }
 
+/**
+ * Which part of the App this composition runs. `all`: intake and jobs on one event loop (the
+ * tests' default). `serve`: intake only (webhooks, health, readiness, metrics); the jobs run
+ * elsewhere — a jobs thread (`startApp`) or `keywarden worker` processes on the same store.
+ * `worker`: the jobs only, no server.
+ */
+export type AppRole = 'all' | 'serve' | 'worker';
+
+/** The metrics the job side records (a `KeywardenMetrics` is one; a jobs thread forwards them). */
+export interface JobMetrics {
+  findings: { inc(labels: { kind: string }): void };
+  actions: { inc(labels: { type: MetricActionType; outcome: MetricActionOutcome }): void };
+  jobs: { inc(labels: { kind: string; outcome: MetricJobOutcome }): void };
+  jobDurationSeconds: { observe(labels: { kind: string }, seconds: number): void };
+  webhookToActionSeconds: { observe(seconds: number): void };
+}
+
 export interface ComposeAppOptions {
   env: NodeJS.ProcessEnv;
+  /** Default `all`. */
+  role?: AppRole;
+  /** `serve`: called once a delivery is queued (a jobs thread's wake). */
+  onQueued?: () => void;
+  /** `worker`: where the job side's metrics go (default: this composition's own registry). */
+  jobMetrics?: JobMetrics;
   logger?: PinoLogger;
   clock?: () => Date;
   /** Worker settings (tests make them quick). */
@@ -92,6 +123,9 @@ export interface ComposeAppOptions {
   /** Start the worker (default true). */
   work?: boolean;
 }
+
+/** The job kinds the App handles (what intake queues; the rest is acknowledged and ignored). */
+export const APP_JOB_KINDS = ['push', 'push_scan', 'pull_request', 'check_action', 'comment', 'secret_alert', 'repo_scan'] as const;
 
 export interface ComposedApp {
   settings: AppSettings;
@@ -137,9 +171,13 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
   });
   const probot = new Probot({ appId: settings.appId, privateKey: settings.privateKey, secret: settings.webhookSecrets[0]!, baseUrl: settings.apiUrl, log: logger, Octokit });
 
+  const role = options.role ?? 'all';
+  const jobsHere = role !== 'serve';
+  const serveHere = role !== 'worker';
   const queue = openSqliteQueue(settings.stateDir);
   const steps = SqliteStepStore.open(path.join(settings.stateDir, 'pipeline.db'));
-  const metrics = createMetrics({ queueStats: () => queue.stats() });
+  const metrics = createMetrics({ queueStats: () => queue.stats(), ...(serveHere ? {} : { defaultMetrics: false }) });
+  const jm: JobMetrics = options.jobMetrics ?? metrics;
   const services: AppServices = {
     auth: (id) => probot.auth(id) as unknown as ReturnType<AppServices['auth']>,
     env: options.env,
@@ -162,9 +200,9 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
       await request('POST /credentials/revoke', { baseUrl: settings.apiUrl, credentials, headers: { 'user-agent': 'keywarden', 'x-github-api-version': '2022-11-28' } });
     },
     metrics: {
-      finding: (kind) => metrics.findings.inc({ kind }),
-      action: (type, outcome) => metrics.actions.inc({ type: type as never, outcome: (outcome === 'done' || outcome === 'failed' ? outcome : 'skipped') as never }),
-      webhookToAction: (seconds) => metrics.webhookToActionSeconds.observe(seconds),
+      finding: (kind) => jm.findings.inc({ kind }),
+      action: (type, outcome) => jm.actions.inc({ type: type as MetricActionType, outcome: outcome === 'done' || outcome === 'failed' ? outcome : 'skipped' }),
+      webhookToAction: (seconds) => jm.webhookToActionSeconds.observe(seconds),
     },
   };
   // A push's full scan, queued by the push job behind every push's fast part (set once the worker exists).
@@ -175,29 +213,32 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
   };
   const handlers = createJobHandlers(services);
   const started = new Map<string, number>();
-  const worker = createWorker({
-    queue,
-    handlers,
-    concurrency: settings.concurrency,
-    ...(options.worker?.pollMs !== undefined ? { pollMs: options.worker.pollMs } : {}),
-    ...(options.worker?.leaseMs !== undefined ? { leaseMs: options.worker.leaseMs } : {}),
-    ...(options.worker?.backoff ? { backoff: options.worker.backoff } : {}),
-    logger: {
-      debug: (m, f) => logger.debug(f ?? {}, m),
-      info: (m, f) => logger.info(f ?? {}, m),
-      warn: (m, f) => logger.warn(f ?? {}, m),
-      error: (m, f) => logger.error(f ?? {}, m),
-    },
-    onSettled: (job, outcome) => {
-      const t0 = started.get(job.id);
-      started.delete(job.id);
-      metrics.jobs.inc({ kind: job.kind, outcome: outcome === 'retrying' ? 'retried' : outcome === 'lost' ? 'failed' : outcome });
-      if (t0 !== undefined) metrics.jobDurationSeconds.observe({ kind: job.kind }, (Date.now() - t0) / 1000);
-    },
-  });
+  const worker: JobWorker = jobsHere
+    ? createWorker({
+        queue,
+        handlers,
+        concurrency: settings.concurrency,
+        kindConcurrency: scanLimits(settings),
+        ...(options.worker?.pollMs !== undefined ? { pollMs: options.worker.pollMs } : {}),
+        ...(options.worker?.leaseMs !== undefined ? { leaseMs: options.worker.leaseMs } : {}),
+        ...(options.worker?.backoff ? { backoff: options.worker.backoff } : {}),
+        logger: {
+          debug: (m, f) => logger.debug(f ?? {}, m),
+          info: (m, f) => logger.info(f ?? {}, m),
+          warn: (m, f) => logger.warn(f ?? {}, m),
+          error: (m, f) => logger.error(f ?? {}, m),
+        },
+        onSettled: (job, outcome) => {
+          const t0 = started.get(job.id);
+          started.delete(job.id);
+          jm.jobs.inc({ kind: job.kind, outcome: outcome === 'retrying' ? 'retried' : outcome === 'lost' ? 'failed' : outcome });
+          if (t0 !== undefined) jm.jobDurationSeconds.observe({ kind: job.kind }, (Date.now() - t0) / 1000);
+        },
+      })
+    : elsewhereWorker(queue, options.onQueued);
   wake = () => worker.wake();
   const outcomes = new DeliveryOutcomes();
-  await probot.load(createKeywardenApp({ queue, kinds: new Set(Object.keys(handlers)), clock, onQueued: () => worker.wake() }, outcomes));
+  await probot.load(createKeywardenApp({ queue, kinds: new Set<string>(APP_JOB_KINDS), clock, onQueued: () => worker.wake() }, outcomes));
 
   const http = createServer({
     webhookSecrets: settings.webhookSecrets,
@@ -221,7 +262,7 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
   });
 
   let server: StartServerResult | undefined;
-  const work = options.work !== false;
+  const work = options.work !== false && jobsHere;
   return {
     settings,
     logger,
@@ -231,9 +272,9 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
     services,
     http,
     start: async () => {
-      server = await startServer(http, { host: settings.host, port: settings.port });
+      if (serveHere) server = await startServer(http, { host: settings.host, port: settings.port });
       if (work) worker.start();
-      return server;
+      return server ?? { url: '', port: 0, close: async () => undefined };
     },
     close: async (graceMs = 10_000) => {
       await server?.close();
@@ -243,4 +284,210 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
       closeFallbackAudit(settings.stateDir);
     },
   };
+}
+
+function scanLimits(settings: AppSettings): Record<string, number> {
+  const n = Math.max(1, Math.floor(settings.scanConcurrency ?? Math.max(2, availableParallelism())));
+  return { push_scan: n, repo_scan: n };
+}
+
+/**
+ * The `serve` role's stand-in for a worker: the jobs run elsewhere (a jobs thread, `keywarden
+ * worker` processes). `wake` tells them (`onQueued`); `idle` waits until the shared queue has
+ * nothing queued or running.
+ */
+function elsewhereWorker(queue: JobQueue, onQueued?: () => void): JobWorker {
+  return {
+    id: 'elsewhere',
+    start() {},
+    async stop() {},
+    async idle() {
+      for (;;) {
+        const st = await queue.stats();
+        if (st.queued === 0 && st.running === 0) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    wake: () => onQueued?.(),
+  };
+}
+
+export interface StartAppOptions {
+  env: NodeJS.ProcessEnv;
+  /**
+   * Where the jobs run. `thread` (default, what `npm start` runs): a worker thread of their own,
+   * so no job's CPU work delays a webhook's answer on this event loop. `process`: a child process
+   * (measured slower on 2 cores: three processes share them). `inline`: one event loop.
+   */
+  jobs?: 'process' | 'thread' | 'inline';
+  logger?: PinoLogger;
+  /** Where the job side writes its log lines (default stdout). */
+  logTo?: 'stdout' | 'stderr';
+  worker?: { pollMs?: number; leaseMs?: number; backoffMs?: number };
+}
+
+export interface StartedApp {
+  url: string;
+  logger: PinoLogger;
+  metrics: KeywardenMetrics;
+  queue: JobQueue;
+  /** Stops taking deliveries, lets running jobs finish (up to `graceMs`), closes the stores. */
+  close(graceMs?: number): Promise<void>;
+}
+
+type FromJobs = import('./app/jobs-entry.js').FromJobs;
+type ToJobs = import('./app/jobs-entry.js').ToJobs;
+
+/** The job side as the parent sees it: a child process or a worker thread. */
+interface JobsSide {
+  post(m: ToJobs): void;
+  onMessage(fn: (m: FromJobs) => void): void;
+  onExit(fn: (code: number | null) => void): void;
+  kill(): Promise<void>;
+}
+
+async function launchJobsSide(kind: 'process' | 'thread', data: import('./app/jobs-entry.js').JobsData): Promise<JobsSide> {
+  const here = import.meta.url;
+  if (kind === 'thread') {
+    const [{ Worker }, { threadEntry }] = await Promise.all([import('node:worker_threads'), import('./util/thread-entry.js')]);
+    const t = new Worker(threadEntry(here, './app/jobs-entry'), { workerData: data });
+    return {
+      post: (m) => t.postMessage(m),
+      onMessage: (fn) => t.on('message', fn),
+      onExit: (fn) => {
+        t.on('exit', fn);
+        t.on('error', () => undefined);
+      },
+      kill: async () => void (await t.terminate()),
+    };
+  }
+  const [{ fork }, { fileURLToPath, pathToFileURL }, { createRequire }] = await Promise.all([import('node:child_process'), import('node:url'), import('node:module')]);
+  const ts = here.endsWith('.ts');
+  // Under a TypeScript runner the entry is `.ts`, loaded through tsx's hooks.
+  const execArgv = ts ? ['--import', pathToFileURL(createRequire(here).resolve('tsx/esm')).href] : [];
+  const child = fork(fileURLToPath(new URL(`./app/jobs-entry.${ts ? 'ts' : 'js'}`, here)), [], {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+    env: { ...process.env, KEYWARDEN_APP_JOB_CHILD: '1' },
+  });
+  // The settings (a private key among them) go over the IPC channel, never the command line or the environment.
+  child.send({ type: 'init', data } satisfies ToJobs);
+  return {
+    post: (m) => {
+      if (child.connected) child.send(m);
+    },
+    onMessage: (fn) => child.on('message', (m) => fn(m as FromJobs)),
+    onExit: (fn) => {
+      child.on('exit', (code) => fn(code));
+      child.on('error', () => undefined);
+    },
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
+    },
+  };
+}
+
+/**
+ * The App as `keywarden app` and `npm start` run it: listening, with its jobs running. A job
+ * side that dies is logged and started again after a second; its leased jobs return to the queue
+ * when their leases expire, so nothing is lost.
+ */
+export async function startApp(settings: AppSettings, options: StartAppOptions): Promise<StartedApp> {
+  const workerOpts = options.worker;
+  const jobs = options.jobs ?? 'thread';
+  if (jobs === 'inline') {
+    const app = await composeApp(settings, {
+      env: options.env,
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(workerOpts
+        ? { worker: { ...(workerOpts.pollMs !== undefined ? { pollMs: workerOpts.pollMs } : {}), ...(workerOpts.leaseMs !== undefined ? { leaseMs: workerOpts.leaseMs } : {}), ...(workerOpts.backoffMs !== undefined ? { backoff: () => workerOpts.backoffMs! } : {}) } }
+        : {}),
+    });
+    const server = await app.start();
+    return { url: server.url, logger: app.logger, metrics: app.metrics, queue: app.queue, close: (g) => app.close(g) };
+  }
+  let side: JobsSide | undefined;
+  const serve = await composeApp(settings, { env: options.env, role: 'serve', ...(options.logger ? { logger: options.logger } : {}), onQueued: () => side?.post({ type: 'wake' }) });
+  const { metrics, logger } = serve;
+  const data: import('./app/jobs-entry.js').JobsData = {
+    settings,
+    env: options.env,
+    ...(options.logTo ? { logTo: options.logTo } : {}),
+    logLevel: options.logger?.level ?? settings.logLevel,
+    ...(workerOpts ? { worker: workerOpts } : {}),
+  };
+  let stopping = false;
+  let stopped: (() => void) | undefined;
+  const launch = async (): Promise<void> => {
+    const j = await launchJobsSide(jobs, data);
+    side = j;
+    await new Promise<void>((resolve, reject) => {
+      let ready = false;
+      j.onMessage((m) => {
+        if (m.type === 'ready') {
+          ready = true;
+          resolve();
+        } else if (m.type === 'failed') {
+          logger.error({ error: m.message.slice(0, 500) }, 'the job side failed to start');
+        } else if (m.type === 'stopped') stopped?.();
+        else if (m.type === 'metric') applyJobMetric(metrics, m);
+      });
+      j.onExit((code) => {
+        if (side === j) side = undefined;
+        stopped?.();
+        if (!ready) return reject(new KeywardenError(ErrorCode.APP_CONFIG_INVALID, `The App's job side exited (${code}) before it was ready.`, { fault: 'config' }));
+        if (stopping) return;
+        logger.error({ exitCode: code }, 'the job side stopped; starting it again in 1 s');
+        setTimeout(() => {
+          if (!stopping) launch().catch(() => undefined);
+        }, 1000).unref();
+      });
+    });
+  };
+  try {
+    await launch();
+  } catch (e) {
+    await side?.kill();
+    await serve.close(0);
+    throw e;
+  }
+  const server = await serve.start();
+  return {
+    url: server.url,
+    logger,
+    metrics,
+    queue: serve.queue,
+    close: async (graceMs = 10_000) => {
+      stopping = true;
+      // No new deliveries first; then the running jobs finish; then the stores close.
+      await server.close();
+      const j = side;
+      if (j) {
+        const done = new Promise<void>((r) => (stopped = r));
+        j.post({ type: 'stop', graceMs });
+        await Promise.race([done, new Promise((r) => setTimeout(r, graceMs + 2000).unref())]);
+        await j.kill();
+      }
+      await serve.close(0);
+    },
+  };
+}
+
+function applyJobMetric(m: KeywardenMetrics, msg: Extract<FromJobs, { type: 'metric' }>): void {
+  switch (msg.name) {
+    case 'findings':
+      return m.findings.inc(msg.labels as { kind: string });
+    case 'actions':
+      return m.actions.inc(msg.labels as { type: MetricActionType; outcome: MetricActionOutcome });
+    case 'jobs':
+      return m.jobs.inc(msg.labels as { kind: string; outcome: MetricJobOutcome });
+    case 'jobDurationSeconds':
+      return m.jobDurationSeconds.observe(msg.labels as { kind: string }, msg.value);
+    case 'webhookToActionSeconds':
+      return m.webhookToActionSeconds.observe(msg.value);
+  }
 }

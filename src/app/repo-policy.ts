@@ -50,7 +50,17 @@ export function takeProbotExtends(text: string): { value?: string; text: string 
 
 const REPO_NAME = /^(?:([A-Za-z0-9_.-]{1,100})\/)?([A-Za-z0-9_.-]{1,100})(?::([^\s]+))?$/;
 
-export async function readRepoPolicy(octokit: Octokit, repo: { owner: string; repo: string; defaultBranch: string }, file = DEFAULT_POLICY_FILE): Promise<RepoPolicy> {
+export interface ReadRepoPolicyOptions {
+  file?: string;
+  /**
+   * Wraps the read of the organisation's policy (its `.github` repository), which every
+   * repository without its own shares: the App caches it per organisation.
+   */
+  org?: (owner: string, read: () => Promise<RepoPolicy>) => Promise<RepoPolicy>;
+}
+
+export async function readRepoPolicy(octokit: Octokit, repo: { owner: string; repo: string; defaultBranch: string }, options: ReadRepoPolicyOptions = {}): Promise<RepoPolicy> {
+  const file = options.file ?? DEFAULT_POLICY_FILE;
   const { readPolicy } = await import('../policy/engine/load.js');
   const own = new GitHubRepo(octokit, { owner: repo.owner, repo: repo.repo });
   let extendsValue: string | undefined;
@@ -68,14 +78,17 @@ export async function readRepoPolicy(octokit: Octokit, repo: { owner: string; re
       if (!(e instanceof KeywardenError) || e.code !== ErrorCode.PATH_NOT_FOUND) throw e;
       // No policy in the repository: the organisation's, from its `.github` repository.
       if (repo.repo === '.github') return { from: { kind: 'default' } };
-      const org = new GitHubRepo(octokit, { owner: repo.owner, repo: '.github' });
-      try {
-        const orgAst = await readPolicy(file, { source: createGitHubPolicySource(org, 'HEAD') });
-        return { ast: orgAst, from: { kind: 'org', fullName: org.fullName, file, ref: 'HEAD' } };
-      } catch (e2) {
-        if (e2 instanceof KeywardenError && (e2.code === ErrorCode.PATH_NOT_FOUND || e2.code === ErrorCode.GITHUB_DENIED)) return { from: { kind: 'default' } };
-        throw e2;
-      }
+      const readOrg = async (): Promise<RepoPolicy> => {
+        const org = new GitHubRepo(octokit, { owner: repo.owner, repo: '.github' });
+        try {
+          const orgAst = await readPolicy(file, { source: createGitHubPolicySource(org, 'HEAD') });
+          return { ast: orgAst, from: { kind: 'org', fullName: org.fullName, file, ref: 'HEAD' } };
+        } catch (e2) {
+          if (e2 instanceof KeywardenError && (e2.code === ErrorCode.PATH_NOT_FOUND || e2.code === ErrorCode.GITHUB_DENIED)) return { from: { kind: 'default' } };
+          throw e2;
+        }
+      };
+      return await (options.org ? options.org(repo.owner, readOrg) : readOrg());
     }
     if (extendsValue !== undefined) {
       const m = REPO_NAME.exec(extendsValue);

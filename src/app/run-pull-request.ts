@@ -33,13 +33,15 @@ export async function runPullRequest(s: AppServices, job: PullRequestJob, attemp
     await w.gh.updateIssue(issue.number, { state: 'closed' });
     return { kind: 'issue-closed' };
   }
+  const compared = w.gh.compare(job.baseSha, job.headSha);
+  compared.catch(() => undefined);
   const policy = await w.policy();
   const ctx = presentContext(s, w, policy, `#${job.number}`);
   if (policy.error) {
     const checkRunId = await w.writeCheck(checkKey, { headSha: job.headSha, status: 'completed', conclusion: 'failure', output: brokenPolicyCheck(policy.error, policy.from.file ?? '.github/keywarden.yml') });
     return { kind: 'policy-broken', checkRunId, conclusion: 'failure' };
   }
-  const pre = await w.preCheck(policy, job.baseSha, job.headSha);
+  const pre = await w.preCheck(policy, job.baseSha, job.headSha, compared);
   if (pre.complete && !pre.findings.length) {
     const checkRunId = await w.writeCheck(checkKey, {
       headSha: job.headSha,

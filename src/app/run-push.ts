@@ -1,8 +1,8 @@
 /**
  * The push job: scan what the push added, and respond as the policy says.
  *
- * 1. The policy from the default branch (cached).
- * 2. The pre-check: GitHub's compare of `before...after` (a new branch: the default branch
+ * 1. The policy from the default branch (cached), and at the same time
+ * 2. the pre-check: GitHub's compare of `before...after` (a new branch: the default branch
  *    `...after`), its added lines scanned. Clean and complete → done: one REST call.
  * 3. Anything found, or the compare could not vouch for every line (truncated, a file without a
  *    patch): the range is fetched into the git copy and the pipeline runs there — decide, revoke
@@ -36,20 +36,24 @@ export interface PushOutcome {
 const RETRY_CODES = new Set<string>([ErrorCode.BACKEND_UNAVAILABLE, ErrorCode.BACKEND_THROTTLED, ErrorCode.GITHUB_FAILED, ErrorCode.GITHUB_THROTTLED, ErrorCode.STORE_FAILED]);
 
 export async function runPush(s: AppServices, job: PushJob, attempt = 1): Promise<PushOutcome> {
-  if (job.touchesPolicy) forgetPolicy(s, job.repoId);
+  if (job.touchesPolicy) forgetPolicy(s, job.repoId, job.repo === '.github' ? { installationId: job.installationId, owner: job.owner } : undefined);
   const w = await RepoWork.open(s, job, attempt);
   const branch = job.ref.startsWith('refs/heads/') ? job.ref.slice('refs/heads/'.length) : undefined;
+  const base = job.created || /^0+$/.test(job.before) ? job.defaultBranch : job.before;
+  const compares = !(job.created && branch === job.defaultBranch);
+  // The compare is asked for while the policy is read: two round trips to GitHub at once, not one after the other.
+  const compared = compares ? w.gh.compare(base, job.after) : undefined;
+  compared?.catch(() => undefined);
   const policy = await w.policy();
   if (policy.error) {
     const checkRunId = await w.writeCheck(`push:${job.after}`, { headSha: job.after, status: 'completed', conclusion: 'failure', output: brokenPolicyCheck(policy.error, policy.from.file ?? '.github/keywarden.yml') });
     return { kind: 'policy-broken', checkRunId };
   }
 
-  const base = job.created || /^0+$/.test(job.before) ? job.defaultBranch : job.before;
   let pre: Awaited<ReturnType<RepoWork['preCheck']>> | undefined;
-  if (!(job.created && branch === job.defaultBranch)) {
+  if (compares) {
     try {
-      pre = await w.preCheck(policy, base, job.after);
+      pre = await w.preCheck(policy, base, job.after, compared);
     } catch (e) {
       // A compare GitHub cannot make (a force-push whose `before` is gone) is no reason to skip the scan.
       if (!(e instanceof KeywardenError) || e.code !== ErrorCode.GITHUB_DENIED) throw e;

@@ -83,6 +83,13 @@ const policyCacheOf = (s: AppServices): Map<number, { at: number; policy: Promis
   if (!m) policyCaches.set(s, (m = new Map()));
   return m;
 };
+/** Per App: `installation:owner` → the organisation's policy (its `.github` repository), read at `at`. */
+const orgPolicyCaches = new WeakMap<AppServices, Map<string, { at: number; policy: Promise<RepoPolicy> }>>();
+const orgPolicyCacheOf = (s: AppServices): Map<string, { at: number; policy: Promise<RepoPolicy> }> => {
+  let m = orgPolicyCaches.get(s);
+  if (!m) orgPolicyCaches.set(s, (m = new Map()));
+  return m;
+};
 const rulesets = new WeakMap<object, Ruleset>();
 const defaultRuleset = { key: 'default' };
 const repoLocks = new KeyedMutex();
@@ -125,15 +132,28 @@ export class RepoWork {
     const policyCache = policyCacheOf(this.s);
     const hit = policyCache.get(this.job.repoId);
     if (hit && !options.fresh && now - hit.at < ttl) return hit.policy;
-    const p = readRepoPolicy(this.octokit, { owner: this.job.owner, repo: this.job.repo, defaultBranch: this.job.defaultBranch });
+    const orgCache = orgPolicyCacheOf(this.s);
+    const org = (owner: string, read: () => Promise<RepoPolicy>): Promise<RepoPolicy> => {
+      const key = `${this.job.installationId}:${owner.toLowerCase()}`;
+      const got = orgCache.get(key);
+      if (got && !options.fresh && now - got.at < ttl) return got.policy;
+      const q = read();
+      orgCache.set(key, { at: now, policy: q });
+      q.catch(() => orgCache.delete(key));
+      return q;
+    };
+    const p = readRepoPolicy(this.octokit, { owner: this.job.owner, repo: this.job.repo, defaultBranch: this.job.defaultBranch }, { org });
     policyCache.set(this.job.repoId, { at: now, policy: p });
     p.catch(() => policyCache.delete(this.job.repoId));
     return p;
   }
 
-  /** The compare pre-check: the added lines GitHub shows, scanned with the policy's detectors. */
-  async preCheck(policy: RepoPolicy, base: string, head: string): Promise<ComparePreCheck & { patches: readonly ComparePatchFile[] }> {
-    const cmp = await this.gh.compare(base, head);
+  /**
+   * The compare pre-check: the added lines GitHub shows, scanned with the policy's detectors.
+   * `compared`: the compare already asked for (a push asks for it while the policy is read).
+   */
+  async preCheck(policy: RepoPolicy, base: string, head: string, compared?: ReturnType<GitHubRepo['compare']>): Promise<ComparePreCheck & { patches: readonly ComparePatchFile[] }> {
+    const cmp = await (compared ?? this.gh.compare(base, head));
     const secrets = policy.ast ? getSecretsConfig(policy.ast) : undefined;
     const { selection, ignorePaths } = detectionSettings(secrets);
     const key = policy.ast ?? defaultRuleset;
@@ -321,7 +341,8 @@ function deployKeyApi(octokit: Octokit): DeployKeyApi {
   };
 }
 
-/** Drops the cached policy of a repository (a push changed `.github/` on its default branch). */
-export function forgetPolicy(s: AppServices, repoId: number): void {
+/** Drops the cached policy of a repository (a push changed `.github/` on its default branch); of its organisation too when it is the organisation's `.github` repository. */
+export function forgetPolicy(s: AppServices, repoId: number, org?: { installationId: number; owner: string }): void {
   policyCacheOf(s).delete(repoId);
+  if (org) orgPolicyCacheOf(s).delete(`${org.installationId}:${org.owner.toLowerCase()}`);
 }

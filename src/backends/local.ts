@@ -602,6 +602,36 @@ function keystoreStateProblem(db: SqliteDatabase, records: readonly AuditRecord[
   return undefined;
 }
 
+/**
+ * scrypt is the keystore's brute-force cost, and every open pays it (about 100 ms of CPU at the
+ * default cost, on the event loop). A process that opens the same keystore again and again — the
+ * App runs a pipeline per job — derives each (passphrase, salt, cost) once: the result is held
+ * for the life of the process, as an unsealed Vault holds its master key, under a lookup key that
+ * is an HMAC with a per-process random key (no digest of the passphrase a memory dump could test
+ * guesses against). The check value is verified on every open all the same, and callers get a copy
+ * (they zero theirs). At most a few entries: one per keystore a process opens.
+ */
+const kekMemoKey = randomBytes(32);
+const kekMemo = new Map<string, Buffer>();
+function deriveKek(passphrase: string, params: Extract<KdfParams, { alg: 'scrypt' }>): Buffer {
+  const id = createHmac('sha256', kekMemoKey).update(canonicalJson(params)).update('\0').update(passphrase).digest('base64');
+  const hit = kekMemo.get(id);
+  if (hit) return Buffer.from(hit);
+  const kek = scryptSync(passphrase, Buffer.from(params.salt, 'base64'), 32, {
+    N: params.N,
+    r: params.r,
+    p: params.p,
+    maxmem: 2 * 128 * params.N * params.r + 128 * params.r * params.p,
+  });
+  if (kekMemo.size >= 8) {
+    const oldest = kekMemo.keys().next().value as string;
+    kekMemo.get(oldest)!.fill(0);
+    kekMemo.delete(oldest);
+  }
+  kekMemo.set(id, Buffer.from(kek));
+  return kek;
+}
+
 /** The additional data of the v2 check value: the exact KDF parameters, so none can change unnoticed. */
 const checkAad = (params: KdfParams): Buffer => Buffer.from(`kek-check-v2:${canonicalJson(params)}`);
 
@@ -639,12 +669,7 @@ function unlock(meta: MetaIO, options: LocalBackendOptions): Buffer {
     if (!options.passphrase) {
       throw new KeywardenError(ErrorCode.KEYSTORE_LOCKED, 'This keystore is sealed with a passphrase; set KEYWARDEN_LOCAL_PASSPHRASE.', { fault: 'config' });
     }
-    kek = scryptSync(options.passphrase, Buffer.from(params.salt, 'base64'), 32, {
-      N: params.N,
-      r: params.r,
-      p: params.p,
-      maxmem: 2 * 128 * params.N * params.r + 128 * params.r * params.p,
-    });
+    kek = deriveKek(options.passphrase, params);
   }
   const check = meta.get('kek_check');
   if (check === undefined) {

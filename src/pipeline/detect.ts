@@ -26,6 +26,7 @@ import { parseBaseline, type Baseline } from '../scan/baseline.js';
 import type { ScanOptions } from '../scan/scan.js';
 import type { DetectorSelection } from '../scan/select-detectors.js';
 import { resolveRange, type GitRange } from '../scan/sources/git.js';
+import { PEER_FILES } from '../scan/suppress/peer-files.js';
 import { readPeerSuppressions, type PeerFileRead } from '../scan/suppress/read-peer-files.js';
 import type { PeerSuppressions } from '../scan/suppress/types.js';
 import type { ScanWarning } from '../scan/types.js';
@@ -85,19 +86,27 @@ export async function prepareScan(req: DetectRequest): Promise<PreparedScan> {
   const atRevision = range !== undefined || stagedAt !== undefined;
   const inRepo = atRevision ? await repoRelative(root) : undefined;
   const notes: ScanWarning[] = [];
-
   // The baseline: at the base revision (or HEAD) when the repository tracks it.
   const baselinePath = req.baseline ? path.resolve(cwd, req.baseline) : undefined;
   let baseline: Baseline | undefined;
   const baselineRel = atRevision && baselinePath && !req.updateBaseline ? inRepo?.(baselinePath) : undefined;
+  const policyRel = req.policy === undefined && atRevision && req.config !== false ? (req.config === undefined ? DEFAULT_POLICY_FILE : inRepo?.(path.resolve(cwd, req.config))) : undefined;
+  // A range's settings files (baseline, policy, peers' ignore files), looked up at both ends in one git run each.
+  const files = range
+    ? await (await import('../policy/secrets-at-revision.js')).rangeFiles(root, range.base, range.head, [
+        ...(baselineRel !== undefined ? [baselineRel] : []),
+        ...(policyRel !== undefined ? [policyRel] : []),
+        ...(req.peerSuppressions !== false ? PEER_FILES.map((k) => k.name) : []),
+      ])
+    : undefined;
   if (stagedAt && stagedMod && baselineRel !== undefined) {
     const at = await stagedMod.readFileAtStaged(stagedAt, baselineRel);
     if (at.untracked) baseline = readBaselineFile(baselinePath!, false);
     else if (at.base !== undefined) baseline = parseBaseline(at.base, baselineRel);
     if (at.changed && !at.untracked) notes.push(stagedMod.changedInIndex(baselineRel, stagedAt.head, 'the secrets it accepts'));
   } else if (range && baselineRel !== undefined) {
-    const { readFileAtRevisions, changedInRange } = await import('../policy/secrets-at-revision.js');
-    const at = await readFileAtRevisions(root, range.base, range.head, baselineRel);
+    const { changedInRange } = await import('../policy/secrets-at-revision.js');
+    const at = await files!.at(baselineRel);
     if (at.untracked) baseline = readBaselineFile(baselinePath!, false);
     else if (at.base !== undefined) baseline = parseBaseline(at.base, baselineRel);
     if (at.changed && !at.untracked) notes.push(changedInRange(baselineRel, range.base, 'the secrets it accepts'));
@@ -105,14 +114,13 @@ export async function prepareScan(req: DetectRequest): Promise<PreparedScan> {
 
   // The policy: at the base revision (or HEAD) when the repository tracks it, else from disk.
   let policy: PolicyAst | undefined = req.policy;
-  const policyRel = req.policy === undefined && atRevision && req.config !== false ? (req.config === undefined ? DEFAULT_POLICY_FILE : inRepo?.(path.resolve(cwd, req.config))) : undefined;
   if (req.policy !== undefined) {
     // Given by the entry point.
   } else if (atRevision && policyRel !== undefined) {
     const at =
       stagedAt && stagedMod
         ? await stagedMod.readPolicyAtStaged(stagedAt, policyRel)
-        : await (await import('../policy/secrets-at-revision.js')).readPolicyAtRevision(root, range!.base, range!.head, policyRel);
+        : await (await import('../policy/secrets-at-revision.js')).readPolicyAtRevision(root, range!.base, range!.head, policyRel, files);
     if (at.untracked && req.config !== undefined) policy = await readPolicyFromDisk(req.config, root, cwd, false);
     else policy = at.ast;
     if (at.warning) notes.push(at.warning);
@@ -132,9 +140,9 @@ export async function prepareScan(req: DetectRequest): Promise<PreparedScan> {
         return at.base;
       };
     } else if (range) {
-      const { readFileAtRevisions, changedInRange } = await import('../policy/secrets-at-revision.js');
+      const { changedInRange } = await import('../policy/secrets-at-revision.js');
       read = async (name) => {
-        const at = await readFileAtRevisions(root, range.base, range.head, name);
+        const at = await files!.at(name);
         if (at.changed && !at.untracked) notes.push(changedInRange(name, range.base, 'the findings it suppresses'));
         return at.base;
       };

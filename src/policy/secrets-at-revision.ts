@@ -15,7 +15,7 @@ import { DEFAULT_POLICY_FILE } from './default-file.js';
 import type { PolicyAst } from './dsl/ast.js';
 import { getSecretsConfig, type SecretsConfig } from './dsl/secrets.js';
 import { readPolicy } from './engine/load.js';
-import { createGitPolicySource } from './source.js';
+import { createGitPolicySource, type GitPolicySource } from './source.js';
 import type { ScanWarning } from '../scan/types.js';
 
 export interface FileAtRevisions {
@@ -27,16 +27,42 @@ export interface FileAtRevisions {
   untracked: boolean;
 }
 
+/** A range's files at both of its ends, looked up together. */
+export interface RangeFiles {
+  /** A file at both ends; throws what reading its base copy threw (a symlink, too large). */
+  at(file: string): Promise<FileAtRevisions>;
+  /** The base revision's files (what `extends:` reads); undefined when the range has no base. */
+  readonly base: GitPolicySource | undefined;
+}
+
+/**
+ * The files of a range at its base and head revisions. `prefetch` names the files the caller
+ * will ask for, looked up in one git run per revision (the peers' ignore files, the baseline, the
+ * policy: a handful of paths that are usually absent), instead of two or three runs per file.
+ */
+export async function rangeFiles(repo: string, base: string | undefined, head: string, prefetch: readonly string[] = []): Promise<RangeFiles> {
+  const b = base ? createGitPolicySource(repo, base) : undefined;
+  const h = createGitPolicySource(repo, head);
+  // A failure here (a revision gone) surfaces again, typed, from the read that needs it.
+  if (prefetch.length) await Promise.all([b?.prefetch(prefetch), h.prefetch(prefetch)]).catch(() => undefined);
+  return {
+    base: b,
+    async at(file: string): Promise<FileAtRevisions> {
+      const baseText = b ? await b.read(file) : undefined;
+      let headText: string | undefined | null;
+      try {
+        headText = await h.read(file);
+      } catch {
+        headText = null; // refused (a symlink, too large): certainly a change
+      }
+      return { base: baseText, changed: headText !== baseText, untracked: baseText === undefined && headText === undefined };
+    },
+  };
+}
+
 /** Reads a repository file at both ends of a range. The head's copy is only compared, never used. */
 export async function readFileAtRevisions(repo: string, base: string | undefined, head: string, file: string): Promise<FileAtRevisions> {
-  const baseText = base ? await createGitPolicySource(repo, base).read(file) : undefined;
-  let headText: string | undefined | null;
-  try {
-    headText = await createGitPolicySource(repo, head).read(file);
-  } catch {
-    headText = null; // refused (a symlink, too large): certainly a change
-  }
-  return { base: baseText, changed: headText !== baseText, untracked: baseText === undefined && headText === undefined };
+  return (await rangeFiles(repo, base, head)).at(file);
 }
 
 export interface SecretsAtRevision {
@@ -65,9 +91,10 @@ export interface PolicyAtRevision {
 }
 
 /** The whole policy a range is judged by: the base revision's (detection settings and decisions alike). */
-export async function readPolicyAtRevision(repo: string, base: string | undefined, head: string, file: string = DEFAULT_POLICY_FILE): Promise<PolicyAtRevision> {
-  const at = await readFileAtRevisions(repo, base, head, file);
-  const ast = base && at.base !== undefined ? await readPolicy(file, { source: createGitPolicySource(repo, base) }) : undefined;
+export async function readPolicyAtRevision(repo: string, base: string | undefined, head: string, file: string = DEFAULT_POLICY_FILE, files?: RangeFiles): Promise<PolicyAtRevision> {
+  const range = files ?? (await rangeFiles(repo, base, head));
+  const at = await range.at(file);
+  const ast = range.base && at.base !== undefined ? await readPolicy(file, { source: range.base }) : undefined;
   if (!at.changed) return { ast, untracked: at.untracked };
   return { ast, untracked: at.untracked, warning: changedInRange(file, base, 'its detection settings and rules') };
 }

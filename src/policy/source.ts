@@ -149,7 +149,7 @@ function unreadable(source: string, rel: string, e: unknown): KeywardenError {
  * const source = createGitPolicySource('/path/to/repo', 'origin/main');
  * const ast = await readPolicy('.github/keywarden.yml', { source });
  */
-export function createGitPolicySource(repo: string, rev: string): PolicySource {
+export function createGitPolicySource(repo: string, rev: string): GitPolicySource {
   const name = `git:${rev}`;
   let tree: Promise<string> | undefined;
   const resolveTree = async (): Promise<string> => {
@@ -164,22 +164,45 @@ export function createGitPolicySource(repo: string, rev: string): PolicySource {
       });
     return oid;
   };
+  // Tree entries looked up so far: null when the tree has none at that path.
+  const entries = new Map<string, { mode: string; type: string; object: string; size: string } | null>();
+  const lookUp = async (rels: readonly string[]): Promise<void> => {
+    let want = [...new Set(rels)].filter((r) => !entries.has(r));
+    // A path that is a folder of another asked for is not listed once git descends into it: such
+    // a path is looked up on its own.
+    if (want.length > 1) want = want.filter((r) => !want.some((o) => o.startsWith(`${r}/`)));
+    if (!want.length) return;
+    const oid = await (tree ??= resolveTree());
+    const ls = await runGit(repo, ['ls-tree', '-z', '--full-tree', '-l', '--end-of-options', oid, '--', ...want], { maxStdout: 1024 * 1024 });
+    if (ls.code !== 0) throw new KeywardenError(ErrorCode.GIT_FAILED, `git ls-tree failed for ${printable(want[0]!)}${want.length > 1 ? ` and ${want.length - 1} more` : ''} in ${name}: ${firstLine(ls.stderr)}`, { fault: 'internal' });
+    // `<mode> SP <type> SP <object> SP+ <size> TAB <path> NUL`; a path through a symlinked or
+    // missing folder has no entry (trees never follow symlinks). Only exact paths count.
+    const wanted = new Set(want);
+    for (const e of ls.stdout.toString('utf8').split('\0')) {
+      const m = /^(\d{6}) (\w+) ([0-9a-f]+) +(-|\d+)\t([\s\S]*)$/.exec(e);
+      if (m && wanted.has(m[5]!)) entries.set(m[5]!, { mode: m[1]!, type: m[2]!, object: m[3]!, size: m[4]! });
+    }
+    for (const r of want) if (!entries.has(r)) entries.set(r, null);
+  };
   return {
     name,
+    async prefetch(relPaths: readonly string[]): Promise<void> {
+      const rels: string[] = [];
+      for (const p of relPaths) {
+        try {
+          rels.push(normalizeSourcePath(p, name));
+        } catch {
+          // Refused again, with its reason, when it is read.
+        }
+      }
+      await lookUp(rels);
+    },
     async read(relPath: string): Promise<string | undefined> {
       const rel = normalizeSourcePath(relPath, name);
-      const oid = await (tree ??= resolveTree());
-      const ls = await runGit(repo, ['ls-tree', '-z', '--full-tree', '-l', '--end-of-options', oid, '--', rel], { maxStdout: 64 * 1024 });
-      if (ls.code !== 0) throw new KeywardenError(ErrorCode.GIT_FAILED, `git ls-tree failed for ${printable(rel)} in ${name}: ${firstLine(ls.stderr)}`, { fault: 'internal' });
-      // `<mode> SP <type> SP <object> SP+ <size> TAB <path> NUL`; a path through a symlinked or
-      // missing folder has no entry (trees never follow symlinks).
-      const entry = ls.stdout
-        .toString('utf8')
-        .split('\0')
-        .map((e) => /^(\d{6}) (\w+) ([0-9a-f]+) +(-|\d+)\t([\s\S]*)$/.exec(e))
-        .find((m) => m !== null && m[5] === rel);
+      if (!entries.has(rel)) await lookUp([rel]);
+      const entry = entries.get(rel);
       if (!entry) return undefined;
-      const [, mode, type, object, size] = entry as unknown as [string, string, string, string, string];
+      const { mode, type, object, size } = entry;
       if (mode === '120000') throw refuse(name, rel, 'symlink', 'is a symlink in the tree (symlinks are not followed)');
       if (mode === '160000' || type === 'commit') throw refuse(name, rel, 'submodule', 'is a submodule');
       if (type !== 'blob') throw refuse(name, rel, 'not-a-file', 'is a folder');
@@ -189,4 +212,9 @@ export function createGitPolicySource(repo: string, rev: string): PolicySource {
       return blob.stdout.toString('utf8');
     },
   };
+}
+
+/** A revision's files; `prefetch` looks many paths up in one git run (a missing one then costs nothing more). */
+export interface GitPolicySource extends PolicySource {
+  prefetch(relPaths: readonly string[]): Promise<void>;
 }

@@ -4,8 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { threadEntry } from '../util/thread-entry.js';
 import { createRuleset, type Ruleset } from './engine.js';
 import { readEntryText, scanFile, scanUnit, type FileScanResult, type ReadFileOptions } from './sources/read-file.js';
 import { selectDetectors, type DetectorSelection } from './select-detectors.js';
@@ -53,7 +52,8 @@ export function defaultPoolSize(): number {
 
 export function createScanPool(init: WorkerInit, size: number): ScanPool {
   if (size <= 0) return createInlinePool(init);
-  const script = workerScript();
+  // Built code runs `worker.js`; under a TypeScript runner `worker.ts` through a tsx bootstrap.
+  const script = threadEntry(import.meta.url, './worker');
   const workers: Worker[] = [];
   const inflight = new Map<number, { resolve: (r: FileScanResult[]) => void; reject: (e: unknown) => void; worker: Worker }>();
   const load = new Map<Worker, number>();
@@ -134,19 +134,6 @@ export async function runTask(task: TaskBody, ruleset: Ruleset, init: WorkerInit
       return addSecretlintFindings(r, Buffer.from(item.content.buffer, item.content.byteOffset, item.content.byteLength).toString('utf8'), item.file, item.lineMap);
     }),
   );
-}
-
-/**
- * The worker's entry. Built code runs `worker.js`; under a TypeScript test runner the worker is
- * `worker.ts`, loaded by a one-line bootstrap that registers tsx in the new thread (Node 20
- * does not pass `--import` hooks on to workers).
- */
-function workerScript(): URL {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new URL('./worker.js', here);
-  const tsxApi = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/index\.cjs$/, 'index.mjs')).href;
-  const boot = `import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(new URL('./worker.ts', here).href)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
 }
 
 function createInlinePool(init: WorkerInit): ScanPool {

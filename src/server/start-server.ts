@@ -34,13 +34,15 @@ export async function startServer(app: Hono, options: StartServerOptions = {}): 
     s.once('error', reject);
   });
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
   return {
     url: `http://${shown}:${address.port}`,
     port: address.port,
+    // Idempotent: a second call waits for the first.
     close: () =>
-      new Promise<void>((resolve, reject) => {
+      (closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         if ('closeIdleConnections' in server) server.closeIdleConnections();
-      }),
+      })),
   };
 }

@@ -351,6 +351,12 @@ export interface JobWorkerOptions {
   workerId?: string;
   /** Jobs run at once. Default 1. */
   concurrency?: number;
+  /**
+   * At most this many jobs of a kind at once, within `concurrency` (default: no limit of its
+   * own). The App keeps its full scans to a few, so twenty of them cannot take the CPU from the
+   * fast part of the next leaking push.
+   */
+  kindConcurrency?: Readonly<Record<string, number>>;
   /** Default 30 s; the lease is renewed every leaseMs/3. */
   leaseMs?: number;
   /** How often to look for due jobs when idle. Default 1 s; `wake()` skips the wait. */
@@ -410,6 +416,9 @@ export function createWorker(options: JobWorkerOptions): JobWorker {
   const unknownMax = Math.max(1, options.unknownErrorMaxAttempts ?? 3);
   const log = options.logger ?? silent;
   const kinds = Object.keys(handlers);
+  const kindLimit = options.kindConcurrency ?? {};
+  const runningByKind = new Map<string, number>();
+  const claimable = (): string[] => kinds.filter((k) => (runningByKind.get(k) ?? 0) < Math.max(1, kindLimit[k] ?? Infinity));
 
   let state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   let loop: Promise<void> | undefined;
@@ -533,9 +542,11 @@ export function createWorker(options: JobWorkerOptions): JobWorker {
       idleWaiters = [];
       let empty = false;
       while (state === 'running' && running.size < concurrency) {
+        const open = claimable();
+        if (!open.length) break;
         let job: Job | undefined;
         try {
-          job = await queue.claim({ workerId: id, leaseMs, kinds });
+          job = await queue.claim({ workerId: id, leaseMs, kinds: open });
         } catch (e) {
           log.error('job claim failed', { workerId: id, error: e instanceof Error ? e.message : String(e) });
           break;
@@ -544,8 +555,11 @@ export function createWorker(options: JobWorkerOptions): JobWorker {
           empty = true;
           break;
         }
+        const kind = job.kind;
+        runningByKind.set(kind, (runningByKind.get(kind) ?? 0) + 1);
         const p = run(job).finally(() => {
           running.delete(p);
+          runningByKind.set(kind, (runningByKind.get(kind) ?? 1) - 1);
           wake();
         });
         running.add(p);

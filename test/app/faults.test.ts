@@ -122,7 +122,8 @@ describe('the App under faults', () => {
   }, 60_000);
 });
 
-describe('the App killed mid-job', () => {
+// The job side as `npm start` runs it (a worker thread), in a child process, and on the intake's event loop.
+describe.each(['thread', 'process', 'inline'] as const)('the App killed mid-job (jobs: %s)', (jobs) => {
   let gh: GitHubFake;
   let dir: string;
   let child: ChildProcess | undefined;
@@ -144,7 +145,7 @@ describe('the App killed mid-job', () => {
       const state = path.join(dir, 'state');
       const settings = { appId: String(gh.appId), privateKey: gh.privateKey, webhookSecrets: [WEBHOOK_SECRET], apiUrl: gh.apiUrl, gitUrl: `${gh.apiUrl}/git`, webUrl: 'https://github.com', host: '127.0.0.1', port: 0, stateDir: state, backend: {}, concurrency: 1, logLevel: 'info' };
       const p = spawn(process.execPath, ['--import', TSX, path.join(PROJECT, 'test', 'helpers', 'app-process.ts')], {
-        env: { PATH: process.env.PATH, HOME: dir, KEYWARDEN_STATE_DIR: state, KEYWARDEN_CACHE_DIR: path.join(PROJECT, '.cache', 'keywarden', 'policy'), KW_TEST_APP_SETTINGS: JSON.stringify(settings), KW_TEST_LEASE_MS: '1500', KEYWARDEN_AUDIT_KEY: AUDIT_KEY, ...(process.env.KEYWARDEN_OPA ? { KEYWARDEN_OPA: process.env.KEYWARDEN_OPA } : {}), ...extra },
+        env: { PATH: process.env.PATH, HOME: dir, KEYWARDEN_STATE_DIR: state, KEYWARDEN_CACHE_DIR: path.join(PROJECT, '.cache', 'keywarden', 'policy'), KW_TEST_APP_SETTINGS: JSON.stringify(settings), KW_TEST_LEASE_MS: '1500', KEYWARDEN_AUDIT_KEY: AUDIT_KEY, KW_TEST_APP_JOBS: jobs, ...(process.env.KEYWARDEN_OPA ? { KEYWARDEN_OPA: process.env.KEYWARDEN_OPA } : {}), ...extra },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = p;
@@ -181,6 +182,15 @@ describe('the App killed mid-job', () => {
     // A redelivery after all that is a duplicate.
     const again = await fetch(`${second.url}/api/github/webhooks`, { method: 'POST', headers: signed.headers, body: signed.body });
     expect(((await again.json()) as { outcome: string }).outcome).toBe('duplicate');
+    // What the job side did is on the intake's /metrics, wherever the jobs ran.
+    let metrics = '';
+    for (let i = 0; i < 100 && !/keywarden_actions_total\{type="check_run",outcome="done"\} [1-9]/.test(metrics); i++) {
+      metrics = await (await fetch(`${second.url}/metrics`)).text();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(metrics).toMatch(/keywarden_actions_total\{type="check_run",outcome="done"\} [1-9]/);
+    expect(metrics).toMatch(/keywarden_jobs_total\{kind="push_scan",outcome="done"\} 1/);
+    expect(metrics).not.toContain(token);
     gh.assertNoViolations();
   }, 90_000);
 });

@@ -51,7 +51,10 @@ describe('the App over a repository\'s life', () => {
   }, 90_000);
 
   it('applies the organisation\'s defaults from its .github repository', async () => {
-    await h.gh.createRepo('acme', '.github', { files: { '.github/keywarden.yml': 'version: 1\nname: org-defaults\nsecrets:\n  on-leak:\n    - do: [open-issue]\n' } });
+    // The organisation's policy arrives by a push to its `.github` repository, which drops the
+    // organisation policy the App cached (the 'none' an earlier repository's job read).
+    await h.gh.createRepo('acme', '.github', { files: { 'README.md': '# org\n' } });
+    await push('.github', { '.github/keywarden.yml': 'version: 1\nname: org-defaults\nsecrets:\n  on-leak:\n    - do: [open-issue]\n' });
     await h.gh.createRepo('acme', 'plain', { files: { 'README.md': '# plain\n' } });
     await push('plain', { 'x.env': `GH=${ghToken('life-org')}\n` });
     expect(pulls('plain')).toHaveLength(0);

@@ -167,6 +167,16 @@ describe('KDF parameters are authenticated', () => {
     return path;
   }
 
+  it('a keystore opened again in the same process (the KEK derived once) still refuses the wrong passphrase', async () => {
+    const path = await keystore();
+    (await LocalBackend.open({ path, passphrase: PASSPHRASE })).close();
+    expect(() => LocalBackend.open({ path, passphrase: 'wrong-passphrase-123' })).toThrow(expect.objectContaining({ code: ErrorCode.KEYSTORE_LOCKED }));
+    expect(() => LocalBackend.open({ path, passphrase: `${PASSPHRASE}x` })).toThrow(expect.objectContaining({ code: ErrorCode.KEYSTORE_LOCKED }));
+    const again = LocalBackend.open({ path, passphrase: PASSPHRASE });
+    expect((await again.inventory()).length).toBe(1);
+    await again.close();
+  });
+
   it('an edited cost or salt opens with neither the wrong nor the right passphrase', async () => {
     for (const edit of [(k: Record<string, unknown>) => void (k.N = 2 ** 13), (k: Record<string, unknown>) => void (k.salt = randomBytes(16).toString('base64'))]) {
       const path = await keystore();

@@ -216,6 +216,40 @@ describe('a git policy source', () => {
   });
 });
 
+describe('a git policy source, looked up in one run (prefetch)', () => {
+  it('answers each prefetched path exactly as a lone read would: present, absent, refused, and names that are patterns elsewhere', async () => {
+    const dir = repo({ 'org.yml': 'version: 1\nname: org\n', '*.yml': 'star\n', 'dir/a.yml': 'a\n' });
+    symlinkSync('org.yml', join(dir, 'link.yml'));
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'files');
+    const names = ['org.yml', 'missing.yml', 'link.yml', '*.yml', 'dir', 'dir/a.yml', 'dir/nope.yml', '../escape.yml', ':(glob)**'];
+    const answer = async (read: (n: string) => Promise<string | undefined>, n: string): Promise<unknown> => {
+      try {
+        return { text: await read(n) };
+      } catch (e) {
+        return { code: (e as { code?: string }).code, reason: (e as { details?: { reason?: string } }).details?.reason };
+      }
+    };
+    const alone = await Promise.all(names.map((n) => answer((x) => createGitPolicySource(dir, 'HEAD').read(x), n)));
+    const batched = createGitPolicySource(dir, 'HEAD');
+    await batched.prefetch(names);
+    expect(await Promise.all(names.map((n) => answer((x) => batched.read(x), n)))).toEqual(alone);
+    expect(alone[0]).toEqual({ text: 'version: 1\nname: org\n' });
+    expect(alone[1]).toEqual({ text: undefined });
+    expect(alone[2]).toMatchObject({ code: 'KW_PATH_REFUSED', reason: 'symlink' });
+    // Pathspec magic is literal (git runs with --literal-pathspecs): `*.yml` is that one file.
+    expect(alone[3]).toEqual({ text: 'star\n' });
+    expect(alone[8]).toEqual({ text: undefined });
+  });
+
+  it('a bad revision fails the prefetch and then each read, typed', async () => {
+    const dir = repo({ 'a.yml': 'version: 1\n' });
+    const source = createGitPolicySource(dir, 'no-such-branch');
+    expect(await rejection(source.prefetch(['a.yml']))).toMatchObject({ code: 'KW_BAD_REVISION_RANGE' });
+    expect(await rejection(source.read('a.yml'))).toMatchObject({ code: 'KW_BAD_REVISION_RANGE' });
+  });
+});
+
 describe('policy eval: inputs too large or too deep', () => {
   const policy = (): string => repo({ 'p.yml': 'version: 1\n' });
 

@@ -566,6 +566,28 @@ describe('createWorker', () => {
     expect(await q.get(other.id)).toMatchObject({ state: 'queued', attempts: 0 });
   });
 
+  it('runs at most `kindConcurrency[kind]` jobs of a kind at once, and fills the other slots with other kinds', async () => {
+    const q = newQueue();
+    const now: Record<string, number> = { scan: 0, push: 0 };
+    const peak: Record<string, number> = { scan: 0, push: 0 };
+    const order: string[] = [];
+    const job = (kind: 'scan' | 'push', ms: number) => async (): Promise<void> => {
+      order.push(kind);
+      peak[kind] = Math.max(peak[kind]!, ++now[kind]!);
+      await new Promise((r) => setTimeout(r, ms));
+      now[kind]!--;
+    };
+    const w = startWorker({ queue: q, concurrency: 4, kindConcurrency: { scan: 1 }, handlers: { scan: job('scan', 40), push: job('push', 10) } });
+    // The scans first (and at a higher priority): the limit, not the order, keeps all but one waiting.
+    for (let i = 0; i < 4; i++) await q.enqueue({ kind: 'scan', payload: { i }, priority: 5 });
+    for (let i = 0; i < 6; i++) await q.enqueue({ kind: 'push', payload: { i } });
+    w.wake();
+    await w.idle();
+    expect(peak).toEqual({ scan: 1, push: 3 });
+    expect(order.slice(0, 4)).toEqual(['scan', 'push', 'push', 'push']);
+    expect(await q.stats()).toMatchObject({ queued: 0, running: 0 });
+  });
+
   it('stops gracefully: no new claims, and stop() waits for the running job', async () => {
     const q = newQueue();
     let release!: () => void;

@@ -7,6 +7,7 @@
  * `npm start` runs this.
  */
 import type { Command } from 'commander';
+import { ErrorCode, KeywardenError } from '../../errors.js';
 import type { CliIO } from '../main.js';
 
 export function registerAppCommand(program: Command, io: CliIO): void {
@@ -15,15 +16,19 @@ export function registerAppCommand(program: Command, io: CliIO): void {
     .description('Run the GitHub App: the webhook server (POST /api/github/webhooks, /healthz, /readyz, /metrics) and the job workers.')
     .option('--port <n>', 'port to listen on (default PORT or 3000)')
     .option('--host <addr>', 'address to listen on (default HOST or 0.0.0.0)')
-    .action(async (flags: { port?: string; host?: string }) => {
-      const { appSettingsFromEnv, composeApp } = await import('../../compose-app.js');
+    .option('--jobs <where>', 'thread (default): jobs on a worker thread, so no job delays a webhook answer; process: a child process; inline: one event loop')
+    .action(async (flags: { port?: string; host?: string; jobs?: string }) => {
+      const { appSettingsFromEnv, startApp } = await import('../../compose-app.js');
       const env = io.env ?? process.env;
       const settings = appSettingsFromEnv(env, io.cwd ?? process.cwd());
       if (flags.port !== undefined) settings.port = Number(flags.port);
       if (flags.host !== undefined) settings.host = flags.host;
-      const app = await composeApp(settings, { env });
-      const server = await app.start();
-      app.logger.info({ url: server.url, stateDir: settings.stateDir }, 'Keywarden App listening');
+      const jobs = flags.jobs ?? env.KEYWARDEN_APP_JOBS ?? 'thread';
+      if (jobs !== 'process' && jobs !== 'thread' && jobs !== 'inline') {
+        throw new KeywardenError(ErrorCode.APP_CONFIG_INVALID, `--jobs must be process, thread or inline, not ${JSON.stringify(jobs.slice(0, 40))}.`, { fault: 'user' });
+      }
+      const app = await startApp(settings, { env, jobs });
+      app.logger.info({ url: app.url, stateDir: settings.stateDir, jobs }, 'Keywarden App listening');
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off('SIGINT', stop);

@@ -48,6 +48,8 @@ export interface RestRequestRecord {
   response: unknown;
   /** Arrival, epoch ms. */
   at: number;
+  /** When the answer was ready, epoch ms (0 until then). */
+  answeredAt: number;
 }
 
 export interface Violation {
@@ -142,10 +144,12 @@ async function handleRest(req: Request, deps: ServerDeps): Promise<Response> {
     fault: false,
     response: undefined,
     at: Date.now(),
+    answeredAt: 0,
   };
   deps.requests.push(record);
   const send = (reply: Reply): Response => {
     record.status = reply.status;
+    record.answeredAt = Date.now();
     record.response = reply.raw ? reply.raw.toString('utf8') : reply.body;
     return respond(reply);
   };
