@@ -144,7 +144,8 @@ export interface ComposedApp {
 
 export async function composeApp(settings: AppSettings, options: ComposeAppOptions): Promise<ComposedApp> {
   const clock = options.clock ?? (() => new Date());
-  const [{ Probot, ProbotOctokit }, { createAppLogger }, { createMetrics }, { createServer }, { startServer }, { openSqliteQueue }, { createWorker }, { SqliteStepStore }] = await Promise.all([
+  const [{ default: Bottleneck }, { Probot, ProbotOctokit }, { createAppLogger }, { createMetrics }, { createServer }, { startServer }, { openSqliteQueue }, { createWorker }, { SqliteStepStore }] = await Promise.all([
+    import('bottleneck'),
     import('probot'),
     import('./server/logger.js'),
     import('./server/metrics.js'),
@@ -159,6 +160,10 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
   const Octokit = ProbotOctokit.defaults({
     throttle: {
       enabled: true,
+      // Requests at once per installation (Probot keys the limiter by installation id). The
+      // plugin's own default is 10, which queues a burst of leaking pushes' compares and policy
+      // reads behind each other; GitHub's secondary limit is 100 concurrent requests.
+      global: new Bottleneck.Group({ id: 'keywarden-global', maxConcurrent: 32, timeout: 120_000 }),
       onRateLimit: (after: number, o: { method: string; url: string }, _k: unknown, retryCount: number) => {
         logger.warn({ method: o.method, url: o.url, after }, 'GitHub rate limit');
         return retryCount < retries && after <= 60;
@@ -335,6 +340,9 @@ export interface StartedApp {
   close(graceMs?: number): Promise<void>;
 }
 
+const WAKE_QUIET_MS = 4;
+const WAKE_MAX_MS = 25;
+
 type FromJobs = import('./app/jobs-entry.js').FromJobs;
 type ToJobs = import('./app/jobs-entry.js').ToJobs;
 
@@ -411,7 +419,20 @@ export async function startApp(settings: AppSettings, options: StartAppOptions):
     return { url: server.url, logger: app.logger, metrics: app.metrics, queue: app.queue, close: (g) => app.close(g) };
   }
   let side: JobsSide | undefined;
-  const serve = await composeApp(settings, { env: options.env, role: 'serve', ...(options.logger ? { logger: options.logger } : {}), onQueued: () => side?.post({ type: 'wake' }) });
+  // The job side is woken once a burst of deliveries has been answered (a few ms without a new
+  // one, 25 ms at most): twenty pushes at once are all acknowledged before their jobs take the CPU.
+  let wakeTimer: NodeJS.Timeout | undefined;
+  let burstStart = 0;
+  const wakeSoon = (): void => {
+    const now = Date.now();
+    if (wakeTimer) clearTimeout(wakeTimer);
+    else burstStart = now;
+    wakeTimer = setTimeout(() => {
+      wakeTimer = undefined;
+      side?.post({ type: 'wake' });
+    }, Math.max(0, Math.min(WAKE_QUIET_MS, burstStart + WAKE_MAX_MS - now)));
+  };
+  const serve = await composeApp(settings, { env: options.env, role: 'serve', ...(options.logger ? { logger: options.logger } : {}), onQueued: wakeSoon });
   const { metrics, logger } = serve;
   const data: import('./app/jobs-entry.js').JobsData = {
     settings,
@@ -463,6 +484,7 @@ export async function startApp(settings: AppSettings, options: StartAppOptions):
     queue: serve.queue,
     close: async (graceMs = 10_000) => {
       stopping = true;
+      if (wakeTimer) clearTimeout(wakeTimer);
       // No new deliveries first; then the running jobs finish; then the stores close.
       await server.close();
       const j = side;

@@ -217,7 +217,8 @@ async function inProcess(settings: AppSettings, env: NodeJS.ProcessEnv): Promise
 async function childProcess(project: string, settings: AppSettings, env: NodeJS.ProcessEnv): Promise<RunningApp> {
   const tsx = pathToFileURL(path.join(project, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
   const p = spawn(process.execPath, ['--import', tsx, path.join(project, 'test', 'helpers', 'app-process.ts')], {
-    env: { ...env, KW_TEST_APP_SETTINGS: JSON.stringify(settings), KW_TEST_LOG_LEVEL: 'warn' },
+    // The worker's poll as `npm start` has it (1 s; a queued job wakes it at once).
+    env: { ...env, KW_TEST_APP_SETTINGS: JSON.stringify(settings), KW_TEST_LOG_LEVEL: 'warn', KW_TEST_POLL_MS: '1000' },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const url = await new Promise<string>((resolve, reject) => {

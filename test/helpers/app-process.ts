@@ -14,7 +14,7 @@ const app = await startApp(settings, {
   jobs: (['inline', 'process'] as const).find((j) => j === process.env.KW_TEST_APP_JOBS) ?? 'thread',
   logger: createAppLogger({ level, destination: { write: (s: string) => void process.stderr.write(s) } }),
   logTo: 'stderr',
-  worker: { pollMs: 20, leaseMs: Number(process.env.KW_TEST_LEASE_MS ?? 30_000), backoffMs: 100 },
+  worker: { pollMs: Number(process.env.KW_TEST_POLL_MS ?? 20), leaseMs: Number(process.env.KW_TEST_LEASE_MS ?? 30_000), backoffMs: 100 },
 });
 process.stdout.write(`listening ${app.url}\n`);
 process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
