@@ -27,7 +27,7 @@ export interface FileAtRevisions {
   untracked: boolean;
 }
 
-/** A range's files at both of its ends, looked up together. */
+/** A range's files at both of its ends, looked up together. The head's copy is only compared, never used. */
 export interface RangeFiles {
   /** A file at both ends; throws what reading its base copy threw (a symlink, too large). */
   at(file: string): Promise<FileAtRevisions>;
@@ -58,11 +58,6 @@ export async function rangeFiles(repo: string, base: string | undefined, head: s
       return { base: baseText, changed: headText !== baseText, untracked: baseText === undefined && headText === undefined };
     },
   };
-}
-
-/** Reads a repository file at both ends of a range. The head's copy is only compared, never used. */
-export async function readFileAtRevisions(repo: string, base: string | undefined, head: string, file: string): Promise<FileAtRevisions> {
-  return (await rangeFiles(repo, base, head)).at(file);
 }
 
 export interface SecretsAtRevision {
