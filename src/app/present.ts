@@ -7,7 +7,8 @@
  * the policy) is hostile text: it is flattened to one line, cut, and put in code spans that it
  * cannot close, so it cannot inject Markdown, mentions or links. `GitHubRepo` masks once more.
  */
-import type { DecisionAction } from '../model/decision.js';
+import type { Problem } from '../inspect/index.js';
+import type { DecisionAction, Violation } from '../model/decision.js';
 import type { PipelineReport, StepResult } from '../pipeline/types.js';
 import type { Annotation, CheckRunOutput } from '../scm/github.js';
 
@@ -191,4 +192,56 @@ export function brokenPolicyCheck(error: { message: string; code: string; locati
     summary: [`${code(file)} on the default branch does not parse (${problems.length} problem${problems.length === 1 ? '' : 's'}), so nothing could be judged. Fix the file on the default branch.`, '', ...problems.slice(0, 20).map((p) => `- ${p.location?.line ? `line ${p.location.line}: ` : ''}${oneLine(p.message ?? '', 300)} (${p.code ?? ''})`)].join('\n'),
     annotations,
   };
+}
+
+const CONFIG_LEVEL: Record<string, Annotation['annotation_level']> = { critical: 'failure', high: 'failure', medium: 'failure', low: 'warning', info: 'notice' };
+
+/**
+ * Adds the key-configuration check to a check run's output: each violation the PR brings at
+ * its line (any of them fails the check, as any makes `keywarden check` exit 1; the annotation's
+ * level follows the rule's severity), each problem
+ * (a file that does not parse) as a warning, and a section of the summary. Annotations stay
+ * within `MAX_ANNOTATIONS` in all.
+ */
+export function withConfigCheck(
+  out: { conclusion: 'success' | 'failure' | 'neutral'; output: CheckRunOutput },
+  cfg: { inScope: readonly Violation[]; problemsInScope: readonly Problem[]; elsewhere: number; counts: { configFiles: number; keys: number; unknown: Record<string, number> } },
+  ctx: PresentContext,
+): { conclusion: 'success' | 'failure' | 'neutral'; output: CheckRunOutput } {
+  const annotations = [...(out.output.annotations ?? [])];
+  let cut = 0;
+  const add = (a: Annotation): void => {
+    if (annotations.length < MAX_ANNOTATIONS) annotations.push(a);
+    else cut++;
+  };
+  for (const v of cfg.inScope) {
+    const s = v.subject as { file?: string; line?: number };
+    add({
+      path: s.file!,
+      start_line: s.line ?? 1,
+      end_line: s.line ?? 1,
+      annotation_level: CONFIG_LEVEL[v.severity] ?? 'failure',
+      title: oneLine(`Key policy: ${v.rule}`, 200),
+      message: oneLine(`${v.message}${v.policy.file ? ` (policy ${v.policy.file}:${v.policy.line ?? 1})` : ''}`, 1000),
+    });
+  }
+  for (const p of cfg.problemsInScope) add({ path: p.file, start_line: p.line, end_line: p.line, annotation_level: 'warning', title: oneLine(`Not checked: ${p.code}`, 200), message: oneLine(p.message, 1000) });
+  const unknown = Object.values(cfg.counts.unknown).reduce((a, b) => a + b, 0);
+  const rules = [...new Map(cfg.inScope.map((v) => [v.rule, v])).values()];
+  const section = [
+    '',
+    '### Key configuration',
+    cfg.inScope.length
+      ? `**${cfg.inScope.length} violation${cfg.inScope.length === 1 ? '' : 's'}** of the key policy brought by ${code(ctx.where, 100)} (${cfg.counts.keys} key${cfg.counts.keys === 1 ? '' : 's'} declared in ${cfg.counts.configFiles} configuration file${cfg.counts.configFiles === 1 ? '' : 's'}).`
+      : `${code(ctx.where, 100)} brings no violation of the key policy (${cfg.counts.keys} key${cfg.counts.keys === 1 ? '' : 's'} in ${cfg.counts.configFiles} configuration file${cfg.counts.configFiles === 1 ? '' : 's'}).`,
+    ...rules.slice(0, 20).map((v) => `- ${code(v.rule, 80)} (${v.severity}): ${oneLine(v.message, 200)} — ${policyLink(ctx, v.policy)}`),
+    ...(cfg.problemsInScope.length ? [`- ${cfg.problemsInScope.length} changed file${cfg.problemsInScope.length === 1 ? '' : 's'} could not be read fully (see the annotations).`] : []),
+    ...(unknown ? [`- ${unknown} value${unknown === 1 ? ' is' : 's are'} not known without running Terraform (a resource attribute, a data source): not judged.`] : []),
+    ...(cfg.elsewhere ? [`- ${cfg.elsewhere} violation${cfg.elsewhere === 1 ? '' : 's'} that were there before this change (not counted against it; \`keywarden check\` lists them).`] : []),
+    ...(cut ? [`- ${cut} more annotation${cut === 1 ? ' is' : 's are'} not shown (GitHub's limit).`] : []),
+  ];
+  const conclusion = cfg.inScope.length ? 'failure' : out.conclusion;
+  const secretsTitle = out.output.title;
+  const title = cfg.inScope.length ? `${secretsTitle === 'No secrets found' ? '' : `${secretsTitle}; `}${cfg.inScope.length} key policy violation${cfg.inScope.length === 1 ? '' : 's'}` : secretsTitle;
+  return { conclusion, output: { ...out.output, title, summary: `${out.output.summary}\n${section.join('\n')}`, annotations } };
 }

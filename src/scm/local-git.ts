@@ -6,11 +6,13 @@
  * (old value: zeros). So a user's uncommitted changes can never be lost, and a repository's
  * hooks never run (git runs only through `git/run-git.ts`, hooks off).
  */
+import { isUtf8 } from 'node:buffer';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ErrorCode, KeywardenError } from '../errors.js';
 import { firstLine, gitMissing, runGit } from '../git/run-git.js';
+import { displayName } from '../scan/display-name.js';
 
 export interface FileAtCommit {
   data: Buffer;
@@ -131,4 +133,82 @@ export async function commitOnNewBranch(repo: string, input: { base: string; bra
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export interface TreeFiles {
+  /** Every file path at the commit (blobs and symlinks; submodules left out). */
+  paths: string[];
+  /** The selected regular files' texts (UTF-8), in tree order. */
+  files: Array<{ path: string; text: string }>;
+  /** Selected files larger than `maxBytes`: not read. */
+  tooLarge: string[];
+  /** Selected files not read: symlinks, past `maxFiles` or past `maxTotalBytes`. */
+  skipped: number;
+}
+
+/**
+ * The files of `commit` that `select` picks, read in one `git cat-file --batch` (never through a
+ * symlink: only regular blobs are read). Names that are not UTF-8 are shown as `displayName` does
+ * and cannot be selected. Bounded: at most `maxFiles` files of at most `maxBytes` each and
+ * `maxTotalBytes` in all; the listing itself at most 256 MiB.
+ */
+export async function readTreeFiles(repo: string, commit: string, options: { select: (path: string) => boolean; maxBytes: number; maxFiles: number; maxTotalBytes?: number }): Promise<TreeFiles> {
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'A commit id was expected.', { fault: 'internal' });
+  const ls = await runGit(repo, ['ls-tree', '-r', '-z', '-l', '--full-tree', '--end-of-options', commit], { maxStdout: 256 * 1024 * 1024 });
+  if (ls.code !== 0) throw failed('list the files of a commit', ls.stderr);
+  const out: TreeFiles = { paths: [], files: [], tooLarge: [], skipped: 0 };
+  const wanted: Array<{ path: string; oid: string }> = [];
+  const maxTotal = options.maxTotalBytes ?? 128 * 1024 * 1024;
+  let total = 0;
+  const raw = ls.stdout;
+  let at = 0;
+  while (at < raw.length) {
+    let end = raw.indexOf(0, at);
+    if (end < 0) end = raw.length;
+    const tab = raw.indexOf(9, at);
+    if (tab < 0 || tab > end) break;
+    // `<mode> <type> <oid> <size, right-aligned>\t<path>`
+    const [mode, type, oid, size] = raw.toString('latin1', at, tab).trim().split(/ +/);
+    const nameBytes = raw.subarray(tab + 1, end);
+    at = end + 1;
+    if (type !== 'blob' || !mode || !oid) continue;
+    const name = displayName(nameBytes);
+    out.paths.push(name);
+    if (!isUtf8(nameBytes) || !options.select(name)) continue;
+    if (mode !== '100644' && mode !== '100755') {
+      out.skipped++;
+      continue;
+    }
+    const bytes = Number(size);
+    if (!Number.isSafeInteger(bytes) || bytes > options.maxBytes) {
+      out.tooLarge.push(name);
+      continue;
+    }
+    if (wanted.length >= options.maxFiles || total + bytes > maxTotal) {
+      out.skipped++;
+      continue;
+    }
+    total += bytes;
+    wanted.push({ path: name, oid });
+  }
+  if (wanted.length === 0) return out;
+  const batch = await runGit(repo, ['cat-file', '--batch'], { input: wanted.map((w) => `${w.oid}\n`).join(''), maxStdout: total + wanted.length * 128 + 1024 });
+  if (batch.code !== 0) throw failed('read the files of a commit', batch.stderr);
+  const b = batch.stdout;
+  let p = 0;
+  for (const w of wanted) {
+    const nl = b.indexOf(10, p);
+    if (nl < 0) throw failed('read the files of a commit', 'cat-file stopped early');
+    const header = b.toString('latin1', p, nl).split(' ');
+    p = nl + 1;
+    if (header[1] === 'missing' || header.length < 3) {
+      out.skipped++;
+      continue;
+    }
+    const n = Number(header[2]);
+    if (!Number.isSafeInteger(n) || n < 0 || p + n > b.length) throw failed('read the files of a commit', 'cat-file printed a bad object header');
+    out.files.push({ path: w.path, text: b.toString('utf8', p, p + n) });
+    p += n + 1;
+  }
+  return out;
 }

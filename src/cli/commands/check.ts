@@ -13,36 +13,33 @@ import { closeSync, constants, existsSync, fstatSync, ftruncateSync, lstatSync, 
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { ErrorCode, KeywardenError } from '../../errors.js';
-import { inspectFiles, ProblemCode, type Fact, type InspectFileInput, type KeyFact, type Problem } from '../../inspect/index.js';
+import { ProblemCode, type Fact, type InspectFileInput, type KeyFact, type Problem } from '../../inspect/index.js';
+import { CONFIG_FILE, judgeConfig, MAX_CONFIG_BYTES, MAX_CONFIG_FILES, violationAt } from '../../pipeline/check-config.js';
 import { planConfigFixes, type ConfigFixResult } from '../../remediate/fix-config.js';
-import { toPolicyFacts } from '../../inspect/policy-facts.js';
-import { compilePolicy } from '../../policy/compile/compile-policy.js';
 import type { PolicyAst } from '../../policy/dsl/ast.js';
 import { PolicyError } from '../../policy/dsl/policy-error.js';
-import { buildPolicy } from '../../policy/engine/build.js';
-import { PolicyEvaluator } from '../../policy/engine/evaluator.js';
 import { DEFAULT_POLICY_FILE, readPolicy } from '../../policy/engine/load.js';
 import { findOpaRunner } from '../../policy/engine/opa-runner.js';
+import { createPolicyEngine } from '../../policy/engine/policy-engine.js';
 import { defaultPolicy } from '../../policy/default-policy.js';
-import type { Decision, Violation } from '../../policy/input.js';
+import type { Violation } from '../../policy/input.js';
 import { fileUri } from '../../scan/format/sarif.js';
 import { fsPathOf } from '../../scan/sources/read-file.js';
 import { listTree } from '../../scan/sources/tree.js';
 import { readFdText } from '../../util/read-fd.js';
-import { defaultCacheDir } from '../../compose.js';
+import { compose, defaultCacheDir } from '../../compose.js';
+import { compareDrift, type Drift } from '../../inspect/drift.js';
+import { backendSettingsOf, type BackendFlags } from '../backend-flags.js';
 import type { CliIO } from '../main.js';
 import { prepareOutputFile } from '../output-file.js';
 
 const EXIT = { OK: 0, FOUND: 1, USAGE: 2 } as const;
-const CONFIG_FILE = /\.(tf|tfvars|ya?ml|json|template)$/i;
-/** The inspector's own cap (src/inspect/index.ts): larger files are a problem, not read. */
-const MAX_CONFIG_BYTES = 2 * 1024 * 1024;
-/** Configuration files read at most; beyond, the rest are counted. */
-const MAX_CONFIG_FILES = 20_000;
 
-interface CheckFlags {
+interface CheckFlags extends BackendFlags {
   policy?: string;
   fix?: boolean;
+  drift?: boolean;
+  stateDir?: string;
   format: 'text' | 'json' | 'sarif';
   output?: string;
 }
@@ -50,7 +47,9 @@ interface CheckFlags {
 export interface CheckReport {
   violations: Violation[];
   problems: Problem[];
-  summary: { files: number; configFiles: number; keys: number; secretRefs: number; unknown: Record<string, number>; skipped: number; policy: string };
+  /** With `--drift`: where the declared keys and the KMS disagree. */
+  drift?: Drift[];
+  summary: { files: number; configFiles: number; keys: number; secretRefs: number; unknown: Record<string, number>; skipped: number; policy: string; drift?: { backend: string; compared: number; unmatched: number } };
 }
 
 export function registerCheckCommand(program: Command, io: CliIO, setExit: (code: number) => void): void {
@@ -63,6 +62,12 @@ export function registerCheckCommand(program: Command, io: CliIO, setExit: (code
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
     .option('-o, --output <file>', 'write the report to a file instead of standard output')
     .option('--fix', 'apply the safe fixes (turn rotation on, set the rotation period or deletion window within the policy) to the files, then check again')
+    .option('--drift', 'compare the declared keys with the live ones in the configured backend (matched by alias); drift counts as a violation')
+    .option('--backend <kind>', 'with --drift: the backend to read (default: KEYWARDEN_BACKEND, then the policy file, then local)')
+    .option('--state-dir <dir>', 'with --drift: where the keystore and state live (default .keywarden)')
+    .option('--keystore <file>', 'with --drift, local: the keystore file')
+    .option('--region <region>', 'with --drift, aws-kms: the region')
+    .option('--endpoint <url>', 'with --drift, aws-kms: a custom endpoint (VPC endpoint, moto)')
     .action(async (target: string, flags: CheckFlags) => {
       try {
         const root = path.resolve(cwd, target);
@@ -74,11 +79,12 @@ export function registerCheckCommand(program: Command, io: CliIO, setExit: (code
           if (fixes.fixed.length > 0) report = await runCheck(root, flags, cwd, io);
           io.stderr(fixLines(fixes));
         }
+        if (flags.drift) report = await withDrift(report, flags.fix ? (await collect(root, flags, cwd, io)).facts : first.facts, flags, root, cwd, io);
         const text = flags.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : flags.format === 'sarif' ? formatCheckSarif(report) : formatCheckText(report);
         if (out) out.write(text);
         else io.stdout(text);
         if (out && flags.format === 'text') io.stderr(summaryLine(report));
-        setExit(report.violations.length > 0 ? EXIT.FOUND : EXIT.OK);
+        setExit(report.violations.length > 0 || (report.drift?.length ?? 0) > 0 ? EXIT.FOUND : EXIT.OK);
       } catch (e) {
         if (e instanceof PolicyError) {
           io.stderr(e.problems.map((p) => `${p.location?.file ?? ''}:${p.location?.line ?? 1}:${p.location?.column ?? 1}: ${p.message}\n`).join(''));
@@ -93,6 +99,23 @@ export function registerCheckCommand(program: Command, io: CliIO, setExit: (code
 /** Lists, reads, inspects and judges. Exported for tests and the SDK. */
 export async function runCheck(root: string, flags: Pick<CheckFlags, 'policy'>, cwd: string, io: Pick<CliIO, 'env'> = {}): Promise<CheckReport> {
   return (await collect(root, flags, cwd, io)).report;
+}
+
+/**
+ * Reads the live inventory of the configured backend (the policy file's `backend:` block, the
+ * flags and the environment, as `keys list`) and compares the declared keys with it.
+ */
+async function withDrift(report: CheckReport, facts: readonly Fact[], flags: CheckFlags, root: string, cwd: string, io: Pick<CliIO, 'env'>): Promise<CheckReport> {
+  const env = io.env ?? process.env;
+  const policyFile = flags.policy ?? (existsSync(path.join(root, DEFAULT_POLICY_FILE)) ? path.join(root, DEFAULT_POLICY_FILE) : undefined);
+  const c = compose({ cwd: root, env, actor: 'cli:check', backend: backendSettingsOf(flags), ...(policyFile ? { policyFile: path.resolve(cwd, policyFile) } : { policyFile: false as const }), ...(flags.stateDir ? { stateDir: path.resolve(cwd, flags.stateDir) } : {}) });
+  try {
+    const { backend } = await c.backend();
+    const r = compareDrift(facts.filter((f): f is KeyFact => f.kind === 'key'), await backend.inventory());
+    return { ...report, drift: r.drift, summary: { ...report.summary, drift: { backend: backend.name, compared: r.compared, unmatched: r.unmatched } } };
+  } finally {
+    await c.close();
+  }
 }
 
 /** Plans the fixes of `--fix` and writes the files they change (never through a symlink). */
@@ -175,32 +198,24 @@ async function collect(root: string, flags: Pick<CheckFlags, 'policy'>, cwd: str
       }
     }
   }
-  const inspected = inspectFiles(inputs, { maxBytes: MAX_CONFIG_BYTES });
-  problems.push(...inspected.problems);
-  const { facts, unknown } = toPolicyFacts(inspected.facts);
-  const sourceFacts = inspected.facts;
-
   const policyFile = flags.policy ?? (existsSync(path.join(root, DEFAULT_POLICY_FILE)) ? path.join(root, DEFAULT_POLICY_FILE) : undefined);
   const ast: PolicyAst = policyFile ? await readPolicy(policyFile, { cwd }) : defaultPolicy();
-  const built = await buildPolicy({ compiled: compilePolicy(ast), modules: [], runner: findOpaRunner({ env: io.env ?? process.env }), cacheDir: defaultCacheDir(io.env ?? process.env) });
-  const evaluator = await PolicyEvaluator.load(built.wasm, built.entrypoint);
-  const decision: Decision = evaluator.evaluate({ now: new Date().toISOString(), repo: { files }, facts });
-  const violations = [...decision.violations].sort((a, b) => cmp(locOf(a), locOf(b)));
-  problems.sort((a, b) => cmp(`${a.file}\0${pad(a.line)}`, `${b.file}\0${pad(b.line)}`));
+  const engine = await createPolicyEngine({ ast, modules: [], runner: findOpaRunner({ env: io.env ?? process.env }), cacheDir: defaultCacheDir(io.env ?? process.env), incremental: false });
+  const judged = judgeConfig(engine, { inputs, files, problems, now: new Date().toISOString() });
   const report: CheckReport = {
-    violations,
-    problems,
+    violations: judged.violations,
+    problems: judged.problems,
     summary: {
       files: files.length,
       configFiles: inputs.length,
-      keys: facts.filter((f) => f.kind === 'key').length,
-      secretRefs: facts.filter((f) => f.kind === 'secret-ref').length,
-      unknown,
+      keys: judged.counts.keys,
+      secretRefs: judged.counts.secretRefs,
+      unknown: judged.counts.unknown,
       skipped,
       policy: policyFile ? path.relative(cwd, policyFile) || policyFile : 'keywarden:default',
     },
   };
-  return { report, inputs, facts: sourceFacts, ast, read: readFrom };
+  return { report, inputs, facts: judged.facts, ast, read: readFrom };
 }
 
 /** A regular file's text, read without following a symlink; 'skip' for anything else. */
@@ -225,18 +240,7 @@ function readConfigText(abs: string): { text: string; at: ReadAt } | 'skip' | 't
   }
 }
 
-const pad = (n: number | undefined): string => String(n ?? 0).padStart(9, '0');
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-function where(v: Violation): { file: string | undefined; line: number | undefined } {
-  const s = v.subject as { file?: unknown; line?: unknown };
-  return { file: typeof s.file === 'string' ? s.file : undefined, line: typeof s.line === 'number' ? s.line : undefined };
-}
-
-function locOf(v: Violation): string {
-  const w = where(v);
-  return `${w.file ?? ''}\0${pad(w.line)}\0${v.rule}`;
-}
+const where = violationAt;
 
 function summaryLine(r: CheckReport): string {
   const s = r.summary;
@@ -247,8 +251,10 @@ function summaryLine(r: CheckReport): string {
     ...(unknown > 0 ? [`${unknown} unresolved value${unknown === 1 ? '' : 's'} not judged`] : []),
     ...(r.problems.length > 0 ? [`${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`] : []),
     ...(s.skipped > 0 ? [`${s.skipped} skipped`] : []),
+    ...(s.drift ? [`${s.drift.compared} compared with ${s.drift.backend}${s.drift.unmatched ? ` (${s.drift.unmatched} without an alias to match by)` : ''}`] : []),
   ];
-  const head = r.violations.length > 0 ? `✖ ${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}` : '✔ no violations';
+  const drift = r.drift?.length ?? 0;
+  const head = r.violations.length > 0 || drift > 0 ? `✖ ${[...(r.violations.length ? [`${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}`] : []), ...(drift ? [`${drift} drift`] : [])].join(', ')}` : '✔ no violations';
   return `${head} · ${parts.join(' · ')}\n`;
 }
 
@@ -258,6 +264,7 @@ export function formatCheckText(r: CheckReport): string {
     const w = where(v);
     lines.push(`${w.file ?? '-'}:${w.line ?? 1}  ${v.severity}  ${v.rule}  ${v.message}  (policy ${v.policy.file}:${v.policy.line}:${v.policy.column})`);
   }
+  for (const d of r.drift ?? []) lines.push(`${d.file}:${d.line}  drift  ${d.kind}  ${d.message}  (declared ${d.declared}, live ${d.live})`);
   for (const p of r.problems) lines.push(`${p.file}:${p.line}:${p.column}  problem  ${p.code}  ${p.message}`);
   return `${lines.map((l) => `${l}\n`).join('')}${summaryLine(r)}`;
 }
@@ -266,7 +273,8 @@ const LEVEL: Record<string, 'error' | 'warning' | 'note'> = { critical: 'error',
 
 /** SARIF 2.1.0 for code scanning: one result per violation at its file and line, problems as notifications. */
 export function formatCheckSarif(r: CheckReport): string {
-  const rules = [...new Set(r.violations.map((v) => v.rule))].sort();
+  const drift = (r.drift ?? []).map((d) => ({ rule: `drift/${d.kind}`, text: `${d.message} (declared ${d.declared}, live ${d.live})`, file: d.file, line: d.line }));
+  const rules = [...new Set([...r.violations.map((v) => v.rule), ...drift.map((d) => d.rule)])].sort();
   const log = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -281,7 +289,7 @@ export function formatCheckSarif(r: CheckReport): string {
             message: { text: `${v.message} (policy ${v.policy.file}:${v.policy.line})` },
             locations: [{ physicalLocation: { artifactLocation: { uri: fileUri(w.file ?? '.') }, region: { startLine: w.line ?? 1 } } }],
           };
-        }),
+        }).concat(drift.map((d) => ({ ruleId: d.rule, level: 'error' as const, message: { text: d.text }, locations: [{ physicalLocation: { artifactLocation: { uri: fileUri(d.file) }, region: { startLine: d.line } } }] }))),
         invocations: [
           {
             executionSuccessful: true,

@@ -1,0 +1,86 @@
+/**
+ * The App's pull-request check runs `keywarden check` too: a PR that adds or changes a
+ * configuration file gets the key policy's violations it brings annotated at their file and line
+ * (the policy from the default branch, the built-in packs through `extends:`), including a
+ * violation its change causes in a file it does not touch (a variable's default turned bad);
+ * violations that were on the default branch already are counted, not held against the PR; a file
+ * that does not parse is a warning at its line, never a crash.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createAppHarness, type AppHarness } from '../helpers/app-harness.js';
+import { tokenOctokit } from '../github-fake/clients.js';
+
+const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/inspect/terraform');
+const POLICY = 'version: 1\nname: infra\nextends: [keywarden:aws-kms-baseline, keywarden:leak-response]\n';
+const BAD_KEY = 'resource "aws_kms_key" "legacy" {\n  description         = "legacy"\n  enable_key_rotation = false\n}\n';
+
+describe('the App checks the key configuration a pull request changes', () => {
+  let h: AppHarness;
+  let n = 0;
+  const main = readFileSync(path.join(FIXTURES, 'compliant/main.tf'), 'utf8');
+  const variables = readFileSync(path.join(FIXTURES, 'compliant/variables.tf'), 'utf8');
+  beforeAll(async () => {
+    h = await createAppHarness();
+    await h.gh.createRepo('acme', 'infra', { files: { 'README.md': '# infra\n', '.github/keywarden.yml': POLICY, 'infra/main.tf': main, 'infra/variables.tf': variables, 'old/kms.tf': BAD_KEY } });
+  });
+  afterEach(() => h.gh.assertNoViolations());
+  afterAll(async () => h?.close());
+
+  const openPr = async (files: Record<string, string>): Promise<{ number: number; head: string }> => {
+    const branch = `change-${++n}`;
+    const base = (await h.gh.refSha('acme', 'infra', 'heads/main'))!;
+    const head = await h.gh.commit('acme', 'infra', { branch, files, parent: base });
+    const octokit = tokenOctokit(h.gh, h.gh.createInstallationToken(1));
+    const pr = await octokit.request('POST /repos/{owner}/{repo}/pulls', { owner: 'acme', repo: 'infra', head: branch, base: 'main', title: `change ${n}` });
+    expect((await h.deliver(await h.gh.pullRequestEvent('acme', 'infra', pr.data.number, 'opened'))).status).toBe(202);
+    await h.idle();
+    return { number: pr.data.number, head };
+  };
+  const checkOf = (sha: string) => h.gh.checkRuns('acme', 'infra').filter((c) => c.head_sha === sha).at(-1)!;
+
+  it('fails on a key the PR adds with rotation off, annotated at its resource with the rule and the pack line', async () => {
+    const { head } = await openPr({ 'payments/kms.tf': `# payments\n\n${BAD_KEY}` });
+    const check = checkOf(head);
+    expect(check.conclusion).toBe('failure');
+    expect(check.output.title).toMatch(/key policy violation/);
+    const mine = check.annotations.filter((a) => a.path === 'payments/kms.tf');
+    expect(mine).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'payments/kms.tf', start_line: 3, annotation_level: 'failure', title: expect.stringContaining('rotation/automatic') })]));
+    expect(mine.every((a) => /policy keywarden:aws-kms-baseline:\d+/.test(a.message))).toBe(true);
+    // The violation already on the default branch is not the PR's.
+    expect(check.annotations.some((a) => a.path === 'old/kms.tf')).toBe(false);
+    expect(check.output.summary).toMatch(/violation that were there before this change|violations that were there before this change/);
+  }, 60_000);
+
+  it("fails when a changed variable makes a key in a file the PR does not touch break the policy", async () => {
+    const { head } = await openPr({ 'infra/variables.tf': variables.replace('default = 90', 'default = 400') });
+    const check = checkOf(head);
+    expect(check.conclusion).toBe('failure');
+    const line = main.split('\n').findIndex((l) => l.startsWith('resource "aws_kms_key" "payments"')) + 1;
+    expect(check.annotations).toEqual([expect.objectContaining({ path: 'infra/main.tf', start_line: line, title: expect.stringContaining('rotation') })]);
+  }, 60_000);
+
+  it('passes a compliant change, and says what was there before', async () => {
+    const { head } = await openPr({ 'infra/variables.tf': variables.replace('default = 90', 'default = 30') });
+    const check = checkOf(head);
+    expect(check.conclusion).toBe('success');
+    expect(check.annotations).toEqual([]);
+    expect(check.output.summary).toContain('brings no violation of the key policy');
+    expect(check.output.summary).toMatch(/that were there before/);
+  }, 60_000);
+
+  it('reports a changed file that does not parse as a warning at its line, and checks the rest', async () => {
+    const { head } = await openPr({ 'broken/kms.tf': 'resource "aws_kms_key" "x" {\n  enable_key_rotation = \n', 'more/kms.tf': BAD_KEY });
+    const check = checkOf(head);
+    expect(check.conclusion).toBe('failure');
+    expect(check.annotations).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'broken/kms.tf', annotation_level: 'warning' }), expect.objectContaining({ path: 'more/kms.tf', annotation_level: 'failure' })]));
+  }, 60_000);
+
+  it('does not fetch the repository for a PR that changes no configuration', async () => {
+    const { head } = await openPr({ 'docs/notes.md': '# notes\n' });
+    const check = checkOf(head);
+    expect(check.conclusion).toBe('success');
+    expect(check.output.summary).not.toContain('Key configuration');
+  }, 60_000);
+});
