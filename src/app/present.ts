@@ -234,7 +234,7 @@ export function withConfigCheck(
     cfg.inScope.length
       ? `**${cfg.inScope.length} violation${cfg.inScope.length === 1 ? '' : 's'}** of the key policy brought by ${code(ctx.where, 100)} (${cfg.counts.keys} key${cfg.counts.keys === 1 ? '' : 's'} declared in ${cfg.counts.configFiles} configuration file${cfg.counts.configFiles === 1 ? '' : 's'}).`
       : `${code(ctx.where, 100)} brings no violation of the key policy (${cfg.counts.keys} key${cfg.counts.keys === 1 ? '' : 's'} in ${cfg.counts.configFiles} configuration file${cfg.counts.configFiles === 1 ? '' : 's'}).`,
-    ...rules.slice(0, 20).map((v) => `- ${code(v.rule, 80)} (${v.severity}): ${oneLine(v.message, 200)} — ${policyLink(ctx, v.policy)}`),
+    ...rules.slice(0, 20).map((v) => `- ${code(v.rule, 80)} (${v.severity}): ${code(v.message, 200)} — ${policyLink(ctx, v.policy)}`),
     ...(cfg.problemsInScope.length ? [`- ${cfg.problemsInScope.length} changed file${cfg.problemsInScope.length === 1 ? '' : 's'} could not be read fully (see the annotations).`] : []),
     ...(unknown ? [`- ${unknown} value${unknown === 1 ? ' is' : 's are'} not known without running Terraform (a resource attribute, a data source): not judged.`] : []),
     ...(cfg.elsewhere ? [`- ${cfg.elsewhere} violation${cfg.elsewhere === 1 ? '' : 's'} that were there before this change (not counted against it; \`keywarden check\` lists them).`] : []),
