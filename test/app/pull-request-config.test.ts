@@ -77,6 +77,15 @@ describe('the App checks the key configuration a pull request changes', () => {
     expect(check.annotations).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'broken/kms.tf', annotation_level: 'warning' }), expect.objectContaining({ path: 'more/kms.tf', annotation_level: 'failure' })]));
   }, 60_000);
 
+  it('keeps hostile resource names out of the Markdown: in code spans only', async () => {
+    const { head } = await openPr({ 'evil/kms.tf': BAD_KEY.replace('"legacy"', '"[pwn](https://evil.example) @acme/admins <img src=x>"') });
+    const check = checkOf(head);
+    expect(check.conclusion).toBe('failure');
+    const outside = check.output.summary.replace(/`[^`\n]*`/g, '');
+    expect(outside).not.toMatch(/evil\.example|@acme\/admins|<img/);
+    expect(check.output.summary).toContain('evil.example');
+  }, 60_000);
+
   it('does not fetch the repository for a PR that changes no configuration', async () => {
     const { head } = await openPr({ 'docs/notes.md': '# notes\n' });
     const check = checkOf(head);
