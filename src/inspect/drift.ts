@@ -55,7 +55,13 @@ const at = (v: Value<unknown>, f: KeyFact): { line: number; column: number } => 
 /** AWS's spec names as the repository writes them, in the inventory's vocabulary (`SYMMETRIC_DEFAULT` is `AES_256`). */
 const specName = (s: string): string => (s === 'SYMMETRIC_DEFAULT' ? 'AES_256' : s);
 
-export function compareDrift(facts: readonly KeyFact[], inventory: readonly ManagedKey[]): DriftResult {
+/**
+ * `backend`: the kind of backend the inventory comes from. Only an `aws-kms` inventory can say
+ * anything of declared AWS keys; with another backend nothing is compared (every declared AWS key
+ * is counted as `unmatched`), so a team on the local keystore is never told its KMS keys are gone.
+ */
+export function compareDrift(facts: readonly KeyFact[], inventory: readonly ManagedKey[], backend: string): DriftResult {
+  if (backend !== 'aws-kms') return { drift: [], compared: 0, unmatched: facts.filter((f) => f.provider === 'aws').length };
   const byAlias = new Map<string, ManagedKey>();
   for (const k of inventory) {
     if (k.backend !== 'aws-kms') continue;

@@ -81,7 +81,7 @@ describe('the App checks the key configuration a pull request changes', () => {
     const { head } = await openPr({ 'evil/kms.tf': BAD_KEY.replace('"legacy"', '"[pwn](https://evil.example) @acme/admins <img src=x>"') });
     const check = checkOf(head);
     expect(check.conclusion).toBe('failure');
-    const outside = check.output.summary.replace(/`[^`\n]*`/g, '');
+    const outside = (check.output.summary ?? '').replace(/`[^`\n]*`/g, '');
     expect(outside).not.toMatch(/evil\.example|@acme\/admins|<img/);
     expect(check.output.summary).toContain('evil.example');
   }, 60_000);

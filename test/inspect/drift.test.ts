@@ -28,24 +28,24 @@ const aliased = (name: string, body: string): string => `resource "aws_kms_key" 
 
 describe('compareDrift', () => {
   it('takes an absent rotation period as AWS default (365 days) and an absent spec as SYMMETRIC_DEFAULT', () => {
-    const r = compareDrift(keysOf(aliased('a', '  enable_key_rotation = true\n')), [live({ aliases: ['alias/a'] })]);
+    const r = compareDrift(keysOf(aliased('a', '  enable_key_rotation = true\n')), [live({ aliases: ['alias/a'] })], 'aws-kms');
     expect(r).toEqual({ drift: [], compared: 1, unmatched: 0 });
   });
 
   it('reports a different rotation period with both values, and not when the KMS does not say its period', () => {
     const tf = aliased('p', '  enable_key_rotation = true\n  rotation_period_in_days = 90\n');
-    const r = compareDrift(keysOf(tf), [live({ aliases: ['alias/p'], rotation: { automatic: true, periodDays: 180, inPlace: true } })]);
+    const r = compareDrift(keysOf(tf), [live({ aliases: ['alias/p'], rotation: { automatic: true, periodDays: 180, inPlace: true } })], 'aws-kms');
     expect(r.drift).toEqual([expect.objectContaining({ kind: 'rotation-period', declared: '90 days', live: '180 days', line: 3, liveKeyId: 'id-alias/p' })]);
-    expect(compareDrift(keysOf(tf), [live({ aliases: ['alias/p'], rotation: { automatic: true, inPlace: true } })]).drift).toEqual([]);
+    expect(compareDrift(keysOf(tf), [live({ aliases: ['alias/p'], rotation: { automatic: true, inPlace: true } })], 'aws-kms').drift).toEqual([]);
   });
 
   it('does not compare a value it cannot know', () => {
-    const r = compareDrift(keysOf(`variable "days" {}\n${aliased('a', '  enable_key_rotation = true\n  rotation_period_in_days = var.days\n')}`), [live({ aliases: ['alias/a'], rotation: { automatic: true, periodDays: 90, inPlace: true } })]);
+    const r = compareDrift(keysOf(`variable "days" {}\n${aliased('a', '  enable_key_rotation = true\n  rotation_period_in_days = var.days\n')}`), [live({ aliases: ['alias/a'], rotation: { automatic: true, periodDays: 90, inPlace: true } })], 'aws-kms');
     expect(r.drift).toEqual([]);
   });
 
   it('reports a different spec and usage, and matches aliases written without the alias/ prefix in the inventory', () => {
-    const r = compareDrift(keysOf(aliased('s', '  customer_master_key_spec = "RSA_3072"\n  key_usage = "SIGN_VERIFY"\n')), [live({ aliases: ['s'], spec: 'RSA_4096', usage: 'encrypt-decrypt', rotation: { automatic: false, inPlace: false } })]);
+    const r = compareDrift(keysOf(aliased('s', '  customer_master_key_spec = "RSA_3072"\n  key_usage = "SIGN_VERIFY"\n')), [live({ aliases: ['s'], spec: 'RSA_4096', usage: 'encrypt-decrypt', rotation: { automatic: false, inPlace: false } })], 'aws-kms');
     expect(r.drift.map((d) => [d.kind, d.declared, d.live])).toEqual([
       ['spec', 'RSA_3072', 'RSA_4096'],
       ['usage', 'sign-verify', 'encrypt-decrypt'],
@@ -53,8 +53,11 @@ describe('compareDrift', () => {
   });
 
   it('matches only keys of the AWS backend, and counts keys it cannot match', () => {
-    const r = compareDrift(keysOf(`${aliased('x', '  enable_key_rotation = true\n')}resource "aws_kms_key" "bare" {}\n`), [live({ backend: 'local', aliases: ['alias/x'] })]);
+    const tf = `${aliased('x', '  enable_key_rotation = true\n')}resource "aws_kms_key" "bare" {}\n`;
+    const r = compareDrift(keysOf(tf), [live({ backend: 'local', aliases: ['alias/x'] })], 'aws-kms');
     expect(r.drift.map((d) => d.kind)).toEqual(['missing']);
     expect(r.unmatched).toBe(1);
+    // An inventory of another backend says nothing of AWS keys: nothing is reported missing.
+    expect(compareDrift(keysOf(tf), [], 'local')).toEqual({ drift: [], compared: 0, unmatched: 2 });
   });
 });

@@ -111,7 +111,7 @@ async function withDrift(report: CheckReport, facts: readonly Fact[], flags: Che
   const c = compose({ cwd: root, env, actor: 'cli:check', backend: backendSettingsOf(flags), ...(policyFile ? { policyFile: path.resolve(cwd, policyFile) } : { policyFile: false as const }), ...(flags.stateDir ? { stateDir: path.resolve(cwd, flags.stateDir) } : {}) });
   try {
     const { backend } = await c.backend();
-    const r = compareDrift(facts.filter((f): f is KeyFact => f.kind === 'key'), await backend.inventory());
+    const r = compareDrift(facts.filter((f): f is KeyFact => f.kind === 'key'), await backend.inventory(), backend.name);
     return { ...report, drift: r.drift, summary: { ...report.summary, drift: { backend: backend.name, compared: r.compared, unmatched: r.unmatched } } };
   } finally {
     await c.close();
@@ -251,7 +251,7 @@ function summaryLine(r: CheckReport): string {
     ...(unknown > 0 ? [`${unknown} unresolved value${unknown === 1 ? '' : 's'} not judged`] : []),
     ...(r.problems.length > 0 ? [`${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`] : []),
     ...(s.skipped > 0 ? [`${s.skipped} skipped`] : []),
-    ...(s.drift ? [`${s.drift.compared} compared with ${s.drift.backend}${s.drift.unmatched ? ` (${s.drift.unmatched} without an alias to match by)` : ''}`] : []),
+    ...(s.drift ? [`${s.drift.compared} key${s.drift.compared === 1 ? '' : 's'} compared with ${s.drift.backend}${s.drift.unmatched ? ` (${s.drift.unmatched} not comparable: no alias to match by, or not a key of this backend)` : ''}`] : []),
   ];
   const drift = r.drift?.length ?? 0;
   const head = r.violations.length > 0 || drift > 0 ? `✖ ${[...(r.violations.length ? [`${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}`] : []), ...(drift ? [`${drift} drift`] : [])].join(', ')}` : '✔ no violations';
