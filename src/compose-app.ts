@@ -125,7 +125,7 @@ export interface ComposeAppOptions {
 }
 
 /** The job kinds the App handles (what intake queues; the rest is acknowledged and ignored). */
-export const APP_JOB_KINDS = ['push', 'push_scan', 'pull_request', 'check_action', 'comment', 'secret_alert', 'repo_scan'] as const;
+export const APP_JOB_KINDS = ['push', 'push_scan', 'pull_request', 'check_action', 'comment', 'secret_alert', 'repo_scan', 'drift'] as const;
 
 export interface ComposedApp {
   settings: AppSettings;
@@ -213,7 +213,7 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
   // A push's full scan, queued by the push job behind every push's fast part (set once the worker exists).
   let wake = (): void => {};
   services.defer = async (j) => {
-    await queue.enqueue({ kind: j.kind, payload: j.payload, dedupeKey: j.dedupeKey, priority: j.priority });
+    await queue.enqueue({ kind: j.kind, payload: j.payload, dedupeKey: j.dedupeKey, priority: j.priority, ...(j.runAt ? { runAt: j.runAt } : {}) });
     wake();
   };
   const handlers = createJobHandlers(services);
@@ -293,7 +293,7 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
 
 function scanLimits(settings: AppSettings): Record<string, number> {
   const n = Math.max(1, Math.floor(settings.scanConcurrency ?? Math.max(2, availableParallelism())));
-  return { push_scan: n, repo_scan: n };
+  return { push_scan: n, repo_scan: n, drift: n };
 }
 
 /**

@@ -10,9 +10,10 @@
  */
 import type { ApplicationFunction, Probot } from 'probot';
 import type { EnqueueResult, Job, JobHandler, JobQueue } from '../store/queue.js';
-import { jobFromEvent, type CheckActionJob, type CommentJob, type JobKind, type PullRequestJob, type PushJob, type RepoScanJob, type SecretAlertJob } from './jobs.js';
+import { jobFromEvent, type CheckActionJob, type CommentJob, type DriftJob, type JobKind, type PullRequestJob, type PushJob, type RepoScanJob, type SecretAlertJob } from './jobs.js';
 import { runCheckAction } from './run-check-action.js';
 import { runComment } from './run-comment.js';
+import { runDrift } from './run-drift.js';
 import { runPullRequest } from './run-pull-request.js';
 import { runPush, runPushScan } from './run-push.js';
 import { runRepoScan } from './run-repo-scan.js';
@@ -91,5 +92,6 @@ export function createJobHandlers(s: AppServices, report?: (kind: JobKind, job: 
     comment: wrap<CommentJob>('comment', runComment),
     secret_alert: wrap<SecretAlertJob>('secret_alert', runSecretAlert),
     repo_scan: wrap<RepoScanJob>('repo_scan', runRepoScan),
+    drift: wrap<DriftJob>('drift', runDrift),
   };
 }

@@ -65,8 +65,16 @@ export interface RepoScanJob extends RepoJob {
   reason: 'installation' | 'added';
 }
 
-/** `push_scan` is queued by a push job itself: the full scan of a push the pre-check could not clear. */
-export type JobKind = 'push' | 'push_scan' | 'pull_request' | 'check_action' | 'comment' | 'secret_alert' | 'repo_scan';
+/** The drift comparison of one schedule slot (`drift: { every }` in the policy), queued by pushes to the default branch and by itself. */
+export interface DriftJob extends RepoJob {
+  slot: number;
+}
+
+/**
+ * `push_scan` is queued by a push job itself: the full scan of a push the pre-check could not
+ * clear; `drift` by pushes to the default branch, first scans and the previous drift job.
+ */
+export type JobKind = 'push' | 'push_scan' | 'pull_request' | 'check_action' | 'comment' | 'secret_alert' | 'repo_scan' | 'drift';
 
 export interface QueuedJob {
   kind: JobKind;

@@ -14,6 +14,7 @@
  * the check says so, and the queue retries it: the pipeline's step ids make the retry finish what
  * is left without doing anything twice.
  */
+import { scheduleDrift } from './run-drift.js';
 import { ErrorCode, KeywardenError } from '../errors.js';
 import type { PipelineReport } from '../pipeline/types.js';
 import type { PushJob } from './jobs.js';
@@ -49,6 +50,8 @@ export async function runPush(s: AppServices, job: PushJob, attempt = 1): Promis
     const checkRunId = await w.writeCheck(`push:${job.after}`, { headSha: job.after, status: 'completed', conclusion: 'failure', output: brokenPolicyCheck(policy.error, policy.from.file ?? '.github/keywarden.yml') });
     return { kind: 'policy-broken', checkRunId };
   }
+  // The default branch's drift comparison, when the policy asks for one (one job per slot).
+  if (branch === job.defaultBranch && policy.ast?.drift) await scheduleDrift(s, job, policy.ast, s.clock().getTime());
 
   let pre: Awaited<ReturnType<RepoWork['preCheck']>> | undefined;
   if (compares) {

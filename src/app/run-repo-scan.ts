@@ -9,6 +9,7 @@
 import { githubError } from '../scm/github.js';
 import { fetchInto, fetchedBranch, treeAsRange } from '../scm/github-git.js';
 import type { RepoScanJob } from './jobs.js';
+import { scheduleDrift } from './run-drift.js';
 import { presentContext, respondAndAct, type PushOutcome } from './run-push.js';
 import { RepoWork, type AppServices } from './services.js';
 
@@ -24,6 +25,7 @@ export async function runRepoScan(s: AppServices, job: RepoScanJob): Promise<Pus
   const w = new RepoWork(s, { ...job, defaultBranch: meta.default_branch, private: meta.private }, probe.octokit);
   const policy = await w.policy();
   if (policy.error) return { kind: 'policy-broken' };
+  await scheduleDrift(s, w.job, policy.ast, s.clock().getTime());
   const ctx = presentContext(s, w, policy, meta.default_branch);
   return w.withMirror(async (dir, remote) => {
     await fetchInto(dir, remote, { branches: [meta.default_branch] });

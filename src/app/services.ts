@@ -71,7 +71,7 @@ export interface AppServices {
    * Queues follow-up work of a job (a push's full scan, after its fast part): durable, deduplicated
    * by key. Absent: the follow-up runs in the same job.
    */
-  defer?: (job: { kind: 'push_scan'; payload: Record<string, unknown>; dedupeKey: string; priority: number }) => Promise<void>;
+  defer?: (job: { kind: 'push_scan' | 'drift'; payload: Record<string, unknown>; dedupeKey: string; priority: number; runAt?: Date }) => Promise<void>;
   /** Policy cache time (ms); default 60 s. A push to the default branch that touches `.github/` drops it at once. */
   policyTtlMs?: number;
 }
@@ -117,7 +117,7 @@ export class RepoWork {
    */
   async writeCheck(key: string, input: Omit<Parameters<GitHubRepo['writeCheckRun']>[0], 'externalId'>): Promise<number> {
     const externalId = `keywarden:${key}`;
-    const id = input.id ?? (this.attempt > 1 ? await this.gh.findCheckRun(input.headSha, externalId) : undefined);
+    const id = input.id ?? (this.attempt > 1 ? await this.gh.findCheckRun(input.headSha, externalId, input.name) : undefined);
     return this.gh.writeCheckRun({ ...input, ...(id !== undefined ? { id } : {}), externalId });
   }
 

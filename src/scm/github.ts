@@ -197,6 +197,8 @@ export class GitHubRepo {
     output: CheckRunOutput;
     actions?: Array<{ label: string; description: string; identifier: string }>;
     externalId?: string;
+    /** The check's name: `keywarden` unless said. */
+    name?: string;
   }): Promise<number> {
     const annotations = input.output.annotations ?? [];
     const output = (batch: Annotation[]) => ({
@@ -216,7 +218,7 @@ export class GitHubRepo {
     let id: number;
     try {
       if (input.id === undefined) {
-        const r = await this.octokit.request('POST /repos/{owner}/{repo}/check-runs', { ...common, name: 'keywarden', head_sha: input.headSha, output: output(first) });
+        const r = await this.octokit.request('POST /repos/{owner}/{repo}/check-runs', { ...common, name: input.name ?? 'keywarden', head_sha: input.headSha, output: output(first) });
         id = Number(r.data.id);
       } else {
         id = input.id;
@@ -235,9 +237,9 @@ export class GitHubRepo {
    * The `keywarden` check run on `headSha` with this external id (the newest), if any: an earlier
    * attempt of the same job may have made it before failing.
    */
-  async findCheckRun(headSha: string, externalId: string): Promise<number | undefined> {
+  async findCheckRun(headSha: string, externalId: string, name = 'keywarden'): Promise<number | undefined> {
     try {
-      const r = await this.octokit.request('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', { ...this.ref, ref: headSha, check_name: 'keywarden', filter: 'all', per_page: 100 });
+      const r = await this.octokit.request('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', { ...this.ref, ref: headSha, check_name: name, filter: 'all', per_page: 100 });
       const run = r.data.check_runs.filter((c) => c.external_id === externalId).sort((a, b) => Number(b.id) - Number(a.id))[0];
       return run ? Number(run.id) : undefined;
     } catch (e) {

@@ -169,6 +169,14 @@ export interface PolicyException {
   loc: Loc;
 }
 
+/** `drift:` — how often the App compares the default branch's declared keys with the live KMS. */
+export interface DriftPolicy {
+  every: Located<string>;
+  /** The interval in milliseconds. */
+  everyMs: number;
+  loc: Loc;
+}
+
 export interface PolicyAst {
   version: 1;
   /** Rego package suffix: `package keywarden.<name>`. */
@@ -179,6 +187,7 @@ export interface PolicyAst {
   keys: KeyRule[];
   secrets: SecretsPolicy;
   storage?: StoragePolicy;
+  drift?: DriftPolicy;
   exceptions: PolicyException[];
   loc: Loc;
 }

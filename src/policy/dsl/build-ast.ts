@@ -278,6 +278,14 @@ export function buildAst(value: unknown, file: string, locate: Locate): BuildAst
     };
   }
 
+  // drift
+  let drift: PolicyAst['drift'];
+  if (isObj(root.drift) && typeof root.drift.every === 'string') {
+    const days = parseDuration(root.drift.every);
+    if (days !== undefined && days < 1 / 24) add('drift-interval', ['drift', 'every'], `drift: every ${root.drift.every} is too often.`, 'Use at least 1h: each comparison reads the whole key inventory.', 'value');
+    else if (days !== undefined) drift = { every: located(root.drift.every, ['drift', 'every']), everyMs: Math.round(days * 86_400_000), loc: loc(['drift']) };
+  }
+
   // exceptions
   const exceptions: PolicyException[] = [];
   (Array.isArray(root.exceptions) ? root.exceptions : []).forEach((e, i) => {
@@ -318,6 +326,7 @@ export function buildAst(value: unknown, file: string, locate: Locate): BuildAst
     exceptions,
     loc: loc([]),
     ...(storage ? { storage } : {}),
+    ...(drift ? { drift } : {}),
     ...(isObj(root.backend) && typeof root.backend.kind === 'string'
       ? {
           backend: {

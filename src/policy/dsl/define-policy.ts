@@ -57,6 +57,7 @@ export interface PolicySpec {
     }[];
   };
   storage?: { 'forbid-files'?: readonly string[]; 'require-reference'?: readonly ReferenceSource[]; severity?: Severity };
+  drift?: { every: DurationText };
   exceptions?: readonly ({ reason: string; owner: string; expires: DateText } & (
     | { fingerprint: `sha256:${string}`; key?: string; rule?: string; path?: string }
     | { fingerprint?: `sha256:${string}`; key: string; rule?: string; path?: string }

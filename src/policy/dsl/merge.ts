@@ -24,6 +24,7 @@ export function mergePolicies(parent: PolicyAst, child: PolicyAst): PolicyAst {
     extends: [],
   };
   if (!child.backend && parent.backend) merged.backend = parent.backend;
+  if (!child.drift && parent.drift) merged.drift = parent.drift;
   if (child.storage && parent.storage && storage) {
     merged.storage = {
       ...child.storage,

@@ -179,6 +179,13 @@ export const POLICY_SCHEMA = {
         },
       },
     },
+    drift: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['every'],
+      description: 'The GitHub App compares the keys the default branch declares with the live keys of the configured backend this often, and reports drift as a `keywarden/drift` check on the default branch.',
+      properties: { every: { ...duration, description: 'How often: at least 1h. Example: `24h`, `7d`.' } },
+    },
     storage: {
       type: 'object',
       additionalProperties: false,
