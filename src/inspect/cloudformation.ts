@@ -4,8 +4,12 @@
  * property.
  *
  * `Ref` to a parameter with a literal `Default` resolves to it; `Fn::Sub` and `Fn::Join` of
- * resolvable parts resolve, and keep unresolved parts (`${AWS::AccountId}`) in place; every other
- * intrinsic (`Fn::If`, `Fn::GetAtt`, `Fn::ImportValue`, …) is `unknown`, with the reason. Pure.
+ * resolvable parts resolve, and keep unresolved parts (`${AWS::AccountId}`) in place;
+ * `Fn::FindInMap` reads the template's `Mappings`, `Fn::Select` a literal list; `Fn::If` takes the
+ * branch its condition picks (the `Conditions` section, with `Fn::Equals`/`And`/`Or`/`Not` over
+ * those same values) — and when the condition depends on something only known at deploy, the value
+ * is still known if both branches agree; `Ref AWS::NoValue` leaves the property (or list element)
+ * out. Every other intrinsic (`Fn::GetAtt`, `Fn::ImportValue`, …) is `unknown`, with the reason. Pure.
  */
 import { isMap, isScalar, isSeq, type Node as YamlNode } from 'yaml';
 import type { KeyUsage } from '../model/keys.js';
@@ -67,12 +71,27 @@ interface Template {
   types: Map<string, string>;
   positions: Positions;
   budget: Budget;
+  /** The `Conditions` section, by name. */
+  conditions: Map<string, YamlNode | undefined>;
+  /** Conditions being evaluated (a cycle is unresolved, not a hang). */
+  evaluating: Set<string>;
+  /** The `Mappings` section. */
+  mappings: YamlNode | undefined;
 }
+
+/** `Ref AWS::NoValue`: the property or element is left out. */
+const NO_VALUE = new Unresolved('AWS::NoValue');
 
 function template(file: string, y: LoadedYaml, index: number): Fact[] {
   const w = y.walker;
   const top = w.deref(y.docs[index]!.contents)!;
-  const t: Template = { file, y, w, params: new Map(), types: new Map(), positions: new WeakMap(), budget: new Budget(200_000) };
+  const t: Template = { file, y, w, params: new Map(), types: new Map(), positions: new WeakMap(), budget: new Budget(200_000), conditions: new Map(), evaluating: new Set(), mappings: w.get(top, 'Mappings') };
+  const conditions = w.get(top, 'Conditions');
+  if (conditions && isMap(conditions))
+    for (const p of conditions.items) {
+      const name = w.text(w.deref(p.key));
+      if (name !== undefined) t.conditions.set(name, w.deref(p.value));
+    }
   const params = w.get(top, 'Parameters');
   if (params && isMap(params))
     for (const p of params.items) {
@@ -89,6 +108,9 @@ function template(file: string, y: LoadedYaml, index: number): Fact[] {
     const type = w.text(w.get(res, 'Type'));
     if (id === undefined || type === undefined) continue;
     t.types.set(id, type);
+    // A resource whose `Condition` is false with the template's defaults is not created.
+    const cond = w.text(w.get(res, 'Condition'));
+    if (cond !== undefined && condition(t, cond, 0) === false) continue;
     entries.push({ id, at: y.pos(keyNode?.range?.[0] ?? 0), type, props: w.get(res, 'Properties') });
     if (w.spent) break;
   }
@@ -116,7 +138,10 @@ function prop(t: Template, props: YamlNode | undefined, name: string): Prop {
   if (!pair) return { value: undefined, at: undefined, node: undefined };
   const node = t.w.deref(pair.value);
   const at = t.y.pos((pair.key as YamlNode | null)?.range?.[0] ?? 0);
-  return { value: node ? toDyn(t, node, 0) : null, at, node };
+  const value = node ? toDyn(t, node, 0) : null;
+  // `!If [c, !Ref AWS::NoValue, …]` that picks NoValue: the property is not written.
+  if (value === NO_VALUE) return { value: undefined, at: undefined, node: undefined };
+  return { value, at, node };
 }
 
 const boolProp = (p: Prop, name: string): Value<boolean> => dynValue(p.value, p.at, name, asBool, 'a boolean');
@@ -235,7 +260,7 @@ function toDyn(t: Template, node: YamlNode, depth: number): Dyn {
     if (typeof v === 'bigint') return Number(v);
     return String(v);
   }
-  if (isSeq(node)) return w.items(node).map((n) => toDyn(t, n, depth + 1));
+  if (isSeq(node)) return w.items(node).map((n) => toDyn(t, n, depth + 1)).filter((v) => v !== NO_VALUE);
   if (isMap(node)) {
     if (node.items.length === 1) {
       const k = w.text(w.deref(node.items[0]!.key));
@@ -249,7 +274,8 @@ function toDyn(t: Template, node: YamlNode, depth: number): Dyn {
       const k = w.text(w.deref(p.key));
       const v = w.deref(p.value);
       if (k === undefined) continue;
-      out[k] = v ? toDyn(t, v, depth + 1) : null;
+      const value = v ? toDyn(t, v, depth + 1) : null;
+      if (value !== NO_VALUE) out[k] = value;
     }
     t.positions.set(out, t.y.pos(node.range?.[0] ?? 0));
     return out;
@@ -297,12 +323,104 @@ function intrinsic(t: Template, fn: string, arg: YamlNode, depth: number): Dyn {
       const text = isScalar(arg) ? w.text(arg) : w.items(arg).map((n) => w.text(n) ?? '?').join('.');
       return new Unresolved(`Fn::GetAtt ${clip(text ?? '?')} is known only after deploy`, text);
     }
+    case 'If': {
+      const [condNode, yes, no] = w.items(arg);
+      const name = condNode ? w.text(condNode) : undefined;
+      if (name === undefined || !yes || !no) return new Unresolved('Fn::If needs a condition name and two values');
+      const c = condition(t, name, depth + 1);
+      if (c === true) return toDyn(t, yes, depth + 1);
+      if (c === false) return toDyn(t, no, depth + 1);
+      // The condition is known only at deploy: the value is known when both branches agree.
+      const a = toDyn(t, yes, depth + 1);
+      const b = toDyn(t, no, depth + 1);
+      return sameDyn(a, b) ? a : new Unresolved(`Fn::If ${clip(name)}: ${c.reason}`);
+    }
+    case 'FindInMap': {
+      const [mapNode, topNode, secondNode] = w.items(arg);
+      const keys = [mapNode, topNode, secondNode].map((n) => (n ? toDyn(t, n, depth + 1) : null));
+      if (keys.some((k) => typeof k !== 'string' && typeof k !== 'number')) {
+        const why = keys.find((k) => k instanceof Unresolved) as Unresolved | undefined;
+        return new Unresolved(`Fn::FindInMap with a key that is not literal${why ? ` (${why.reason})` : ''}`);
+      }
+      let node: YamlNode | undefined = t.mappings;
+      for (const k of keys) node = w.get(node, String(k));
+      return node ? toDyn(t, node, depth + 1) : new Unresolved(`Fn::FindInMap ${clip(keys.join('.'))} is not in the template's Mappings`);
+    }
+    case 'Select': {
+      const [indexNode, listNode] = w.items(arg);
+      const index = indexNode ? toDyn(t, indexNode, depth + 1) : null;
+      const list = listNode ? toDyn(t, listNode, depth + 1) : null;
+      const i = typeof index === 'number' ? index : typeof index === 'string' && /^\d+$/.test(index) ? Number(index) : undefined;
+      if (i === undefined || !Array.isArray(list)) return list instanceof Unresolved ? list : new Unresolved('Fn::Select of a value that is not a literal list');
+      return i < list.length ? list[i]! : new Unresolved('Fn::Select index is past the end of the list');
+    }
+    case 'Equals':
+    case 'And':
+    case 'Or':
+    case 'Not':
+    case 'Condition': {
+      return conditionValue(t, fn, arg, depth + 1);
+    }
     default:
       return new Unresolved(`Fn::${fn} is not evaluated`);
   }
 }
 
+/** A named condition of the `Conditions` section: true, false, or unresolved with the reason. */
+function condition(t: Template, name: string, depth: number): boolean | Unresolved {
+  if (!t.conditions.has(name)) return new Unresolved(`the condition ${clip(name)} is not in the template`);
+  if (t.evaluating.has(name)) return new Unresolved(`the condition ${clip(name)} refers to itself`);
+  const node = t.conditions.get(name);
+  if (!node) return new Unresolved(`the condition ${clip(name)} is empty`);
+  t.evaluating.add(name);
+  try {
+    const v = toDyn(t, node, depth + 1);
+    return typeof v === 'boolean' ? v : v instanceof Unresolved ? v : new Unresolved(`the condition ${clip(name)} is not a condition function`);
+  } finally {
+    t.evaluating.delete(name);
+  }
+}
+
+/** `Fn::Equals`, `Fn::And`, `Fn::Or`, `Fn::Not`, `Condition`: a boolean when the values they compare are literal. */
+function conditionValue(t: Template, fn: string, arg: YamlNode, depth: number): boolean | Unresolved {
+  const w = t.w;
+  if (fn === 'Condition') {
+    const name = w.text(arg);
+    return name === undefined ? new Unresolved('Condition has no name') : condition(t, name, depth);
+  }
+  const items = w.items(arg);
+  if (fn === 'Equals') {
+    const [a, b] = items.map((n) => toDyn(t, n, depth + 1));
+    const lit = (v: Dyn | undefined): v is string | number | boolean => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+    if (!lit(a) || !lit(b)) {
+      const why = [a, b].find((v) => v instanceof Unresolved) as Unresolved | undefined;
+      return new Unresolved(why ? why.reason : 'Fn::Equals of values that are not literal');
+    }
+    return String(a) === String(b);
+  }
+  const values = items.map((n) => {
+    const v = toDyn(t, n, depth + 1);
+    return typeof v === 'boolean' ? v : v instanceof Unresolved ? v : new Unresolved(`Fn::${fn} of a value that is not a condition`);
+  });
+  if (fn === 'Not') return values.length === 1 ? (typeof values[0] === 'boolean' ? !values[0] : values[0]!) : new Unresolved('Fn::Not takes one condition');
+  const want = fn === 'Or';
+  if (values.some((v) => v === want)) return want;
+  const open = values.find((v) => v instanceof Unresolved);
+  return open ?? !want;
+}
+
+/** Structural equality of two evaluated values (for an `Fn::If` whose branches agree). */
+function sameDyn(a: Dyn, b: Dyn): boolean {
+  if (a instanceof Unresolved || b instanceof Unresolved || a instanceof PartialString || b instanceof PartialString) return false;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return a === b;
+  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameDyn(x, b[i]!));
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => k in b && sameDyn((a as DynObject)[k]!, (b as DynObject)[k]!));
+}
+
 function ref(t: Template, name: string, depth: number): Dyn {
+  if (name === 'AWS::NoValue') return NO_VALUE;
   if (PSEUDO.has(name)) return new Unresolved(`${name} is known only at deploy time`, name);
   if (t.params.has(name)) {
     const def = t.params.get(name);

@@ -1,7 +1,10 @@
 /**
  * CloudFormation → facts, from YAML with the short-form intrinsic tags and from JSON as CDK
  * synthesises it: `Ref` to a parameter with a literal Default resolves, `Fn::Sub`/`Fn::Join` keep
- * unresolved parts in place, other intrinsics are unknown; each value at its property.
+ * unresolved parts in place, `Fn::If` follows its condition (or both branches when they agree),
+ * `Fn::FindInMap`/`Fn::Select` read literal data, `AWS::NoValue` leaves a property out, a
+ * resource whose condition is false is not read; other intrinsics are unknown; each value at its
+ * property.
  */
 import { describe, expect, it } from 'vitest';
 import { inspectFile } from '../../src/inspect/index.js';
@@ -18,7 +21,8 @@ describe('YAML templates', () => {
     expect(valueOf(key.rotationPeriodDays)).toBe(90);
     // !Ref to a parameter with a literal Default.
     expect(key.deletionWindowDays).toEqual({ state: 'known', value: 30, line: 24, column: 7 });
-    expect(key.multiRegion).toMatchObject({ state: 'unknown', reason: 'Fn::If is not evaluated' });
+    // !If on a condition over a parameter with a literal Default (Environment: prod).
+    expect(valueOf(key.multiRegion)).toBe(true);
     expect(valueOf(key.family)).toBe('symmetric');
     expect(key.aliases).toEqual(['alias/orders-prod']);
   });
@@ -45,6 +49,82 @@ describe('YAML templates', () => {
     const alias = factNamed(r, 'alias', 'OrdersAlias');
     expect(alias.targetKey).toBe('OrdersKey');
     expect(alias.targetKeyId).toMatchObject({ state: 'unknown', reason: 'Ref OrdersKey is known only after deploy' });
+  });
+});
+
+describe('conditions and lookups', () => {
+  const tpl = (body: string): ReturnType<typeof inspectFile> => inspectFile('t.yaml', `AWSTemplateFormatVersion: "2010-09-09"\n${body}`);
+  const HEAD = `Parameters:
+  Env: { Type: String, Default: dev }
+  Tier: { Type: String }
+Mappings:
+  EnvSettings:
+    dev: { Rotation: 365, Window: 7 }
+    prod: { Rotation: 90, Window: 30 }
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+  IsDev: !Not [!Condition IsProd]
+  IsGold: !Equals [!Ref Tier, gold]
+  ProdOrGold: !Or [!Condition IsProd, !Condition IsGold]
+  DevAndGold: !And [!Condition IsDev, !Condition IsGold]
+  Loop: !Condition Loop
+`;
+
+  it('follows Fn::If by the condition, reads FindInMap and Select, and leaves NoValue out', () => {
+    const r = tpl(`${HEAD}Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: !If [IsDev, true, false]
+      RotationPeriodInDays: !FindInMap [EnvSettings, !Ref Env, Rotation]
+      PendingWindowInDays: !Select [1, [30, 7, 14]]
+      MultiRegion: !If [IsProd, true, !Ref AWS::NoValue]
+`);
+    expect(r.problems).toEqual([]);
+    const key = factNamed(r, 'key', 'Key');
+    expect(valueOf(key.rotationEnabled)).toBe(true);
+    expect(valueOf(key.rotationPeriodDays)).toBe(365);
+    expect(valueOf(key.deletionWindowDays)).toBe(7);
+    expect(key.multiRegion).toEqual({ state: 'absent' });
+  });
+
+  it('is unknown on a condition over a parameter without a Default, unless both branches agree; Or and And short-circuit', () => {
+    const r = tpl(`${HEAD}Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: !If [IsGold, true, true]
+      RotationPeriodInDays: !If [IsGold, 90, 180]
+      MultiRegion: !If [DevAndGold, true, false]
+      Enabled: !If [ProdOrGold, true, false]
+      PendingWindowInDays: !If [Loop, 7, 30]
+`);
+    const key = factNamed(r, 'key', 'Key');
+    expect(valueOf(key.rotationEnabled)).toBe(true);
+    expect(key.rotationPeriodDays).toMatchObject({ state: 'unknown', reason: expect.stringContaining('Tier has no Default') });
+    expect(key.multiRegion).toMatchObject({ state: 'unknown' });
+    expect(key.extra.enabled).toMatchObject({ state: 'unknown' });
+    expect(key.deletionWindowDays).toMatchObject({ state: 'unknown', reason: expect.stringContaining('refers to itself') });
+  });
+
+  it('holds against a condition bomb: each condition doubles the last, 60 deep, within the evaluation budget (no hang: the test's timeout)', { timeout: 20_000 }, () => {
+    const conds = Array.from({ length: 60 }, (_, i) => (i === 0 ? '  C0: !Equals [!Ref Tier, gold]' : `  C${i}: !And [!Condition C${i - 1}, !Condition C${i - 1}]`)).join('\n');
+    const r = inspectFile('bomb.yaml', `Parameters:\n  Tier: { Type: String }\nConditions:\n${conds}\nResources:\n  K:\n    Type: AWS::KMS::Key\n    Properties:\n      EnableKeyRotation: !If [C59, true, false]\n`);
+    expect(factNamed(r, 'key', 'K').rotationEnabled).toMatchObject({ state: 'unknown' });
+  });
+
+  it('does not read a resource whose Condition is false, and reads one whose Condition is unknown', () => {
+    const r = tpl(`${HEAD}Resources:
+  ProdOnly:
+    Type: AWS::KMS::Key
+    Condition: IsProd
+    Properties: { EnableKeyRotation: false }
+  GoldOnly:
+    Type: AWS::KMS::Key
+    Condition: IsGold
+    Properties: { EnableKeyRotation: false }
+`);
+    expect(r.facts.map((f) => f.name)).toEqual(['GoldOnly']);
   });
 });
 
