@@ -107,7 +107,7 @@ Conditions:
     expect(key.deletionWindowDays).toMatchObject({ state: 'unknown', reason: expect.stringContaining('refers to itself') });
   });
 
-  it('holds against a condition bomb: each condition doubles the last, 60 deep, within the evaluation budget (no hang: the test's timeout)', { timeout: 20_000 }, () => {
+  it('holds against a condition bomb: each condition doubles the last, 60 deep, within the evaluation budget (no hang: the test timeout)', { timeout: 20_000 }, () => {
     const conds = Array.from({ length: 60 }, (_, i) => (i === 0 ? '  C0: !Equals [!Ref Tier, gold]' : `  C${i}: !And [!Condition C${i - 1}, !Condition C${i - 1}]`)).join('\n');
     const r = inspectFile('bomb.yaml', `Parameters:\n  Tier: { Type: String }\nConditions:\n${conds}\nResources:\n  K:\n    Type: AWS::KMS::Key\n    Properties:\n      EnableKeyRotation: !If [C59, true, false]\n`);
     expect(factNamed(r, 'key', 'K').rotationEnabled).toMatchObject({ state: 'unknown' });
