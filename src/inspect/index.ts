@@ -57,7 +57,9 @@ export function inspectFiles(files: readonly InspectFileInput[], options: Inspec
   }
   if (terraform.length > 0)
     guarded(terraform[0]!.path, problems, () => {
-      const r = inspectTerraform(terraform, options);
+      // `file("${path.module}/policy.json")` reads another file given here.
+      const texts = new Map(files.map((f) => [f.path, f.text]));
+      const r = inspectTerraform(terraform, { readFile: (p) => texts.get(p), ...options });
       facts.push(...r.facts);
       problems.push(...r.problems);
     });

@@ -14,6 +14,7 @@
  *
  * Pure: text in, facts out.
  */
+import path from 'node:path';
 import type { KeyUsage } from '../model/keys.js';
 import { lineIndexOf, lineStarts } from '../util/line-column.js';
 import {
@@ -74,6 +75,11 @@ export interface InspectTerraformOptions {
   maxModuleDepth?: number;
   /** Most module instances expanded in all. Default 256. */
   maxModuleInstances?: number;
+  /**
+   * The text of another file of the repository (a normalised relative path), for `file()` and
+   * `templatefile()`: a key policy kept as `policy.json` beside the module. Undefined: not read.
+   */
+  readFile?: (path: string) => string | undefined;
 }
 
 /**
@@ -107,6 +113,7 @@ export function inspectTerraform(files: readonly TerraformFile[], options: Inspe
     maxDepth: options.maxModuleDepth ?? 16,
     instancesLeft: options.maxModuleInstances ?? 256,
     reported: new Set(),
+    ...(options.readFile ? { readFile: options.readFile } : {}),
   };
   // Folders another folder calls are expanded through their calls; the rest are roots.
   const called = new Set<string>();
@@ -241,6 +248,7 @@ interface RunContext {
   instancesLeft: number;
   /** Problems reported once per place (a cycle is seen from every instance). */
   reported: Set<string>;
+  readFile?: (path: string) => string | undefined;
 }
 
 function report(ctx: RunContext, p: Problem): void {
@@ -260,7 +268,7 @@ function expandModule(
   expanded: Set<string>,
 ): void {
   expanded.add(m.dir);
-  const ev = new Evaluator(m, inputs, new Budget(ctx.budgetSize), ctx);
+  const ev = new Evaluator(m, inputs, new Budget(ctx.budgetSize), ctx, stack[0] ?? m.dir);
   const facts: Fact[] = [];
   for (const r of m.resources) {
     const f = extractResource(ev, r, prefix, via);
@@ -322,6 +330,8 @@ class Evaluator {
     private readonly inputs: Map<string, Dyn> | undefined,
     readonly budget: Budget,
     private readonly ctx: RunContext,
+    /** The root module's folder: Terraform's working folder, which relative paths start from. */
+    private readonly rootDir: string,
   ) {}
 
   at(file: ParsedFile, offset: number): Position {
@@ -415,6 +425,11 @@ class Evaluator {
     }
     if (root === 'module') return new Unresolved(`the module output ${clip(text)} is not evaluated`, text);
     if (root === 'each' || root === 'count') return new Unresolved(`${clip(text)} differs per instance`, text);
+    if (root === 'path' && steps.length === 1 && (firstName === 'module' || firstName === 'root')) {
+      // As Terraform gives them: relative to the working folder (the root module's).
+      if (firstName === 'root') return '.';
+      return path.posix.relative(this.rootDir || '.', this.module.dir || '.') || '.';
+    }
     if (root === 'path' || root === 'terraform' || root === 'self') return new Unresolved(`${clip(text)} is known only at plan time`, text);
     if (steps.length >= 2) return new Unresolved(`${clip(text)} is known only after apply`, text);
     return new Unresolved(`${clip(text)} is not a reference Keywarden resolves`, text);
@@ -662,7 +677,18 @@ class Evaluator {
         return parts.every((p) => typeof p === 'string') ? parts.join('') : new PartialString(mergeText(parts));
       }
       case 'file':
-      case 'templatefile':
+      case 'templatefile': {
+        const [p] = vals();
+        if (typeof p !== 'string') return p instanceof Unresolved ? new Unresolved(`${name}(…) of a path that is not literal: ${p.reason}`) : new Unresolved(`${name}(…) of a path that is not a string`);
+        if (p.startsWith('/') || p.startsWith('~') || /^[A-Za-z]:/.test(p) || p.includes('\0')) return new Unresolved(`${name}("${clip(p)}") reads outside the repository`);
+        const rel = joinPath(this.rootDir, p);
+        const text = rel === undefined ? undefined : this.ctx.readFile?.(rel);
+        if (text === undefined) return new Unresolved(`${name}("${clip(p)}") reads a file Keywarden did not read`);
+        if (!this.budget.take(1 + (text.length >> 6))) return new Unresolved(BUDGET_REASON);
+        // A template with interpolations or directives needs its variables: not evaluated.
+        if (name === 'templatefile' && /\$\{|%\{/.test(text)) return new Unresolved(`templatefile("${clip(p)}") interpolates variables`);
+        return text;
+      }
       case 'filebase64':
         return new Unresolved(`${name}(…) reads a file at plan time`);
       default:

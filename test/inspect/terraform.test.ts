@@ -126,7 +126,7 @@ describe('unknowns are unknown, with a reason', () => {
     expect(fromVar.rotationEnabled).toEqual({ state: 'unknown', reason: 'variable var.rotate is also set in prod.tfvars, chosen at plan time', line: 31, column: 3 });
     // terraform.tfvars is loaded automatically: it beats the default.
     expect(valueOf(fromVar.deletionWindowDays)).toBe(21);
-    expect(fromVar.policy).toMatchObject({ state: 'unknown', reason: 'the policy: file(…) reads a file at plan time' });
+    expect(fromVar.policy).toMatchObject({ state: 'unknown', reason: 'the policy: file("./policy.json") reads a file Keywarden did not read' });
   });
 
   it('a cycle among locals is a problem, and unknown, not a hang', () => {
@@ -350,5 +350,40 @@ describe('dispatch', () => {
     ]);
     expect(r.problems).toEqual([{ code: 'hcl-syntax', file: 'm/bad.tf', line: 2, column: 25, message: expect.stringMatching(/^Terraform syntax: /) }]);
     expect(r.facts.map((f) => f.name)).toEqual(['aws_kms_key.y']);
+  });
+});
+
+describe('file() and templatefile()', () => {
+  const POLICY = JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'Everyone', Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*' }] }, null, 2);
+  const key = (policy: string): string => `resource "aws_kms_key" "k" {\n  enable_key_rotation = true\n  policy = ${policy}\n}\n`;
+
+  it('reads a key policy from a JSON file beside the module, through path.module, also in a called module', () => {
+    const r = inspectFiles([
+      { path: 'infra/main.tf', text: 'module "kms" {\n  source = "./modules/kms"\n}\n' },
+      { path: 'infra/modules/kms/main.tf', text: key('file("${path.module}/policy.json")') },
+      { path: 'infra/modules/kms/policy.json', text: POLICY },
+      { path: 'solo/main.tf', text: key('file("policy.json")') },
+      { path: 'solo/policy.json', text: POLICY },
+    ]);
+    expect(r.problems).toEqual([]);
+    for (const name of ['module.kms.aws_kms_key.k', 'aws_kms_key.k']) {
+      const f = r.facts.find((x) => x.kind === 'key' && x.name === name && x.file.endsWith('main.tf'));
+      expect(f, name).toBeDefined();
+      const [s] = valueOf((f as Extract<typeof f, { kind: 'key' }>)!.policy);
+      expect(valueOf(s!.principals)).toEqual(['*']);
+    }
+  });
+
+  it('is unknown for a file it did not read, one outside the repository, or a template with variables', () => {
+    const r = inspectFiles([
+      { path: 'a/main.tf', text: key('file("${path.module}/missing.json")') },
+      { path: 'b/main.tf', text: key('file("../../../etc/passwd")') },
+      { path: 'c/main.tf', text: key('file("/etc/passwd")') },
+      { path: 'd/main.tf', text: key('templatefile("${path.module}/p.json.tpl", { account = "1" })') },
+      { path: 'd/p.json.tpl', text: '{"Statement": [{"Principal": {"AWS": "arn:aws:iam::${account}:root"}}]}' },
+    ]);
+    const reasons = r.facts.filter((f) => f.kind === 'key').map((f) => (f as { file: string; policy: { state: string; reason?: string } }).policy);
+    expect(reasons.map((p) => p.state)).toEqual(['unknown', 'unknown', 'unknown', 'unknown']);
+    expect(reasons.map((p) => p.reason)).toEqual([expect.stringContaining('did not read'), expect.stringContaining('did not read'), expect.stringContaining('outside the repository'), expect.stringContaining('interpolates variables')]);
   });
 });
