@@ -173,6 +173,24 @@ describe('keywarden check', () => {
     expect(second.err).toMatch(/0 fixes applied in 0 files/);
   });
 
+  it('--fix sets a Google key\'s rotation period and destroy window in seconds, and gives an Azure key a rotation policy', async () => {
+    const root = repo('fix-gcp-azure', {
+      'gcp.tf':
+        'resource "google_kms_crypto_key" "none" {\n  name     = "none"\n  key_ring = "r"\n}\n\nresource "google_kms_crypto_key" "slow" {\n  name                       = "slow"\n  key_ring                   = "r"\n  rotation_period            = "31536000s" # a year\n  destroy_scheduled_duration = "86400s"\n}\n',
+      'azure.tf': 'resource "azurerm_key_vault_key" "k" {\n  name         = "k"\n  key_vault_id = "v"\n  key_type     = "RSA"\n  key_size     = 4096\n  key_opts     = ["decrypt", "encrypt"]\n}\n',
+    });
+    const first = await check(root, '--fix', '--format', 'json');
+    expect(first.err).toMatch(/fixes? applied in 2 files/);
+    const gcp = readFileSync(path.join(root, 'gcp.tf'), 'utf8');
+    expect(gcp).toContain('resource "google_kms_crypto_key" "none" {\n  rotation_period = "7776000s"\n');
+    expect(gcp).toContain('  rotation_period            = "7776000s" # a year\n  destroy_scheduled_duration = "2592000s"\n');
+    const azure = readFileSync(path.join(root, 'azure.tf'), 'utf8');
+    expect(azure).toContain('resource "azurerm_key_vault_key" "k" {\n  rotation_policy {\n    automatic {\n      time_before_expiry = "P30D"\n    }\n    expire_after         = "P120D"\n    notify_before_expiry = "P29D"\n  }\n  name         = "k"\n');
+    const after = report(first.out);
+    expect(after.violations.filter((v) => /rotation\/|pending-window/.test(v.rule))).toEqual([]);
+    expect((await check(root, '--fix', '--format', 'json')).err).toMatch(/0 fixes applied in 0 files/);
+  });
+
   it('refuses an unknown pack at its line, and exits 2', async () => {
     const root = repo('nopack', {}, 'version: 1\nname: repo\nextends: [keywarden:no-such-pack]\n');
     const { code, err } = await check(root);
