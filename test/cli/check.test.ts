@@ -191,6 +191,19 @@ describe('keywarden check', () => {
     expect((await check(root, '--fix', '--format', 'json')).err).toMatch(/0 fixes applied in 0 files/);
   });
 
+  it('runs the custom .rego modules of policies/ over the same facts', async () => {
+    const root = repo('custom-rego', { 'legacy/kms.tf': 'resource "aws_kms_key" "old" {\n  enable_key_rotation = true\n}\n', 'new/kms.tf': 'resource "aws_kms_key" "new" {\n  enable_key_rotation = true\n}\n' }, 'version: 1\nname: repo\n');
+    mkdirSync(path.join(root, 'policies'));
+    writeFileSync(
+      path.join(root, 'policies/no_legacy.rego'),
+      'package keywarden.custom.no_legacy\n\nviolations contains v if {\n\tsome f in input.facts\n\tstartswith(f.file, "legacy/")\n\tv := {"rule": "custom/no-legacy-keys", "message": "No new keys under legacy/.", "severity": "medium", "policy": {"file": "policies/no_legacy.rego", "line": 3, "column": 1, "path": ""}, "subject": {"kind": "key-config", "id": f.key.id, "file": f.file, "line": f.line}}\n}\n',
+    );
+    const { code, out } = await check(root, '--format', 'json');
+    expect(code).toBe(1);
+    expect(report(out).violations.map((v) => `${(v.subject as { file?: string }).file}:${v.rule}`)).toEqual(['legacy/kms.tf:custom/no-legacy-keys']);
+    expect((await check(root, '--policies', 'nope')).code).toBe(2);
+  });
+
   it('refuses an unknown pack at its line, and exits 2', async () => {
     const root = repo('nopack', {}, 'version: 1\nname: repo\nextends: [keywarden:no-such-pack]\n');
     const { code, err } = await check(root);

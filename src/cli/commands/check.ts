@@ -18,7 +18,7 @@ import { CONFIG_FILE, judgeConfig, MAX_CONFIG_BYTES, MAX_CONFIG_FILES, violation
 import { planConfigFixes, type ConfigFixResult } from '../../remediate/fix-config.js';
 import type { PolicyAst } from '../../policy/dsl/ast.js';
 import { PolicyError } from '../../policy/dsl/policy-error.js';
-import { DEFAULT_POLICY_FILE, readPolicy } from '../../policy/engine/load.js';
+import { DEFAULT_POLICY_FILE, readPolicy, readRegoModules } from '../../policy/engine/load.js';
 import { findOpaRunner } from '../../policy/engine/opa-runner.js';
 import { createPolicyEngine } from '../../policy/engine/policy-engine.js';
 import { defaultPolicy } from '../../policy/default-policy.js';
@@ -37,6 +37,7 @@ const EXIT = { OK: 0, FOUND: 1, USAGE: 2 } as const;
 
 interface CheckFlags extends BackendFlags {
   policy?: string;
+  policies?: string;
   fix?: boolean;
   drift?: boolean;
   stateDir?: string;
@@ -59,6 +60,7 @@ export function registerCheckCommand(program: Command, io: CliIO, setExit: (code
     .description('Check the keys the repository declares (Terraform, CloudFormation, Kubernetes) against the key policy. Exit 1 on violations.')
     .argument('[path]', 'folder (or file) to check', '.')
     .option('--policy <file>', `policy file (default: ${DEFAULT_POLICY_FILE} under the path when it exists, else the built-in default)`)
+    .option('--policies <dir>', 'folder of custom .rego modules that join the bundle (default: policies/ under the path when it exists)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
     .option('-o, --output <file>', 'write the report to a file instead of standard output')
     .option('--fix', 'apply the safe fixes (turn rotation on, set the rotation period or deletion window within the policy) to the files, then check again')
@@ -97,7 +99,7 @@ export function registerCheckCommand(program: Command, io: CliIO, setExit: (code
 }
 
 /** Lists, reads, inspects and judges. Exported for tests and the SDK. */
-export async function runCheck(root: string, flags: Pick<CheckFlags, 'policy'>, cwd: string, io: Pick<CliIO, 'env'> = {}): Promise<CheckReport> {
+export async function runCheck(root: string, flags: Pick<CheckFlags, 'policy' | 'policies'>, cwd: string, io: Pick<CliIO, 'env'> = {}): Promise<CheckReport> {
   return (await collect(root, flags, cwd, io)).report;
 }
 
@@ -172,7 +174,7 @@ interface Collected {
   read: Map<string, ReadAt>;
 }
 
-async function collect(root: string, flags: Pick<CheckFlags, 'policy'>, cwd: string, io: Pick<CliIO, 'env'>): Promise<Collected> {
+async function collect(root: string, flags: Pick<CheckFlags, 'policy' | 'policies'>, cwd: string, io: Pick<CliIO, 'env'>): Promise<Collected> {
   if (!existsSync(root)) throw new KeywardenError(ErrorCode.PATH_NOT_FOUND, `${path.relative(cwd, root) || root} does not exist.`, { fault: 'user', hint: 'Pass a folder of the repository to check.' });
   const files: string[] = [];
   const inputs: InspectFileInput[] = [];
@@ -200,7 +202,11 @@ async function collect(root: string, flags: Pick<CheckFlags, 'policy'>, cwd: str
   }
   const policyFile = flags.policy ?? (existsSync(path.join(root, DEFAULT_POLICY_FILE)) ? path.join(root, DEFAULT_POLICY_FILE) : undefined);
   const ast: PolicyAst = policyFile ? await readPolicy(policyFile, { cwd }) : defaultPolicy();
-  const engine = await createPolicyEngine({ ast, modules: [], runner: findOpaRunner({ env: io.env ?? process.env }), cacheDir: defaultCacheDir(io.env ?? process.env), incremental: false });
+  // Custom Rego (as `policy eval`): the modules see the same input, facts included.
+  const regoDir = flags.policies ? path.resolve(cwd, flags.policies) : existsSync(path.join(root, 'policies')) && lstatSync(path.join(root, 'policies')).isDirectory() ? path.join(root, 'policies') : undefined;
+  if (flags.policies && !existsSync(regoDir!)) throw new KeywardenError(ErrorCode.PATH_NOT_FOUND, `The policies folder ${flags.policies} does not exist.`, { fault: 'user', hint: 'Pass an existing folder to --policies.' });
+  const modules = regoDir ? await readRegoModules(regoDir, { cwd }) : [];
+  const engine = await createPolicyEngine({ ast, modules, runner: findOpaRunner({ env: io.env ?? process.env }), cacheDir: defaultCacheDir(io.env ?? process.env), incremental: false });
   const judged = judgeConfig(engine, { inputs, files, problems, now: new Date().toISOString() });
   const report: CheckReport = {
     violations: judged.violations,
