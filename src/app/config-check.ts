@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { defaultCacheDir } from '../compose.js';
 import { ProblemCode, type Problem } from '../inspect/index.js';
-import { CONFIG_FILE, judgeConfig, MAX_CONFIG_BYTES, MAX_CONFIG_FILES, violationAt, type ConfigJudgement } from '../pipeline/check-config.js';
+import { CODE_FILE, CONFIG_FILE, judgeConfig, MAX_CONFIG_BYTES, MAX_CONFIG_FILES, violationAt, type ConfigJudgement } from '../pipeline/check-config.js';
 import type { PolicyAst } from '../policy/dsl/ast.js';
 import { defaultPolicy } from '../policy/default-policy.js';
 import { createPolicyEngine, type PolicyEngine } from '../policy/engine/policy-engine.js';
@@ -78,8 +78,9 @@ export async function changedFiles(dir: string, base: string | undefined, head: 
 }
 
 /** The configuration of one commit, judged. */
-async function judgeAt(dir: string, commit: string, engine: PolicyEngine, now: string): Promise<ConfigJudgement & { skipped: number }> {
-  const tree = await readTreeFiles(dir, commit, { select: (p) => CONFIG_FILE.test(p), maxBytes: MAX_CONFIG_BYTES, maxFiles: MAX_CONFIG_FILES });
+async function judgeAt(dir: string, commit: string, engine: PolicyEngine, now: string, changed: ReadonlySet<string>): Promise<ConfigJudgement & { skipped: number }> {
+  // Code files have facts of their own only: those the PR changes are enough.
+  const tree = await readTreeFiles(dir, commit, { select: (p) => CONFIG_FILE.test(p) && (!CODE_FILE.test(p) || changed.has(p)), maxBytes: MAX_CONFIG_BYTES, maxFiles: MAX_CONFIG_FILES });
   const problems: Problem[] = tree.tooLarge.map((file) => ({ code: ProblemCode.FILE_TOO_LARGE, file, line: 1, column: 1, message: `${file} is larger than ${MAX_CONFIG_BYTES} bytes; it was not checked.` }));
   return { ...judgeConfig(engine, { inputs: tree.files, files: tree.paths, problems, now }), skipped: tree.skipped };
 }
@@ -95,8 +96,8 @@ const identity = (v: Violation): string => JSON.stringify([v.rule, v.subject.kin
  */
 export async function checkConfigAt(dir: string, commits: { base?: string | undefined; head: string }, input: { ast: PolicyAst | undefined; env: NodeJS.ProcessEnv; now: string; changed: ReadonlySet<string> }): Promise<PullRequestConfigCheck> {
   const engine = await configEngine(input.ast, input.env);
-  const head = await judgeAt(dir, commits.head, engine, input.now);
-  const before = commits.base ? new Set((await judgeAt(dir, commits.base, engine, input.now)).violations.map(identity)) : undefined;
+  const head = await judgeAt(dir, commits.head, engine, input.now, input.changed);
+  const before = commits.base ? new Set((await judgeAt(dir, commits.base, engine, input.now, input.changed)).violations.map(identity)) : undefined;
   const inScope = head.violations.filter((v) => {
     if (before) return !before.has(identity(v));
     const f = violationAt(v).file;

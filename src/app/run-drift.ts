@@ -11,7 +11,7 @@
  * the chain.
  */
 import { compose } from '../compose.js';
-import { inspectFiles, type KeyFact } from '../inspect/index.js';
+import { inspectFiles, type KeyFact, type KeyRefFact } from '../inspect/index.js';
 import { compareDrift, type Drift } from '../inspect/drift.js';
 import { CONFIG_FILE, MAX_CONFIG_BYTES, MAX_CONFIG_FILES } from '../pipeline/check-config.js';
 import type { PolicyAst } from '../policy/dsl/ast.js';
@@ -50,7 +50,7 @@ export async function runDrift(s: AppServices, job: DriftJob): Promise<DriftOutc
     const tip = await fetchedBranch(dir, job.defaultBranch);
     if (!tip) return { kind: 'skipped' as const };
     const tree = await readTreeFiles(dir, tip, { select: (p) => CONFIG_FILE.test(p), maxBytes: MAX_CONFIG_BYTES, maxFiles: MAX_CONFIG_FILES });
-    const facts = inspectFiles(tree.files, { maxBytes: MAX_CONFIG_BYTES }).facts.filter((f): f is KeyFact => f.kind === 'key');
+    const facts = inspectFiles(tree.files, { maxBytes: MAX_CONFIG_BYTES }).facts.filter((f): f is KeyFact | KeyRefFact => f.kind === 'key' || f.kind === 'key-ref');
     // The operator's backend settings win over the repository's `backend:` block, as in the pipeline.
     const backend = { ...(ast.backend ? { kind: ast.backend.kind, ...(ast.backend.region ? { region: ast.backend.region } : {}) } : {}), ...s.backend };
     const c = compose({ cwd: dir, env: s.env, actor: `app:${w.fullName}`, policyFile: false, backend, stateDir: s.stateDir, clock: s.clock });

@@ -16,9 +16,14 @@
  *
  * An unknown value (not resolvable without running Terraform) is not compared; a key without a
  * known alias cannot be matched and is counted as `unmatched`, never guessed.
+ *
+ * A key that code or a dotenv file names (`key-ref`: an ARN, an alias, a key id) is looked up too:
+ * `missing` when the KMS has no such key, `state` when it is disabled or pending deletion. An ARN of
+ * another account or region than the inventory's, and AWS-managed aliases (`alias/aws/…`), are not
+ * the inventory's to judge and are left alone.
  */
 import type { ManagedKey } from '../model/keys.js';
-import type { KeyFact, Value } from './facts.js';
+import type { KeyFact, KeyRefFact, Value } from './facts.js';
 
 export type DriftKind = 'missing' | 'rotation' | 'rotation-period' | 'spec' | 'usage' | 'state';
 
@@ -60,8 +65,10 @@ const specName = (s: string): string => (s === 'SYMMETRIC_DEFAULT' ? 'AES_256' :
  * anything of declared AWS keys; with another backend nothing is compared (every declared AWS key
  * is counted as `unmatched`), so a team on the local keystore is never told its KMS keys are gone.
  */
-export function compareDrift(facts: readonly KeyFact[], inventory: readonly ManagedKey[], backend: string): DriftResult {
-  if (backend !== 'aws-kms') return { drift: [], compared: 0, unmatched: facts.filter((f) => f.provider === 'aws').length };
+export function compareDrift(all: readonly (KeyFact | KeyRefFact)[], inventory: readonly ManagedKey[], backend: string): DriftResult {
+  const facts = all.filter((f): f is KeyFact => f.kind === 'key');
+  const refs = all.filter((f): f is KeyRefFact => f.kind === 'key-ref');
+  if (backend !== 'aws-kms') return { drift: [], compared: 0, unmatched: facts.filter((f) => f.provider === 'aws').length + refs.length };
   const byAlias = new Map<string, ManagedKey>();
   for (const k of inventory) {
     if (k.backend !== 'aws-kms') continue;
@@ -111,6 +118,45 @@ export function compareDrift(facts: readonly KeyFact[], inventory: readonly Mana
     const usage = known(f.usage) ?? (f.usage.state === 'absent' && f.resourceType !== 'aws_kms_external_key' ? 'encrypt-decrypt' : undefined);
     if (usage !== undefined && usage !== live.usage) {
       add('usage', f.usage, usage, live.usage, `${f.name} declares the key usage ${usage}, but the KMS key ${live.id} is for ${live.usage}.`);
+    }
+  }
+  // Keys named by code and settings.
+  const byArn = new Map<string, ManagedKey>();
+  const byId = new Map<string, ManagedKey>();
+  const scopes = new Set<string>();
+  for (const k of inventory) {
+    if (k.backend !== 'aws-kms') continue;
+    byId.set(k.id, k);
+    if (k.arn) {
+      byArn.set(k.arn, k);
+      const m = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}):/.exec(k.arn);
+      if (m) scopes.add(m[1]!);
+    }
+  }
+  for (const r of refs) {
+    let live: ManagedKey | undefined;
+    let name = r.ref;
+    if (r.refKind === 'arn' || r.refKind === 'alias-arn') {
+      const scope = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}):/.exec(r.ref)?.[1];
+      if (!scope || !scopes.has(scope)) {
+        unmatched++;
+        continue;
+      }
+      if (r.refKind === 'arn') live = byArn.get(r.ref);
+      else name = r.ref.slice(r.ref.indexOf(':alias/') + 1);
+    } else if (r.refKind === 'key-id') live = byId.get(r.ref);
+    if (r.refKind === 'alias' || r.refKind === 'alias-arn') {
+      if (name.startsWith('alias/aws/')) continue;
+      live = byAlias.get(name);
+    }
+    const base = { key: r.name, file: r.file, line: r.line, column: r.column, alias: name };
+    if (!live) {
+      drift.push({ ...base, kind: 'missing', declared: r.ref, live: 'no such key', message: `${r.file} names the KMS key ${r.ref}, but the KMS has no such key: it was deleted, or the name is wrong.` });
+      continue;
+    }
+    compared++;
+    if (live.state === 'disabled' || live.state === 'pending-destruction' || live.state === 'destroyed') {
+      drift.push({ ...base, kind: 'state', liveKeyId: live.id, declared: r.ref, live: live.state, message: `${r.file} uses the KMS key ${r.ref}, which is ${live.state}: calls with it fail.` });
     }
   }
   return { drift, compared, unmatched };

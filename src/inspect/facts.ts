@@ -31,7 +31,7 @@ export type Value<T> =
   | { state: 'absent' }
   | ({ state: 'unknown'; reason: string } & Partial<Position>);
 
-export type SourceFormat = 'terraform' | 'cloudformation' | 'kubernetes';
+export type SourceFormat = 'terraform' | 'cloudformation' | 'kubernetes' | 'code' | 'dotenv';
 export type KeyProvider = 'aws' | 'gcp' | 'azure' | 'vault';
 export type KeyFamily = 'symmetric' | 'asymmetric' | 'hmac';
 
@@ -188,7 +188,26 @@ export interface SecretStoreRefFact extends FactBase {
   keys: string[];
 }
 
-export type Fact = KeyFact | AliasFact | GrantFact | KeyPolicyFact | AccessKeyFact | InlineSecretFact | SecretStoreRefFact;
+/**
+ * A credential or key written into code (an SDK client given literal access keys, a literal key
+ * given to `createCipheriv`): a storage violation, like an inline Kubernetes Secret. Never the value.
+ */
+export interface InlineCredentialFact extends FactBase {
+  kind: 'inline-credential';
+  /** What holds it, in words: `credentials written into new KMSClient(…)`. */
+  what: string;
+}
+
+/** A KMS key named by a literal in code or a dotenv file: which key a call site or a setting uses. */
+export interface KeyRefFact extends FactBase {
+  kind: 'key-ref';
+  provider: 'aws';
+  /** The ARN, alias or key id as written. */
+  ref: string;
+  refKind: 'arn' | 'alias-arn' | 'alias' | 'key-id';
+}
+
+export type Fact = KeyFact | AliasFact | GrantFact | KeyPolicyFact | AccessKeyFact | InlineSecretFact | SecretStoreRefFact | InlineCredentialFact | KeyRefFact;
 export type FactKind = Fact['kind'];
 
 /** Stable codes of the problems an extractor reports. Branch on these, never on the message. */

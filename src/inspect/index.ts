@@ -11,6 +11,7 @@
  * its line and column, and the other files are still read. Pure: text in, facts out.
  */
 import { inspectCloudFormation, isCloudFormation } from './cloudformation.js';
+import { inspectCode, inspectDotenv, isCodeFile, isDotenvFile } from './code.js';
 import { ProblemCode, type Fact, type InspectResult, type Problem } from './facts.js';
 import { inspectKubernetes, isKubernetes } from './kubernetes.js';
 import { inspectTerraform, type InspectTerraformOptions } from './terraform.js';
@@ -53,6 +54,8 @@ export function inspectFiles(files: readonly InspectFileInput[], options: Inspec
     if (kind === undefined) continue;
     if (!admissible(f, options.maxBytes ?? DEFAULT_MAX, problems)) continue;
     if (kind === 'terraform') terraform.push(f);
+    else if (kind === 'code') guarded(f.path, problems, () => facts.push(...inspectCode(f.path, f.text, problems)));
+    else if (kind === 'dotenv') guarded(f.path, problems, () => facts.push(...inspectDotenv(f.path, f.text)));
     else guarded(f.path, problems, () => facts.push(...inspectYamlFile(f.path, f.text, kind === 'json', problems, options)));
   }
   if (terraform.length > 0)
@@ -66,10 +69,12 @@ export function inspectFiles(files: readonly InspectFileInput[], options: Inspec
   return { facts, problems };
 }
 
-type FileKind = 'terraform' | 'yaml' | 'json';
+type FileKind = 'terraform' | 'yaml' | 'json' | 'code' | 'dotenv';
 
 function kindOf(path: string): FileKind | undefined {
   const base = path.slice(path.lastIndexOf('/') + 1).toLowerCase();
+  if (isDotenvFile(path)) return 'dotenv';
+  if (isCodeFile(path)) return 'code';
   if (base.endsWith('.tf') || base.endsWith('.tfvars') || base.endsWith('.tf.json') || base.endsWith('.tfvars.json')) return 'terraform';
   if (base.endsWith('.yaml') || base.endsWith('.yml')) return 'yaml';
   if (base.endsWith('.json') || base.endsWith('.template')) return 'json';

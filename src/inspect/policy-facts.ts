@@ -30,6 +30,9 @@ export function toPolicyFacts(facts: readonly Fact[]): PolicyFactsResult {
     const at = { file: f.file, line: f.line, column: f.column };
     if (f.kind === 'key') {
       out.push({ kind: 'key', ...at, key: keyOf(f, count) });
+    } else if (f.kind === 'inline-credential') {
+      // Credentials or a key written into code: judged as an inline secret is.
+      out.push({ kind: 'secret-ref', ...at, name: f.name, source: 'inline' });
     } else if (f.kind === 'inline-secret') {
       // A Secret manifest holding its values: the storage policy's `require-reference` judges it.
       out.push({ kind: 'secret-ref', ...at, name: f.name, source: 'inline' });

@@ -12,8 +12,10 @@ import { toPolicyFacts } from '../inspect/policy-facts.js';
 import type { PolicyEngine } from '../policy/engine/policy-engine.js';
 import type { Violation } from '../policy/input.js';
 
-/** The files `check` reads: Terraform, YAML (CloudFormation, Kubernetes), JSON, templates. */
-export const CONFIG_FILE = /\.(tf|tfvars|ya?ml|json|template)$/i;
+/** The files `check` reads: Terraform, YAML (CloudFormation, Kubernetes), JSON, templates, dotenv files, TypeScript/JavaScript. */
+export const CONFIG_FILE = /\.(tf|tfvars|ya?ml|json|template|ts|tsx|mts|cts|js|jsx|mjs|cjs)$|(^|\/)\.env(\.[^/]*)?$/i;
+/** Of those, the code files: facts of one file only (nothing resolves across them). */
+export const CODE_FILE = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs)$/i;
 /** The inspector's own cap (src/inspect/index.ts): larger files are a problem, not read. */
 export const MAX_CONFIG_BYTES = 2 * 1024 * 1024;
 /** Configuration files read at most; beyond, the rest are counted as skipped. */

@@ -191,6 +191,19 @@ describe('keywarden check', () => {
     expect((await check(root, '--fix', '--format', 'json')).err).toMatch(/0 fixes applied in 0 files/);
   });
 
+  it('holds credentials written into TypeScript to the storage policy, at their line', async () => {
+    const id = `AKIA${'Z3'.repeat(8)}`;
+    const root = repo('code-creds', {
+      'src/kms.ts': `import { KMSClient } from '@aws-sdk/client-kms';\nexport const kms = new KMSClient({\n  credentials: { accessKeyId: '${id}', secretAccessKey: '${'s'.repeat(40)}' },\n});\n`,
+      'src/ok.ts': "import { KMSClient } from '@aws-sdk/client-kms';\nexport const kms = new KMSClient({});\n",
+    }, 'version: 1\nname: repo\nstorage:\n  require-reference: [env, secret-manager]\n');
+    const { code, out } = await check(root, '--format', 'json');
+    expect(code).toBe(1);
+    const r = report(out);
+    expect(r.violations.map((v) => `${(v.subject as { file?: string }).file}:${(v.subject as { line?: number }).line}:${v.rule}`)).toEqual(['src/kms.ts:3:storage/require-reference']);
+    expect(out).not.toContain(id);
+  });
+
   it('runs the custom .rego modules of policies/ over the same facts', async () => {
     const root = repo('custom-rego', { 'legacy/kms.tf': 'resource "aws_kms_key" "old" {\n  enable_key_rotation = true\n}\n', 'new/kms.tf': 'resource "aws_kms_key" "new" {\n  enable_key_rotation = true\n}\n' }, 'version: 1\nname: repo\n');
     mkdirSync(path.join(root, 'policies'));

@@ -13,7 +13,7 @@ import { closeSync, constants, existsSync, fstatSync, ftruncateSync, lstatSync, 
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { ErrorCode, KeywardenError } from '../../errors.js';
-import { ProblemCode, type Fact, type InspectFileInput, type KeyFact, type Problem } from '../../inspect/index.js';
+import { ProblemCode, type Fact, type InspectFileInput, type KeyFact, type KeyRefFact, type Problem } from '../../inspect/index.js';
 import { CONFIG_FILE, judgeConfig, MAX_CONFIG_BYTES, MAX_CONFIG_FILES, violationAt } from '../../pipeline/check-config.js';
 import { planConfigFixes, type ConfigFixResult } from '../../remediate/fix-config.js';
 import type { PolicyAst } from '../../policy/dsl/ast.js';
@@ -113,7 +113,7 @@ async function withDrift(report: CheckReport, facts: readonly Fact[], flags: Che
   const c = compose({ cwd: root, env, actor: 'cli:check', backend: backendSettingsOf(flags), ...(policyFile ? { policyFile: path.resolve(cwd, policyFile) } : { policyFile: false as const }), ...(flags.stateDir ? { stateDir: path.resolve(cwd, flags.stateDir) } : {}) });
   try {
     const { backend } = await c.backend();
-    const r = compareDrift(facts.filter((f): f is KeyFact => f.kind === 'key'), await backend.inventory(), backend.name);
+    const r = compareDrift(facts.filter((f): f is KeyFact | KeyRefFact => f.kind === 'key' || f.kind === 'key-ref'), await backend.inventory(), backend.name);
     return { ...report, drift: r.drift, summary: { ...report.summary, drift: { backend: backend.name, compared: r.compared, unmatched: r.unmatched } } };
   } finally {
     await c.close();
