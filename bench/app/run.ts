@@ -216,7 +216,9 @@ async function inProcess(settings: AppSettings, env: NodeJS.ProcessEnv): Promise
 /** The App as its own process (`test/helpers/app-process.ts`); idle when its queue (read from its jobs.db) is empty. */
 async function childProcess(project: string, settings: AppSettings, env: NodeJS.ProcessEnv): Promise<RunningApp> {
   const tsx = pathToFileURL(path.join(project, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-  const p = spawn(process.execPath, ['--import', tsx, path.join(project, 'test', 'helpers', 'app-process.ts')], {
+  // KW_BENCH_CPU_PROF=DIR: CPU profiles of the App's threads into DIR (for finding where the time goes).
+  const prof = process.env.KW_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.KW_BENCH_CPU_PROF)}`] : [];
+  const p = spawn(process.execPath, [...prof, '--import', tsx, path.join(project, 'test', 'helpers', 'app-process.ts')], {
     // The worker's poll as `npm start` has it (1 s; a queued job wakes it at once).
     env: { ...env, KW_TEST_APP_SETTINGS: JSON.stringify(settings), KW_TEST_LOG_LEVEL: 'warn', KW_TEST_POLL_MS: '1000' },
     stdio: ['ignore', 'pipe', 'ignore'],

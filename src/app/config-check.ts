@@ -30,8 +30,16 @@ export interface PullRequestConfigCheck extends ConfigJudgement {
   problemsInScope: Problem[];
   /** Violations that were there before (not the PR's doing). */
   elsewhere: number;
-  /** Configuration files not read (symlinks, past the caps). */
+  /** Configuration files not read (symlinks, names that are not UTF-8, past the caps). */
   skipped: number;
+  /**
+   * Configuration files of the PR that were not read (a symlinked `.tf`, one over the size cap,
+   * past the file cap, a name that is not UTF-8): Terraform would read them, so the check cannot
+   * vouch for the PR and fails.
+   */
+  unreadInScope: string[];
+  /** Configuration files elsewhere in the repository that were not read. */
+  unreadElsewhere: number;
 }
 
 const MAX_ENGINES = 8;
@@ -56,8 +64,9 @@ export function configEngine(ast: PolicyAst | undefined, env: NodeJS.ProcessEnv)
 }
 
 /** Whether the PR's changes call for the configuration check: a configuration file added or changed, or a compare that does not list every file. */
-export function touchesConfig(patches: readonly ComparePatchFile[], truncated: boolean): boolean {
-  return truncated || patches.some((p) => p.status !== 'removed' && CONFIG_FILE.test(p.filename));
+export function touchesConfig(patches: readonly (ComparePatchFile & { previous_filename?: string })[], truncated: boolean): boolean {
+  // A deleted `.tfvars` can turn a key's rotation off as surely as an edited one; a rename may hide a file from the check.
+  return truncated || patches.some((p) => CONFIG_FILE.test(p.filename) || (p.status === 'renamed' && (p.previous_filename === undefined || CONFIG_FILE.test(p.previous_filename))));
 }
 
 /** The files `base...head` adds or changes, from git (when the compare API cut its list). */
@@ -78,11 +87,11 @@ export async function changedFiles(dir: string, base: string | undefined, head: 
 }
 
 /** The configuration of one commit, judged. */
-async function judgeAt(dir: string, commit: string, engine: PolicyEngine, now: string, changed: ReadonlySet<string>): Promise<ConfigJudgement & { skipped: number }> {
+async function judgeAt(dir: string, commit: string, engine: PolicyEngine, now: string, changed: ReadonlySet<string>): Promise<ConfigJudgement & { skipped: number; unread: string[]; unreadCount: number; badNames: string[] }> {
   // Code files have facts of their own only: those the PR changes are enough.
   const tree = await readTreeFiles(dir, commit, { select: (p) => CONFIG_FILE.test(p) && (!CODE_FILE.test(p) || changed.has(p)), maxBytes: MAX_CONFIG_BYTES, maxFiles: MAX_CONFIG_FILES });
   const problems: Problem[] = tree.tooLarge.map((file) => ({ code: ProblemCode.FILE_TOO_LARGE, file, line: 1, column: 1, message: `${file} is larger than ${MAX_CONFIG_BYTES} bytes; it was not checked.` }));
-  return { ...judgeConfig(engine, { inputs: tree.files, files: tree.paths, problems, now }), skipped: tree.skipped };
+  return { ...judgeConfig(engine, { inputs: tree.files, files: tree.paths, problems, now }), skipped: tree.skipped, unread: [...tree.skippedPaths, ...tree.tooLarge], unreadCount: tree.skipped + tree.tooLarge.length, badNames: tree.badNames };
 }
 
 /** A violation's identity across two commits: its rule and subject, not its line (lines move). */
@@ -103,10 +112,15 @@ export async function checkConfigAt(dir: string, commits: { base?: string | unde
     const f = violationAt(v).file;
     return f !== undefined && input.changed.has(f);
   });
+  // What the check could not read among the PR's files — or anywhere, for names git shows differently.
+  const unreadInScope = [...new Set(head.unread.filter((p) => input.changed.has(p) || head.badNames.includes(p)))];
+  const { unread: _u, unreadCount, badNames: _b, ...rest } = head;
   return {
-    ...head,
+    ...rest,
     inScope,
     problemsInScope: head.problems.filter((p) => input.changed.has(p.file)),
     elsewhere: head.violations.length - inScope.length,
+    unreadInScope,
+    unreadElsewhere: Math.max(0, unreadCount - unreadInScope.length),
   };
 }

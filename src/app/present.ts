@@ -205,7 +205,7 @@ const CONFIG_LEVEL: Record<string, Annotation['annotation_level']> = { critical:
  */
 export function withConfigCheck(
   out: { conclusion: 'success' | 'failure' | 'neutral'; output: CheckRunOutput },
-  cfg: { inScope: readonly Violation[]; problemsInScope: readonly Problem[]; elsewhere: number; counts: { configFiles: number; keys: number; unknown: Record<string, number> } },
+  cfg: { inScope: readonly Violation[]; problemsInScope: readonly Problem[]; elsewhere: number; counts: { configFiles: number; keys: number; unknown: Record<string, number> }; unreadInScope?: readonly string[]; unreadElsewhere?: number },
   ctx: PresentContext,
 ): { conclusion: 'success' | 'failure' | 'neutral'; output: CheckRunOutput } {
   const annotations = [...(out.output.annotations ?? [])];
@@ -225,6 +225,8 @@ export function withConfigCheck(
       message: oneLine(`${v.message}${v.policy.file ? ` (policy ${v.policy.file}:${v.policy.line ?? 1})` : ''}`, 1000),
     });
   }
+  const unread = cfg.unreadInScope ?? [];
+  for (const f of unread.slice(0, 50)) add({ path: f, start_line: 1, end_line: 1, annotation_level: 'failure', title: 'Not checked: not read', message: 'Keywarden did not read this configuration file (a symbolic link, over the size or file cap, or a name that is not UTF-8), but Terraform or CloudFormation would: the check cannot vouch for it.' });
   for (const p of cfg.problemsInScope) add({ path: p.file, start_line: p.line, end_line: p.line, annotation_level: 'warning', title: oneLine(`Not checked: ${p.code}`, 200), message: oneLine(p.message, 1000) });
   const unknown = Object.values(cfg.counts.unknown).reduce((a, b) => a + b, 0);
   const rules = [...new Map(cfg.inScope.map((v) => [v.rule, v])).values()];
@@ -235,13 +237,20 @@ export function withConfigCheck(
       ? `**${cfg.inScope.length} violation${cfg.inScope.length === 1 ? '' : 's'}** of the key policy brought by ${code(ctx.where, 100)} (${cfg.counts.keys} key${cfg.counts.keys === 1 ? '' : 's'} declared in ${cfg.counts.configFiles} configuration file${cfg.counts.configFiles === 1 ? '' : 's'}).`
       : `${code(ctx.where, 100)} brings no violation of the key policy (${cfg.counts.keys} key${cfg.counts.keys === 1 ? '' : 's'} in ${cfg.counts.configFiles} configuration file${cfg.counts.configFiles === 1 ? '' : 's'}).`,
     ...rules.slice(0, 20).map((v) => `- ${code(v.rule, 80)} (${v.severity}): ${code(v.message, 200)} — ${policyLink(ctx, v.policy)}`),
+    ...(unread.length ? [`- **${unread.length} configuration file${unread.length === 1 ? '' : 's'} of this change could not be read** (a symbolic link, over the size or file cap, a name that is not UTF-8), so the check fails: make ${unread.length === 1 ? 'it a regular file' : 'them regular files'} under 2 MiB.`] : []),
+    ...(cfg.unreadElsewhere ? [`- ${cfg.unreadElsewhere} other configuration file${cfg.unreadElsewhere === 1 ? ' was' : 's were'} not read.`] : []),
     ...(cfg.problemsInScope.length ? [`- ${cfg.problemsInScope.length} changed file${cfg.problemsInScope.length === 1 ? '' : 's'} could not be read fully (see the annotations).`] : []),
     ...(unknown ? [`- ${unknown} value${unknown === 1 ? ' is' : 's are'} not known without running Terraform (a resource attribute, a data source): not judged.`] : []),
     ...(cfg.elsewhere ? [`- ${cfg.elsewhere} violation${cfg.elsewhere === 1 ? '' : 's'} that were there before this change (not counted against it; \`keywarden check\` lists them).`] : []),
     ...(cut ? [`- ${cut} more annotation${cut === 1 ? ' is' : 's are'} not shown (GitHub's limit).`] : []),
   ];
-  const conclusion = cfg.inScope.length ? 'failure' : out.conclusion;
+  const conclusion = cfg.inScope.length || unread.length ? 'failure' : out.conclusion;
   const secretsTitle = out.output.title;
-  const title = cfg.inScope.length ? `${secretsTitle === 'No secrets found' ? '' : `${secretsTitle}; `}${cfg.inScope.length} key policy violation${cfg.inScope.length === 1 ? '' : 's'}` : secretsTitle;
+  const parts = [
+    ...(secretsTitle === 'No secrets found' && (cfg.inScope.length || unread.length) ? [] : [secretsTitle]),
+    ...(cfg.inScope.length ? [`${cfg.inScope.length} key policy violation${cfg.inScope.length === 1 ? '' : 's'}`] : []),
+    ...(unread.length ? [`${unread.length} configuration file${unread.length === 1 ? '' : 's'} not read`] : []),
+  ];
+  const title = parts.join('; ');
   return { conclusion, output: { ...out.output, title, summary: `${out.output.summary}\n${section.join('\n')}`, annotations } };
 }

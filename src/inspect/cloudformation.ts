@@ -6,10 +6,11 @@
  * `Ref` to a parameter with a literal `Default` resolves to it; `Fn::Sub` and `Fn::Join` of
  * resolvable parts resolve, and keep unresolved parts (`${AWS::AccountId}`) in place;
  * `Fn::FindInMap` reads the template's `Mappings`, `Fn::Select` a literal list; `Fn::If` takes the
- * branch its condition picks (the `Conditions` section, with `Fn::Equals`/`And`/`Or`/`Not` over
- * those same values) — and when the condition depends on something only known at deploy, the value
- * is still known if both branches agree; `Ref AWS::NoValue` leaves the property (or list element)
- * out. Every other intrinsic (`Fn::GetAtt`, `Fn::ImportValue`, …) is `unknown`, with the reason. Pure.
+ * branch its condition picks (the `Conditions` section, with `Fn::Equals`/`And`/`Or`/`Not` over the
+ * same values: parameter Defaults, as for `Ref`), and when the condition cannot be decided the value
+ * is known only if both branches agree; a resource is left out only when its own `Condition` is
+ * false whatever the parameters (some deployment creates it otherwise); `Ref AWS::NoValue` leaves
+ * the property (or list element) out. Every other intrinsic (`Fn::GetAtt`, `Fn::ImportValue`, …) is `unknown`, with the reason. Pure.
  */
 import { isMap, isScalar, isSeq, type Node as YamlNode } from 'yaml';
 import type { KeyUsage } from '../model/keys.js';
@@ -75,6 +76,8 @@ interface Template {
   conditions: Map<string, YamlNode | undefined>;
   /** Conditions being evaluated (a cycle is unresolved, not a hang). */
   evaluating: Set<string>;
+  /** Inside a condition, a parameter is what the deployment sets, not its Default (see `ref`). */
+  inCondition: number;
   /** The `Mappings` section. */
   mappings: YamlNode | undefined;
 }
@@ -85,7 +88,7 @@ const NO_VALUE = new Unresolved('AWS::NoValue');
 function template(file: string, y: LoadedYaml, index: number): Fact[] {
   const w = y.walker;
   const top = w.deref(y.docs[index]!.contents)!;
-  const t: Template = { file, y, w, params: new Map(), types: new Map(), positions: new WeakMap(), budget: new Budget(200_000), conditions: new Map(), evaluating: new Set(), mappings: w.get(top, 'Mappings') };
+  const t: Template = { file, y, w, params: new Map(), types: new Map(), positions: new WeakMap(), budget: new Budget(200_000), conditions: new Map(), evaluating: new Set(), inCondition: 0, mappings: w.get(top, 'Mappings') };
   const conditions = w.get(top, 'Conditions');
   if (conditions && isMap(conditions))
     for (const p of conditions.items) {
@@ -110,7 +113,7 @@ function template(file: string, y: LoadedYaml, index: number): Fact[] {
     t.types.set(id, type);
     // A resource whose `Condition` is false with the template's defaults is not created.
     const cond = w.text(w.get(res, 'Condition'));
-    if (cond !== undefined && condition(t, cond, 0) === false) continue;
+    if (cond !== undefined && condition(t, cond, 0, true) === false) continue;
     entries.push({ id, at: y.pos(keyNode?.range?.[0] ?? 0), type, props: w.get(res, 'Properties') });
     if (w.spent) break;
   }
@@ -350,7 +353,8 @@ function intrinsic(t: Template, fn: string, arg: YamlNode, depth: number): Dyn {
       const [indexNode, listNode] = w.items(arg);
       const index = indexNode ? toDyn(t, indexNode, depth + 1) : null;
       const list = listNode ? toDyn(t, listNode, depth + 1) : null;
-      const i = typeof index === 'number' ? index : typeof index === 'string' && /^\d+$/.test(index) ? Number(index) : undefined;
+      const n = typeof index === 'number' ? index : typeof index === 'string' && /^\d{1,9}$/.test(index) ? Number(index) : undefined;
+      const i = n !== undefined && Number.isInteger(n) && n >= 0 ? n : undefined;
       if (i === undefined || !Array.isArray(list)) return list instanceof Unresolved ? list : new Unresolved('Fn::Select of a value that is not a literal list');
       return i < list.length ? list[i]! : new Unresolved('Fn::Select index is past the end of the list');
     }
@@ -366,17 +370,23 @@ function intrinsic(t: Template, fn: string, arg: YamlNode, depth: number): Dyn {
   }
 }
 
-/** A named condition of the `Conditions` section: true, false, or unresolved with the reason. */
-function condition(t: Template, name: string, depth: number): boolean | Unresolved {
+/**
+ * A named condition of the `Conditions` section: true, false, or unresolved with the reason.
+ * `deployTime`: parameters are what a deployment sets, not their Defaults (for a resource's own
+ * `Condition`: a resource some deployment creates must be judged).
+ */
+function condition(t: Template, name: string, depth: number, deployTime = false): boolean | Unresolved {
   if (!t.conditions.has(name)) return new Unresolved(`the condition ${clip(name)} is not in the template`);
   if (t.evaluating.has(name)) return new Unresolved(`the condition ${clip(name)} refers to itself`);
   const node = t.conditions.get(name);
   if (!node) return new Unresolved(`the condition ${clip(name)} is empty`);
   t.evaluating.add(name);
+  if (deployTime) t.inCondition++;
   try {
     const v = toDyn(t, node, depth + 1);
     return typeof v === 'boolean' ? v : v instanceof Unresolved ? v : new Unresolved(`the condition ${clip(name)} is not a condition function`);
   } finally {
+    if (deployTime) t.inCondition--;
     t.evaluating.delete(name);
   }
 }
@@ -423,6 +433,9 @@ function ref(t: Template, name: string, depth: number): Dyn {
   if (name === 'AWS::NoValue') return NO_VALUE;
   if (PSEUDO.has(name)) return new Unresolved(`${name} is known only at deploy time`, name);
   if (t.params.has(name)) {
+    // Whether a resource exists is decided at deploy: a resource `Condition: IsProd` with
+    // `Env` defaulting to `dev` is still created by the prod deployment, so it is judged.
+    if (t.inCondition > 0) return new Unresolved(`the condition depends on the parameter ${clip(name)}, set at deploy time`, name);
     const def = t.params.get(name);
     if (!def) return new Unresolved(`the parameter ${clip(name)} has no Default (it is set at deploy time)`, name);
     const v = toDyn(t, def, depth + 1);

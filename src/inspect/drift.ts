@@ -95,10 +95,13 @@ export function compareDrift(all: readonly (KeyFact | KeyRefFact)[], inventory: 
     const add = (kind: DriftKind, v: Value<unknown>, declared: string, liveValue: string, message: string): void => {
       drift.push({ ...base, kind, ...at(v, f), liveKeyId: live.id, declared, live: liveValue, message });
     };
+    // A replica inherits spec, usage and rotation from its primary: not its own to compare.
+    const replica = f.resourceType === 'aws_kms_replica_key' || f.resourceType === 'AWS::KMS::ReplicaKey';
     const enabled = known(f.extra.enabled ?? { state: 'absent' });
     if (enabled !== false && (live.state === 'disabled' || live.state === 'pending-destruction' || live.state === 'destroyed')) {
       add('state', f.extra.enabled ?? { state: 'absent' }, 'enabled', live.state, `${f.name} is declared enabled, but the KMS key ${live.id} is ${live.state}.`);
     }
+    if (replica) continue;
     const rotation = known(f.rotationEnabled) ?? (f.rotationEnabled.state === 'absent' ? false : undefined);
     if (rotation !== undefined && rotation !== live.rotation.automatic) {
       add('rotation', f.rotationEnabled, rotation ? 'on' : 'off', live.rotation.automatic ? 'on' : 'off', `${f.name} declares automatic rotation ${rotation ? 'on' : 'off'}, but it is ${live.rotation.automatic ? 'on' : 'off'} for the KMS key ${live.id}.`);

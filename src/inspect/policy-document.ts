@@ -62,10 +62,15 @@ export function isObject(v: Dyn): v is DynObject {
 /** Shared step counter: once spent, evaluation stops and what is left is unknown. */
 export class Budget {
   spent = false;
-  constructor(private left: number) {}
+  /** `parent`: a budget every step is also charged to (a whole run's, across module instances). */
+  constructor(
+    private left: number,
+    private readonly parent?: Budget,
+  ) {}
   take(n = 1): boolean {
     this.left -= n;
     if (this.left < 0) this.spent = true;
+    if (this.parent && !this.parent.take(n)) this.spent = true;
     return !this.spent;
   }
 }

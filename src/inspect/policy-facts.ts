@@ -45,6 +45,15 @@ export function toPolicyFacts(facts: readonly Fact[]): PolicyFactsResult {
   return { facts: out, unknown };
 }
 
+/**
+ * The id a declared key has in the policy's input and in its violations: its address, and for a key
+ * made by a module call, the call too (`module.kms.aws_kms_key.k via envs/prod/main.tf:3`) — two
+ * roots calling one module make two keys, each judged on its own.
+ */
+export function policyKeyId(f: Pick<KeyFact, 'name' | 'via'>): string {
+  return f.via ? `${f.name} via ${f.via.file}:${f.via.line}` : f.name;
+}
+
 function keyOf(f: KeyFact, count: (attr: string) => void): Partial<ManagedKeyInput> & { id: string } {
   const defaults = KEY_DEFAULTS[f.resourceType] ?? {};
   const unknownAttrs: string[] = [];
@@ -59,7 +68,7 @@ function keyOf(f: KeyFact, count: (attr: string) => void): Partial<ManagedKeyInp
     miss(attr);
     return undefined;
   };
-  const key: Partial<ManagedKeyInput> & { id: string } = { id: f.name, backend: BACKEND_OF[f.provider], resourceType: f.resourceType, file: f.file };
+  const key: Partial<ManagedKeyInput> & { id: string } = { id: policyKeyId(f), backend: BACKEND_OF[f.provider], resourceType: f.resourceType, file: f.file };
   if (f.aliases.length > 0) key.aliases = [...f.aliases];
   let spec = read(f.spec, 'spec', defaults.spec);
   // Azure writes the type and the size apart (`RSA` + 4096): the policy reads `RSA_4096`.

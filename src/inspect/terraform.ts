@@ -71,6 +71,8 @@ export interface TerraformFile {
 export interface InspectTerraformOptions {
   /** Evaluation steps allowed per module instance. Default 200,000. */
   budget?: number;
+  /** Evaluation steps allowed for all module instances together. Default 20,000,000. */
+  totalBudget?: number;
   /** Deepest module call chain followed. Default 16. */
   maxModuleDepth?: number;
   /** Most module instances expanded in all. Default 256. */
@@ -113,6 +115,7 @@ export function inspectTerraform(files: readonly TerraformFile[], options: Inspe
     maxDepth: options.maxModuleDepth ?? 16,
     instancesLeft: options.maxModuleInstances ?? 256,
     reported: new Set(),
+    total: new Budget(options.totalBudget ?? 20_000_000),
     ...(options.readFile ? { readFile: options.readFile } : {}),
   };
   // Folders another folder calls are expanded through their calls; the rest are roots.
@@ -248,6 +251,8 @@ interface RunContext {
   instancesLeft: number;
   /** Problems reported once per place (a cycle is seen from every instance). */
   reported: Set<string>;
+  /** All module instances' steps together: many roots cannot multiply the work without bound. */
+  total: Budget;
   readFile?: (path: string) => string | undefined;
 }
 
@@ -268,7 +273,7 @@ function expandModule(
   expanded: Set<string>,
 ): void {
   expanded.add(m.dir);
-  const ev = new Evaluator(m, inputs, new Budget(ctx.budgetSize), ctx, stack[0] ?? m.dir);
+  const ev = new Evaluator(m, inputs, new Budget(ctx.budgetSize, ctx.total), ctx, stack[0] ?? m.dir);
   const facts: Fact[] = [];
   for (const r of m.resources) {
     const f = extractResource(ev, r, prefix, via);
@@ -276,7 +281,7 @@ function expandModule(
   }
   link(facts);
   ctx.facts.push(...facts);
-  if (ev.budget.spent) report(ctx, { code: ProblemCode.BUDGET, message: `Evaluating this module took more than ${ctx.budgetSize} steps; the rest of its values are unknown.`, file: m.resources[0]?.file.path ?? m.dir, line: 1, column: 1 });
+  if (ev.budget.spent) report(ctx, { code: ProblemCode.BUDGET, message: ctx.total.spent ? 'Evaluating the Terraform configuration as a whole took more steps than allowed; the values of this module and the rest are unknown.' : `Evaluating this module took more than ${ctx.budgetSize} steps; the rest of its values are unknown.`, file: m.resources[0]?.file.path ?? m.dir, line: 1, column: 1 });
 
   for (const call of m.calls) {
     const child = call.target === undefined ? undefined : ctx.modules.get(call.target);
@@ -684,7 +689,9 @@ class Evaluator {
         const rel = joinPath(this.rootDir, p);
         const text = rel === undefined ? undefined : this.ctx.readFile?.(rel);
         if (text === undefined) return new Unresolved(`${name}("${clip(p)}") reads a file Keywarden did not read`);
-        if (!this.budget.take(1 + (text.length >> 6))) return new Unresolved(BUDGET_REASON);
+        // A key policy is at most 32 KB (AWS's limit); a larger file is not one, and is not parsed per module instance.
+        if (text.length > 64 * 1024) return new Unresolved(`${name}("${clip(p)}") is larger than a key policy can be`);
+        if (!this.budget.take(1 + (text.length >> 2))) return new Unresolved(BUDGET_REASON);
         // A template with interpolations or directives needs its variables: not evaluated.
         if (name === 'templatefile' && /\$\{|%\{/.test(text)) return new Unresolved(`templatefile("${clip(p)}") interpolates variables`);
         return text;

@@ -18,6 +18,7 @@
 import type { Bound, PolicyAst } from '../policy/dsl/ast.js';
 import type { Violation } from '../model/decision.js';
 import type { KeyFact, Value } from '../inspect/facts.js';
+import { policyKeyId } from '../inspect/policy-facts.js';
 
 export interface ConfigFix {
   file: string;
@@ -88,7 +89,7 @@ export function planConfigFixes(texts: ReadonlyMap<string, string>, facts: reado
     const subject = v.subject as { kind?: string; id?: string; file?: string; line?: number };
     if (!m || subject.kind !== 'key-config' || typeof subject.file !== 'string') continue;
     const attr: Attr = m[2] === 'rotation/automatic' ? 'rotation' : m[2] === 'rotation/period' ? 'period' : 'window';
-    const fact = facts.find((f) => f.file === subject.file && f.name === subject.id && f.line === subject.line);
+    const fact = facts.find((f) => f.file === subject.file && policyKeyId(f) === subject.id && f.line === subject.line);
     const skip = (reason: string): void => void skipped.push({ file: subject.file!, line: subject.line ?? 1, key: subject.id ?? '', rule: v.rule, reason });
     if (!fact) continue;
     const once = `${fact.file}\0${fact.name}\0${attr}`;

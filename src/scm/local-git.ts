@@ -142,8 +142,12 @@ export interface TreeFiles {
   files: Array<{ path: string; text: string }>;
   /** Selected files larger than `maxBytes`: not read. */
   tooLarge: string[];
-  /** Selected files not read: symlinks, past `maxFiles` or past `maxTotalBytes`. */
+  /** Selected files not read: symlinks, names that are not UTF-8, past `maxFiles` or past `maxTotalBytes`. */
   skipped: number;
+  /** Their paths (the first 10,000). */
+  skippedPaths: string[];
+  /** Of those, the names that are not UTF-8 (shown as `displayName` does; git tools may still read them). */
+  badNames: string[];
 }
 
 /**
@@ -156,7 +160,11 @@ export async function readTreeFiles(repo: string, commit: string, options: { sel
   if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'A commit id was expected.', { fault: 'internal' });
   const ls = await runGit(repo, ['ls-tree', '-r', '-z', '-l', '--full-tree', '--end-of-options', commit], { maxStdout: 256 * 1024 * 1024 });
   if (ls.code !== 0) throw failed('list the files of a commit', ls.stderr);
-  const out: TreeFiles = { paths: [], files: [], tooLarge: [], skipped: 0 };
+  const out: TreeFiles = { paths: [], files: [], tooLarge: [], skipped: 0, skippedPaths: [], badNames: [] };
+  const skip = (name: string): void => {
+    out.skipped++;
+    if (out.skippedPaths.length < 10_000) out.skippedPaths.push(name);
+  };
   const wanted: Array<{ path: string; oid: string }> = [];
   const maxTotal = options.maxTotalBytes ?? 128 * 1024 * 1024;
   let total = 0;
@@ -174,9 +182,14 @@ export async function readTreeFiles(repo: string, commit: string, options: { sel
     if (type !== 'blob' || !mode || !oid) continue;
     const name = displayName(nameBytes);
     out.paths.push(name);
-    if (!isUtf8(nameBytes) || !options.select(name)) continue;
+    if (!options.select(name)) continue;
+    if (!isUtf8(nameBytes)) {
+      if (out.badNames.length < 10_000) out.badNames.push(name);
+      skip(name);
+      continue;
+    }
     if (mode !== '100644' && mode !== '100755') {
-      out.skipped++;
+      skip(name);
       continue;
     }
     const bytes = Number(size);
@@ -185,7 +198,7 @@ export async function readTreeFiles(repo: string, commit: string, options: { sel
       continue;
     }
     if (wanted.length >= options.maxFiles || total + bytes > maxTotal) {
-      out.skipped++;
+      skip(name);
       continue;
     }
     total += bytes;
@@ -202,7 +215,7 @@ export async function readTreeFiles(repo: string, commit: string, options: { sel
     const header = b.toString('latin1', p, nl).split(' ');
     p = nl + 1;
     if (header[1] === 'missing' || header.length < 3) {
-      out.skipped++;
+      skip(w.path);
       continue;
     }
     const n = Number(header[2]);

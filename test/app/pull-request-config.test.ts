@@ -28,17 +28,17 @@ describe('the App checks the key configuration a pull request changes', () => {
   afterEach(() => h.gh.assertNoViolations());
   afterAll(async () => h?.close());
 
-  const openPr = async (files: Record<string, string>): Promise<{ number: number; head: string }> => {
+  const openPr = async (files: Record<string, string | null>, repo = 'infra'): Promise<{ number: number; head: string }> => {
     const branch = `change-${++n}`;
-    const base = (await h.gh.refSha('acme', 'infra', 'heads/main'))!;
-    const head = await h.gh.commit('acme', 'infra', { branch, files, parent: base });
+    const base = (await h.gh.refSha('acme', repo, 'heads/main'))!;
+    const head = await h.gh.commit('acme', repo, { branch, files, parent: base });
     const octokit = tokenOctokit(h.gh, h.gh.createInstallationToken(1));
-    const pr = await octokit.request('POST /repos/{owner}/{repo}/pulls', { owner: 'acme', repo: 'infra', head: branch, base: 'main', title: `change ${n}` });
-    expect((await h.deliver(await h.gh.pullRequestEvent('acme', 'infra', pr.data.number, 'opened'))).status).toBe(202);
+    const pr = await octokit.request('POST /repos/{owner}/{repo}/pulls', { owner: 'acme', repo, head: branch, base: 'main', title: `change ${n}` });
+    expect((await h.deliver(await h.gh.pullRequestEvent('acme', repo, pr.data.number, 'opened'))).status).toBe(202);
     await h.idle();
     return { number: pr.data.number, head };
   };
-  const checkOf = (sha: string) => h.gh.checkRuns('acme', 'infra').filter((c) => c.head_sha === sha).at(-1)!;
+  const checkOf = (sha: string, repo = 'infra') => h.gh.checkRuns('acme', repo).filter((c) => c.head_sha === sha).at(-1)!;
 
   it('fails on a key the PR adds with rotation off, annotated at its resource with the rule and the pack line', async () => {
     const { head } = await openPr({ 'payments/kms.tf': `# payments\n\n${BAD_KEY}` });
@@ -84,6 +84,39 @@ describe('the App checks the key configuration a pull request changes', () => {
     const outside = (check.output.summary ?? '').replace(/`[^`\n]*`/g, '');
     expect(outside).not.toMatch(/evil\.example|@acme\/admins|<img/);
     expect(check.output.summary).toContain('evil.example');
+  }, 60_000);
+
+  it('checks a PR that only deletes a configuration file: a removed tfvars can turn rotation off', async () => {
+    await h.gh.createRepo('acme', 'vars', {
+      files: {
+        '.github/keywarden.yml': POLICY,
+        'kms.tf': 'variable "rotate" {\n  default = false\n}\n\nresource "aws_kms_key" "k" {\n  description         = "k"\n  enable_key_rotation = var.rotate\n}\n',
+        'terraform.tfvars': 'rotate = true\n',
+      },
+    });
+    const { head } = await openPr({ 'terraform.tfvars': null }, 'vars');
+    const check = checkOf(head, 'vars');
+    expect(check.conclusion).toBe('failure');
+    expect(check.annotations).toEqual([expect.objectContaining({ path: 'kms.tf', title: expect.stringContaining('rotation/automatic') })]);
+  }, 60_000);
+
+  it('holds a new call of a module to the policy even when another root already calls it the same way', async () => {
+    const mod = 'variable "rotate" {}\n\nresource "aws_kms_key" "k" {\n  description         = "k"\n  enable_key_rotation = var.rotate\n}\n';
+    const call = 'module "kms" {\n  source = "../../modules/kms"\n  rotate = false\n}\n';
+    await h.gh.createRepo('acme', 'roots', { files: { '.github/keywarden.yml': POLICY, 'modules/kms/main.tf': mod, 'envs/dev/main.tf': call } });
+    const { head } = await openPr({ 'envs/prod/main.tf': call }, 'roots');
+    const check = checkOf(head, 'roots');
+    expect(check.conclusion).toBe('failure');
+    expect(check.annotations).toEqual([expect.objectContaining({ path: 'modules/kms/main.tf', start_line: 3, message: expect.stringContaining('via envs/prod/main.tf:1') })]);
+    expect(check.output.summary).toMatch(/via envs\/prod\/main\.tf/);
+  }, 60_000);
+
+  it('fails when a configuration file of the PR cannot be read (over the size cap), and says why', async () => {
+    const { head } = await openPr({ 'huge/kms.tf': `${BAD_KEY}${'# pad\n'.repeat(400_000)}` });
+    const check = checkOf(head);
+    expect(check.conclusion).toBe('failure');
+    expect(check.output.title).toMatch(/1 configuration file not read/);
+    expect(check.annotations).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'huge/kms.tf', annotation_level: 'failure', title: 'Not checked: not read' })]));
   }, 60_000);
 
   it('does not fetch the repository for a PR that changes no configuration', async () => {

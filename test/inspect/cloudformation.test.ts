@@ -21,7 +21,7 @@ describe('YAML templates', () => {
     expect(valueOf(key.rotationPeriodDays)).toBe(90);
     // !Ref to a parameter with a literal Default.
     expect(key.deletionWindowDays).toEqual({ state: 'known', value: 30, line: 24, column: 7 });
-    // !If on a condition over a parameter with a literal Default (Environment: prod).
+    // !If on a condition over a parameter with a literal Default (Environment: prod), as Ref reads it.
     expect(valueOf(key.multiRegion)).toBe(true);
     expect(valueOf(key.family)).toBe('symmetric');
     expect(key.aliases).toEqual(['alias/orders-prod']);
@@ -62,6 +62,8 @@ Mappings:
     dev: { Rotation: 365, Window: 7 }
     prod: { Rotation: 90, Window: 30 }
 Conditions:
+  Always: !Equals [on, on]
+  Never: !Not [!Condition Always]
   IsProd: !Equals [!Ref Env, prod]
   IsDev: !Not [!Condition IsProd]
   IsGold: !Equals [!Ref Tier, gold]
@@ -70,15 +72,16 @@ Conditions:
   Loop: !Condition Loop
 `;
 
-  it('follows Fn::If by the condition, reads FindInMap and Select, and leaves NoValue out', () => {
+  it('follows Fn::If by a condition the template fixes, reads FindInMap and Select, and leaves NoValue out', () => {
     const r = tpl(`${HEAD}Resources:
   Key:
     Type: AWS::KMS::Key
     Properties:
-      EnableKeyRotation: !If [IsDev, true, false]
+      EnableKeyRotation: !If [Always, true, false]
       RotationPeriodInDays: !FindInMap [EnvSettings, !Ref Env, Rotation]
       PendingWindowInDays: !Select [1, [30, 7, 14]]
-      MultiRegion: !If [IsProd, true, !Ref AWS::NoValue]
+      MultiRegion: !If [Never, true, !Ref AWS::NoValue]
+      Enabled: !Select [-1, [true]]
 `);
     expect(r.problems).toEqual([]);
     const key = factNamed(r, 'key', 'Key');
@@ -86,6 +89,18 @@ Conditions:
     expect(valueOf(key.rotationPeriodDays)).toBe(365);
     expect(valueOf(key.deletionWindowDays)).toBe(7);
     expect(key.multiRegion).toEqual({ state: 'absent' });
+    // A negative index is not an element.
+    expect(key.extra.enabled).toMatchObject({ state: 'unknown' });
+  });
+
+  it('decides Fn::If over a parameter by its Default, as Ref does', () => {
+    const r = tpl(`${HEAD}Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: !If [IsDev, true, false]
+`);
+    expect(valueOf(factNamed(r, 'key', 'Key').rotationEnabled)).toBe(true);
   });
 
   it('is unknown on a condition over a parameter without a Default, unless both branches agree; Or and And short-circuit', () => {
@@ -113,18 +128,18 @@ Conditions:
     expect(factNamed(r, 'key', 'K').rotationEnabled).toMatchObject({ state: 'unknown' });
   });
 
-  it('does not read a resource whose Condition is false, and reads one whose Condition is unknown', () => {
+  it('leaves out a resource whose Condition is false whatever the parameters, and reads one that a deployment may create', () => {
     const r = tpl(`${HEAD}Resources:
+  NeverMade:
+    Type: AWS::KMS::Key
+    Condition: Never
+    Properties: { EnableKeyRotation: false }
   ProdOnly:
     Type: AWS::KMS::Key
     Condition: IsProd
     Properties: { EnableKeyRotation: false }
-  GoldOnly:
-    Type: AWS::KMS::Key
-    Condition: IsGold
-    Properties: { EnableKeyRotation: false }
 `);
-    expect(r.facts.map((f) => f.name)).toEqual(['GoldOnly']);
+    expect(r.facts.map((f) => f.name)).toEqual(['ProdOnly']);
   });
 });
 

@@ -39,6 +39,12 @@ describe('compareDrift', () => {
     expect(compareDrift(keysOf(tf), [live({ aliases: ['alias/p'], rotation: { automatic: true, inPlace: true } })], 'aws-kms').drift).toEqual([]);
   });
 
+  it('does not compare what a replica key inherits from its primary', () => {
+    const tf = 'resource "aws_kms_replica_key" "r" {\n  primary_key_arn = "arn:aws:kms:us-east-1:111122223333:key/mrk-00000000000000000000000000000000"\n}\nresource "aws_kms_alias" "r" {\n  name          = "alias/r"\n  target_key_id = aws_kms_replica_key.r.key_id\n}\n';
+    const r = compareDrift(keysOf(tf), [live({ aliases: ['alias/r'], spec: 'RSA_2048', usage: 'sign-verify' })], 'aws-kms');
+    expect(r.drift).toEqual([]);
+  });
+
   it('does not compare a value it cannot know', () => {
     const r = compareDrift(keysOf(`variable "days" {}\n${aliased('a', '  enable_key_rotation = true\n  rotation_period_in_days = var.days\n')}`), [live({ aliases: ['alias/a'], rotation: { automatic: true, periodDays: 90, inPlace: true } })], 'aws-kms');
     expect(r.drift).toEqual([]);

@@ -374,6 +374,19 @@ describe('file() and templatefile()', () => {
     }
   });
 
+  it('bounds the work of many roots reading one big file: not a key policy past 64 KiB, and one budget for the whole run', () => {
+    const big = JSON.stringify({ Statement: Array.from({ length: 4000 }, (_, i) => ({ Sid: `s${i}`, Effect: 'Allow', Principal: '*', Action: 'kms:Decrypt', Resource: '*' })) });
+    const files = [{ path: 'shared/policy.json', text: big }];
+    for (let i = 0; i < 200; i++) files.push({ path: `r${i}/main.tf`, text: key('file("../shared/policy.json")') });
+    const r = inspectFiles(files);
+    const policies = r.facts.filter((f) => f.kind === 'key').map((f) => (f as { policy: { state: string; reason?: string } }).policy);
+    expect(policies).toHaveLength(200);
+    expect(policies.every((p) => p.state === 'unknown' && /larger than a key policy/.test(p.reason ?? ''))).toBe(true);
+    // Many module instances share one run budget.
+    const small = inspectFiles(Array.from({ length: 30 }, (_, i) => ({ path: `m${i}/main.tf`, text: key(`jsonencode({ Statement = [${'{ Effect = "Allow", Action = "kms:Decrypt" }, '.repeat(300)}] })`) })), { totalBudget: 10_000 });
+    expect(small.problems.some((p) => /as a whole/.test(p.message))).toBe(true);
+  });
+
   it('is unknown for a file it did not read, one outside the repository, or a template with variables', () => {
     const r = inspectFiles([
       { path: 'a/main.tf', text: key('file("${path.module}/missing.json")') },

@@ -16,8 +16,8 @@ describe('drift: in the policy', () => {
     expect(definePolicy({ version: 1, name: 'd', drift: { every: '7d' } }).drift?.everyMs).toBe(7 * 86_400_000);
   });
 
-  it('refuses an interval under an hour, or one that is not a duration, at its line', () => {
-    for (const [every, code] of [['0h', 'drift-interval'], ['soon', undefined]] as const) {
+  it('refuses an interval under an hour or over a year, or one that is not a duration, at its line', () => {
+    for (const [every, code] of [['0h', 'drift-interval'], ['2y', 'drift-interval'], ['soon', undefined]] as const) {
       const r = validatePolicy(`version: 1\nname: d\ndrift:\n  every: ${every}\n`, { file: 'p.yml' });
       expect(r.ok).toBe(false);
       if (r.ok) continue;

@@ -283,6 +283,7 @@ export function buildAst(value: unknown, file: string, locate: Locate): BuildAst
   if (isObj(root.drift) && typeof root.drift.every === 'string') {
     const days = parseDuration(root.drift.every);
     if (days !== undefined && days < 1 / 24) add('drift-interval', ['drift', 'every'], `drift: every ${root.drift.every} is too often.`, 'Use at least 1h: each comparison reads the whole key inventory.', 'value');
+    else if (days !== undefined && days > 366) add('drift-interval', ['drift', 'every'], `drift: every ${root.drift.every} is longer than a year.`, 'Use at most 1y: drift a year old is no longer news.', 'value');
     else if (days !== undefined) drift = { every: located(root.drift.every, ['drift', 'every']), everyMs: Math.round(days * 86_400_000), loc: loc(['drift']) };
   }
 

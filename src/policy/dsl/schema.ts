@@ -184,7 +184,7 @@ export const POLICY_SCHEMA = {
       additionalProperties: false,
       required: ['every'],
       description: 'The GitHub App compares the keys the default branch declares with the live keys of the configured backend this often, and reports drift as a `keywarden/drift` check on the default branch.',
-      properties: { every: { ...duration, description: 'How often: at least 1h. Example: `24h`, `7d`.' } },
+      properties: { every: { ...duration, description: 'How often: at least 1h, at most 1y. Example: `24h`, `7d`.' } },
     },
     storage: {
       type: 'object',
