@@ -15,7 +15,7 @@ import { ErrorCode, KeywardenError } from './errors.js';
 import { createJobHandlers, createKeywardenApp, DeliveryOutcomes } from './app/index.js';
 import { closeFallbackAudit, type AppServices } from './app/services.js';
 import { crashHook } from './pipeline/crash-hook.js';
-import type { JobQueue, JobWorker } from './store/queue.js';
+import type { JobHandler, JobQueue, JobWorker } from './store/queue.js';
 import type { KeywardenMetrics, MetricActionOutcome, MetricActionType, MetricJobOutcome } from './server/metrics.js';
 import type { StartServerResult } from './server/start-server.js';
 
@@ -216,7 +216,7 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
     await queue.enqueue({ kind: j.kind, payload: j.payload, dedupeKey: j.dedupeKey, priority: j.priority, ...(j.runAt ? { runAt: j.runAt } : {}) });
     wake();
   };
-  const handlers = createJobHandlers(services);
+  const handlers = yieldingScans(createJobHandlers(services));
   const started = new Map<string, number>();
   const worker: JobWorker = jobsHere
     ? createWorker({
@@ -289,6 +289,42 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
       closeFallbackAudit(settings.stateDir);
     },
   };
+}
+
+/** The jobs that stand between a leak and its revocation, or a person and an answer. */
+const FAST_KINDS = new Set(['push', 'pull_request', 'check_action', 'comment', 'secret_alert']);
+const SCAN_KINDS = new Set(['push_scan', 'repo_scan', 'drift']);
+/** The longest a full scan waits for the fast jobs to finish. */
+const YIELD_MAX_MS = 5_000;
+
+/**
+ * Full scans yield to the fast jobs: a scan waits, before it starts, until no fast job runs in this
+ * worker (at most `YIELD_MAX_MS`). Each git a scan spawns blocks the jobs thread for the fork of a
+ * large process (~10–20 ms), so scans started beside a burst of leaking pushes delay every
+ * revocation of the burst; started after it, they delay none.
+ */
+function yieldingScans(handlers: Record<string, JobHandler>): Record<string, JobHandler> {
+  let fast = 0;
+  const out: Record<string, JobHandler> = {};
+  for (const [kind, h] of Object.entries(handlers)) {
+    if (FAST_KINDS.has(kind))
+      out[kind] = async (job, ctx) => {
+        fast++;
+        try {
+          return await h(job, ctx);
+        } finally {
+          fast--;
+        }
+      };
+    else if (SCAN_KINDS.has(kind))
+      out[kind] = async (job, ctx) => {
+        const until = Date.now() + YIELD_MAX_MS;
+        while (fast > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+        return h(job, ctx);
+      };
+    else out[kind] = h;
+  }
+  return out;
 }
 
 function scanLimits(settings: AppSettings): Record<string, number> {
