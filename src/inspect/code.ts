@@ -134,3 +134,33 @@ export function inspectDotenv(path: string, text: string): KeyRefFact[] {
   }
   return facts;
 }
+
+const KMS_ARN_IN_TEXT = /arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key|alias)\/[A-Za-z0-9/_.-]{1,256}/g;
+
+/**
+ * The KMS key ARNs a settings file (JSON, YAML) names, each at its line and column, named by the
+ * setting on its line when there is one (`"dataKeyArn": "arn:aws:kms:…"` → `dataKeyArn`). Only
+ * ARNs: a bare alias or UUID in free-form settings is too often something else.
+ */
+export function keyRefsInText(path: string, text: string): KeyRefFact[] {
+  if (!text.includes(':kms:')) return [];
+  const facts: KeyRefFact[] = [];
+  let lineStart = 0;
+  let line = 1;
+  let scanned = 0;
+  for (const m of text.matchAll(KMS_ARN_IN_TEXT)) {
+    if (facts.length >= 10_000) break;
+    for (; scanned < m.index; scanned++) {
+      if (text.charCodeAt(scanned) === 10) {
+        line++;
+        lineStart = scanned + 1;
+      }
+    }
+    // At most the 200 characters before it: a minified file is one long line.
+    const before = text.slice(Math.max(lineStart, m.index - 200), m.index);
+    const name = /["']?([A-Za-z_][A-Za-z0-9_.-]{0,120})["']?\s*[:=]\s*["']?$/.exec(before)?.[1] ?? 'setting';
+    const ref = m[0];
+    facts.push({ file: path, line, column: m.index - lineStart + 1, format: 'config', resourceType: 'config', name, kind: 'key-ref', provider: 'aws', ref, refKind: ref.includes(':alias/') ? 'alias-arn' : 'arn' });
+  }
+  return facts;
+}

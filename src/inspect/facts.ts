@@ -31,7 +31,7 @@ export type Value<T> =
   | { state: 'absent' }
   | ({ state: 'unknown'; reason: string } & Partial<Position>);
 
-export type SourceFormat = 'terraform' | 'cloudformation' | 'kubernetes' | 'code' | 'dotenv';
+export type SourceFormat = 'terraform' | 'cloudformation' | 'kubernetes' | 'code' | 'dotenv' | 'config';
 export type KeyProvider = 'aws' | 'gcp' | 'azure' | 'vault';
 export type KeyFamily = 'symmetric' | 'asymmetric' | 'hmac';
 

@@ -11,7 +11,7 @@
  * its line and column, and the other files are still read. Pure: text in, facts out.
  */
 import { inspectCloudFormation, isCloudFormation } from './cloudformation.js';
-import { inspectCode, inspectDotenv, isCodeFile, isDotenvFile } from './code.js';
+import { inspectCode, inspectDotenv, isCodeFile, isDotenvFile, keyRefsInText } from './code.js';
 import { ProblemCode, type Fact, type InspectResult, type Problem } from './facts.js';
 import { inspectKubernetes, isKubernetes } from './kubernetes.js';
 import { inspectTerraform, type InspectTerraformOptions } from './terraform.js';
@@ -105,7 +105,8 @@ const K8S_HINT = /(^|[\s{,"])apiVersion"?\s*:/m;
 function inspectYamlFile(path: string, text: string, json: boolean, problems: Problem[], limits: YamlLimits): Fact[] {
   const cfn = CFN_HINT.test(text);
   const k8s = !json && K8S_HINT.test(text);
-  if (!cfn && !k8s) return [];
+  // Any other JSON or YAML file (application settings, Helm values): the KMS keys it names.
+  if (!cfn && !k8s) return keyRefsInText(path, text);
   const y = loadYaml(path, text, json, problems, limits);
   if (!y) return [];
   const facts: Fact[] = [];

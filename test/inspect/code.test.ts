@@ -75,6 +75,21 @@ describe('dotenv', () => {
   });
 });
 
+describe('settings files', () => {
+  it('takes the KMS ARNs a JSON or YAML settings file names, at their line and column, named by their setting', () => {
+    const json = `{\n  "storage": {\n    "dataKeyArn": "${ARN}:key/1234abcd-12ab-34cd-56ef-1234567890ab",\n    "other": "alias/not-judged"\n  }\n}\n`;
+    expect(inspectFile('config/app.json', json).facts).toEqual([expect.objectContaining({ kind: 'key-ref', name: 'dataKeyArn', line: 3, column: 20, refKind: 'arn', format: 'config' })]);
+    const yaml = `signing:\n  keyArn: ${ARN}:alias/signing\n`;
+    expect(inspectFile('values.yaml', yaml).facts).toEqual([expect.objectContaining({ name: 'keyArn', line: 2, column: 11, refKind: 'alias-arn' })]);
+  });
+
+  it('holds against a minified file of thousands of ARNs on one line', () => {
+    const one = `{"k":[${Array.from({ length: 20_000 }, (_, i) => `"${ARN}:key/k${i}"`).join(',')}]}`;
+    const r = inspectFile('min.json', one);
+    expect(r.facts.length).toBe(10_000);
+  });
+});
+
 describe('key references against the KMS', () => {
   const live = (id: string, aliases: string[], state: ManagedKey['state'] = 'enabled'): ManagedKey => ({
     backend: 'aws-kms', id, arn: `${ARN}:key/${id}`, aliases, spec: 'AES_256', usage: 'encrypt-decrypt', state, createdAt: '2026-01-01T00:00:00Z',
