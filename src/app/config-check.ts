@@ -113,8 +113,9 @@ export async function checkConfigAt(dir: string, commits: { base?: string | unde
     return f !== undefined && input.changed.has(f);
   });
   // What the check could not read among the PR's files — or anywhere, for names git shows differently.
-  const unreadInScope = [...new Set(head.unread.filter((p) => input.changed.has(p) || head.badNames.includes(p)))];
-  const { unread: _u, unreadCount, badNames: _b, ...rest } = head;
+  const badNames = new Set(head.badNames);
+  const unreadInScope = [...new Set(head.unread.filter((p) => input.changed.has(p) || badNames.has(p)))];
+  const { unread: _u, unreadCount, badNames: _bad, ...rest } = head;
   return {
     ...rest,
     inScope,

@@ -51,9 +51,8 @@ export async function runDrift(s: AppServices, job: DriftJob): Promise<DriftOutc
     if (!tip) return { kind: 'skipped' as const };
     const tree = await readTreeFiles(dir, tip, { select: (p) => CONFIG_FILE.test(p), maxBytes: MAX_CONFIG_BYTES, maxFiles: MAX_CONFIG_FILES });
     const facts = inspectFiles(tree.files, { maxBytes: MAX_CONFIG_BYTES }).facts.filter((f): f is KeyFact | KeyRefFact => f.kind === 'key' || f.kind === 'key-ref');
-    // The operator's backend settings win over the repository's `backend:` block, as in the pipeline.
-    const backend = { ...(ast.backend ? { kind: ast.backend.kind, ...(ast.backend.region ? { region: ast.backend.region } : {}) } : {}), ...s.backend };
-    const c = compose({ cwd: dir, env: s.env, actor: `app:${w.fullName}`, policyFile: false, backend, stateDir: s.stateDir, clock: s.clock });
+    // The operator's backend, resolved as the pipeline's is (the repository's policy names none here).
+    const c = compose({ cwd: dir, env: s.env, actor: `app:${w.fullName}`, policyFile: false, backend: s.backend, stateDir: s.stateDir, clock: s.clock });
     let result;
     let name: string;
     try {

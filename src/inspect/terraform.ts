@@ -14,7 +14,6 @@
  *
  * Pure: text in, facts out.
  */
-import path from 'node:path';
 import type { KeyUsage } from '../model/keys.js';
 import { lineIndexOf, lineStarts } from '../util/line-column.js';
 import {
@@ -213,6 +212,15 @@ function addToModule(m: Module, file: ParsedFile, _problems: Problem[]): void {
 function dirOf(path: string): string {
   const i = path.lastIndexOf('/');
   return i < 0 ? '' : path.slice(0, i);
+}
+
+/** The path from folder `from` to folder `to` (both normalised, relative to the repository root): `../modules/kms`, `.`. */
+function relativeDir(from: string, to: string): string {
+  const a = from === '' || from === '.' ? [] : from.split('/');
+  const b = to === '' || to === '.' ? [] : to.split('/');
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return [...a.slice(i).map(() => '..'), ...b.slice(i)].join('/') || '.';
 }
 
 /** `dir` + a relative module source, normalised; undefined when it climbs above the root. */
@@ -433,7 +441,7 @@ class Evaluator {
     if (root === 'path' && steps.length === 1 && (firstName === 'module' || firstName === 'root')) {
       // As Terraform gives them: relative to the working folder (the root module's).
       if (firstName === 'root') return '.';
-      return path.posix.relative(this.rootDir || '.', this.module.dir || '.') || '.';
+      return relativeDir(this.rootDir, this.module.dir);
     }
     if (root === 'path' || root === 'terraform' || root === 'self') return new Unresolved(`${clip(text)} is known only at plan time`, text);
     if (steps.length >= 2) return new Unresolved(`${clip(text)} is known only after apply`, text);

@@ -153,7 +153,7 @@ export interface TreeFiles {
 /**
  * The files of `commit` that `select` picks, read in one `git cat-file --batch` (never through a
  * symlink: only regular blobs are read). Names that are not UTF-8 are shown as `displayName` does
- * and cannot be selected. Bounded: at most `maxFiles` files of at most `maxBytes` each and
+ * and are not read: a selected one is counted in `skipped` and listed in `badNames`. Bounded: at most `maxFiles` files of at most `maxBytes` each and
  * `maxTotalBytes` in all; the listing itself at most 256 MiB.
  */
 export async function readTreeFiles(repo: string, commit: string, options: { select: (path: string) => boolean; maxBytes: number; maxFiles: number; maxTotalBytes?: number }): Promise<TreeFiles> {

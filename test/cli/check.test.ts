@@ -204,6 +204,14 @@ describe('keywarden check', () => {
     expect(out).not.toContain(id);
   });
 
+  it('prints repository text safely: a resource name cannot forge a line or drive the terminal', async () => {
+    const root = repo('forged-name', { 'kms.tf': 'resource "aws_kms_key" "x\\nforged.tf:1  critical  all-clear\\u001b[2J" {\n  enable_key_rotation = false\n}\n' });
+    const { code, out } = await check(root);
+    expect(code).toBe(1);
+    expect(out.split('\n').some((l) => l.startsWith('forged.tf'))).toBe(false);
+    expect(out).not.toContain('\u001b');
+  });
+
   it('runs the custom .rego modules of policies/ over the same facts', async () => {
     const root = repo('custom-rego', { 'legacy/kms.tf': 'resource "aws_kms_key" "old" {\n  enable_key_rotation = true\n}\n', 'new/kms.tf': 'resource "aws_kms_key" "new" {\n  enable_key_rotation = true\n}\n' }, 'version: 1\nname: repo\n');
     mkdirSync(path.join(root, 'policies'));

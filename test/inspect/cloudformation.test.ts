@@ -71,20 +71,21 @@ Conditions:
   DevAndGold: !And [!Condition IsDev, !Condition IsGold]
   Loop: !Condition Loop
 `;
+  /** The key `Key` of a template with HEAD's parameters, mappings and conditions, and these properties (one per line). */
+  const keyWith = (...props: string[]) => {
+    const r = tpl(`${HEAD}Resources:\n  Key:\n    Type: AWS::KMS::Key\n    Properties:\n${props.map((p) => `      ${p}\n`).join('')}`);
+    return { r, key: factNamed(r, 'key', 'Key') };
+  };
 
   it('follows Fn::If by a condition the template fixes, reads FindInMap and Select, and leaves NoValue out', () => {
-    const r = tpl(`${HEAD}Resources:
-  Key:
-    Type: AWS::KMS::Key
-    Properties:
-      EnableKeyRotation: !If [Always, true, false]
-      RotationPeriodInDays: !FindInMap [EnvSettings, !Ref Env, Rotation]
-      PendingWindowInDays: !Select [1, [30, 7, 14]]
-      MultiRegion: !If [Never, true, !Ref AWS::NoValue]
-      Enabled: !Select [-1, [true]]
-`);
+    const { r, key } = keyWith(
+      'EnableKeyRotation: !If [Always, true, false]',
+      'RotationPeriodInDays: !FindInMap [EnvSettings, !Ref Env, Rotation]',
+      'PendingWindowInDays: !Select [1, [30, 7, 14]]',
+      'MultiRegion: !If [Never, true, !Ref AWS::NoValue]',
+      'Enabled: !Select [-1, [true]]',
+    );
     expect(r.problems).toEqual([]);
-    const key = factNamed(r, 'key', 'Key');
     expect(valueOf(key.rotationEnabled)).toBe(true);
     expect(valueOf(key.rotationPeriodDays)).toBe(365);
     expect(valueOf(key.deletionWindowDays)).toBe(7);
@@ -94,27 +95,17 @@ Conditions:
   });
 
   it('decides Fn::If over a parameter by its Default, as Ref does', () => {
-    const r = tpl(`${HEAD}Resources:
-  Key:
-    Type: AWS::KMS::Key
-    Properties:
-      EnableKeyRotation: !If [IsDev, true, false]
-`);
-    expect(valueOf(factNamed(r, 'key', 'Key').rotationEnabled)).toBe(true);
+    expect(valueOf(keyWith('EnableKeyRotation: !If [IsDev, true, false]').key.rotationEnabled)).toBe(true);
   });
 
   it('is unknown on a condition over a parameter without a Default, unless both branches agree; Or and And short-circuit', () => {
-    const r = tpl(`${HEAD}Resources:
-  Key:
-    Type: AWS::KMS::Key
-    Properties:
-      EnableKeyRotation: !If [IsGold, true, true]
-      RotationPeriodInDays: !If [IsGold, 90, 180]
-      MultiRegion: !If [DevAndGold, true, false]
-      Enabled: !If [ProdOrGold, true, false]
-      PendingWindowInDays: !If [Loop, 7, 30]
-`);
-    const key = factNamed(r, 'key', 'Key');
+    const { key } = keyWith(
+      'EnableKeyRotation: !If [IsGold, true, true]',
+      'RotationPeriodInDays: !If [IsGold, 90, 180]',
+      'MultiRegion: !If [DevAndGold, true, false]',
+      'Enabled: !If [ProdOrGold, true, false]',
+      'PendingWindowInDays: !If [Loop, 7, 30]',
+    );
     expect(valueOf(key.rotationEnabled)).toBe(true);
     expect(key.rotationPeriodDays).toMatchObject({ state: 'unknown', reason: expect.stringContaining('Tier has no Default') });
     expect(key.multiRegion).toMatchObject({ state: 'unknown' });

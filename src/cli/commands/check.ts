@@ -24,6 +24,7 @@ import { createPolicyEngine } from '../../policy/engine/policy-engine.js';
 import { defaultPolicy } from '../../policy/default-policy.js';
 import type { Violation } from '../../policy/input.js';
 import { fileUri } from '../../scan/format/sarif.js';
+import { escapeName } from '../../scan/format/text.js';
 import { fsPathOf } from '../../scan/sources/read-file.js';
 import { listTree } from '../../scan/sources/tree.js';
 import { readFdText } from '../../util/read-fd.js';
@@ -74,14 +75,14 @@ export function registerCheckCommand(program: Command, io: CliIO, setExit: (code
       try {
         const root = path.resolve(cwd, target);
         const out = flags.output ? prepareOutputFile(flags.output, cwd, { what: 'check report (-o)', root }) : undefined;
-        const first = await collect(root, flags, cwd, io);
-        let report = first.report;
+        let latest = await collect(root, flags, cwd, io);
         if (flags.fix) {
-          const fixes = applyFixes(first);
-          if (fixes.fixed.length > 0) report = await runCheck(root, flags, cwd, io);
+          const fixes = applyFixes(latest);
+          // The files changed: what they declare now is checked (and compared with the KMS).
+          if (fixes.fixed.length > 0) latest = await collect(root, flags, cwd, io);
           io.stderr(fixLines(fixes));
         }
-        if (flags.drift) report = await withDrift(report, flags.fix ? (await collect(root, flags, cwd, io)).facts : first.facts, flags, root, cwd, io);
+        const report = flags.drift ? await withDrift(latest, flags, root, io) : latest.report;
         const text = flags.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : flags.format === 'sarif' ? formatCheckSarif(report) : formatCheckText(report);
         if (out) out.write(text);
         else io.stdout(text);
@@ -107,13 +108,14 @@ export async function runCheck(root: string, flags: Pick<CheckFlags, 'policy' | 
  * Reads the live inventory of the configured backend (the policy file's `backend:` block, the
  * flags and the environment, as `keys list`) and compares the declared keys with it.
  */
-async function withDrift(report: CheckReport, facts: readonly Fact[], flags: CheckFlags, root: string, cwd: string, io: Pick<CliIO, 'env'>): Promise<CheckReport> {
+async function withDrift(c0: Collected, flags: CheckFlags, root: string, io: Pick<CliIO, 'env' | 'cwd'>): Promise<CheckReport> {
   const env = io.env ?? process.env;
-  const policyFile = flags.policy ?? (existsSync(path.join(root, DEFAULT_POLICY_FILE)) ? path.join(root, DEFAULT_POLICY_FILE) : undefined);
-  const c = compose({ cwd: root, env, actor: 'cli:check', backend: backendSettingsOf(flags), ...(policyFile ? { policyFile: path.resolve(cwd, policyFile) } : { policyFile: false as const }), ...(flags.stateDir ? { stateDir: path.resolve(cwd, flags.stateDir) } : {}) });
+  const cwd = io.cwd ?? process.cwd();
+  const c = compose({ cwd: root, env, actor: 'cli:check', backend: backendSettingsOf(flags), policyFile: c0.policyFile ?? false, ...(flags.stateDir ? { stateDir: path.resolve(cwd, flags.stateDir) } : {}) });
   try {
     const { backend } = await c.backend();
-    const r = compareDrift(facts.filter((f): f is KeyFact | KeyRefFact => f.kind === 'key' || f.kind === 'key-ref'), await backend.inventory(), backend.name);
+    const r = compareDrift(c0.facts.filter((f): f is KeyFact | KeyRefFact => f.kind === 'key' || f.kind === 'key-ref'), await backend.inventory(), backend.name);
+    const report = c0.report;
     return { ...report, drift: r.drift, summary: { ...report.summary, drift: { backend: backend.name, compared: r.compared, unmatched: r.unmatched } } };
   } finally {
     await c.close();
@@ -155,7 +157,7 @@ function fixLines(r: ConfigFixResult): string {
     ...r.skipped.map((f) => `not fixed  ${f.file}:${f.line}  ${f.key}  ${f.rule}: ${f.reason}`),
     `${r.fixed.length} fix${r.fixed.length === 1 ? '' : 'es'} applied in ${r.files.size} file${r.files.size === 1 ? '' : 's'}${r.skipped.length ? `, ${r.skipped.length} left for a person` : ''}`,
   ];
-  return lines.map((l) => `${l}\n`).join('');
+  return lines.map((l) => `${escapeName(l)}\n`).join('');
 }
 
 /** Where a configuration file was read from: the path as opened and the file's identity. */
@@ -171,6 +173,8 @@ interface Collected {
   inputs: InspectFileInput[];
   facts: Fact[];
   ast: PolicyAst;
+  /** The policy file judged by (absolute), or undefined for the built-in default. */
+  policyFile: string | undefined;
   read: Map<string, ReadAt>;
 }
 
@@ -221,7 +225,7 @@ async function collect(root: string, flags: Pick<CheckFlags, 'policy' | 'policie
       policy: policyFile ? path.relative(cwd, policyFile) || policyFile : 'keywarden:default',
     },
   };
-  return { report, inputs, facts: judged.facts, ast, read: readFrom };
+  return { report, inputs, facts: judged.facts, ast, policyFile: policyFile ? path.resolve(cwd, policyFile) : undefined, read: readFrom };
 }
 
 /** A regular file's text, read without following a symlink; 'skip' for anything else. */
@@ -272,7 +276,8 @@ export function formatCheckText(r: CheckReport): string {
   }
   for (const d of r.drift ?? []) lines.push(`${d.file}:${d.line}  drift  ${d.kind}  ${d.message}  (declared ${d.declared}, live ${d.live})`);
   for (const p of r.problems) lines.push(`${p.file}:${p.line}:${p.column}  problem  ${p.code}  ${p.message}`);
-  return `${lines.map((l) => `${l}\n`).join('')}${summaryLine(r)}`;
+  // Names and messages carry repository text: a resource named "x\nok.tf:1 …" must not forge a line.
+  return `${lines.map((l) => `${escapeName(l)}\n`).join('')}${summaryLine(r)}`;
 }
 
 const LEVEL: Record<string, 'error' | 'warning' | 'note'> = { critical: 'error', high: 'error', medium: 'warning', low: 'note', info: 'note' };
