@@ -1,5 +1,6 @@
 /**
- * The job queue port on SQLite, in one process: enqueue, claim and complete; duplicates by
+ * The job queue port's contract, on SQLite and on PostgreSQL (a fresh database on the run's
+ * throwaway cluster, test/setup/postgres.ts), in one process: enqueue, claim and complete; duplicates by
  * delivery id and by dedupe key; retries, retry-after and dead jobs; leases that expire; two
  * connections on one file; refused inputs; stats and pruning. Then the worker: backoff, the
  * error policy, heartbeats on a long job, a lost lease, concurrency and a graceful stop.
@@ -7,7 +8,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode, KeywardenError } from '../../src/errors.js';
 import {
   createWorker,
@@ -17,25 +18,64 @@ import {
   retryAfterOf,
   type Job,
   type JobOutcome,
+  type JobQueue,
   type JobWorker,
   type JobWorkerOptions,
 } from '../../src/store/queue.js';
+import { createPgPool, migratePg, PG_SCHEMA, PG_SCHEMA_VERSION } from '../../src/store/pg.js';
+import { PgJobQueue } from '../../src/store/pg-queue.js';
 import { JOBS_DB_FILE, openSqliteQueue, SqliteJobQueue, type SqliteJobQueueOptions } from '../../src/store/sqlite-queue.js';
 import { openDatabase } from '../../src/store/sqlite.js';
 import type { Logger } from '../../src/util/logger.js';
 import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
+import { createTestDatabase, postgresSkipReason } from '../setup/postgres.js';
+
+const ENGINES = ['sqlite', 'postgres'] as const;
+type Engine = (typeof ENGINES)[number];
+const pgSkip = postgresSkipReason();
+let pg: { url: string; drop(): Promise<void> } | undefined;
+beforeAll(async () => {
+  if (pgSkip) return;
+  pg = await createTestDatabase();
+  const pool = createPgPool({ url: pg.url, max: 1 });
+  await migratePg(pool);
+  await pool.end();
+});
+afterAll(async () => {
+  await pg?.drop();
+});
 
 let dir: string;
 let file: string;
-const opened: SqliteJobQueue[] = [];
-beforeEach(() => {
+const opened: JobQueue[] = [];
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kw-queue-'));
   file = join(dir, 'jobs.db');
+  if (pg) await sql(`TRUNCATE ${PG_SCHEMA}.jobs, ${PG_SCHEMA}.deliveries`);
 });
 afterEach(async () => {
   for (const q of opened.splice(0)) await q.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** One statement on the test database, outside any queue. */
+async function sql(text: string, values: unknown[] = []): Promise<Record<string, unknown>[]> {
+  const pool = createPgPool({ url: pg!.url, max: 1 });
+  try {
+    return (await pool.query(text, values)).rows as Record<string, unknown>[];
+  } finally {
+    await pool.end();
+  }
+}
+
+type QueueTestOptions = Omit<Partial<SqliteJobQueueOptions>, 'file' | 'busyTimeoutMs'>;
+
+/** A queue on the engine's store: each call is a new connection (SQLite) or pool (PostgreSQL) on the same one. */
+function engineQueue(engine: Engine, options: QueueTestOptions = {}): JobQueue {
+  const q = engine === 'sqlite' ? new SqliteJobQueue({ file, ...options }) : new PgJobQueue({ pool: createPgPool({ url: pg!.url, max: 4 }), ownsPool: true, ...options });
+  opened.push(q);
+  return q;
+}
 
 /** A clock the test moves by hand. */
 function manualClock(start = Date.parse('2030-01-01T00:00:00Z')) {
@@ -43,17 +83,18 @@ function manualClock(start = Date.parse('2030-01-01T00:00:00Z')) {
   return { now: () => new Date(t), advance: (ms: number) => (t += ms), at: () => t };
 }
 
-function newQueue(options: Partial<SqliteJobQueueOptions> = {}): SqliteJobQueue {
-  const q = new SqliteJobQueue({ file, ...options });
-  opened.push(q);
-  return q;
-}
 
 const token = (): string => secretGenerators['github-pat-classic']!(createRng('queue-test')).secret;
 const lease = { workerId: 'w1', leaseMs: 60_000 };
 
-describe('SqliteJobQueue', () => {
-  it('enqueues, claims and completes a job, in a 0600 file', async () => {
+describe.each(ENGINES)('the job queue on %s', (engine) => {
+  const newQueue = (options: QueueTestOptions = {}): JobQueue => engineQueue(engine, options);
+  if (engine === 'postgres' && pgSkip) {
+    it.skip(`PostgreSQL: ${pgSkip}`, () => {});
+    return;
+  }
+
+  it('enqueues, claims and completes a job (in a 0600 file on SQLite)', async () => {
     const q = newQueue();
     const { id, duplicate } = await q.enqueue({ kind: 'push', payload: { repo: 'octo/app', after: 'a'.repeat(40) }, deliveryId: 'd1' });
     expect(duplicate).toBe(false);
@@ -71,10 +112,10 @@ describe('SqliteJobQueue', () => {
     expect(done!.finishedAt).toBeInstanceOf(Date);
     expect(done!.leaseOwner).toBeUndefined();
     await expect(q.complete(id, 'w1')).rejects.toMatchObject({ code: ErrorCode.QUEUE_LEASE_LOST });
-    expect(statSync(file).mode & 0o777).toBe(0o600);
+    if (engine === 'sqlite') expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
-  it('openSqliteQueue keeps jobs.db in a git-ignored state folder', async () => {
+  it.skipIf(engine !== 'sqlite')('openSqliteQueue keeps jobs.db in a git-ignored state folder', async () => {
     const stateDir = join(dir, '.keywarden');
     const q = openSqliteQueue(stateDir);
     opened.push(q);
@@ -115,7 +156,7 @@ describe('SqliteJobQueue', () => {
     const job = (await q.claim(lease))!;
     await q.complete(job.id, 'w1');
     expect(await q.enqueue({ kind: 'push', payload: {}, deliveryId: 'delivery-1' })).toEqual({ id: job.id, duplicate: true, by: 'delivery' });
-    // Another connection on the same file sees it too.
+    // Another connection on the same store sees it too.
     const other = newQueue();
     expect((await other.enqueue({ kind: 'push', payload: {}, deliveryId: 'delivery-1' })).duplicate).toBe(true);
   });
@@ -229,12 +270,12 @@ describe('SqliteJobQueue', () => {
     expect(await q.get(id)).toMatchObject({ state: 'dead', attempts: 2, lastError: { code: ErrorCode.QUEUE_LEASE_EXPIRED } });
   });
 
-  it('never lets two connections on one file claim the same job (200 jobs)', async () => {
+  it('never lets two connections on one store claim the same job (200 jobs)', async () => {
     const a = newQueue();
     const b = newQueue();
     for (let i = 0; i < 200; i++) await (i % 2 ? a : b).enqueue({ kind: 'push', payload: { i } });
     const seen = new Map<string, number>();
-    const drain = async (q: SqliteJobQueue, workerId: string): Promise<number> => {
+    const drain = async (q: JobQueue, workerId: string): Promise<number> => {
       let n = 0;
       for (;;) {
         const job = await q.claim({ workerId, leaseMs: 60_000 });
@@ -305,7 +346,8 @@ describe('SqliteJobQueue', () => {
     expect(job!.lastError!.message).toContain('request with ');
     expect(job!.lastError!.message).not.toContain(secret);
     await q.close();
-    expect(readFileSync(file).toString('latin1')).not.toContain(secret);
+    if (engine === 'sqlite') expect(readFileSync(file).toString('latin1')).not.toContain(secret);
+    else expect(JSON.stringify(await sql(`SELECT * FROM ${PG_SCHEMA}.jobs`))).not.toContain(secret);
   });
 
   it('reports depth and age for /metrics', async () => {
@@ -347,11 +389,25 @@ describe('SqliteJobQueue', () => {
     await expect(q.claim(lease)).rejects.toMatchObject({ code: ErrorCode.QUEUE_CLOSED });
   });
 
-  it('refuses a file written by a newer schema', () => {
-    const db = openDatabase(file);
-    db.pragma('user_version = 99');
-    db.close();
-    expect(() => new SqliteJobQueue({ file })).toThrow(expect.objectContaining({ code: ErrorCode.STORE_FAILED, message: expect.stringContaining('newer Keywarden') }));
+  it('refuses a store written by a newer schema', async () => {
+    if (engine === 'sqlite') {
+      const db = openDatabase(file);
+      db.pragma('user_version = 99');
+      db.close();
+      expect(() => new SqliteJobQueue({ file })).toThrow(expect.objectContaining({ code: ErrorCode.STORE_FAILED, message: expect.stringContaining('newer Keywarden') }));
+      return;
+    }
+    await sql(`INSERT INTO ${PG_SCHEMA}.schema_migrations (version, name) VALUES (99, 'from the future')`);
+    try {
+      const pool = createPgPool({ url: pg!.url, max: 1 });
+      await expect(migratePg(pool)).rejects.toMatchObject({ code: ErrorCode.STORE_FAILED, fault: 'config', message: expect.stringContaining('newer Keywarden') });
+      await pool.end();
+    } finally {
+      await sql(`DELETE FROM ${PG_SCHEMA}.schema_migrations WHERE version = 99`);
+    }
+    const pool = createPgPool({ url: pg!.url, max: 1 });
+    expect(await migratePg(pool)).toEqual({ from: PG_SCHEMA_VERSION, to: PG_SCHEMA_VERSION, applied: [] });
+    await pool.end();
   });
 });
 
@@ -385,7 +441,13 @@ afterEach(async () => {
 const throttled = (retryAfterMs?: number) =>
   new KeywardenError(ErrorCode.GITHUB_THROTTLED, 'GitHub rate-limited the request.', { retryable: true, fault: 'backend', ...(retryAfterMs === undefined ? {} : { details: { retryAfterMs } }) });
 
-describe('createWorker', () => {
+describe.each(ENGINES)('createWorker on %s', (engine) => {
+  const newQueue = (options: QueueTestOptions = {}): JobQueue => engineQueue(engine, options);
+  if (engine === 'postgres' && pgSkip) {
+    it.skip(`PostgreSQL: ${pgSkip}`, () => {});
+    return;
+  }
+
   it('runs jobs, calls onSettled, and idle() resolves once nothing is due', async () => {
     const q = newQueue();
     const seen: unknown[] = [];
