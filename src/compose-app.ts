@@ -285,7 +285,7 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
       await server?.close();
       await Promise.race([worker.stop(), new Promise((r) => setTimeout(r, graceMs).unref())]);
       await queue.close();
-      steps.close();
+      await steps.close();
       closeFallbackAudit(settings.stateDir);
     },
   };

@@ -124,7 +124,7 @@ async function runInProcess(h: Harness, repo: string, leak: Leak): Promise<Omit<
       const event: PipelineEvent = { path: repo, source: { kind: 'range', range: RANGE }, dryRun: false, repo: { name: path.basename(repo), visibility: 'private' }, scan: { maxFileSize: MAX_FILE_SIZE } };
       report = await runPipeline(event, { composition: c, steps, onStep });
     } finally {
-      steps.close();
+      await steps.close();
     }
   } finally {
     await c.close();
@@ -159,7 +159,7 @@ async function runCli(h: Harness, repo: string, leak: Leak): Promise<Omit<RunRes
   let patchedMs: number | undefined;
   try {
     const ids = new Map(report.steps.map((s) => [s.step.id, s]));
-    for (const rec of store.list()) {
+    for (const rec of await store.list()) {
       const s = ids.get(rec.id);
       if (!s || rec.status !== 'done' || !rec.finishedAt) continue;
       const at = Date.parse(rec.finishedAt) - wall0;
@@ -167,7 +167,7 @@ async function runCli(h: Harness, repo: string, leak: Leak): Promise<Omit<RunRes
       if (s.step.kind === 'patch') patchedMs = at;
     }
   } finally {
-    store.close();
+    await store.close();
   }
   const timing = { ...(disabledMs !== undefined ? { disabledMs } : {}), ...(patchedMs !== undefined ? { patchedMs } : {}), totalMs };
   const problem = checkReport(report, repo, leak);

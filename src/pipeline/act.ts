@@ -39,14 +39,14 @@ export async function actOnPlan(plan: Plan, deps: ActDeps, options: { dryRun?: b
       results.push({ step, status: 'planned', detail: step.title });
       continue;
     }
-    const before = deps.steps.get(step.id);
+    const before = await deps.steps.get(step.id);
     if (before?.status === 'done') {
       const r: StepResult = { step, status: 'done', replayed: true, detail: `${before.detail ?? step.title} (done by an earlier run)`, facts: before.facts };
       results.push(r);
       deps.onStep?.(r);
       continue;
     }
-    deps.steps.start(step, deps.clock());
+    await deps.steps.start(step, deps.clock());
     let r: StepResult;
     try {
       r = { step, ...(await runStep(step, deps, results)) };
@@ -59,7 +59,7 @@ export async function actOnPlan(plan: Plan, deps: ActDeps, options: { dryRun?: b
         detail: isKeywardenError(e) ? e.message : `internal error (${e instanceof Error ? e.name : typeof e})`,
       };
     }
-    deps.steps.finish(r, deps.clock());
+    await deps.steps.finish(r, deps.clock());
     results.push(r);
     deps.onStep?.(r);
   }

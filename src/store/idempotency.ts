@@ -22,7 +22,7 @@ export interface IdempotencyScope {
   target: string;
 }
 
-type Replayable = { replayed: boolean };
+export type Replayable = { replayed: boolean };
 
 export interface IdempotencyStore {
   run<T extends Replayable>(scope: IdempotencyScope, fn: () => Promise<T>): Promise<T>;
@@ -48,7 +48,7 @@ interface Row {
   started_at: number;
 }
 
-function assertKey(s: IdempotencyScope): void {
+export function assertKey(s: IdempotencyScope): void {
   if (typeof s.key !== 'string' || s.key.length === 0 || s.key.length > 200) {
     throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, 'Every mutating verb needs an idempotency key of 1 to 200 characters.', {
       fault: 'user',
@@ -56,7 +56,7 @@ function assertKey(s: IdempotencyScope): void {
   }
 }
 
-function conflict(s: IdempotencyScope, row: { verb: string; target: string }): KeywardenError {
+export function conflict(s: IdempotencyScope, row: { verb: string; target: string }): KeywardenError {
   return new KeywardenError(
     ErrorCode.IDEMPOTENCY_CONFLICT,
     `Idempotency key "${s.key}" was already used for ${row.verb} on ${row.target}; use a new key for ${s.verb} on ${s.target}.`,
@@ -64,7 +64,7 @@ function conflict(s: IdempotencyScope, row: { verb: string; target: string }): K
   );
 }
 
-function replay<T extends Replayable>(s: IdempotencyScope, row: Row): T {
+export function replay<T extends Replayable>(s: IdempotencyScope, row: { verb: string; target: string; result: string | null }): T {
   if (row.verb !== s.verb || row.target !== s.target) throw conflict(s, row);
   return { ...(JSON.parse(row.result ?? 'null') as T), replayed: true };
 }

@@ -22,12 +22,16 @@ export interface StepRecord {
   finishedAt: string | null;
 }
 
+/**
+ * The port: SQLite (`SqliteStepStore`, the state folder's `pipeline.db`) or PostgreSQL
+ * (`PgStepStore`, shared by every worker). Async because a server database is.
+ */
 export interface StepStore {
-  get(id: string): StepRecord | undefined;
-  start(step: { id: string; kind: string; title: string; fingerprints: string[] }, now: Date): StepRecord;
-  finish(result: StepResult, now: Date): void;
-  list(): StepRecord[];
-  close(): void;
+  get(id: string): Promise<StepRecord | undefined>;
+  start(step: { id: string; kind: string; title: string; fingerprints: string[] }, now: Date): Promise<StepRecord>;
+  finish(result: StepResult, now: Date): Promise<void>;
+  list(): Promise<StepRecord[]>;
+  close(): Promise<void>;
 }
 
 const SCHEMA = `
@@ -45,7 +49,7 @@ CREATE TABLE IF NOT EXISTS steps (
   finished_at TEXT
 );`;
 
-interface Row {
+export interface StepRow {
   id: string;
   kind: string;
   status: StepRecord['status'];
@@ -59,7 +63,7 @@ interface Row {
   finished_at: string | null;
 }
 
-const toRecord = (r: Row): StepRecord => ({
+export const stepRecordOf = (r: StepRow): StepRecord => ({
   id: r.id,
   kind: r.kind,
   status: r.status,
@@ -87,12 +91,16 @@ export class SqliteStepStore implements StepStore {
     return new SqliteStepStore(db);
   }
 
-  get(id: string): StepRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM steps WHERE id = ?').get(id) as Row | undefined;
-    return r ? toRecord(r) : undefined;
+  async get(id: string): Promise<StepRecord | undefined> {
+    return this.read(id);
   }
 
-  start(step: { id: string; kind: string; title: string; fingerprints: string[] }, now: Date): StepRecord {
+  private read(id: string): StepRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM steps WHERE id = ?').get(id) as StepRow | undefined;
+    return r ? stepRecordOf(r) : undefined;
+  }
+
+  async start(step: { id: string; kind: string; title: string; fingerprints: string[] }, now: Date): Promise<StepRecord> {
     try {
       return this.db.transaction(() => {
         this.db
@@ -101,14 +109,14 @@ export class SqliteStepStore implements StepStore {
              ON CONFLICT (id) DO UPDATE SET status = 'running', attempts = attempts + 1, code = NULL, detail = NULL, finished_at = NULL`,
           )
           .run(step.id, step.kind, step.title, JSON.stringify(step.fingerprints), now.toISOString());
-        return this.get(step.id)!;
+        return this.read(step.id)!;
       }).immediate();
     } catch (e) {
       throw toStoreError(e, 'record a step');
     }
   }
 
-  finish(result: StepResult, now: Date): void {
+  async finish(result: StepResult, now: Date): Promise<void> {
     try {
       this.db
         .prepare('UPDATE steps SET status = ?, code = ?, detail = ?, facts = ?, finished_at = ? WHERE id = ?')
@@ -118,11 +126,11 @@ export class SqliteStepStore implements StepStore {
     }
   }
 
-  list(): StepRecord[] {
-    return (this.db.prepare('SELECT * FROM steps ORDER BY started_at, id').all() as Row[]).map(toRecord);
+  async list(): Promise<StepRecord[]> {
+    return (this.db.prepare('SELECT * FROM steps ORDER BY started_at, id').all() as StepRow[]).map(stepRecordOf);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }

@@ -110,7 +110,7 @@ async function runRespond(target: string, flags: RespondFlags, io: CliIO): Promi
       if (!report.findings.length) return ExitCode.OK;
       return report.steps.some((s) => s.status === 'failed') ? ExitCode.PARTIAL : ExitCode.FOUND;
     } finally {
-      steps.close();
+      await steps.close();
     }
   } finally {
     await c.close();
