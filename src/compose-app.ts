@@ -6,6 +6,7 @@
  *
  * No insecure default: without a webhook secret (or with a short one) nothing starts.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -43,6 +44,10 @@ export interface AppSettings {
    */
   scanConcurrency?: number;
   logLevel: string;
+  /** `KEYWARDEN_DATABASE_URL`: the queue, step and idempotency records in PostgreSQL; absent, SQLite in `stateDir`. */
+  databaseUrl?: string;
+  /** `KEYWARDEN_DATABASE_POOL`: connections per process on PostgreSQL (default 10). */
+  databasePool?: number;
 }
 
 function configError(message: string, hint?: string): KeywardenError {
@@ -50,7 +55,7 @@ function configError(message: string, hint?: string): KeywardenError {
 }
 
 /** The App's settings from the environment (`APP_ID`, `PRIVATE_KEY` or `PRIVATE_KEY_PATH`, `WEBHOOK_SECRET`, …). */
-export function appSettingsFromEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppSettings {
+export function appSettingsFromEnv(env: NodeJS.ProcessEnv, cwd = process.cwd(), options: { role?: AppRole } = {}): AppSettings {
   const appId = env.APP_ID?.trim();
   if (!appId || !/^\d+$/.test(appId)) throw configError('APP_ID must be set to the GitHub App id (a number).', 'It is on the App\'s settings page.');
   let privateKey = env.PRIVATE_KEY?.replace(/\\n/g, '\n');
@@ -65,7 +70,8 @@ export function appSettingsFromEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()):
     throw configError('PRIVATE_KEY (the PEM text) or PRIVATE_KEY_PATH (its file) must give the App\'s private key.', 'Generate one on the App\'s settings page.');
   }
   const secrets = [env.WEBHOOK_SECRET, env.WEBHOOK_SECRET_PREVIOUS].filter((s): s is string => typeof s === 'string' && s.length > 0);
-  if (!secrets.length) throw configError('WEBHOOK_SECRET must be set: Keywarden does not accept unsigned webhooks.', 'Set it to the webhook secret in the App\'s settings.');
+  // A worker takes no webhook: it needs no secret (and is given none it could leak).
+  if (!secrets.length && options.role !== 'worker') throw configError('WEBHOOK_SECRET must be set: Keywarden does not accept unsigned webhooks.', 'Set it to the webhook secret in the App\'s settings.');
   const apiUrl = (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '');
   const web = apiUrl === 'https://api.github.com' ? 'https://github.com' : apiUrl.replace(/\/api\/v3$/, '');
   const port = Number(env.PORT ?? 3000);
@@ -84,7 +90,17 @@ export function appSettingsFromEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()):
     concurrency: Math.max(1, Number(env.KEYWARDEN_APP_CONCURRENCY ?? 16) || 16),
     ...(env.KEYWARDEN_APP_SCAN_CONCURRENCY ? { scanConcurrency: Math.max(1, Number(env.KEYWARDEN_APP_SCAN_CONCURRENCY) || 1) } : {}),
     logLevel: env.LOG_LEVEL || 'info',
+    ...databaseSettings(env),
   };
+}
+
+function databaseSettings(env: NodeJS.ProcessEnv): Pick<AppSettings, 'databaseUrl' | 'databasePool'> {
+  const url = env.KEYWARDEN_DATABASE_URL?.trim();
+  if (!url) return {};
+  if (!/^postgres(ql)?:\/\/[^\s]+$/i.test(url)) throw configError('KEYWARDEN_DATABASE_URL must be a postgres:// URL.', 'For example postgres://keywarden@db.internal:5432/keywarden; leave it unset to keep SQLite in the state folder.');
+  const pool = env.KEYWARDEN_DATABASE_POOL ? Number(env.KEYWARDEN_DATABASE_POOL) : undefined;
+  if (pool !== undefined && (!Number.isInteger(pool) || pool < 1 || pool > 200)) throw configError('KEYWARDEN_DATABASE_POOL must be a whole number from 1 to 200.');
+  return { databaseUrl: url, ...(pool !== undefined ? { databasePool: pool } : {}) };
 }
 
 /**
@@ -144,16 +160,15 @@ export interface ComposedApp {
 
 export async function composeApp(settings: AppSettings, options: ComposeAppOptions): Promise<ComposedApp> {
   const clock = options.clock ?? (() => new Date());
-  const [{ default: Bottleneck }, { Probot, ProbotOctokit }, { createAppLogger }, { createMetrics }, { createServer }, { startServer }, { openSqliteQueue }, { createWorker }, { SqliteStepStore }] = await Promise.all([
+  const [{ default: Bottleneck }, { Probot, ProbotOctokit }, { createAppLogger }, { createMetrics }, { createServer }, { startServer }, { openAppStores }, { createWorker }] = await Promise.all([
     import('bottleneck'),
     import('probot'),
     import('./server/logger.js'),
     import('./server/metrics.js'),
     import('./server/create-server.js'),
     import('./server/start-server.js'),
-    import('./store/sqlite-queue.js'),
+    import('./store/app-stores.js'),
     import('./store/queue.js'),
-    import('./store/steps.js'),
   ]);
   const logger = options.logger ?? createAppLogger({ level: settings.logLevel });
   const retries = options.rateLimitRetries ?? 2;
@@ -174,13 +189,19 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
       },
     },
   });
-  const probot = new Probot({ appId: settings.appId, privateKey: settings.privateKey, secret: settings.webhookSecrets[0]!, baseUrl: settings.apiUrl, log: logger, Octokit });
-
   const role = options.role ?? 'all';
+  // A worker verifies no webhook: without a configured secret it gets a random one it never uses.
+  const webhookSecrets = settings.webhookSecrets.length ? settings.webhookSecrets : role === 'worker' ? [randomBytes(32).toString('hex')] : settings.webhookSecrets;
+  const probot = new Probot({ appId: settings.appId, privateKey: settings.privateKey, secret: webhookSecrets[0]!, baseUrl: settings.apiUrl, log: logger, Octokit });
+
   const jobsHere = role !== 'serve';
   const serveHere = role !== 'worker';
-  const queue = openSqliteQueue(settings.stateDir);
-  const steps = SqliteStepStore.open(path.join(settings.stateDir, 'pipeline.db'));
+  const stores = await openAppStores({
+    stateDir: settings.stateDir,
+    ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
+    ...(settings.databasePool ? { poolSize: settings.databasePool } : {}),
+  });
+  const { queue, steps } = stores;
   const metrics = createMetrics({ queueStats: () => queue.stats(), ...(serveHere ? {} : { defaultMetrics: false }) });
   const jm: JobMetrics = options.jobMetrics ?? metrics;
   const services: AppServices = {
@@ -189,6 +210,7 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
     stateDir: settings.stateDir,
     backend: settings.backend,
     steps,
+    ...(stores.idempotency ? { idempotency: stores.idempotency } : {}),
     gitBase: settings.gitUrl,
     webBase: settings.webUrl,
     logger,
@@ -246,7 +268,7 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
   await probot.load(createKeywardenApp({ queue, kinds: new Set<string>(APP_JOB_KINDS), clock, onQueued: () => worker.wake() }, outcomes));
 
   const http = createServer({
-    webhookSecrets: settings.webhookSecrets,
+    webhookSecrets,
     metrics,
     logger,
     onDelivery: async (d) => {
@@ -284,8 +306,7 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
     close: async (graceMs = 10_000) => {
       await server?.close();
       await Promise.race([worker.stop(), new Promise((r) => setTimeout(r, graceMs).unref())]);
-      await queue.close();
-      await steps.close();
+      await stores.close();
       closeFallbackAudit(settings.stateDir);
     },
   };

@@ -37,6 +37,7 @@ import { DEFAULT_POLICY_FILE } from './policy/default-file.js';
 import type { PolicyEngine } from './policy/engine/policy-engine.js';
 import type { PolicySource } from './policy/source.js';
 import { createLogger, type Logger } from './util/logger.js';
+import type { IdempotencyStore } from './store/idempotency.js';
 
 export interface ComposeOptions {
   cwd: string;
@@ -58,6 +59,12 @@ export interface ComposeOptions {
   auditOnly?: boolean;
   clock?: () => Date;
   logger?: Logger;
+  /**
+   * Where remote backends (AWS KMS and IAM) keep their idempotency records. Default: `state.db` in
+   * the state folder (one machine). The App on PostgreSQL passes the shared store, so two workers
+   * on two machines never act twice on one idempotency key.
+   */
+  idempotency?: IdempotencyStore;
 }
 
 export interface Composition {
@@ -173,7 +180,7 @@ export function compose(options: ComposeOptions): Composition {
   let backendP: Promise<OpenedBackend> | undefined;
   const backend = (): Promise<OpenedBackend> =>
     (backendP ??= (async () => {
-      const opened = await openBackend(await backendConfig(), env, actor);
+      const opened = await openBackend(await backendConfig(), env, actor, options.idempotency ? { idempotency: options.idempotency } : {});
       closers.push(() => opened.close());
       return opened;
     })());
@@ -191,17 +198,21 @@ export function compose(options: ComposeOptions): Composition {
         import('./store/sqlite.js'),
       ]);
       const opened = await backend();
-      const db = openDatabase(path.join(cfg.stateDir, 'state.db'));
-      closers.push(() => {
-        db.close();
-      });
+      let idempotency = options.idempotency;
+      if (!idempotency) {
+        const db = openDatabase(path.join(cfg.stateDir, 'state.db'));
+        closers.push(() => {
+          db.close();
+        });
+        idempotency = new SqliteIdempotencyStore(db);
+      }
       const credentials = awsCredentialsFromEnv(env);
       const revoker = new AwsIamAccessKeyRevoker({
         ...(cfg.region ? { region: cfg.region } : {}),
         ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}),
         ...(credentials ? { credentials } : {}),
         sink: new FileSecretSink(path.join(cfg.stateDir, 'issued')),
-        idempotency: new SqliteIdempotencyStore(db),
+        idempotency,
       });
       return [new AuditedRevoker(revoker, opened.audit, { actor })];
     })());

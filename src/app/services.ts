@@ -25,6 +25,7 @@ import { preCheckCompare, secretInPatch, type ComparePatchFile, type ComparePreC
 import { cloneUrl, dropScratchBranches, ensureMirror, fetchInto, fetchedBranch, hasCommit, historyAsRange, type GitRemote } from '../scm/github-git.js';
 import { GitHubRepo, githubError, type Octokit } from '../scm/github.js';
 import { AuditLog } from '../store/audit.js';
+import type { IdempotencyStore } from '../store/idempotency.js';
 import type { StepStore } from '../store/steps.js';
 import type { RepoJob } from './jobs.js';
 import { readRepoPolicy, type RepoPolicy } from './repo-policy.js';
@@ -50,6 +51,8 @@ export interface AppServices {
   /** The operator's backend settings (they win over a repository policy's `backend:` block). */
   backend: BackendSettings;
   steps: StepStore;
+  /** Shared idempotency records for remote backends (the App on PostgreSQL); default each state folder's own. */
+  idempotency?: IdempotencyStore;
   /** Where repositories are cloned from: `https://github.com` (or a GHES host). */
   gitBase: string;
   /** Where people look: `https://github.com`, for links in PR bodies and checks. */
@@ -228,7 +231,16 @@ export class RepoWork {
     dir: string,
     input: { policy: RepoPolicy; dryRun: boolean; patchBase?: string; patchAlso?: string[]; steps?: PipelineEvent['steps']; trigger: { kind: 'push' | 'pull_request'; branch?: string; sha: string; pullRequest?: number } },
   ): Promise<PipelineReport> {
-    const c = compose({ cwd: dir, env: this.s.env, actor: `app:${this.fullName}`, policyFile: false, backend: this.s.backend, stateDir: this.s.stateDir, clock: this.s.clock });
+    const c = compose({
+      cwd: dir,
+      env: this.s.env,
+      actor: `app:${this.fullName}`,
+      policyFile: false,
+      backend: this.s.backend,
+      stateDir: this.s.stateDir,
+      clock: this.s.clock,
+      ...(this.s.idempotency ? { idempotency: this.s.idempotency } : {}),
+    });
     try {
       const octokit = this.octokit;
       let audit: AuditLog | undefined;

@@ -22,7 +22,7 @@ import { ErrorCode, KeywardenError } from '../errors.js';
 import { existsSync } from 'node:fs';
 import { AuditLog } from '../store/audit.js';
 import { createCheckpointSigner, type CheckpointSigner } from '../store/checkpoint.js';
-import { SqliteIdempotencyStore } from '../store/idempotency.js';
+import { SqliteIdempotencyStore, type IdempotencyStore } from '../store/idempotency.js';
 import { openDatabase } from '../store/sqlite.js';
 import { ensureStateDir } from '../store/state-dir.js';
 import { AuditedBackend } from './audited.js';
@@ -179,7 +179,7 @@ export function openAuditLogFor(cfg: ResolvedBackendConfig, env: NodeJS.ProcessE
 }
 
 /** Opens the configured backend; the AWS SDK and the PKCS#11 binding load only for their backend. */
-export async function openBackend(cfg: ResolvedBackendConfig, env: NodeJS.ProcessEnv, actor: string): Promise<OpenedBackend> {
+export async function openBackend(cfg: ResolvedBackendConfig, env: NodeJS.ProcessEnv, actor: string, options: { idempotency?: IdempotencyStore } = {}): Promise<OpenedBackend> {
   // Git-ignored before the first database file appears in it.
   ensureStateDir(cfg.stateDir);
   if (cfg.kind === 'local') {
@@ -193,15 +193,19 @@ export async function openBackend(cfg: ResolvedBackendConfig, env: NodeJS.Proces
     let inner;
     let extra: (() => void) | undefined;
     if (cfg.kind === 'aws-kms') {
-      const db = openDatabase(join(cfg.stateDir, 'state.db'));
-      extra = () => db.close();
+      let idempotency = options.idempotency;
+      if (!idempotency) {
+        const db = openDatabase(join(cfg.stateDir, 'state.db'));
+        extra = () => db.close();
+        idempotency = new SqliteIdempotencyStore(db);
+      }
       const credentials = awsCredentialsFromEnv(env);
       const { AwsKmsBackend } = await import('./aws-kms.js');
       inner = new AwsKmsBackend({
         region: cfg.region!,
         ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}),
         ...(credentials ? { credentials } : {}),
-        idempotency: new SqliteIdempotencyStore(db),
+        idempotency,
       });
     } else {
       const { Pkcs11Backend } = await import('./pkcs11.js');

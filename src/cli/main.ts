@@ -30,6 +30,9 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   respond: () => import('./commands/respond.js').then((m) => m.registerRespondCommand),
   hook: () => import('./commands/hook.js').then((m) => m.registerHookCommand),
   app: () => import('./commands/app.js').then((m) => m.registerAppCommand),
+  serve: () => import('./commands/app.js').then((m) => m.registerAppCommand),
+  worker: () => import('./commands/app.js').then((m) => m.registerAppCommand),
+  db: () => import('./commands/db.js').then((m) => m.registerDbCommand),
   baseline: () => import('./commands/baseline.js').then((m) => m.registerBaselineCommand),
   check: () => import('./commands/check.js').then((m) => m.registerCheckCommand),
 };
@@ -43,7 +46,14 @@ export async function createProgram(io: CliIO, setExit: (code: number) => void, 
     .exitOverride();
   const first = argv.find((a) => !a.startsWith('-'));
   const names = first !== undefined && first in GROUPS ? [first] : Object.keys(GROUPS);
-  for (const name of names) (await GROUPS[name]!())(program, io, setExit);
+  // One module may register several commands (app, serve, worker): register each module once.
+  const registered = new Set<Register>();
+  for (const name of names) {
+    const register = await GROUPS[name]!();
+    if (registered.has(register)) continue;
+    registered.add(register);
+    register(program, io, setExit);
+  }
   return program;
 }
 
