@@ -264,6 +264,8 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
       })
     : elsewhereWorker(queue, options.onQueued);
   wake = () => worker.wake();
+  // Workers here wake when another process (a `serve` replica) enqueues, where the store can tell.
+  const unsubscribe = jobsHere && queue.subscribe ? await queue.subscribe(() => worker.wake()) : undefined;
   const outcomes = new DeliveryOutcomes();
   await probot.load(createKeywardenApp({ queue, kinds: new Set<string>(APP_JOB_KINDS), clock, onQueued: () => worker.wake() }, outcomes));
 
@@ -306,6 +308,7 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
     close: async (graceMs = 10_000) => {
       await server?.close();
       await Promise.race([worker.stop(), new Promise((r) => setTimeout(r, graceMs).unref())]);
+      await unsubscribe?.();
       await stores.close();
       closeFallbackAudit(settings.stateDir);
     },

@@ -107,6 +107,9 @@ export interface PgJobQueueOptions {
   maxPayloadBytes?: number;
 }
 
+/** The channel `enqueue` notifies and `subscribe` listens on. */
+export const NOTIFY_CHANNEL = 'keywarden_jobs';
+
 const EXPIRED_MESSAGE = 'The worker stopped renewing its lease (it was killed, or blocked for longer than the lease).';
 const UNIQUE_VIOLATION = '23505';
 
@@ -174,6 +177,8 @@ export class PgJobQueue implements JobQueue {
        VALUES ($1, $2, $3, 'queued', $4, $5, 0, $6, $7, $8, $9)`,
       [id, input.kind, payload, input.priority ?? 0, input.runAt ? input.runAt.getTime() : now, input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, input.dedupeKey ?? null, input.deliveryId ?? null, now],
     );
+    // Workers in other processes LISTEN: delivered when this transaction commits, dropped if it rolls back.
+    await c.query(`SELECT pg_notify('${NOTIFY_CHANNEL}', '')`);
     // A plain insert: a concurrent transaction that took the delivery first makes this one fail
     // with a unique violation, and the retry in `enqueue` then finds its job.
     if (input.deliveryId !== undefined) await c.query(`INSERT INTO ${D} (delivery_id, job_id, seen_at) VALUES ($1, $2, $3)`, [input.deliveryId, id, now]);
@@ -322,6 +327,42 @@ export class PgJobQueue implements JobQueue {
 
   async ping(): Promise<void> {
     await this.use('reach the job queue', () => this.pool.query(`SELECT 1 FROM ${T} LIMIT 1`));
+  }
+
+  async subscribe(fn: () => void): Promise<() => Promise<void>> {
+    // One pooled connection held for LISTEN; reconnected after a loss (a restart, a failover).
+    let client: PgClient | undefined;
+    let stopped = false;
+    let retry: NodeJS.Timeout | undefined;
+    const listen = async (): Promise<void> => {
+      if (stopped || this.closed) return;
+      try {
+        const c = await this.pool.connect();
+        c.on('notification', () => fn());
+        c.once('error', () => {
+          c.release(true);
+          if (client === c) client = undefined;
+          if (!stopped) retry = setTimeout(() => void listen(), 1000);
+          // Missed notifications while away: wake once so nothing waits for a poll.
+          fn();
+        });
+        await c.query(`LISTEN ${NOTIFY_CHANNEL}`);
+        client = c;
+      } catch {
+        if (!stopped) retry = setTimeout(() => void listen(), 1000);
+      }
+    };
+    await listen();
+    return async () => {
+      stopped = true;
+      if (retry) clearTimeout(retry);
+      const c = client;
+      client = undefined;
+      if (c) {
+        await c.query(`UNLISTEN ${NOTIFY_CHANNEL}`).catch(() => {});
+        c.release();
+      }
+    };
   }
 
   async close(): Promise<void> {

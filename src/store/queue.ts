@@ -167,6 +167,13 @@ export interface JobQueue {
   /** Resolves when the store answers, for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Calls `fn` soon after any process enqueues a job (PostgreSQL: LISTEN/NOTIFY), so a worker in
+   * another process wakes without waiting for its next poll. Absent where the store cannot tell
+   * (SQLite: the worker in the same process is woken directly, others poll). Resolves to an
+   * unsubscribe. Best effort: a lost notification costs one poll interval, nothing more.
+   */
+  subscribe?(fn: () => void): Promise<() => Promise<void>>;
 }
 
 // ---------------------------------------------------------------------------------------------

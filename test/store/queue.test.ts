@@ -389,6 +389,24 @@ describe.each(ENGINES)('the job queue on %s', (engine) => {
     await expect(q.claim(lease)).rejects.toMatchObject({ code: ErrorCode.QUEUE_CLOSED });
   });
 
+  it.skipIf(engine !== 'postgres')('wakes a subscriber on another connection when a job is enqueued (LISTEN/NOTIFY), and not for a duplicate', async () => {
+    const worker = newQueue();
+    const intake = newQueue();
+    let woken = 0;
+    const unsubscribe = await worker.subscribe!(() => void woken++);
+    await intake.enqueue({ kind: 'push', payload: {}, deliveryId: 'notify-1' });
+    for (let i = 0; i < 100 && woken === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(woken).toBe(1);
+    // A duplicate inserts nothing and notifies no one.
+    await intake.enqueue({ kind: 'push', payload: {}, deliveryId: 'notify-1' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(woken).toBe(1);
+    await unsubscribe();
+    await intake.enqueue({ kind: 'push', payload: {} });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(woken).toBe(1);
+  });
+
   it('refuses a store written by a newer schema', async () => {
     if (engine === 'sqlite') {
       const db = openDatabase(file);
