@@ -1,5 +1,5 @@
 /**
- * The SQLite job queue across OS processes: a worker SIGKILLed in the middle of a handler loses
+ * The job queue across OS processes, on SQLite (one file) and on PostgreSQL (one database): a worker SIGKILLed in the middle of a handler loses
  * its job only to the lease, and a new worker finishes it once; two processes draining one file
  * never run a job twice.
  */
@@ -8,20 +8,41 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
-import { createWorker, type Job } from '../../src/store/queue.js';
+import { createPgPool, migratePg, PG_SCHEMA } from '../../src/store/pg.js';
+import { PgJobQueue } from '../../src/store/pg-queue.js';
+import { createWorker, type Job, type JobQueue } from '../../src/store/queue.js';
 import { SqliteJobQueue } from '../../src/store/sqlite-queue.js';
+import { createTestDatabase, postgresSkipReason } from '../setup/postgres.js';
 import { effectHandler, recordedEffects } from './fixtures/queue-effects.js';
 
 const PROJECT = path.resolve(import.meta.dirname, '..', '..');
 const TSX = pathToFileURL(path.join(PROJECT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const FIXTURE = path.join(import.meta.dirname, 'fixtures', 'queue-worker.ts');
 
+const pgSkip = postgresSkipReason();
+let pg: { url: string; drop(): Promise<void> } | undefined;
+beforeAll(async () => {
+  if (pgSkip) return;
+  pg = await createTestDatabase();
+  const pool = createPgPool({ url: pg.url, max: 1 });
+  await migratePg(pool);
+  await pool.end();
+});
+afterAll(async () => {
+  await pg?.drop();
+});
+
 let dir: string;
 const children: ChildProcess[] = [];
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'kw-queue-crash-'));
+  if (pg) {
+    const pool = createPgPool({ url: pg.url, max: 1 });
+    await pool.query(`TRUNCATE ${PG_SCHEMA}.jobs, ${PG_SCHEMA}.deliveries`);
+    await pool.end();
+  }
 });
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -60,11 +81,23 @@ function startFixture(args: string[]): { child: ChildProcess; line: (prefix: str
   return { child, line, exit };
 }
 
-describe('SqliteJobQueue across processes', () => {
+describe.each(['sqlite', 'postgres'] as const)('the %s job queue across processes', (engine) => {
+  if (engine === 'postgres' && pgSkip) {
+    it.skip(`PostgreSQL: ${pgSkip}`, () => {});
+    return;
+  }
+  /** The store as the fixture takes it (a file or a URL), and a queue on it in this process. */
+  const store = (): { file: string; queue: JobQueue } => {
+    if (engine === 'sqlite') {
+      const file = path.join(dir, 'jobs.db');
+      return { file, queue: new SqliteJobQueue({ file }) };
+    }
+    return { file: pg!.url, queue: new PgJobQueue({ pool: createPgPool({ url: pg!.url, max: 4 }), ownsPool: true }) };
+  };
+
   it('finishes, once, a job whose worker was SIGKILLed mid-handler, after its lease expires', async () => {
-    const file = path.join(dir, 'jobs.db');
+    const { file, queue } = store();
     const effects = path.join(dir, 'effects.log');
-    const queue = new SqliteJobQueue({ file });
     const { id } = await queue.enqueue({ kind: 'effect', payload: { repo: 'octo/app' }, deliveryId: 'd-1' });
 
     const leaseMs = 1500;
@@ -103,9 +136,8 @@ describe('SqliteJobQueue across processes', () => {
     await queue.close();
   }, 60_000);
 
-  it('two processes draining one file run each of 200 jobs exactly once', async () => {
-    const file = path.join(dir, 'jobs.db');
-    const queue = new SqliteJobQueue({ file });
+  it('two processes draining one store run each of 200 jobs exactly once', async () => {
+    const { file, queue } = store();
     const ids = new Set<string>();
     for (let i = 0; i < 200; i++) ids.add((await queue.enqueue({ kind: 'drain', payload: { n: i } })).id);
 
