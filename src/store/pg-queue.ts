@@ -291,6 +291,11 @@ export class PgJobQueue implements JobQueue {
     return row ? toRecord(row) : undefined;
   }
 
+  async listDead(limit = 100): Promise<JobRecord[]> {
+    const n = Number.isInteger(limit) && limit > 0 ? Math.min(limit, 10_000) : 100;
+    return this.use('list dead jobs', async () => (await this.pool.query<Row>(`SELECT * FROM ${T} WHERE state = 'dead' ORDER BY finished_at DESC, seq DESC LIMIT $1`, [n])).rows.map(toRecord));
+  }
+
   async stats(): Promise<QueueStats> {
     return this.use('read queue stats', async () => {
       const now = this.now();

@@ -160,6 +160,8 @@ export interface JobQueue {
   complete(jobId: string, workerId: string): Promise<void>;
   fail(jobId: string, workerId: string, failure: JobFailure): Promise<FailResult>;
   get(jobId: string): Promise<JobRecord | undefined>;
+  /** The dead-letter list: dead jobs with their last error, newest first (at most `limit`, default 100). */
+  listDead(limit?: number): Promise<JobRecord[]>;
   /** Depth and age, for /metrics. */
   stats(): Promise<QueueStats>;
   /** Deletes delivery ids, done and dead jobs older than the retention period (also done now and then by `enqueue`). */

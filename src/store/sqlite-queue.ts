@@ -189,6 +189,7 @@ function prepareStatements(db: SqliteDatabase) {
     pruneDeliveries: db.prepare<[number]>(
       "DELETE FROM deliveries WHERE seen_at < ? AND job_id NOT IN (SELECT id FROM jobs WHERE state IN ('queued', 'running'))",
     ),
+    dead: db.prepare<[number], Row>("SELECT * FROM jobs WHERE state = 'dead' ORDER BY finished_at DESC, seq DESC LIMIT ?"),
     counts: db.prepare<[], { state: JobState; n: number }>('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state'),
     due: db.prepare<[number], { n: number; oldest: number | null }>(
       "SELECT COUNT(*) AS n, MIN(run_at) AS oldest FROM jobs WHERE state = 'queued' AND run_at <= ?",
@@ -357,6 +358,10 @@ export class SqliteJobQueue implements JobQueue {
     return row ? toRecord(row) : undefined;
   }
 
+  async listDead(limit = 100): Promise<JobRecord[]> {
+    return this.use('list dead jobs', () => this.q.dead.all(clampLimit(limit)).map(toRecord));
+  }
+
   async stats(): Promise<QueueStats> {
     return this.use('read queue stats', () => {
       const now = this.now();
@@ -390,6 +395,8 @@ export class SqliteJobQueue implements JobQueue {
     this.db.close();
   }
 }
+
+const clampLimit = (n: number): number => (Number.isInteger(n) && n > 0 ? Math.min(n, 10_000) : 100);
 
 function assertLease(leaseMs: number): void {
   if (!Number.isInteger(leaseMs) || leaseMs < 1 || leaseMs > 24 * 60 * 60_000) {

@@ -122,6 +122,9 @@ describe.skipIf(pgSkip)('the App on PostgreSQL', () => {
     const status = await run('db', 'status', '--format', 'json');
     expect(status.code).toBe(0);
     expect(JSON.parse(status.out)).toMatchObject({ schema: PG_SCHEMA_VERSION, queue: { queued: 0, running: 0 } });
+    const dead = await run('db', 'dead-letters', '--format', 'json');
+    expect(dead).toMatchObject({ code: 0 });
+    expect(JSON.parse(dead.out)).toEqual({ dead: [] });
     const text = await run('db', 'status');
     expect(text.out).toMatch(/schema {4}\d+\nqueue {5}0 queued/);
     // A fresh database: migrate applies everything, status then says it is current.

@@ -668,6 +668,35 @@ describe.each(ENGINES)('createWorker on %s', (engine) => {
     expect(await q.stats()).toMatchObject({ queued: 0, running: 0 });
   });
 
+  it('sends a poison job (it fails every time) to the dead-letter list after maxAttempts, with its error code, without holding up the queue', async () => {
+    const q = newQueue();
+    const log = settledLog();
+    let poisonRuns = 0;
+    const ran: number[] = [];
+    const w = startWorker({
+      queue: q,
+      concurrency: 1,
+      handlers: {
+        poison: async () => {
+          poisonRuns++;
+          throw new KeywardenError(ErrorCode.BACKEND_UNAVAILABLE, 'the backend refused again', { retryable: true, fault: 'backend' });
+        },
+        work: async (job) => void ran.push((job.payload as { n: number }).n),
+      },
+      onSettled: log.onSettled,
+    });
+    const poison = await q.enqueue({ kind: 'poison', payload: {}, maxAttempts: 4, priority: 10 });
+    for (let n = 0; n < 20; n++) await q.enqueue({ kind: 'work', payload: { n } });
+    w.wake();
+    await w.idle();
+    expect(poisonRuns).toBe(4);
+    expect(ran.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, n) => n));
+    expect(await q.get(poison.id)).toMatchObject({ state: 'dead', attempts: 4, lastError: { code: ErrorCode.BACKEND_UNAVAILABLE, message: 'the backend refused again' } });
+    expect((await q.listDead()).map((j) => [j.id, j.lastError?.code])).toEqual([[poison.id, ErrorCode.BACKEND_UNAVAILABLE]]);
+    expect(await q.stats()).toMatchObject({ queued: 0, running: 0, dead: 1 });
+    expect(log.events.filter((e) => e.kind === 'poison').map((e) => e.outcome)).toEqual(['retrying', 'retrying', 'retrying', 'dead']);
+  });
+
   it('stops gracefully: no new claims, and stop() waits for the running job', async () => {
     const q = newQueue();
     let release!: () => void;

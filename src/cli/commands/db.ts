@@ -5,6 +5,10 @@
  * for a deploy step that runs before the new version starts); `status` prints the schema version
  * and the queue's depth, running and dead-letter counts. On SQLite (no URL) there is nothing to
  * migrate: each file's schema is written when it is opened.
+ *
+ * `keywarden db dead-letters` lists the dead-letter list — jobs that failed every attempt, or
+ * failed with an error that is not worth retrying — with their error codes (never a payload's
+ * text: ids and codes only), on PostgreSQL or, without a URL, on the state folder's SQLite queue.
  */
 import type { Command } from 'commander';
 import { ErrorCode, KeywardenError } from '../../errors.js';
@@ -45,6 +49,45 @@ export function registerDbCommand(program: Command, io: CliIO, setExit: (code: n
         else io.stdout(`Migrated ${redactUrl(url)} from schema ${r.from} to ${r.to}:\n${r.applied.map((m) => `  ${m.version}  ${m.name}\n`).join('')}`);
       } finally {
         await pool.end();
+      }
+    });
+
+  db.command('dead-letters')
+    .description('List dead jobs (the dead-letter list): id, kind, attempts, error code, when. PostgreSQL with a URL, else the state folder\'s SQLite queue.')
+    .option('--url <postgres-url>', 'the database (default KEYWARDEN_DATABASE_URL)')
+    .option('--state-dir <dir>', 'the SQLite state folder when there is no URL (default KEYWARDEN_STATE_DIR or .keywarden)')
+    .option('--limit <n>', 'at most this many, newest first', '100')
+    .option('--format <f>', 'text or json', 'text')
+    .action(async (flags: DbFlags & { stateDir?: string; limit: string }) => {
+      const url = urlOf(flags, io);
+      const limit = Number(flags.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, '--limit must be a whole number from 1 to 10000.', { fault: 'user' });
+      let queue: import('../../store/queue.js').JobQueue;
+      let closePool = async (): Promise<void> => {};
+      if (url) {
+        const [{ createPgPool }, { PgJobQueue }] = await Promise.all([import('../../store/pg.js'), import('../../store/pg-queue.js')]);
+        const pool = createPgPool({ url, max: 1 });
+        queue = new PgJobQueue({ pool });
+        closePool = () => pool.end();
+      } else {
+        const [{ default: path }, { existsSync }, { openSqliteQueue, JOBS_DB_FILE }] = await Promise.all([import('node:path'), import('node:fs'), import('../../store/sqlite-queue.js')]);
+        const env = io.env ?? process.env;
+        const dir = path.resolve(io.cwd ?? process.cwd(), flags.stateDir ?? env.KEYWARDEN_STATE_DIR ?? '.keywarden');
+        if (!existsSync(path.join(dir, JOBS_DB_FILE))) {
+          throw new KeywardenError(ErrorCode.PATH_NOT_FOUND, `No job queue in ${dir} (and no KEYWARDEN_DATABASE_URL).`, { fault: 'user' });
+        }
+        queue = openSqliteQueue(dir);
+      }
+      try {
+        const dead = await queue.listDead(limit);
+        const rows = dead.map((j) => ({ id: j.id, kind: j.kind, attempts: j.attempts, code: j.lastError?.code ?? null, finishedAt: j.finishedAt?.toISOString() ?? null, ...(j.dedupeKey ? { dedupeKey: j.dedupeKey } : {}) }));
+        if (flags.format === 'json') io.stdout(`${JSON.stringify({ dead: rows })}\n`);
+        else if (!rows.length) io.stdout('No dead jobs.\n');
+        else io.stdout(rows.map((r) => `${r.finishedAt ?? '-'}  ${r.kind.padEnd(14)} ${String(r.attempts).padStart(2)} attempts  ${r.code ?? '-'}  ${r.id}\n`).join(''));
+        if (rows.length) setExit(ExitCode.FOUND);
+      } finally {
+        await queue.close();
+        await closePool();
       }
     });
 
