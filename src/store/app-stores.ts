@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { IdempotencyStore } from './idempotency.js';
 import type { JobQueue } from './queue.js';
 import type { StepStore } from './steps.js';
+import type { Logger } from '../util/logger.js';
 
 export type StoreEngine = 'sqlite' | 'postgres';
 
@@ -30,6 +31,7 @@ export interface AppStoreSettings {
   /** Connections per process on PostgreSQL. Default 10. */
   poolSize?: number;
   clock?: () => Date;
+  logger?: Logger;
 }
 
 export async function openAppStores(settings: AppStoreSettings): Promise<AppStores> {
@@ -47,14 +49,18 @@ export async function openAppStores(settings: AppStoreSettings): Promise<AppStor
       },
     };
   }
-  const [{ openPgStore }, { PgJobQueue }, { PgStepStore }, { PgIdempotencyStore }] = await Promise.all([
+  const [{ openPgStore }, { PgJobQueue }, { PgStepStore }, { PgIdempotencyStore }, { SpoolingQueue }] = await Promise.all([
     import('./pg.js'),
     import('./pg-queue.js'),
     import('./pg-steps.js'),
     import('./pg-idempotency.js'),
+    import('./spool.js'),
   ]);
   const store = await openPgStore({ url: settings.databaseUrl, ...(settings.poolSize ? { max: settings.poolSize } : {}) });
-  const queue = new PgJobQueue({ pool: store.pool, ...(settings.clock ? { clock: settings.clock } : {}) });
+  const queue = new SpoolingQueue(new PgJobQueue({ pool: store.pool, ...(settings.clock ? { clock: settings.clock } : {}) }), {
+    dir: path.join(settings.stateDir, 'spool'),
+    ...(settings.logger ? { logger: settings.logger } : {}),
+  });
   return {
     engine: 'postgres',
     queue,
