@@ -55,17 +55,17 @@ describe.skipIf(pgSkip)('the App when PostgreSQL restarts during a burst', () =>
       const before = (await h.gh.refSha('acme', name, 'heads/main'))!;
       const files = i < tokens.length ? { '.env': `GITHUB_TOKEN=${tokens[i]}\n` } : { 'notes.md': `clean ${i}\n` };
       const after = await h.gh.commit('acme', name, { branch: 'main', files, message: 'burst' });
-      events.push(await h.gh.pushEvent('acme', name, { before, after }));
+      events.push({ name, event: await h.gh.pushEvent('acme', name, { before, after }) });
     }
     // The first two arrive while the database is up.
-    for (const e of events.slice(0, 2)) expect((await h.deliver(e, { id: `up-${e.payload.repository.name}` })).status).toBe(202);
+    for (const e of events.slice(0, 2)) expect((await h.deliver(e.event, { id: `up-${e.name}` })).status).toBe(202);
     await h.idle();
 
     pgCtl(cluster, 'stop');
     const answers = [];
-    for (const e of events.slice(2)) answers.push(await h.deliver(e, { id: `down-${e.payload.repository.name}` }));
+    for (const e of events.slice(2)) answers.push(await h.deliver(e.event, { id: `down-${e.name}` }));
     // A redelivery of one of them while still down: spooled again, a duplicate on replay.
-    answers.push(await h.deliver(events[2]!, { id: `down-${events[2]!.payload.repository.name}` }));
+    answers.push(await h.deliver(events[2]!.event, { id: `down-${events[2]!.name}` }));
     expect(answers.map((r) => r.status)).toEqual(answers.map(() => 202));
     expect(await Promise.all(answers.map(async (r) => ((await r.json()) as { outcome: string }).outcome))).toEqual(answers.map(() => 'queued'));
     const ready = await fetch(`${h.url}/readyz`);
@@ -90,7 +90,7 @@ describe.skipIf(pgSkip)('the App when PostgreSQL restarts during a burst', () =>
 
     // Counted: 8 deliveries, 8 push jobs, each once; the redelivery was a duplicate.
     const jobs = await pushJobs();
-    expect(jobs.map((j) => j.delivery_id)).toEqual([...events.slice(2).map((e) => `down-${e.payload.repository.name}`), ...events.slice(0, 2).map((e) => `up-${e.payload.repository.name}`)].sort());
+    expect(jobs.map((j) => j.delivery_id)).toEqual([...events.slice(2).map((e) => `down-${e.name}`), ...events.slice(0, 2).map((e) => `up-${e.name}`)].sort());
     expect(jobs.every((j) => j.state === 'done')).toBe(true);
     for (const t of tokens) expect(h.gh.revokedCredentials.filter((c) => c === t)).toHaveLength(1);
     expect(h.lines.some((l) => l.includes('delivery spooled to disk'))).toBe(true);
