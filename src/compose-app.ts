@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
 import type { BackendSettings } from './backends/open-backend.js';
 import { ErrorCode, KeywardenError } from './errors.js';
-import { createJobHandlers, createKeywardenApp, DeliveryOutcomes } from './app/index.js';
+import { createJobHandlers, createKeywardenApp, DeliveryOutcomes, installationGroup } from './app/index.js';
 import { closeFallbackAudit, type AppServices } from './app/services.js';
 import { crashHook } from './pipeline/crash-hook.js';
 import type { JobHandler, JobQueue, JobWorker } from './store/queue.js';
@@ -43,6 +43,11 @@ export interface AppSettings {
    * GitHub, not the CPU, and keeps the rest.
    */
   scanConcurrency?: number;
+  /**
+   * Jobs of one installation running at once over every worker on the store
+   * (`KEYWARDEN_APP_INSTALLATION_CONCURRENCY`, default 8): one busy org cannot take every worker.
+   */
+  installationConcurrency?: number;
   logLevel: string;
   /** `KEYWARDEN_DATABASE_URL`: the queue, step and idempotency records in PostgreSQL; absent, SQLite in `stateDir`. */
   databaseUrl?: string;
@@ -89,6 +94,7 @@ export function appSettingsFromEnv(env: NodeJS.ProcessEnv, cwd = process.cwd(), 
     backend: {},
     concurrency: Math.max(1, Number(env.KEYWARDEN_APP_CONCURRENCY ?? 16) || 16),
     ...(env.KEYWARDEN_APP_SCAN_CONCURRENCY ? { scanConcurrency: Math.max(1, Number(env.KEYWARDEN_APP_SCAN_CONCURRENCY) || 1) } : {}),
+    ...(env.KEYWARDEN_APP_INSTALLATION_CONCURRENCY ? { installationConcurrency: Math.max(1, Number(env.KEYWARDEN_APP_INSTALLATION_CONCURRENCY) || 1) } : {}),
     logLevel: env.LOG_LEVEL || 'info',
     ...databaseSettings(env),
   };
@@ -242,7 +248,7 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
   // A push's full scan, queued by the push job behind every push's fast part (set once the worker exists).
   let wake = (): void => {};
   services.defer = async (j) => {
-    await queue.enqueue({ kind: j.kind, payload: j.payload, dedupeKey: j.dedupeKey, priority: j.priority, ...(j.runAt ? { runAt: j.runAt } : {}) });
+    await queue.enqueue({ kind: j.kind, payload: j.payload, dedupeKey: j.dedupeKey, priority: j.priority, ...installationGroup(j.payload), ...(j.runAt ? { runAt: j.runAt } : {}) });
     wake();
   };
   const handlers = yieldingScans(createJobHandlers(services));
@@ -253,6 +259,7 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
         handlers,
         concurrency: settings.concurrency,
         kindConcurrency: scanLimits(settings),
+        groupLimit: settings.installationConcurrency ?? DEFAULT_INSTALLATION_CONCURRENCY,
         ...(options.worker?.pollMs !== undefined ? { pollMs: options.worker.pollMs } : {}),
         ...(options.worker?.leaseMs !== undefined ? { leaseMs: options.worker.leaseMs } : {}),
         ...(options.worker?.backoff ? { backoff: options.worker.backoff } : {}),
@@ -319,6 +326,9 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
     },
   };
 }
+
+/** Jobs of one installation at once, over every worker (`AppSettings.installationConcurrency`). */
+export const DEFAULT_INSTALLATION_CONCURRENCY = 8;
 
 /** The jobs that stand between a leak and its revocation, or a person and an answer. */
 const FAST_KINDS = new Set(['push', 'pull_request', 'check_action', 'comment', 'secret_alert']);

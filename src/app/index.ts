@@ -65,6 +65,7 @@ export function createKeywardenApp(options: KeywardenAppOptions, outcomes: Deliv
             // One delivery can bring many jobs (an installation's repositories): each its own id.
             deliveryId: i === 0 ? context.id : `${context.id}:${i}`,
             ...(j.priority !== undefined ? { priority: j.priority } : {}),
+            ...installationGroup(j.payload),
             ...(j.kind === 'repo_scan' ? { runAt: new Date(receivedAt + i * (options.repoScanSpacingMs ?? 2000)) } : {}),
           }),
         );
@@ -74,6 +75,12 @@ export function createKeywardenApp(options: KeywardenAppOptions, outcomes: Deliv
       if (queued) options.onQueued?.();
     });
   };
+}
+
+/** The fairness group of an App job: its installation (one busy org cannot starve the others). */
+export function installationGroup(payload: Record<string, unknown>): { group?: string } {
+  const id = payload.installationId;
+  return typeof id === 'number' && Number.isSafeInteger(id) ? { group: `installation:${id}` } : {};
 }
 
 /** The job handlers, one per kind: each reads its job and runs its entry point. */

@@ -63,6 +63,7 @@ interface Row {
   last_error_code: string | null;
   last_error_message: string | null;
   finished_at: string | null;
+  group_key: string | null;
 }
 
 // BIGINT comes back as a string from node-postgres; times are ms since the epoch, well inside 2^53.
@@ -81,6 +82,7 @@ function toJob(r: Row): Job {
     ...(r.delivery_id !== null ? { deliveryId: r.delivery_id } : {}),
     ...(r.dedupe_key !== null ? { dedupeKey: r.dedupe_key } : {}),
     ...(r.last_error_code !== null ? { lastError: { code: r.last_error_code, message: r.last_error_message ?? '' } } : {}),
+    ...(r.group_key !== null ? { group: r.group_key } : {}),
   };
 }
 
@@ -173,9 +175,9 @@ export class PgJobQueue implements JobQueue {
     }
     const id = randomUUID();
     await c.query(
-      `INSERT INTO ${T} (id, kind, payload, state, priority, run_at, attempts, max_attempts, dedupe_key, delivery_id, enqueued_at)
-       VALUES ($1, $2, $3, 'queued', $4, $5, 0, $6, $7, $8, $9)`,
-      [id, input.kind, payload, input.priority ?? 0, input.runAt ? input.runAt.getTime() : now, input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, input.dedupeKey ?? null, input.deliveryId ?? null, now],
+      `INSERT INTO ${T} (id, kind, payload, state, priority, run_at, attempts, max_attempts, dedupe_key, delivery_id, enqueued_at, group_key)
+       VALUES ($1, $2, $3, 'queued', $4, $5, 0, $6, $7, $8, $9, $10)`,
+      [id, input.kind, payload, input.priority ?? 0, input.runAt ? input.runAt.getTime() : now, input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, input.dedupeKey ?? null, input.deliveryId ?? null, now, input.group ?? null],
     );
     // Workers in other processes LISTEN: delivered when this transaction commits, dropped if it rolls back.
     await c.query(`SELECT pg_notify('${NOTIFY_CHANNEL}', '')`);
@@ -220,15 +222,17 @@ export class PgJobQueue implements JobQueue {
       );
       const { rows } = await this.pool.query<Row>(
         `WITH next AS (
-           SELECT seq FROM ${T}
+           SELECT seq FROM ${T} q
            WHERE state = 'queued' AND run_at <= $1 AND ($2::text[] IS NULL OR kind = ANY($2::text[]))
+             AND ($5::int IS NULL OR q.group_key IS NULL
+                  OR (SELECT count(*) FROM ${T} r WHERE r.state = 'running' AND r.group_key = q.group_key) < $5)
            ORDER BY priority DESC, run_at, seq
            LIMIT 1
            FOR UPDATE SKIP LOCKED)
          UPDATE ${T} j SET state = 'running', attempts = j.attempts + 1, lease_owner = $3, lease_until = $4
          FROM next WHERE j.seq = next.seq
          RETURNING j.*`,
-        [now, options.kinds ? [...options.kinds] : null, options.workerId, now + options.leaseMs],
+        [now, options.kinds ? [...options.kinds] : null, options.workerId, now + options.leaseMs, options.groupLimit ?? null],
       );
       return rows[0] ? toJob(rows[0]) : undefined;
     });

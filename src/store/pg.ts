@@ -103,6 +103,13 @@ CREATE TABLE ${PG_SCHEMA}.idempotency (
   PRIMARY KEY (scope, idem_key)
 );`,
   },
+  {
+    version: 2,
+    name: 'job fairness groups (per-installation concurrency)',
+    sql: `
+ALTER TABLE ${PG_SCHEMA}.jobs ADD COLUMN group_key TEXT;
+CREATE INDEX jobs_running_group ON ${PG_SCHEMA}.jobs (group_key) WHERE state = 'running' AND group_key IS NOT NULL;`,
+  },
 ];
 
 /** The newest schema version this Keywarden knows. */

@@ -67,6 +67,12 @@ export interface JobInput {
   maxAttempts?: number;
   /** Higher runs first. Default 0. */
   priority?: number;
+  /**
+   * The fairness group, e.g. `installation:123`: a claim with `groupLimit` skips a job whose group
+   * already has that many jobs running (across every worker on the store), so one busy org cannot
+   * starve the others or spend its GitHub rate limit all at once.
+   */
+  group?: string;
 }
 
 /** Why the last attempt failed: a stable code (a `KW_…` code for Keywarden errors) and a masked message. */
@@ -89,6 +95,8 @@ export interface Job {
   dedupeKey?: string;
   /** Set on a retry: why the previous attempt failed (`KW_QUEUE_LEASE_EXPIRED` when its worker died). */
   lastError?: JobError;
+  /** The fairness group it was enqueued with. */
+  group?: string;
 }
 
 export type JobState = 'queued' | 'running' | 'done' | 'dead';
@@ -116,6 +124,12 @@ export interface ClaimOptions {
   leaseMs: number;
   /** Only these kinds (a worker claims only what it has handlers for). Default all. */
   kinds?: readonly string[];
+  /**
+   * At most this many running jobs per `group`, counted over the whole store. Two claims racing
+   * may each see room for the last slot, so the bound can be passed by the number of claimers at
+   * that instant — a fairness limit, not a lock. Default: no limit.
+   */
+  groupLimit?: number;
 }
 
 export interface JobFailure extends JobError {
@@ -247,6 +261,7 @@ export function assertJobInput(input: JobInput, options: { maxPayloadBytes?: num
   for (const p of [
     textProblem('dedupeKey', input.dedupeKey, 500),
     textProblem('deliveryId', input.deliveryId, 200),
+    textProblem('group', input.group, 200),
     intProblem('maxAttempts', input.maxAttempts, 1, 100),
     intProblem('priority', input.priority, -1_000_000, 1_000_000),
   ]) {
@@ -366,6 +381,8 @@ export interface JobWorkerOptions {
    * fast part of the next leaking push.
    */
   kindConcurrency?: Readonly<Record<string, number>>;
+  /** At most this many running jobs of one `group` (an installation) over the whole store (`ClaimOptions.groupLimit`). */
+  groupLimit?: number;
   /** Default 30 s; the lease is renewed every leaseMs/3. */
   leaseMs?: number;
   /** How often to look for due jobs when idle. Default 1 s; `wake()` skips the wait. */
@@ -555,13 +572,16 @@ export function createWorker(options: JobWorkerOptions): JobWorker {
         if (!open.length) break;
         let job: Job | undefined;
         try {
-          job = await queue.claim({ workerId: id, leaseMs, kinds: open });
+          job = await queue.claim({ workerId: id, leaseMs, kinds: open, ...(options.groupLimit ? { groupLimit: options.groupLimit } : {}) });
         } catch (e) {
           log.error('job claim failed', { workerId: id, error: e instanceof Error ? e.message : String(e) });
           break;
         }
         if (!job) {
-          empty = true;
+          // Nothing due of the kinds asked for. Idle only if that was every kind: a kind left out
+          // for being at its limit may have a job due, and its running job may end meanwhile.
+          empty = open.length === kinds.length;
+          if (!empty && running.size === 0) continue;
           break;
         }
         const kind = job.kind;

@@ -39,7 +39,7 @@ import { openDatabase, toStoreError, type SqliteDatabase } from './sqlite.js';
 /** The queue's file name in the state folder. */
 export const JOBS_DB_FILE = 'jobs.db';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -59,7 +59,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   lease_until INTEGER,
   last_error_code TEXT,
   last_error_message TEXT,
-  finished_at INTEGER
+  finished_at INTEGER,
+  group_key TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, priority DESC, run_at, seq);
 CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (state, lease_until);
@@ -93,6 +94,7 @@ interface Row {
   last_error_code: string | null;
   last_error_message: string | null;
   finished_at: number | null;
+  group_key: string | null;
 }
 
 function toJob(r: Row): Job {
@@ -108,6 +110,7 @@ function toJob(r: Row): Job {
     ...(r.delivery_id !== null ? { deliveryId: r.delivery_id } : {}),
     ...(r.dedupe_key !== null ? { dedupeKey: r.dedupe_key } : {}),
     ...(r.last_error_code !== null ? { lastError: { code: r.last_error_code, message: r.last_error_message ?? '' } } : {}),
+    ...(r.group_key !== null ? { group: r.group_key } : {}),
   };
 }
 
@@ -144,8 +147,8 @@ function prepareStatements(db: SqliteDatabase) {
     byKey: db.prepare<[string], { id: string }>("SELECT id FROM jobs WHERE dedupe_key = ? AND state <> 'dead'"),
     remember: db.prepare<[string, string, number]>('INSERT OR IGNORE INTO deliveries (delivery_id, job_id, seen_at) VALUES (?, ?, ?)'),
     insert: db.prepare<[Record<string, string | number | null>]>(
-      `INSERT INTO jobs (id, kind, payload, state, priority, run_at, attempts, max_attempts, dedupe_key, delivery_id, enqueued_at)
-       VALUES (@id, @kind, @payload, 'queued', @priority, @runAt, 0, @maxAttempts, @dedupeKey, @deliveryId, @now)`,
+      `INSERT INTO jobs (id, kind, payload, state, priority, run_at, attempts, max_attempts, dedupe_key, delivery_id, enqueued_at, group_key)
+       VALUES (@id, @kind, @payload, 'queued', @priority, @runAt, 0, @maxAttempts, @dedupeKey, @deliveryId, @now, @group)`,
     ),
     // A job whose worker died on its last attempt is dead; any other goes back, due from the lease's end.
     reapDead: db.prepare<[{ now: number; code: string; message: string }]>(
@@ -158,11 +161,13 @@ function prepareStatements(db: SqliteDatabase) {
          last_error_code = @code, last_error_message = @message
        WHERE state = 'running' AND lease_until <= @now`,
     ),
-    claim: db.prepare<[{ now: number; workerId: string; until: number; kinds: string | null }], Row>(
+    claim: db.prepare<[{ now: number; workerId: string; until: number; kinds: string | null; groupLimit: number | null }], Row>(
       `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = @workerId, lease_until = @until
        WHERE seq = (
-         SELECT seq FROM jobs WHERE state = 'queued' AND run_at <= @now
+         SELECT seq FROM jobs q WHERE state = 'queued' AND run_at <= @now
            AND (@kinds IS NULL OR kind IN (SELECT value FROM json_each(@kinds)))
+           AND (@groupLimit IS NULL OR q.group_key IS NULL
+                OR (SELECT count(*) FROM jobs r WHERE r.state = 'running' AND r.group_key = q.group_key) < @groupLimit)
          ORDER BY priority DESC, run_at, seq LIMIT 1)
        RETURNING *`,
     ),
@@ -209,6 +214,10 @@ function prepareSchema(db: SqliteDatabase, file: string): void {
     });
   }
   db.exec(SCHEMA);
+  // Version 2: the fairness group (a v1 file gets the column).
+  const columns = new Set((db.pragma('table_info(jobs)') as { name: string }[]).map((c) => c.name));
+  if (!columns.has('group_key')) db.exec('ALTER TABLE jobs ADD COLUMN group_key TEXT');
+  db.exec("CREATE INDEX IF NOT EXISTS jobs_running_group ON jobs (group_key) WHERE state = 'running' AND group_key IS NOT NULL");
   if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
 }
 
@@ -279,6 +288,7 @@ export class SqliteJobQueue implements JobQueue {
       dedupeKey: input.dedupeKey ?? null,
       deliveryId: input.deliveryId ?? null,
       now,
+      group: input.group ?? null,
     });
     if (input.deliveryId !== undefined) q.remember.run(input.deliveryId, id, now);
     return { id, duplicate: false };
@@ -288,7 +298,7 @@ export class SqliteJobQueue implements JobQueue {
     const expired = { now, code: ErrorCode.QUEUE_LEASE_EXPIRED, message: EXPIRED_MESSAGE };
     this.q.reapDead.run(expired);
     this.q.reapRequeue.run(expired);
-    return this.q.claim.get({ now, workerId: o.workerId, until: now + o.leaseMs, kinds: o.kinds ? JSON.stringify(o.kinds) : null });
+    return this.q.claim.get({ now, workerId: o.workerId, until: now + o.leaseMs, kinds: o.kinds ? JSON.stringify(o.kinds) : null, groupLimit: o.groupLimit ?? null });
   };
 
   private readonly failTx = (jobId: string, workerId: string, failure: JobFailure, now: number): FailResult => {

@@ -144,6 +144,28 @@ describe.each(ENGINES)('the job queue on %s', (engine) => {
     expect((await q.claim(lease))!.id).toBe(pr);
   });
 
+  it('with a group limit, skips a job whose group (an installation) already runs that many, over every connection', async () => {
+    const clock = manualClock();
+    const q = newQueue({ clock: clock.now });
+    const other = newQueue({ clock: clock.now });
+    const a1 = (await q.enqueue({ kind: 'push', payload: { n: 'a1' }, group: 'installation:1', priority: 5 })).id;
+    const a2 = (await q.enqueue({ kind: 'push', payload: { n: 'a2' }, group: 'installation:1', priority: 5 })).id;
+    const b1 = (await q.enqueue({ kind: 'push', payload: { n: 'b1' }, group: 'installation:2' })).id;
+    const free = (await q.enqueue({ kind: 'push', payload: { n: 'free' } })).id;
+    const limited = { ...lease, groupLimit: 1 };
+    expect(await q.claim(limited)).toMatchObject({ id: a1, group: 'installation:1' });
+    // a2 outranks b1 but its installation is at its limit — also for another connection.
+    expect((await other.claim({ ...limited, workerId: 'w2' }))!.id).toBe(b1);
+    expect((await q.claim(limited))!.id).toBe(free);
+    expect(await q.claim(limited)).toBeUndefined();
+    await q.complete(a1, 'w1');
+    expect((await q.claim(limited))!.id).toBe(a2);
+    // Without a limit, groups do not matter.
+    const a3 = (await q.enqueue({ kind: 'push', payload: { n: 'a3' }, group: 'installation:1' })).id;
+    expect((await q.claim(lease))!.id).toBe(a3);
+    await expect(q.enqueue({ kind: 'push', payload: {}, group: '' })).rejects.toMatchObject({ code: ErrorCode.QUEUE_INPUT_INVALID });
+  });
+
   it('takes 10 enqueues of one delivery as one job, and remembers the delivery after the job is done', async () => {
     const q = newQueue();
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => q.enqueue({ kind: 'push', payload: { try: i }, deliveryId: 'delivery-1' })));
@@ -407,6 +429,21 @@ describe.each(ENGINES)('the job queue on %s', (engine) => {
     expect(woken).toBe(1);
   });
 
+  it.skipIf(engine !== 'sqlite')('upgrades a version-1 file in place (the fairness group column is added, jobs kept)', async () => {
+    const db = openDatabase(file);
+    db.exec(`CREATE TABLE jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, payload TEXT NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'dead')), priority INTEGER NOT NULL DEFAULT 0, run_at INTEGER NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL, dedupe_key TEXT, delivery_id TEXT, enqueued_at INTEGER NOT NULL,
+      lease_owner TEXT, lease_until INTEGER, last_error_code TEXT, last_error_message TEXT, finished_at INTEGER)`);
+    db.prepare("INSERT INTO jobs (id, kind, payload, state, run_at, max_attempts, enqueued_at) VALUES ('old', 'push', '{}', 'queued', 0, 8, 0)").run();
+    db.pragma('user_version = 1');
+    db.close();
+    const q = newQueue();
+    expect((await q.claim({ ...lease, groupLimit: 1 }))!.id).toBe('old');
+    await q.enqueue({ kind: 'push', payload: {}, group: 'installation:9' });
+    expect((await q.claim({ ...lease, groupLimit: 1 }))!.group).toBe('installation:9');
+  });
+
   it('refuses a store written by a newer schema', async () => {
     if (engine === 'sqlite') {
       const db = openDatabase(file);
@@ -651,18 +688,26 @@ describe.each(ENGINES)('createWorker on %s', (engine) => {
     const now: Record<string, number> = { scan: 0, push: 0 };
     const peak: Record<string, number> = { scan: 0, push: 0 };
     const order: string[] = [];
-    const job = (kind: 'scan' | 'push', ms: number) => async (): Promise<void> => {
+    // The first scan and the first three pushes hold their slots until all four run at once (a
+    // gate, not a timer: the store's speed does not matter), then everything drains.
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const held = setTimeout(() => open(), 5000);
+    const job = (kind: 'scan' | 'push') => async (): Promise<void> => {
       order.push(kind);
       peak[kind] = Math.max(peak[kind]!, ++now[kind]!);
-      await new Promise((r) => setTimeout(r, ms));
+      if (now.scan + now.push === 4) open();
+      await gate;
+      await new Promise((r) => setTimeout(r, 5));
       now[kind]!--;
     };
-    const w = startWorker({ queue: q, concurrency: 4, kindConcurrency: { scan: 1 }, handlers: { scan: job('scan', 40), push: job('push', 10) } });
+    const w = startWorker({ queue: q, concurrency: 4, kindConcurrency: { scan: 1 }, handlers: { scan: job('scan'), push: job('push') } });
     // The scans first (and at a higher priority): the limit, not the order, keeps all but one waiting.
     for (let i = 0; i < 4; i++) await q.enqueue({ kind: 'scan', payload: { i }, priority: 5 });
     for (let i = 0; i < 6; i++) await q.enqueue({ kind: 'push', payload: { i } });
     w.wake();
     await w.idle();
+    clearTimeout(held);
     expect(peak).toEqual({ scan: 1, push: 3 });
     expect(order.slice(0, 4)).toEqual(['scan', 'push', 'push', 'push']);
     expect(await q.stats()).toMatchObject({ queued: 0, running: 0 });
