@@ -208,9 +208,11 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
     warn: (m: string, f?: object) => logger.warn(f ?? {}, m),
     error: (m: string, f?: object) => logger.error(f ?? {}, m),
   };
+  const auditSigner = settings.databaseUrl ? (await import('./backends/open-backend.js')).readAuditSignerFromEnv(options.env) : undefined;
   const stores = await openAppStores({
     stateDir: settings.stateDir,
     logger: storeLogger,
+    ...(auditSigner ? { auditSigner } : {}),
     ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
     ...(settings.databasePool ? { poolSize: settings.databasePool } : {}),
   });
@@ -224,6 +226,7 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
     backend: settings.backend,
     steps,
     ...(stores.idempotency ? { idempotency: stores.idempotency } : {}),
+    ...(stores.audit ? { audit: stores.audit } : {}),
     gitBase: settings.gitUrl,
     webBase: settings.webUrl,
     logger,

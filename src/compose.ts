@@ -37,6 +37,7 @@ import { DEFAULT_POLICY_FILE } from './policy/default-file.js';
 import type { PolicyEngine } from './policy/engine/policy-engine.js';
 import type { PolicySource } from './policy/source.js';
 import { createLogger, type Logger } from './util/logger.js';
+import type { AuditWriter } from './store/audit.js';
 import type { IdempotencyStore } from './store/idempotency.js';
 
 export interface ComposeOptions {
@@ -65,6 +66,8 @@ export interface ComposeOptions {
    * on two machines never act twice on one idempotency key.
    */
   idempotency?: IdempotencyStore;
+  /** The audit log remote backends record to. Default: `audit.db` in the state folder. The App on PostgreSQL passes the shared chain. */
+  audit?: AuditWriter;
 }
 
 export interface Composition {
@@ -180,7 +183,10 @@ export function compose(options: ComposeOptions): Composition {
   let backendP: Promise<OpenedBackend> | undefined;
   const backend = (): Promise<OpenedBackend> =>
     (backendP ??= (async () => {
-      const opened = await openBackend(await backendConfig(), env, actor, options.idempotency ? { idempotency: options.idempotency } : {});
+      const opened = await openBackend(await backendConfig(), env, actor, {
+        ...(options.idempotency ? { idempotency: options.idempotency } : {}),
+        ...(options.audit ? { audit: options.audit } : {}),
+      });
       closers.push(() => opened.close());
       return opened;
     })());

@@ -45,7 +45,7 @@ export async function runComment(s: AppServices, job: CommentJob): Promise<Comme
         await reply(`${code(job.argument, 80)} is not a key this repository's policy names (\`keys:\` in \`.github/keywarden.yml\` on the default branch, by alias or id), so it cannot be rotated from here.`);
         return { kind: 'refused' };
       }
-      const c = compose({ cwd: s.stateDir, env: s.env, actor: `app:${w.fullName}:@${job.author}`, policyFile: false, backend: s.backend, stateDir: s.stateDir, clock: s.clock, ...(s.idempotency ? { idempotency: s.idempotency } : {}) });
+      const c = compose({ cwd: s.stateDir, env: s.env, actor: `app:${w.fullName}:@${job.author}`, policyFile: false, backend: s.backend, stateDir: s.stateDir, clock: s.clock, ...(s.idempotency ? { idempotency: s.idempotency } : {}), ...(s.audit ? { audit: s.audit } : {}) });
       try {
         const opened = await c.backend();
         const r = await rotateWithFallback(opened.backend, job.argument, { idempotencyKey: `comment-${job.repoId}-${job.commentId}`, actor: c.actor, reason: `comment ${job.commentId} on #${job.issueNumber}` });

@@ -24,7 +24,7 @@ import { selectDetectors } from '../scan/select-detectors.js';
 import { preCheckCompare, secretInPatch, type ComparePatchFile, type ComparePreCheck } from '../scan/sources/compare-patch.js';
 import { cloneUrl, dropScratchBranches, ensureMirror, fetchInto, fetchedBranch, hasCommit, historyAsRange, type GitRemote } from '../scm/github-git.js';
 import { GitHubRepo, githubError, type Octokit } from '../scm/github.js';
-import { AuditLog } from '../store/audit.js';
+import { AuditLog, type AuditWriter } from '../store/audit.js';
 import type { IdempotencyStore } from '../store/idempotency.js';
 import type { StepStore } from '../store/steps.js';
 import type { RepoJob } from './jobs.js';
@@ -53,6 +53,8 @@ export interface AppServices {
   steps: StepStore;
   /** Shared idempotency records for remote backends (the App on PostgreSQL); default each state folder's own. */
   idempotency?: IdempotencyStore;
+  /** The shared audit chain (the App on PostgreSQL): remote backends and GitHub-side revocations record there. */
+  audit?: AuditWriter;
   /** Where repositories are cloned from: `https://github.com` (or a GHES host). */
   gitBase: string;
   /** Where people look: `https://github.com`, for links in PR bodies and checks. */
@@ -240,11 +242,14 @@ export class RepoWork {
       stateDir: this.s.stateDir,
       clock: this.s.clock,
       ...(this.s.idempotency ? { idempotency: this.s.idempotency } : {}),
+      ...(this.s.audit ? { audit: this.s.audit } : {}),
     });
     try {
       const octokit = this.octokit;
-      let audit: AuditLog | undefined;
+      let audit: AuditWriter | undefined;
       const audited = async <T extends { provider: string; revoke: AuditedRevoker['revoke'] }>(r: T): Promise<AuditedRevoker> => {
+        // On PostgreSQL GitHub-side revocations go to the one shared chain, whatever the key backend.
+        if (!audit && this.s.audit) audit = this.s.audit;
         if (!audit) {
           try {
             audit = (await c.backend()).audit;

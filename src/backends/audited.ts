@@ -23,7 +23,7 @@
  */
 import { hostname } from 'node:os';
 import { ErrorCode, isKeywardenError, KeywardenError } from '../errors.js';
-import type { AuditEventInput, AuditLog, AuditOutcome, AuditRecord } from '../store/audit.js';
+import type { AuditEventInput, AuditOutcome, AuditRecord, AuditWriter } from '../store/audit.js';
 import type {
   CreateKeyInput,
   CredentialRevocation,
@@ -80,9 +80,9 @@ function auditWriteFailed(e: unknown, what: string, done: boolean): KeywardenErr
 }
 
 /** Appends or throws AUDIT_WRITE_FAILED. */
-function append(audit: AuditLog, input: AuditEventInput, done: boolean): AuditRecord {
+async function append(audit: AuditWriter, input: AuditEventInput, done: boolean): Promise<AuditRecord> {
   try {
-    return audit.append(input);
+    return await audit.append(input);
   } catch (e) {
     throw auditWriteFailed(e, input.operation, done);
   }
@@ -115,12 +115,12 @@ export class AuditedBackend implements KeyBackend {
 
   constructor(
     readonly inner: KeyBackend,
-    private readonly audit: AuditLog,
+    private readonly audit: AuditWriter,
     private readonly options: AuditedBackendOptions,
   ) {
     this.name = inner.name;
     this.capabilities = inner.capabilities;
-    this.atomic = (inner as Partial<{ auditLog: AuditLog }>).auditLog === audit;
+    this.atomic = (inner as Partial<{ auditLog: AuditWriter }>).auditLog === audit;
     if (inner.matchLeak) this.matchLeak = (evidence) => inner.matchLeak!(evidence);
     if (inner.getPublicKey) this.getPublicKey = (ref) => inner.getPublicKey!(ref);
     if (inner.revokeVersion) {
@@ -148,7 +148,7 @@ export class AuditedBackend implements KeyBackend {
       ...(options.reason !== undefined ? { reason: options.reason } : {}),
     };
     const time = (): { time?: Date } => (this.options.now ? { time: this.options.now() } : {});
-    const intent = append(
+    const intent = await append(
       this.audit,
       {
         ...base,
@@ -159,14 +159,14 @@ export class AuditedBackend implements KeyBackend {
       },
       false,
     );
-    const mark = `${this.audit.logId()}:${intent.seq}`;
+    const mark = `${await this.audit.logId()}:${intent.seq}`;
     inflight.add(mark);
     try {
       let r: MutationResult;
       try {
         r = await run(options);
       } catch (e) {
-        append(
+        await append(
           this.audit,
           {
             ...base,
@@ -180,7 +180,7 @@ export class AuditedBackend implements KeyBackend {
         );
         throw e;
       }
-      append(
+      await append(
         this.audit,
         {
           ...base,
@@ -214,9 +214,9 @@ export class AuditedBackend implements KeyBackend {
   async reconcile(): Promise<ReconciledIntent[]> {
     if (this.atomic) return [];
     const out: ReconciledIntent[] = [];
-    const logId = this.audit.logId();
+    const logId = await this.audit.logId();
     const lease = this.options.intentLeaseMs ?? 10 * 60_000;
-    for (const intent of this.audit.openIntents()) {
+    for (const intent of await this.audit.openIntents()) {
       if (inflight.has(`${logId}:${intent.seq}`)) continue;
       const { host, pid } = intent.details;
       if (host === hostname()) {
@@ -229,7 +229,7 @@ export class AuditedBackend implements KeyBackend {
         if (isKeywardenError(e) && e.code === ErrorCode.KEY_NOT_FOUND) seen = { outcome: 'unknown', keyId: intent.keyId, details: { observed: 'not-found' } };
         else continue;
       }
-      append(
+      await append(
         this.audit,
         {
           actor: 'keywarden:reconcile',
@@ -254,14 +254,14 @@ export class AuditedBackend implements KeyBackend {
     const settled = (r: AuditRecord): boolean => r.outcome === 'succeeded' || r.outcome === 'replayed';
     if (intent.operation === 'rotate' && intent.keyId) {
       const key = await this.inner.describe(intent.keyId);
-      const claimed = new Set(this.audit.list({ keyId: key.id, operation: 'rotate' }).filter(settled).map((r) => r.details.version));
+      const claimed = new Set((await this.audit.list({ keyId: key.id, operation: 'rotate' })).filter(settled).map((r) => r.details.version));
       const fresh = key.versions.filter((v) => v.version > 1 && Date.parse(v.createdAt) >= since && !claimed.has(v.version));
       const details = { state: key.state, observedVersion: key.currentVersion };
       if (fresh.length) return { outcome: 'succeeded', keyId: key.id, details: { ...details, version: fresh[0]!.version } };
       return { outcome: 'not-applied', keyId: key.id, details };
     }
     if (intent.operation === 'create') {
-      const claimed = new Set(this.audit.list({ operation: 'create' }).filter(settled).map((r) => r.keyId));
+      const claimed = new Set((await this.audit.list({ operation: 'create' })).filter(settled).map((r) => r.keyId));
       const fresh = (await this.inner.inventory()).filter((k) => Date.parse(k.createdAt) >= since && !claimed.has(k.id));
       const alias = intent.details.alias;
       const named = fresh.filter((k) => typeof alias === 'string' && k.aliases.includes(alias));
@@ -273,7 +273,7 @@ export class AuditedBackend implements KeyBackend {
     const key = await this.inner.describe(intent.keyId);
     const details = { state: key.state, observedVersion: key.currentVersion };
     // A later settled record about the key means its state since then proves nothing about this one.
-    const later = this.audit.list({ keyId: key.id, afterSeq: intent.seq }).some(settled);
+    const later = (await this.audit.list({ keyId: key.id, afterSeq: intent.seq })).some(settled);
     if (later) return { outcome: 'unknown', keyId: key.id, details };
     let applied: boolean | undefined;
     if (STATE_AFTER[intent.operation]) applied = key.state === STATE_AFTER[intent.operation];
@@ -324,7 +324,7 @@ export class AuditedBackend implements KeyBackend {
   async completeDueDestructions(now?: Date): Promise<MutationResult[]> {
     if (this.atomic) return this.inner.completeDueDestructions(now);
     const base = { actor: this.options.actor, backend: this.name, ...(this.options.now ? { time: this.options.now() } : {}) };
-    const intent = append(
+    const intent = await append(
       this.audit,
       { ...base, operation: 'complete-due-destructions', outcome: 'intent', details: { pid: process.pid, host: hostname() } },
       false,
@@ -334,11 +334,11 @@ export class AuditedBackend implements KeyBackend {
       results = await this.inner.completeDueDestructions(now);
     } catch (e) {
       const errorCode = isKeywardenError(e) ? e.code : ErrorCode.INTERNAL;
-      append(this.audit, { ...base, operation: 'complete-due-destructions', outcome: 'failed', errorCode, details: { intentSeq: intent.seq } }, false);
+      await append(this.audit, { ...base, operation: 'complete-due-destructions', outcome: 'failed', errorCode, details: { intentSeq: intent.seq } }, false);
       throw e;
     }
     for (const r of results) {
-      append(
+      await append(
         this.audit,
         {
           ...base,
@@ -351,7 +351,7 @@ export class AuditedBackend implements KeyBackend {
       );
     }
     const done = results.filter((r) => r.state === 'destroyed').length;
-    append(this.audit, { ...base, operation: 'complete-due-destructions', outcome: 'succeeded', details: { intentSeq: intent.seq, destroyed: done } }, true);
+    await append(this.audit, { ...base, operation: 'complete-due-destructions', outcome: 'succeeded', details: { intentSeq: intent.seq, destroyed: done } }, true);
     return results;
   }
   encrypt(ref: string, plaintext: Uint8Array, options?: EncryptOptions): Promise<EncryptResult> {
@@ -375,7 +375,7 @@ export class AuditedRevoker implements CredentialRevoker {
 
   constructor(
     readonly inner: CredentialRevoker,
-    private readonly audit: AuditLog,
+    private readonly audit: AuditWriter,
     private readonly options: AuditedBackendOptions,
   ) {
     this.provider = inner.provider;
@@ -391,7 +391,7 @@ export class AuditedRevoker implements CredentialRevoker {
       ...(options.reason !== undefined ? { reason: options.reason } : {}),
       ...(this.options.now ? { time: this.options.now() } : {}),
     };
-    const intent = append(
+    const intent = await append(
       this.audit,
       { ...base, outcome: 'intent', details: { idempotencyKey: options.idempotencyKey, pid: process.pid, host: hostname() } },
       false,
@@ -401,10 +401,10 @@ export class AuditedRevoker implements CredentialRevoker {
       r = await this.inner.revoke(credentialId, options);
     } catch (e) {
       const errorCode = isKeywardenError(e) ? e.code : ErrorCode.INTERNAL;
-      append(this.audit, { ...base, outcome: 'failed', errorCode, details: { idempotencyKey: options.idempotencyKey, intentSeq: intent.seq } }, false);
+      await append(this.audit, { ...base, outcome: 'failed', errorCode, details: { idempotencyKey: options.idempotencyKey, intentSeq: intent.seq } }, false);
       throw e;
     }
-    append(
+    await append(
       this.audit,
       {
         ...base,

@@ -20,7 +20,7 @@
 import { join, resolve } from 'node:path';
 import { ErrorCode, KeywardenError } from '../errors.js';
 import { existsSync } from 'node:fs';
-import { AuditLog } from '../store/audit.js';
+import { AuditLog, type AuditWriter } from '../store/audit.js';
 import { createCheckpointSigner, type CheckpointSigner } from '../store/checkpoint.js';
 import { SqliteIdempotencyStore, type IdempotencyStore } from '../store/idempotency.js';
 import { openDatabase } from '../store/sqlite.js';
@@ -102,7 +102,8 @@ export function resolveBackendConfig(
 
 export interface OpenedBackend {
   backend: AuditedBackend;
-  audit: AuditLog;
+  /** Where its operations are recorded: the keystore's own log (local), the state folder's `audit.db`, or a shared one given to `openBackend`. */
+  audit: AuditWriter;
   close(): Promise<void>;
 }
 
@@ -179,7 +180,12 @@ export function openAuditLogFor(cfg: ResolvedBackendConfig, env: NodeJS.ProcessE
 }
 
 /** Opens the configured backend; the AWS SDK and the PKCS#11 binding load only for their backend. */
-export async function openBackend(cfg: ResolvedBackendConfig, env: NodeJS.ProcessEnv, actor: string, options: { idempotency?: IdempotencyStore } = {}): Promise<OpenedBackend> {
+export async function openBackend(
+  cfg: ResolvedBackendConfig,
+  env: NodeJS.ProcessEnv,
+  actor: string,
+  options: { idempotency?: IdempotencyStore; audit?: AuditWriter } = {},
+): Promise<OpenedBackend> {
   // Git-ignored before the first database file appears in it.
   ensureStateDir(cfg.stateDir);
   if (cfg.kind === 'local') {
@@ -187,8 +193,11 @@ export async function openBackend(cfg: ResolvedBackendConfig, env: NodeJS.Proces
     const backend = new AuditedBackend(local, local.auditLog, { actor });
     return { backend, audit: local.auditLog, close: () => backend.close() };
   }
-  const signer = readAuditSignerFromEnv(env);
-  const audit = AuditLog.open(join(cfg.stateDir, 'audit.db'), signer ? { signer } : {});
+  // A remote backend's log: the shared one when given (the App on PostgreSQL: one chain for every
+  // worker), else the state folder's. The keystore's own log above stays with the keystore.
+  const signer = options.audit ? undefined : readAuditSignerFromEnv(env);
+  const owned = options.audit ? undefined : AuditLog.open(join(cfg.stateDir, 'audit.db'), signer ? { signer } : {});
+  const audit: AuditWriter = options.audit ?? owned!;
   try {
     let inner;
     let extra: (() => void) | undefined;
@@ -219,14 +228,14 @@ export async function openBackend(cfg: ResolvedBackendConfig, env: NodeJS.Proces
         try {
           await backend.close();
           extra?.();
-          audit.checkpointIfMoved();
+          await audit.checkpointIfMoved();
         } finally {
-          audit.close();
+          owned?.close();
         }
       },
     };
   } catch (e) {
-    audit.close();
+    owned?.close();
     throw e;
   }
 }

@@ -212,7 +212,7 @@ export async function runPipeline(event: PipelineEvent, deps: PipelineDeps): Pro
   const recordTo = event.dryRun || !findings.length ? undefined : (opened.backend ?? (revokers.length ? await c.backend().catch(() => undefined) : undefined));
   if (recordTo) {
     try {
-      recordTo.audit.append({
+      await recordTo.audit.append({
         actor: c.actor,
         backend: recordTo.backend.name,
         operation: 'respond',

@@ -8,6 +8,8 @@
  * of this process.
  */
 import path from 'node:path';
+import type { AuditWriter } from './audit.js';
+import type { CheckpointSigner } from './checkpoint.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { JobQueue } from './queue.js';
 import type { StepStore } from './steps.js';
@@ -21,6 +23,8 @@ export interface AppStores {
   steps: StepStore;
   /** Shared idempotency records for remote backends; undefined on SQLite (each state folder keeps its own). */
   idempotency?: IdempotencyStore;
+  /** The one audit chain of every worker; undefined on SQLite (each state folder's backend keeps its own). */
+  audit?: AuditWriter;
   close(): Promise<void>;
 }
 
@@ -32,6 +36,8 @@ export interface AppStoreSettings {
   poolSize?: number;
   clock?: () => Date;
   logger?: Logger;
+  /** Signs the shared audit chain's checkpoints (`KEYWARDEN_AUDIT_KEY`). */
+  auditSigner?: CheckpointSigner;
 }
 
 export async function openAppStores(settings: AppStoreSettings): Promise<AppStores> {
@@ -49,12 +55,13 @@ export async function openAppStores(settings: AppStoreSettings): Promise<AppStor
       },
     };
   }
-  const [{ openPgStore }, { PgJobQueue }, { PgStepStore }, { PgIdempotencyStore }, { SpoolingQueue }] = await Promise.all([
+  const [{ openPgStore }, { PgJobQueue }, { PgStepStore }, { PgIdempotencyStore }, { SpoolingQueue }, { PgAuditLog }] = await Promise.all([
     import('./pg.js'),
     import('./pg-queue.js'),
     import('./pg-steps.js'),
     import('./pg-idempotency.js'),
     import('./spool.js'),
+    import('./pg-audit.js'),
   ]);
   const store = await openPgStore({ url: settings.databaseUrl, ...(settings.poolSize ? { max: settings.poolSize } : {}) });
   const queue = new SpoolingQueue(new PgJobQueue({ pool: store.pool, ...(settings.clock ? { clock: settings.clock } : {}) }), {
@@ -66,6 +73,7 @@ export async function openAppStores(settings: AppStoreSettings): Promise<AppStor
     queue,
     steps: new PgStepStore(store.pool),
     idempotency: new PgIdempotencyStore(store.pool),
+    audit: new PgAuditLog(store.pool, settings.auditSigner ? { signer: settings.auditSigner } : {}),
     close: async () => {
       await queue.close();
       await store.close();

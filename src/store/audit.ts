@@ -425,7 +425,21 @@ export interface AuditLogOptions {
   stateCheck?: (records: readonly AuditRecord[]) => AuditProblemReport | undefined;
 }
 
-export class AuditLog {
+/**
+ * What writes to an audit log, as the audited backends see it: the SQLite `AuditLog` (sync, one
+ * file per state folder) or the PostgreSQL `PgAuditLog` (one chain shared by every worker).
+ * Callers `await` every result.
+ */
+export interface AuditWriter {
+  logId(): string | Promise<string>;
+  append(input: AuditEventInput): AuditRecord | Promise<AuditRecord>;
+  openIntents(): AuditRecord[] | Promise<AuditRecord[]>;
+  list(options?: AuditListOptions): AuditRecord[] | Promise<AuditRecord[]>;
+  /** Signs a checkpoint when records were appended since the last one; a no-op without a signer. */
+  checkpointIfMoved(time?: Date): void | Promise<void>;
+}
+
+export class AuditLog implements AuditWriter {
   private closed = false;
   private readonly signer: CheckpointSigner | undefined;
   readonly checkpointEvery: number;
@@ -722,7 +736,7 @@ export class AuditLog {
   }
 }
 
-function flatDetails(d: AuditEventInput['details']): Record<string, string | number | boolean | null> {
+export function flatDetails(d: AuditEventInput['details']): Record<string, string | number | boolean | null> {
   const out: Record<string, string | number | boolean | null> = {};
   for (const [k, v] of Object.entries(d ?? {})) {
     if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;

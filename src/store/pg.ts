@@ -8,6 +8,7 @@
  *   `keywarden db migrate`, each in its own transaction, under a session advisory lock so two
  *   processes starting together apply each migration once. A database migrated by a newer
  *   Keywarden is refused (`KW_STORE_FAILED`, fault config) rather than written with an old schema.
+ * - The audit chain (`pg-audit.ts`) lives here too: one chain for every worker.
  * - Everything lives in the `keywarden` schema, so the database can be shared with other tools.
  * - **Errors** are typed: a lost connection, a server shutting down, a serialisation failure or a
  *   deadlock is `KW_STORE_FAILED` with `retryable: true` (the worker retries the job); anything
@@ -109,6 +110,36 @@ CREATE TABLE ${PG_SCHEMA}.idempotency (
     sql: `
 ALTER TABLE ${PG_SCHEMA}.jobs ADD COLUMN group_key TEXT;
 CREATE INDEX jobs_running_group ON ${PG_SCHEMA}.jobs (group_key) WHERE state = 'running' AND group_key IS NOT NULL;`,
+  },
+  {
+    version: 3,
+    name: 'the audit chain (append-only, signed checkpoints)',
+    // pg-audit.ts reads and writes these; the head row starts at the genesis hash.
+    sql: `
+CREATE TABLE ${PG_SCHEMA}.audit_log (
+  pos BIGSERIAL PRIMARY KEY,
+  seq BIGINT NOT NULL UNIQUE,
+  body TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  key_id TEXT,
+  operation TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  intent_seq BIGINT
+);
+CREATE INDEX audit_log_key ON ${PG_SCHEMA}.audit_log (key_id);
+CREATE INDEX audit_log_intent ON ${PG_SCHEMA}.audit_log (intent_seq) WHERE intent_seq IS NOT NULL;
+CREATE TABLE ${PG_SCHEMA}.audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL);
+INSERT INTO ${PG_SCHEMA}.audit_head (id, seq, hash) VALUES (1, 0, '${'0'.repeat(64)}');
+CREATE TABLE ${PG_SCHEMA}.audit_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+INSERT INTO ${PG_SCHEMA}.audit_meta (k, v) VALUES ('log_id', gen_random_uuid()::text);
+CREATE TABLE ${PG_SCHEMA}.audit_checkpoint (count BIGINT PRIMARY KEY, head_hash TEXT NOT NULL, time TEXT NOT NULL, public_key TEXT NOT NULL, signature TEXT NOT NULL);
+CREATE FUNCTION ${PG_SCHEMA}.audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON ${PG_SCHEMA}.audit_log FOR EACH ROW EXECUTE FUNCTION ${PG_SCHEMA}.audit_append_only();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON ${PG_SCHEMA}.audit_log FOR EACH STATEMENT EXECUTE FUNCTION ${PG_SCHEMA}.audit_append_only();
+CREATE TRIGGER audit_checkpoint_append_only BEFORE UPDATE OR DELETE ON ${PG_SCHEMA}.audit_checkpoint FOR EACH ROW EXECUTE FUNCTION ${PG_SCHEMA}.audit_append_only();
+CREATE TRIGGER audit_checkpoint_no_truncate BEFORE TRUNCATE ON ${PG_SCHEMA}.audit_checkpoint FOR EACH STATEMENT EXECUTE FUNCTION ${PG_SCHEMA}.audit_append_only();`,
   },
 ];
 

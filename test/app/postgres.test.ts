@@ -10,6 +10,7 @@ import { composeApp, type ComposedApp } from '../../src/compose-app.js';
 import { main } from '../../src/cli/main.js';
 import { createAppLogger } from '../../src/server/logger.js';
 import { createPgPool, PG_SCHEMA, PG_SCHEMA_VERSION, type PgPool } from '../../src/store/pg.js';
+import { PgAuditLog } from '../../src/store/pg-audit.js';
 import { createRng, secretGenerators } from '../fixtures/secrets/generators.js';
 import { createAppHarness, expectNoCanaryInApp, WEBHOOK_SECRET, type AppHarness } from '../helpers/app-harness.js';
 import { signDelivery } from '../helpers/github-fake/index.js';
@@ -40,7 +41,7 @@ describe.skipIf(pgSkip)('the App on PostgreSQL', () => {
   const rows = async (sql: string): Promise<Record<string, unknown>[]> => (await pool.query(sql)).rows as Record<string, unknown>[];
   /** Everything Keywarden stored in PostgreSQL, as text. */
   const everything = async (): Promise<string> => {
-    const tables = ['jobs', 'deliveries', 'steps', 'idempotency'];
+    const tables = ['jobs', 'deliveries', 'steps', 'idempotency', 'audit_log', 'audit_checkpoint'];
     return JSON.stringify(await Promise.all(tables.map((t) => rows(`SELECT * FROM ${PG_SCHEMA}.${t}`))));
   };
   const settle = async (): Promise<void> => {
@@ -67,6 +68,10 @@ describe.skipIf(pgSkip)('the App on PostgreSQL', () => {
     const jobs = await rows(`SELECT kind, state FROM ${PG_SCHEMA}.jobs ORDER BY seq`);
     expect(jobs.filter((j) => j.kind === 'push')).toEqual([{ kind: 'push', state: 'done' }]);
     expect((await rows(`SELECT status FROM ${PG_SCHEMA}.steps`)).every((s) => s.status === 'done')).toBe(true);
+    // The revocation is in the one shared audit chain, intent and outcome, and the chain verifies.
+    const audit = await rows(`SELECT operation, outcome FROM ${PG_SCHEMA}.audit_log ORDER BY seq`);
+    expect(audit.filter((r) => r.operation === 'revoke-credential' || r.operation === 'revoke-and-replace-credential').map((r) => r.outcome)).toEqual(['intent', 'succeeded']);
+    expect(await new PgAuditLog(pool).verify()).toMatchObject({ ok: true });
     expect(await everything()).not.toContain(token);
     expectNoCanaryInApp(h, token);
   });

@@ -696,7 +696,7 @@ describe.each(ENGINES)('createWorker on %s', (engine) => {
     const job = (kind: 'scan' | 'push') => async (): Promise<void> => {
       order.push(kind);
       peak[kind] = Math.max(peak[kind]!, ++now[kind]!);
-      if (now.scan + now.push === 4) open();
+      if (now.scan! + now.push! === 4) open();
       await gate;
       await new Promise((r) => setTimeout(r, 5));
       now[kind]!--;
