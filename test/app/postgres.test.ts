@@ -143,6 +143,13 @@ describe.skipIf(pgSkip)('the App on PostgreSQL', () => {
     } finally {
       await fresh.drop();
     }
+    // The shared audit chain: verified, exported and checkpointed through the CLI.
+    const verify = await run('audit', 'verify', '--database', '--format', 'json');
+    expect(verify.code, verify.out).toBe(0);
+    expect(JSON.parse(verify.out)).toMatchObject({ ok: true });
+    const exported = await run('audit', 'export', '--database');
+    expect(exported.code).toBe(0);
+    expect(exported.out.split('\n').filter(Boolean).length).toBe((await rows(`SELECT count(*)::int AS n FROM ${PG_SCHEMA}.audit_log`))[0]!.n);
     // A URL that is not postgres:// is a usage error; its text is not echoed with a password.
     const bad = await run('db', 'migrate', '--url', 'mysql://root:hunter2@db/x');
     expect(bad.code).toBe(2);

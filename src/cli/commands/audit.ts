@@ -8,6 +8,10 @@
  * with `--checkpoint` all hold and no intent lacks an outcome; 1 when anything does not
  * (naming the first problem); 2 for bad input (an empty, truncated or garbled checkpoint file).
  * It never creates a log: a deleted one is reported as missing.
+ *
+ * `--database [url]` (verify, checkpoint, export): the App's one shared chain in PostgreSQL
+ * (default `KEYWARDEN_DATABASE_URL`), where every worker records remote-backend operations and
+ * GitHub-side revocations; checkpoints there are signed with `KEYWARDEN_AUDIT_KEY`.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -22,6 +26,7 @@ import { prepareOutputFile, type OutputFile } from '../output-file.js';
 import { compose } from '../../compose.js';
 
 interface AuditFlags {
+  database?: string | boolean;
   stateDir?: string;
   backend?: string;
   config?: string;
@@ -43,6 +48,31 @@ async function openLog(flags: AuditFlags, io: CliIO, options: { readonly: boolea
   const settings = backendSettingsOf(flags);
   const c = compose({ cwd, env: io.env ?? process.env, backend: settings, ...(flags.config ? { policyFile: flags.config } : {}), auditOnly: true, ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
   return c.auditLog(options);
+}
+
+/** The shared PostgreSQL chain when `--database` is given (the URL, or KEYWARDEN_DATABASE_URL). */
+async function openSharedLog(flags: AuditFlags, io: CliIO): Promise<{ log: import('../../store/pg-audit.js').PgAuditLog; source: string; close(): Promise<void> } | undefined> {
+  if (flags.database === undefined || flags.database === false) return undefined;
+  const env = io.env ?? process.env;
+  const url = typeof flags.database === 'string' ? flags.database : env.KEYWARDEN_DATABASE_URL;
+  if (!url || !/^postgres(ql)?:\/\//i.test(url)) {
+    throw new KeywardenError(ErrorCode.INVALID_ARGUMENT, '--database needs a postgres:// URL (or KEYWARDEN_DATABASE_URL).', { fault: 'user' });
+  }
+  const [{ createPgPool, redactUrl, pgSchemaVersion }, { PgAuditLog }, { readAuditSignerFromEnv }] = await Promise.all([
+    import('../../store/pg.js'),
+    import('../../store/pg-audit.js'),
+    import('../../backends/open-backend.js'),
+  ]);
+  const pool = createPgPool({ url, max: 2 });
+  if ((await pgSchemaVersion(pool).catch(async (e: unknown) => {
+    await pool.end();
+    throw e;
+  })) < 3) {
+    await pool.end();
+    throw new KeywardenError(ErrorCode.PATH_NOT_FOUND, `There is no audit chain in ${redactUrl(url)} (run "keywarden db migrate").`, { fault: 'user' });
+  }
+  const signer = readAuditSignerFromEnv(env);
+  return { log: new PgAuditLog(pool, signer ? { signer } : {}), source: redactUrl(url), close: () => pool.end() };
 }
 
 function readInput(io: CliIO, file: string, what: string): string {
@@ -133,6 +163,7 @@ export function registerAuditCommand(program: Command, io: CliIO, setExit: (code
   )
     .option('--file <jsonl>', 'verify a JSONL export instead of the live log')
     .option('--checkpoint <file>', 'an exported checkpoint (audit checkpoint --export) the log must still match')
+    .option('--database [url]', "the App's shared chain in PostgreSQL (default KEYWARDEN_DATABASE_URL)")
     .action(async (flags: AuditFlags & { file?: string; checkpoint?: string }) => {
       // Bad input is refused before anything is judged: exit 2, never a pass.
       const anchor: SignedCheckpoint | undefined = flags.checkpoint
@@ -140,7 +171,15 @@ export function registerAuditCommand(program: Command, io: CliIO, setExit: (code
         : undefined;
       let result: AuditVerifyResult;
       let source: string;
-      if (flags.file) {
+      const shared = flags.file ? undefined : await openSharedLog(flags, io);
+      if (shared) {
+        try {
+          result = await shared.log.verify(anchor ? { anchor } : {});
+          source = shared.source;
+        } finally {
+          await shared.close();
+        }
+      } else if (flags.file) {
         result = verifyRecords(parseAuditJsonl(readInput(io, flags.file, 'audit export')), undefined, anchor ? { anchor } : {});
         source = flags.file;
       } else {
@@ -177,12 +216,14 @@ export function registerAuditCommand(program: Command, io: CliIO, setExit: (code
 
   addCommon(audit.command('checkpoint').description('Sign a checkpoint of the log head now; with --export, write the latest one to a file or stdout.'))
     .option('--export [file]', 'write the signed checkpoint (JSON) to FILE, or to standard output when no FILE or "-"')
+    .option('--database [url]', "the App's shared chain in PostgreSQL (default KEYWARDEN_DATABASE_URL)")
     .action(async (flags: AuditFlags & { export?: string | boolean }) => {
       const out = typeof flags.export === 'string' && flags.export !== '-' ? prepareOut(io, flags.export, 'checkpoint (--export)') : undefined;
-      const log = await openLog(flags, io, { readonly: false, needKey: true });
+      const shared = await openSharedLog(flags, io);
+      const log = shared ? { audit: shared.log, path: shared.source, close: () => void shared.close() } : await openLog(flags, io, { readonly: false, needKey: true });
       try {
         if (!log.audit) throw new KeywardenError(ErrorCode.PATH_NOT_FOUND, `There is no audit log at ${log.path}.`, { fault: 'user' });
-        const c = log.audit.checkpoint();
+        const c = await log.audit.checkpoint();
         const text = `${JSON.stringify(c, null, 2)}\n`;
         if (flags.export === undefined) {
           io.stdout(flags.format === 'json' ? text : `Signed checkpoint: ${c.count} records, head ${c.headHash.slice(0, 16)}… at ${c.time}\n`);
@@ -199,12 +240,14 @@ export function registerAuditCommand(program: Command, io: CliIO, setExit: (code
 
   addCommon(audit.command('export').description('Write the audit log as JSON Lines, one record per line, in chain order.'))
     .option('-o, --output <file>', 'write to a file (mode 0600) instead of standard output')
+    .option('--database [url]', "the App's shared chain in PostgreSQL (default KEYWARDEN_DATABASE_URL)")
     .action(async (flags: AuditFlags & { output?: string }) => {
       const out = flags.output ? prepareOut(io, flags.output, 'audit export (-o)') : undefined;
-      const log = await openLog(flags, io, { readonly: true, needKey: false });
+      const shared = await openSharedLog(flags, io);
+      const log = shared ? { audit: shared.log, path: shared.source, close: () => void shared.close() } : await openLog(flags, io, { readonly: true, needKey: false });
       try {
         const lines: string[] = [];
-        const n = log.audit?.exportJsonl((l) => lines.push(l)) ?? 0;
+        const n = (await log.audit?.exportJsonl((l) => lines.push(l))) ?? 0;
         if (out && flags.output) {
           writeOut(out, lines.join(''));
           io.stderr(`Exported ${n} audit records to ${flags.output}.\n`);
