@@ -210,14 +210,15 @@ export class PgJobQueue implements JobQueue {
     if (options.kinds?.length === 0) return undefined;
     return this.use('claim a job', async () => {
       const now = this.now();
-      // Take back expired leases: dead on the last attempt, else queued from the lease's end.
+      // Take back expired leases: dead on the last attempt, else queued from the lease's end. Rows
+      // another claimer is taking back are skipped, not waited on (no lock-order deadlock).
       await this.pool.query(
         `UPDATE ${T} SET
            state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,
            finished_at = CASE WHEN attempts >= max_attempts THEN $1 ELSE NULL END,
            run_at = CASE WHEN attempts >= max_attempts THEN run_at ELSE lease_until END,
            lease_owner = NULL, lease_until = NULL, last_error_code = $2, last_error_message = $3
-         WHERE state = 'running' AND lease_until <= $1`,
+         WHERE seq IN (SELECT seq FROM ${T} WHERE state = 'running' AND lease_until <= $1 FOR UPDATE SKIP LOCKED)`,
         [now, ErrorCode.QUEUE_LEASE_EXPIRED, EXPIRED_MESSAGE],
       );
       const { rows } = await this.pool.query<Row>(
