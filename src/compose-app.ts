@@ -217,7 +217,8 @@ export async function composeApp(settings: AppSettings, options: ComposeAppOptio
     ...(settings.databasePool ? { poolSize: settings.databasePool } : {}),
   });
   const { queue, steps } = stores;
-  const metrics = createMetrics({ queueStats: () => queue.stats(), ...(serveHere ? {} : { defaultMetrics: false }) });
+  const spool = (queue as Partial<{ spoolStats(): { spooled: number; replayed: number; dropped: number; pending: number } }>).spoolStats?.bind(queue);
+  const metrics = createMetrics({ queueStats: () => queue.stats(), ...(spool ? { spoolStats: spool } : {}), ...(serveHere ? {} : { defaultMetrics: false }) });
   const jm: JobMetrics = options.jobMetrics ?? metrics;
   const services: AppServices = {
     auth: (id) => probot.auth(id) as unknown as ReturnType<AppServices['auth']>,

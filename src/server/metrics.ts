@@ -41,6 +41,8 @@ export interface CreateMetricsOptions {
   queueStats?: () => Promise<QueueStats>;
   /** Register prom-client's process metrics under `keywarden_`. Default true. */
   defaultMetrics?: boolean;
+  /** The intake's spool (PostgreSQL away): read on every scrape. */
+  spoolStats?: () => { spooled: number; replayed: number; dropped: number; pending: number };
 }
 
 interface LabelledCounter<L> {
@@ -111,6 +113,22 @@ export function createMetrics(options: CreateMetricsOptions = {}): KeywardenMetr
       this.set({ state: 'dead' }, s ? s.dead : NaN);
     },
   });
+  if (options.spoolStats) {
+    const spool = options.spoolStats;
+    new Gauge({
+      name: 'keywarden_spool_deliveries',
+      help: 'Deliveries spooled to disk while the database was away, by what became of them since start (pending: waiting now).',
+      labelNames: ['state'] as const,
+      registers,
+      collect() {
+        const s = spool();
+        this.set({ state: 'spooled' }, s.spooled);
+        this.set({ state: 'replayed' }, s.replayed);
+        this.set({ state: 'dropped' }, s.dropped);
+        this.set({ state: 'pending' }, s.pending);
+      },
+    });
+  }
   new Gauge({
     name: 'keywarden_queue_oldest_age_seconds',
     help: 'Age of the oldest queued job (NaN when the queue could not be read).',

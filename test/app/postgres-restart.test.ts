@@ -94,6 +94,9 @@ describe.skipIf(pgSkip)('the App when PostgreSQL restarts during a burst', () =>
     expect(jobs.every((j) => j.state === 'done')).toBe(true);
     for (const t of tokens) expect(h.gh.revokedCredentials.filter((c) => c === t)).toHaveLength(1);
     expect(h.lines.some((l) => l.includes('delivery spooled to disk'))).toBe(true);
+    // Counted on /metrics too: 7 spooled, 7 replayed (the redelivery a duplicate), none dropped or waiting.
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    for (const [state, n] of [['spooled', 7], ['replayed', 7], ['dropped', 0], ['pending', 0]] as const) expect(metrics).toContain(`keywarden_spool_deliveries{state="${state}"} ${n}`);
     for (const t of tokens) expectNoCanaryInApp(h, t);
   });
 });
