@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { canonicalJson, hashRecord, type AuditRecord } from '../../src/store/audit.js';
+import { canonicalJson, hashRecord, parseAuditJsonl, verifyRecords, type AuditRecord } from '../../src/store/audit.js';
 import { createCheckpointSigner } from '../../src/store/checkpoint.js';
 import { createPgPool, migratePg, PG_SCHEMA, type PgPool } from '../../src/store/pg.js';
 import { PgAuditLog } from '../../src/store/pg-audit.js';
@@ -95,6 +95,46 @@ describe.skipIf(pgSkip)('PgAuditLog', () => {
       await expect(pool.query(sql), sql).rejects.toThrow(/append-only/);
     }
     expect(await log.verify()).toMatchObject({ ok: true, count: 1 });
+  });
+
+  /** Tampering needs the triggers out of the way first, as an owner of the database would. */
+  const tamper = async (...sql: string[]): Promise<void> => {
+    await pool.query(`ALTER TABLE ${PG_SCHEMA}.audit_log DISABLE TRIGGER USER`);
+    for (const q of sql) await pool.query(q);
+  };
+
+  it('names a deleted record, records cut from the end, and the first reordered record', async () => {
+    const log = new PgAuditLog(pool);
+    for (let i = 1; i <= 5; i++) await log.append(event(i));
+    await tamper(`DELETE FROM ${PG_SCHEMA}.audit_log WHERE seq = 2`);
+    expect((await log.verify()).firstBad).toMatchObject({ seq: 2, problem: 'missing' });
+
+    await pool.query(`DROP SCHEMA ${PG_SCHEMA} CASCADE`);
+    await migratePg(pool);
+    for (let i = 1; i <= 5; i++) await log.append(event(i));
+    await tamper(`DELETE FROM ${PG_SCHEMA}.audit_log WHERE seq = 5`);
+    expect((await log.verify()).firstBad).toMatchObject({ seq: 5, problem: 'truncated' });
+
+    await pool.query(`DROP SCHEMA ${PG_SCHEMA} CASCADE`);
+    await migratePg(pool);
+    for (let i = 1; i <= 5; i++) await log.append(event(i));
+    // Swap the storage order of records 3 and 4 (a fresh schema: pos = seq; insertion order is what verify judges).
+    await tamper(
+      `UPDATE ${PG_SCHEMA}.audit_log SET pos = -3 WHERE seq = 3`,
+      `UPDATE ${PG_SCHEMA}.audit_log SET pos = 3 WHERE seq = 4`,
+      `UPDATE ${PG_SCHEMA}.audit_log SET pos = 4 WHERE pos = -3`,
+    );
+    expect((await log.verify()).firstBad).toMatchObject({ seq: 3, problem: 'reordered' });
+  });
+
+  it('exports JSONL that verifies on its own against the head', async () => {
+    const log = new PgAuditLog(pool);
+    for (let i = 1; i <= 4; i++) await log.append(event(i));
+    let out = '';
+    expect(await log.exportJsonl((l) => (out += l))).toBe(4);
+    expect(verifyRecords(parseAuditJsonl(out), await log.head()).ok).toBe(true);
+    const edited = out.replace('"actor":"worker-2"', '"actor":"worker-9"');
+    expect(verifyRecords(parseAuditJsonl(edited)).firstBad).toMatchObject({ seq: 2, problem: 'edited' });
   });
 
   it('catches an owner who drops the triggers and edits a record, or rewrites the whole chain', async () => {
