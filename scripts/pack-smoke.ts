@@ -10,6 +10,8 @@
  * 3. `keywarden scan` on freshly generated FAKE secrets: found, and never printed;
  * 4. `keywarden keys create` / `keys list` on the local keystore, and `keywarden respond --dry-run`
  *    on a scratch repository (the built-in default policy, built by the builder);
+ * 4b. `keywarden check` (the bundled CLI, dist/bundle/) on the inspector's fixtures: the same report
+ *    as this checkout's unbundled CLI (dist/cli/);
  * 5. `keywarden app` (what `npm start` runs): refuses to start without a webhook secret, and with
  *    one listens and answers /healthz and /readyz until SIGTERM;
  * 6. no command prints an ExperimentalWarning.
@@ -19,10 +21,10 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRng, secretGenerators } from '../test/fixtures/secrets/generators.js';
 
 const MAX_PACKED_MB = 15;
@@ -59,7 +61,7 @@ try {
   const tgz = path.join(work, pack.filename);
   const files = pack.files.map((f) => f.path);
   log(`tarball ${pack.filename}: ${(pack.size / 1e6).toFixed(1)} MB packed, ${(pack.unpackedSize / 1e6).toFixed(1)} MB unpacked, ${files.length} files`);
-  for (const f of ['bin/keywarden.js', 'dist/cli/main.js', 'dist-wasm/opa-build.wasm', 'policies/default.yml', 'schemas/input.schema.json']) check(files.includes(f), `the tarball has ${f}`);
+  for (const f of ['bin/keywarden.js', 'dist/cli/main.js', 'dist/bundle/main.js', 'dist-wasm/opa-build.wasm', 'policies/default.yml', 'schemas/input.schema.json']) check(files.includes(f), `the tarball has ${f}`);
   const unwanted = files.filter((f) => /^(src|test|tests|fixtures|bench|scripts|tools|docs|\.tools|\.ci|\.keywarden|\.cache)\//.test(f) || /\.(case|test)\.|\.pem$|\.key$|(^|\/)\.env/.test(f));
   check(unwanted.length === 0, 'the tarball has no sources, tests, test helpers, fixtures or tools', unwanted.join('\n'));
   check(pack.size < MAX_PACKED_MB * 1e6, `the tarball is under ${MAX_PACKED_MB} MB`);
@@ -162,6 +164,28 @@ try {
   git('commit', '-qm', 'leak');
   const responded = keywarden(['respond', repo, '--git', 'HEAD~1..HEAD', '--dry-run', '-f', 'json'], project, keysEnv);
   check([0, 1].includes(responded.code) && /github-pat-classic/.test(responded.stdout) && !responded.stdout.includes(fakes[1]!.secret), 'keywarden respond --dry-run (the default policy, built by the builder)', responded.stdout.slice(0, 1500) + responded.stderr);
+
+  // 4b. check: the bundled CLI from the package reports as this checkout's unbundled one.
+  const infra = path.join(work, 'infra');
+  cpSync(path.join(root, 'test/fixtures/inspect'), infra, { recursive: true });
+  // The AWS KMS baseline pack (the default policy has no key rules for declared keys).
+  mkdirSync(path.join(infra, '.github'));
+  writeFileSync(path.join(infra, '.github', 'keywarden.yml'), 'version: 1\nextends: [keywarden:aws-kms-baseline]\n');
+  const checked = keywarden(['check', infra, '-f', 'json']);
+  const unbundled = spawnSync(process.execPath, ['--input-type=module', '-e', `const { main } = await import(${JSON.stringify(pathToFileURL(path.join(root, 'dist/cli/main.js')).href)}); process.exitCode = await main(process.argv.slice(1));`, 'check', infra, '-f', 'json'], {
+    cwd: project,
+    env: { ...process.env, KEYWARDEN_CACHE_DIR: 'off' },
+    encoding: 'utf8',
+  });
+  const checkReport = (() => {
+    try {
+      return JSON.parse(checked.stdout) as { violations: unknown[] };
+    } catch {
+      return undefined;
+    }
+  })();
+  check(checked.code === 1 && (checkReport?.violations.length ?? 0) > 0, 'keywarden check: violations found in the fixtures (exit 1)', checked.stdout.slice(0, 1500) + checked.stderr);
+  check(unbundled.status === 1 && checked.stdout === unbundled.stdout, 'keywarden check: the same report as this checkout’s unbundled CLI', `${checked.stdout.slice(0, 800)}\n---\n${unbundled.stdout.slice(0, 800)}${unbundled.stderr}`);
 
   // 6. The GitHub App from the package: no secret, no start; with one, it serves until SIGTERM.
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -11,6 +11,7 @@
  */
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode, type Pair, type Tags, type YAMLMap } from 'yaml';
 import { ProblemCode, type Position, type Problem } from './facts.js';
+import { parseJsonNodes } from './json-nodes.js';
 import { prescanYaml } from '../util/yaml-prescan.js';
 
 /** CloudFormation's short-form intrinsic functions (`!Ref Name`, `!Sub [...]`, `!If [...]`). */
@@ -38,11 +39,14 @@ export const CFN_INTRINSICS = [
 ] as const;
 
 /** Each tag in scalar, sequence and mapping form, kept as the node it tags (the walker reads `node.tag`). */
-const CFN_TAGS: Tags = CFN_INTRINSICS.flatMap((name) => [
+const CFN_TAG_LIST: Tags = CFN_INTRINSICS.flatMap((name) => [
   { tag: `!${name}`, resolve: (s: string) => s },
   { tag: `!${name}`, collection: 'seq' as const, resolve: (n: unknown) => n },
   { tag: `!${name}`, collection: 'map' as const, resolve: (n: unknown) => n },
 ]) as Tags;
+// As a function, not the array: the YAML library then builds each document's tag list with one
+// concat instead of one per tag (same list, same order).
+const CFN_TAGS = (tags: Tags): Tags => tags.concat(CFN_TAG_LIST);
 
 export interface YamlLimits {
   /** Deepest nesting of mappings and sequences. Default 64. */
@@ -53,8 +57,13 @@ export interface YamlLimits {
   maxNodes?: number;
 }
 
+/** What the extractors read of a parsed document. */
+export interface YamlDoc {
+  contents: YamlNode | null;
+}
+
 export interface LoadedYaml {
-  docs: Document.Parsed[];
+  docs: YamlDoc[];
   /** 1-based position of an offset. */
   pos(offset: number): Position;
   walker: YamlWalker;
@@ -83,6 +92,16 @@ export function loadYaml(file: string, text: string, json: boolean, problems: Pr
     const p = lineCounter.linePos(offset);
     return { line: p.line, column: p.col };
   };
+  // Strict JSON (most CloudFormation JSON) skips the YAML parser: the same nodes, built directly.
+  // Line starts as the YAML parser records them: 0, and after every line feed.
+  const contents = json ? parseJsonNodes(text, maxDepth) : undefined;
+  if (contents) {
+    lineCounter.addNewLine(0);
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lineCounter.addNewLine(i + 1);
+    const docs: YamlDoc[] = [{ contents }];
+    // JSON has no anchors.
+    return { docs, pos, walker: new YamlWalker(docs, limits.maxNodes ?? 500_000, maxDepth, false) };
+  }
   let all: Document.Parsed[];
   try {
     const parsed = parseAllDocuments(text, { lineCounter, customTags: CFN_TAGS, uniqueKeys: false, prettyErrors: false, keepSourceTokens: false });
@@ -104,7 +123,8 @@ export function loadYaml(file: string, text: string, json: boolean, problems: Pr
       problems.push({ file, ...p, code: ProblemCode.YAML_UNRENDERED, message: 'The file holds template syntax ({{ … }}) and is not valid YAML; render it (helm template) to check it.' });
     else problems.push({ file, ...p, code: json ? ProblemCode.JSON_SYNTAX : ProblemCode.YAML_SYNTAX, message: `${json ? 'JSON' : 'YAML'} syntax error (${err.code}); this document was not read.` });
   }
-  return { docs, pos, walker: new YamlWalker(docs, limits.maxNodes ?? 500_000, maxDepth) };
+  // An anchor is written `&name`: a text without `&` has none to index.
+  return { docs, pos, walker: new YamlWalker(docs, limits.maxNodes ?? 500_000, maxDepth, text.includes('&')) };
 }
 
 /**
@@ -117,12 +137,18 @@ export class YamlWalker {
   spent = false;
 
   constructor(
-    docs: readonly Document.Parsed[],
+    docs: readonly YamlDoc[],
     maxNodes: number,
     readonly maxDepth: number,
+    /** False when the text cannot hold an anchor (no `&` in it): the pass below is skipped. */
+    mayHaveAnchors = true,
   ) {
     this.left = maxNodes;
-    // One pass over every node: anchors by name, in document order.
+    if (mayHaveAnchors) this.indexAnchors(docs);
+  }
+
+  /** One pass over every node: anchors by name, in document order. */
+  private indexAnchors(docs: readonly YamlDoc[]): void {
     for (const doc of docs) {
       const stack: unknown[] = [doc.contents];
       while (stack.length > 0) {

@@ -5,14 +5,13 @@
  * and adds the derived fields the generated Rego reads (`nowMs`, `rotatedAtMs`, `specFamily`,
  * `specBits`, defaults for missing lists). Wasm has no clock, so `now` is required.
  */
-import { Ajv } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { ErrorCode, KeywardenError } from '../errors.js';
 import type { Finding } from '../model/finding.js';
-import { ACTIONS } from '../model/decision.js';
-import { VISIBILITIES, type Visibility } from './dsl/ast.js';
+import type { Visibility } from './dsl/ast.js';
 import { PolicyError } from './dsl/policy-error.js';
-import { SEVERITIES } from '../model/finding.js';
 import { lineColumnOf } from '../util/line-column.js';
+import { validateDecision, validateFactItem, validateFindingItem, validateInputSchema, validateInputTop, validateKeyItem } from './generated/validate-input-schemas.js';
 import { specInfo as vendorSpecInfo } from '../inspect/facts.js';
 
 export interface AccessGrant {
@@ -65,164 +64,16 @@ export interface PolicyInput {
 }
 
 export type { Decision, DecisionAction, DecisionLocation, DecisionSubject, Violation } from '../model/decision.js';
-
-const RFC3339 = '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$';
-const str = { type: 'string' } as const;
-const strs = { type: 'array', items: str } as const;
-
-const keyProps = {
-  id: str,
-  backend: str,
-  aliases: strs,
-  labels: strs,
-  spec: str,
-  state: str,
-  createdAt: { type: 'string', pattern: RFC3339 },
-  lastRotatedAt: { type: ['string', 'null'], pattern: RFC3339 },
-  rotation: { type: 'object', required: ['enabled'], properties: { enabled: { type: 'boolean' }, periodDays: { type: ['number', 'null'] } } },
-  tags: { type: 'object', additionalProperties: str },
-  access: { type: 'array', items: { type: 'object', required: ['principal', 'operations'], properties: { principal: str, operations: strs } } },
-  pendingWindowDays: { type: 'number' },
-  resourceType: str,
-  file: str,
-  unknown: strs,
-} as const;
-
-export const INPUT_SCHEMA = {
-  $schema: 'http://json-schema.org/draft-07/schema#',
-  $id: 'https://keywarden.dev/schemas/input.schema.json',
-  title: 'Keywarden policy input',
-  description: 'What a key policy is evaluated against. Derived fields (nowMs, rotatedAtMs, specFamily, specBits) are added by Keywarden.',
-  type: 'object',
-  required: ['now'],
-  properties: {
-    now: { type: 'string', pattern: RFC3339, description: 'Time of the decision (RFC 3339). Wasm has no clock.' },
-    repo: {
-      type: 'object',
-      properties: { name: str, visibility: { type: 'string', enum: [...VISIBILITIES] }, defaultBranch: str, files: { ...strs, description: 'Paths added or changed (or all tracked paths for a full check).' } },
-    },
-    event: { type: 'object', properties: { kind: str, branch: str, sha: str, pullRequest: { type: 'integer' } } },
-    findings: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['ruleId', 'type', 'title', 'severity', 'file', 'startLine', 'startColumn', 'fingerprint'],
-        properties: {
-          ruleId: str,
-          type: str,
-          title: str,
-          severity: { type: 'string', enum: [...SEVERITIES] },
-          confidence: { type: 'string', enum: ['high', 'medium', 'low'] },
-          file: str,
-          startLine: { type: 'integer', minimum: 1 },
-          startColumn: { type: 'integer', minimum: 1 },
-          endLine: { type: 'integer', minimum: 1 },
-          endColumn: { type: 'integer', minimum: 1 },
-          fingerprint: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
-          redacted: { type: 'string', maxLength: 16 },
-          commit: str,
-          author: str,
-          authorEmail: str,
-          date: str,
-          identity: {
-            type: 'object',
-            required: ['kind'],
-            description: "The credential's public identity (an access key ID, a public key's SPKI SHA-256, a token kind); never the secret.",
-            properties: {
-              kind: { type: 'string', maxLength: 64 },
-              id: { type: 'string', maxLength: 200 },
-              subtype: { type: 'string', maxLength: 64 },
-              sshFingerprint: { type: 'string', maxLength: 100 },
-              proven: { type: 'boolean' },
-            },
-          },
-        },
-      },
-    },
-    keys: { type: 'array', items: { type: 'object', required: ['id', 'backend'], properties: keyProps } },
-    facts: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['kind', 'file', 'line'],
-        properties: { kind: str, file: str, line: { type: 'integer', minimum: 1 }, column: { type: 'integer', minimum: 1 }, key: { type: 'object', properties: keyProps }, name: str, source: str },
-      },
-    },
-  },
-} as const;
+export { DECISION_SCHEMA, INPUT_SCHEMA } from './input-schema.js';
+export { validateDecision };
 
 /** The input's item lists: each item is judged on its own (see `PartialDecisionInfo`). */
 export type ItemKind = 'keys' | 'findings' | 'facts';
 
-const location = {
-  type: 'object',
-  required: ['path'],
-  additionalProperties: false,
-  properties: { file: str, line: { type: 'integer' }, column: { type: 'integer' }, path: str },
-} as const;
-const subject = {
-  type: 'object',
-  required: ['kind'],
-  properties: { kind: str, id: str, backend: str, aliases: strs, file: str, line: { type: 'integer' }, column: { type: 'integer' }, fingerprint: str, type: str },
-} as const;
-
-export const DECISION_SCHEMA = {
-  $schema: 'http://json-schema.org/draft-07/schema#',
-  $id: 'https://keywarden.dev/schemas/decision.schema.json',
-  title: 'Keywarden policy decision',
-  type: 'object',
-  required: ['violations', 'actions'],
-  additionalProperties: false,
-  properties: {
-    violations: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['rule', 'message', 'severity', 'policy', 'subject'],
-        additionalProperties: false,
-        properties: { rule: str, message: str, severity: { type: 'string', enum: [...SEVERITIES] }, policy: location, subject },
-      },
-    },
-    actions: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['type', 'rule', 'severity', 'policy', 'subject'],
-        additionalProperties: false,
-        properties: { type: { type: 'string', enum: [...ACTIONS] }, rule: str, severity: { type: 'string', enum: [...SEVERITIES] }, policy: location, subject },
-      },
-    },
-  },
-} as const;
-
-// Validators compile on first use, not at import: a command that never judges an input does not
-// pay for them, and one that does compiles only the ones it needs.
-type Validator = ReturnType<Ajv['compile']>;
-let ajvInstance: Ajv | undefined;
-// Our own schemas, validated against the meta-schema by a test (test/policy/schemas.test.ts), not at every start.
-const ajv = (): Ajv => (ajvInstance ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, validateSchema: false }));
-function lazyValidator(schema: () => object): Validator {
-  let v: Validator | undefined;
-  const get = (): Validator => (v ??= ajv().compile(schema()));
-  const f = ((data: unknown) => {
-    const ok = get()(data);
-    f.errors = get().errors ?? null;
-    return ok;
-  }) as Validator;
-  return f;
-}
-const validateInputSchema = lazyValidator(() => INPUT_SCHEMA);
-/** The input without looking into its item lists (they are only required to be arrays), and each kind of item alone. */
-const validateTop = lazyValidator(() => ({
-  ...INPUT_SCHEMA,
-  $id: 'https://keywarden.dev/schemas/input-top.schema.json',
-  properties: { ...INPUT_SCHEMA.properties, findings: { type: 'array' }, keys: { type: 'array' }, facts: { type: 'array' } },
-}));
-const validateItem: Record<ItemKind, Validator> = {
-  keys: lazyValidator(() => INPUT_SCHEMA.properties.keys.items),
-  findings: lazyValidator(() => INPUT_SCHEMA.properties.findings.items),
-  facts: lazyValidator(() => INPUT_SCHEMA.properties.facts.items),
-};
+// The validators are generated at build time from the schemas by ajv's standalone code
+// (scripts/generate-validators.ts): no command compiles a schema when it runs.
+type Validator = ValidateFunction;
+const validateItem: Record<ItemKind, Validator> = { keys: validateKeyItem, findings: validateFindingItem, facts: validateFactItem };
 
 type SchemaError = { instancePath: string; message?: string | undefined; keyword: string };
 
@@ -259,9 +110,9 @@ export interface PreparedContext {
  */
 export function prepareContext(input: unknown): PreparedContext {
   // Invalid: let the whole-input validation list every problem, items included.
-  if (!validateTop(input)) {
+  if (!validateInputTop(input)) {
     prepareInput(input);
-    throw new PolicyError(problemsOf(validateTop.errors ?? []).slice(0, MAX_PROBLEMS));
+    throw new PolicyError(problemsOf(validateInputTop.errors ?? []).slice(0, MAX_PROBLEMS));
   }
   const { now, repo, event, findings, keys, facts, ...rest } = input as unknown as PolicyInput;
   const nowMs = parseNow(now);
@@ -293,7 +144,6 @@ function parseNow(now: string): number {
 }
 
 const prepareFact = (f: ConfigFact): unknown => (f.kind === 'key' && typeof f.key === 'object' && f.key !== null ? Object.assign({}, f, { key: prepareKey(f.key as Partial<ManagedKeyInput>) }) : f);
-export const validateDecision = lazyValidator(() => DECISION_SCHEMA);
 
 /** The policy's key family (`match.family`) of a spec: symmetric, asymmetric or hmac; undefined when unknown. */
 export function specClass(spec: string, family = specInfo(spec).family): 'symmetric' | 'asymmetric' | 'hmac' | undefined {

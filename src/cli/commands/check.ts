@@ -15,21 +15,21 @@ import { Command, Option } from 'commander';
 import { ErrorCode, KeywardenError } from '../../errors.js';
 import { ProblemCode, type Fact, type InspectFileInput, type KeyFact, type KeyRefFact, type Problem } from '../../inspect/index.js';
 import { CONFIG_FILE, judgeConfig, MAX_CONFIG_BYTES, MAX_CONFIG_FILES, violationAt } from '../../pipeline/check-config.js';
-import { planConfigFixes, type ConfigFixResult } from '../../remediate/fix-config.js';
+import type { ConfigFixResult } from '../../remediate/fix-config.js';
 import type { PolicyAst } from '../../policy/dsl/ast.js';
 import { PolicyError } from '../../policy/dsl/policy-error.js';
 import { DEFAULT_POLICY_FILE, readPolicy, readRegoModules } from '../../policy/engine/load.js';
 import { findOpaRunner } from '../../policy/engine/opa-runner.js';
 import { createPolicyEngine } from '../../policy/engine/policy-engine.js';
 import { defaultPolicy } from '../../policy/default-policy.js';
+import { defaultCacheDir } from '../../policy/engine/cache-dir.js';
 import type { Violation } from '../../policy/input.js';
 import { fileUri } from '../../scan/format/sarif.js';
 import { escapeName } from '../../scan/format/text.js';
-import { fsPathOf } from '../../scan/sources/read-file.js';
+import { fsPathOf } from '../../scan/sources/entry-path.js';
 import { listTree } from '../../scan/sources/tree.js';
 import { readFdText } from '../../util/read-fd.js';
-import { compose, defaultCacheDir } from '../../compose.js';
-import { compareDrift, type Drift } from '../../inspect/drift.js';
+import type { Drift } from '../../inspect/drift.js';
 import { backendSettingsOf, type BackendFlags } from '../backend-flags.js';
 import type { CliIO } from '../main.js';
 import { prepareOutputFile } from '../output-file.js';
@@ -77,7 +77,7 @@ export function registerCheckCommand(program: Command, io: CliIO, setExit: (code
         const out = flags.output ? prepareOutputFile(flags.output, cwd, { what: 'check report (-o)', root }) : undefined;
         let latest = await collect(root, flags, cwd, io);
         if (flags.fix) {
-          const fixes = applyFixes(latest);
+          const fixes = await applyFixes(latest);
           // The files changed: what they declare now is checked (and compared with the KMS).
           if (fixes.fixed.length > 0) latest = await collect(root, flags, cwd, io);
           io.stderr(fixLines(fixes));
@@ -111,6 +111,8 @@ export async function runCheck(root: string, flags: Pick<CheckFlags, 'policy' | 
 async function withDrift(c0: Collected, flags: CheckFlags, root: string, io: Pick<CliIO, 'env' | 'cwd'>): Promise<CheckReport> {
   const env = io.env ?? process.env;
   const cwd = io.cwd ?? process.cwd();
+  // Only --drift reads a backend: the composition root (backends, stores) loads for it alone.
+  const [{ compose }, { compareDrift }] = await Promise.all([import('../../compose.js'), import('../../inspect/drift.js')]);
   const c = compose({ cwd: root, env, actor: 'cli:check', backend: backendSettingsOf(flags), policyFile: c0.policyFile ?? false, ...(flags.stateDir ? { stateDir: path.resolve(cwd, flags.stateDir) } : {}) });
   try {
     const { backend } = await c.backend();
@@ -123,7 +125,8 @@ async function withDrift(c0: Collected, flags: CheckFlags, root: string, io: Pic
 }
 
 /** Plans the fixes of `--fix` and writes the files they change (never through a symlink). */
-function applyFixes(c: Collected): ConfigFixResult {
+async function applyFixes(c: Collected): Promise<ConfigFixResult> {
+  const { planConfigFixes } = await import('../../remediate/fix-config.js');
   const keyFacts = c.facts.filter((f): f is KeyFact => f.kind === 'key');
   const plan = planConfigFixes(new Map(c.inputs.map((i) => [i.path, i.text])), keyFacts, c.report.violations, c.ast);
   const written = new Set<string>();

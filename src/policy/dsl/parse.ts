@@ -5,13 +5,14 @@
  * converting (alias bombs), nesting depth is capped, a stack overflow inside the YAML library is
  * caught and reported, and every foreign error becomes a typed `KeywardenError`. Pure: no I/O.
  */
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { ErrorCode, type KeywardenError } from '../../errors.js';
 import type { Loc, PolicyAst } from './ast.js';
 import { buildAst, type PathSeg, type PolicyProblem } from './build-ast.js';
 import { PolicyError, policyProblem } from './policy-error.js';
-import { COMPARISON_PATTERN, DATE_PATTERN, DURATION_PATTERN, NAME_PATTERN, POLICY_SCHEMA } from './schema.js';
+import { COMPARISON_PATTERN, DATE_PATTERN, DURATION_PATTERN, NAME_PATTERN } from './schema.js';
+import { validatePolicySchema } from '../generated/validate-policy-schema.js';
 import { lineColumnOf } from '../../util/line-column.js';
 import { prescanYaml } from '../../util/yaml-prescan.js';
 
@@ -33,17 +34,9 @@ export interface ParsePolicyOptions {
  */
 export type ValidatePolicyResult = { ok: true; ast: PolicyAst; errors: [] } | { ok: false; errors: KeywardenError[]; versioned?: boolean };
 
-// `validateSchema: false`: the schema is ours and a test validates it against the meta-schema;
-// checking it again at every start costs a command tens of milliseconds.
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, validateSchema: false });
-// Compiled on first use, not at import (it is the largest schema).
-let compiledSchema: ReturnType<typeof ajv.compile> | undefined;
-const validateSchema = ((data: unknown) => {
-  compiledSchema ??= ajv.compile(POLICY_SCHEMA);
-  const ok = compiledSchema(data);
-  validateSchema.errors = compiledSchema.errors ?? null;
-  return ok;
-}) as ReturnType<typeof ajv.compile>;
+// Generated at build time from POLICY_SCHEMA by ajv's standalone code (scripts/generate-validators.ts,
+// `verbose`: the errors carry `parentSchema`): compiling the schema cost every command ~100 ms.
+const validateSchema = validatePolicySchema;
 
 /**
  * Parse and validate a policy, returning all problems at once.

@@ -9,7 +9,8 @@
  * once; an evaluation whose input has no `keys` then sees the inventory as `input.keys` (custom
  * modules included), without serialising it again. See docs/benchmarks.md (Policy).
  */
-import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
+import * as opaWasm from '@open-policy-agent/opa-wasm';
+import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { ErrorCode, KeywardenError } from '../../errors.js';
 import { type Decision, type DecisionAction, type ManagedKeyInput, prepareInput, type Violation } from '../input.js';
 
@@ -30,6 +31,13 @@ function wasmInternals(policy: LoadedPolicy): WasmInternals | undefined {
   if (!ex || !(p.mem?.buffer instanceof ArrayBuffer) || typeof p.mem.grow !== 'function' || typeof p.dataAddr !== 'number' || typeof p.dataHeapPtr !== 'number' || typeof p.entrypoints !== 'object') return undefined;
   return EXPORTS.every((n) => typeof ex[n] === 'function') ? (p as WasmInternals) : undefined;
 }
+
+// opa-wasm 1.10's ESM entry exports only `loadPolicy` by name (its types declare `loadPolicySync`
+// too); the CommonJS module's other functions are on the default export.
+const { loadPolicySync } = (opaWasm as unknown as { default: typeof opaWasm }).default;
+type WasmModule = Parameters<typeof loadPolicySync>[0];
+/** `WebAssembly.compile`, which the type declarations this project compiles against leave out. */
+const compileWasm = (bytes: Uint8Array): Promise<WasmModule> => (globalThis as unknown as { WebAssembly: { compile(b: Uint8Array): Promise<WasmModule> } }).WebAssembly.compile(bytes);
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -57,8 +65,12 @@ export class PolicyEvaluator {
 
   static async load(wasm: Uint8Array, entrypoint: string): Promise<PolicyEvaluator> {
     try {
+      // Compiled here (off the main thread) and instantiated by `loadPolicySync`: the SDK's async
+      // `loadPolicy` tests `instanceof Response`, and touching that global makes Node load its
+      // fetch implementation, ~35 ms of every `keywarden check`.
+      const module = await compileWasm(wasm);
       // 320 KiB initial memory is the SDK default; realistic inputs (hundreds of keys) need more.
-      const policy = await loadPolicy(wasm.slice().buffer, { initial: 16, maximum: 4096 });
+      const policy = loadPolicySync(module, { initial: 16, maximum: 4096 });
       return new PolicyEvaluator(policy, entrypoint, wasmInternals(policy));
     } catch (e) {
       throw new KeywardenError(ErrorCode.POLICY_EVAL, 'The policy bundle could not be loaded into WebAssembly.', {

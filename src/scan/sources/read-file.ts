@@ -40,10 +40,11 @@ import { constants as zlibConstants, gunzipSync, inflateRawSync } from 'node:zli
 import { MAX_FINDINGS, scanBytes, touchesLine, type Ruleset } from '../engine.js';
 import { displayName } from '../display-name.js';
 import { escapeName } from '../format/text.js';
-import type { Finding, ScanWarning, SkipReason, Skipped } from '../types.js';
+import type { Finding, ScanWarning, Skipped } from '../types.js';
 import { lineIndexOf, lineStarts } from '../../util/line-column.js';
 import { keystoreMarker, type KeystoreKind } from '../detectors/private-key.js';
 import { scanDecodedViews } from '../views/scan-views.js';
+import { fsPathOf } from './entry-path.js';
 
 export const DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024;
 /** Files above this are read in chunks of this size. */
@@ -74,34 +75,9 @@ export interface ReadFileOptions {
   inlineAllow?: boolean;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Entry paths: how a tree entry names what to open
-// ---------------------------------------------------------------------------------------------
-
-/**
- * A tree entry's `abs` is its absolute path when its bytes are valid UTF-8 (the usual case, kept a
- * plain string so nothing pays for the rare one). Otherwise it is a locator that starts with NUL,
- * which no real path contains:
- * - `\0p` + the path's bytes, one latin1 character per byte: opened by exactly these bytes;
- * - `\0s` + reason [+ `\0` + detail]: decided while listing (a submodule, a path outside the root),
- *   never opened, reported as skipped.
- */
-export function entryPath(bytes: Buffer): string {
-  return isUtf8(bytes) ? bytes.toString('utf8') : `\0p${bytes.toString('latin1')}`;
-}
-
-/** The `abs` of an entry the listing decided not to open (see `entryPath`). */
-export function skippedEntry(reason: SkipReason, detail?: string): string {
-  return `\0s${reason}${detail === undefined ? '' : `\0${detail}`}`;
-}
-
-/** What to hand `node:fs` for an entry's `abs`, or the skip the listing decided (see `entryPath`). */
-export function fsPathOf(abs: string): { path: string | Buffer } | { skip: SkipReason; detail?: string } {
-  if (abs.charCodeAt(0) !== 0) return { path: abs };
-  if (abs[1] === 'p') return { path: Buffer.from(abs.slice(2), 'latin1') };
-  const [reason, detail] = abs.slice(2).split('\0');
-  return detail === undefined ? { skip: reason as SkipReason } : { skip: reason as SkipReason, detail };
-}
+// Entry paths (how a tree entry names what to open) live in entry-path.ts: listing a tree (and
+// `check`) needs them without loading the scanner.
+export { entryPath, fsPathOf, skippedEntry } from './entry-path.js';
 
 // ---------------------------------------------------------------------------------------------
 // Files

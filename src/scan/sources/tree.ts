@@ -32,7 +32,7 @@ import ignore, { type Ignore } from 'ignore';
 import { ErrorCode, KeywardenError } from '../../errors.js';
 import { firstLine, gitTopLevel, isInsideWorkTree, spawnGit } from '../../git/run-git.js';
 import { displayName } from '../display-name.js';
-import { entryPath, skippedEntry } from './read-file.js';
+import { entryPath, skippedEntry } from './entry-path.js';
 
 export interface TreeEntry {
   /** What `scanFile` opens: the absolute path, or a locator for other names and listed skips (see `entryPath`). */
