@@ -96,18 +96,19 @@ function generateUnit(unit: Unit): string {
   ].join('\n');
 }
 
+/** A file's text, or undefined when there is none yet. */
+function onDisk(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /** The generated files whose content on disk differs from what the schemas generate now. */
 export function staleValidators(): string[] {
   const stale: string[] = [];
-  for (const [file, text] of generateValidators()) {
-    let current: string | undefined;
-    try {
-      current = readFileSync(file, 'utf8');
-    } catch {
-      current = undefined;
-    }
-    if (current !== text) stale.push(path.relative(repoRoot, file));
-  }
+  for (const [file, text] of generateValidators()) if (onDisk(file) !== text) stale.push(path.relative(repoRoot, file));
   return stale;
 }
 
@@ -117,15 +118,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     for (const f of stale) process.stderr.write(`generate-validators: ${f} is stale; run npm run build\n`);
     process.exitCode = stale.length > 0 ? 1 : 0;
   } else {
-    for (const [file, text] of generateValidators()) {
-      let current: string | undefined;
-      try {
-        current = readFileSync(file, 'utf8');
-      } catch {
-        current = undefined;
-      }
-      // Rewrite only on change: tsc and vitest watchers see no churn.
-      if (current !== text) writeFileSync(file, text);
-    }
+    // Rewrite only on change: tsc and vitest watchers see no churn.
+    for (const [file, text] of generateValidators()) if (onDisk(file) !== text) writeFileSync(file, text);
   }
 }

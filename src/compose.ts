@@ -17,7 +17,6 @@
  * }
  */
 import { existsSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import {
   awsCredentialsFromEnv,
@@ -37,6 +36,7 @@ import { DEFAULT_POLICY_FILE } from './policy/default-file.js';
 import type { PolicyEngine } from './policy/engine/policy-engine.js';
 import type { PolicySource } from './policy/source.js';
 import { createLogger, type Logger } from './util/logger.js';
+import { defaultCacheDir } from './policy/engine/cache-dir.js';
 import type { AuditWriter } from './store/audit.js';
 import type { IdempotencyStore } from './store/idempotency.js';
 
@@ -104,15 +104,6 @@ export interface Composition {
  */
 const sharedEngines = new WeakMap<object, Promise<PolicyEngine>>();
 const BUILT_IN = {};
-
-/** The policy build cache folder for this environment. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv): string | false {
-  const v = env.KEYWARDEN_CACHE_DIR;
-  if (v === 'off') return false;
-  if (v) return path.resolve(v);
-  const base = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(homedir(), '.cache');
-  return path.join(base, 'keywarden', 'policy');
-}
 
 export function compose(options: ComposeOptions): Composition {
   const { cwd, env } = options;

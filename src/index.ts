@@ -46,7 +46,8 @@ export { policyKeysFrom } from './policy/backend-keys.js';
 export type { PolicyInput, Decision, Violation, DecisionAction, DecisionSubject, ManagedKeyInput, ConfigFact } from './policy/input.js';
 
 // The pipeline: one call from a repository (a tree, a range, the index) to revoked, rotated and patched.
-export { compose, defaultCacheDir, type Composition, type ComposeOptions } from './compose.js';
+export { compose, type Composition, type ComposeOptions } from './compose.js';
+export { defaultCacheDir } from './policy/engine/cache-dir.js';
 export { runPipeline, type PipelineEvent, type PipelineDeps, type PipelineSource } from './pipeline/run.js';
 export { planResponse, type PlanOptions } from './pipeline/plan.js';
 export { prepareScan, type DetectRequest, type PreparedScan } from './pipeline/detect.js';

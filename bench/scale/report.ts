@@ -3,16 +3,21 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { TableSize } from './count.js';
 import { estimateOrg, ORG_ASSUMPTIONS, type Measured } from './estimate.js';
 
-export interface ConfigResult {
+/** One configuration of the run: engine, processes, and the burst. */
+export interface BenchConfig {
   label: string;
   engine: 'postgres' | 'sqlite';
   serve: number;
   workers: number;
+  /** The burst: this many deliveries from this many repositories over this many seconds. */
   deliveries: number;
   repos: number;
   seconds: number;
-  /** A point of the throughput curve (a smaller burst at the same rate). */
+  /** A point of the throughput curve (a smaller burst at the same rate), not the headline. */
   curve: boolean;
+}
+
+export interface ConfigResult extends BenchConfig {
   leaks: number;
   warmPushes?: number;
   warmLeaks?: number;

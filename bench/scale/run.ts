@@ -36,7 +36,7 @@ import { pgProgress, pgTableSizes, readPgLedger, readSqliteLedger, sqliteProgres
 import { clusterCpuMs, machineCpuMs, procCpuMs, startAppProcess, type AppProcess } from './processes.js';
 import { importPushes, type PlannedCommit } from './pushes.js';
 import { createDeliverySender, type DeliverySender, type ScheduledDelivery } from './sender.js';
-import { renderBenchmarks, renderScale, writeBetween, type ConfigResult } from './report.js';
+import { renderBenchmarks, renderScale, writeBetween, type BenchConfig, type ConfigResult } from './report.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -80,18 +80,7 @@ interface Planned {
   body: string;
 }
 
-interface Config {
-  label: string;
-  engine: 'postgres' | 'sqlite';
-  serve: number;
-  workers: number;
-  /** The burst: this many deliveries from this many repositories over this many seconds. */
-  deliveries: number;
-  repos: number;
-  seconds: number;
-  /** A point of the throughput curve (the smaller burst), not the headline. */
-  curve: boolean;
-}
+type Config = BenchConfig;
 
 async function main(): Promise<void> {
   if (!OPTS.workers.length) throw new Error('--workers must list at least one number, e.g. 1,2,4');

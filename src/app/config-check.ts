@@ -10,7 +10,7 @@
  * the same repository re-judges only the facts that changed (the engine is incremental).
  */
 import { createHash } from 'node:crypto';
-import { defaultCacheDir } from '../compose.js';
+import { defaultCacheDir } from '../policy/engine/cache-dir.js';
 import { ProblemCode, type Problem } from '../inspect/index.js';
 import { CODE_FILE, CONFIG_FILE, judgeConfig, MAX_CONFIG_BYTES, MAX_CONFIG_FILES, violationAt, type ConfigJudgement } from '../pipeline/check-config.js';
 import type { PolicyAst } from '../policy/dsl/ast.js';

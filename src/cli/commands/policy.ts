@@ -17,7 +17,7 @@ import { DEFAULT_POLICY_FILE, readPolicy, readRegoModules } from '../../policy/e
 import { findOpa, runOpa } from '../../policy/engine/opa-cli.js';
 import { findOpaRunner } from '../../policy/engine/opa-runner.js';
 import { inputTooLarge, MAX_INPUT_BYTES, parseInputJson, type Decision } from '../../policy/input.js';
-import { defaultCacheDir } from '../../compose.js';
+import { defaultCacheDir } from '../../policy/engine/cache-dir.js';
 import type { CliIO } from '../main.js';
 
 const EXIT = { OK: 0, FOUND: 1, USAGE: 2 } as const;

@@ -75,10 +75,6 @@ export interface ReadFileOptions {
   inlineAllow?: boolean;
 }
 
-// Entry paths (how a tree entry names what to open) live in entry-path.ts: listing a tree (and
-// `check`) needs them without loading the scanner.
-export { entryPath, fsPathOf, skippedEntry } from './entry-path.js';
-
 // ---------------------------------------------------------------------------------------------
 // Files
 // ---------------------------------------------------------------------------------------------
